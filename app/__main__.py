@@ -1,0 +1,16 @@
+"""`python -m app`: run the service (PORT, DATABASE_URL from the environment)."""
+import os
+
+from . import create_app
+
+
+def main():
+    app = create_app()
+    port = int(os.environ.get("PORT", 5000))
+    host = os.environ.get("HOST", "127.0.0.1")
+    print(f"政府采购流程服务 running on http://{host}:{port} ({app.config['DATABASE_URL'].split('://')[0]})")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+if __name__ == "__main__":
+    main()

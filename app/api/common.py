@@ -1,0 +1,130 @@
+"""What every endpoint shares: the acting user, sessions and transactions, and error shapes."""
+from contextlib import contextmanager
+from functools import wraps
+
+from flask import current_app, g, request
+from flask_smorest import abort
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..models import DomainError, User
+
+
+def db():
+    return current_app.extensions["db"]
+
+
+def now():
+    return current_app.config["CLOCK"]()
+
+
+def read_session():
+    """A per-request session for reads; writes use ``transaction()``."""
+    if "db_session" not in g:
+        g.db_session = db().ReadSession()
+    return g.db_session
+
+
+def close_session(_exc=None):
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+@contextmanager
+def transaction():
+    """One write transaction; the acting user is re-read inside it. Any error rolls back everything."""
+    with db().Session() as session:
+        try:
+            with session.begin():
+                user = session.get(User, g.user_id) if g.get("user_id") else None
+                yield session, user
+        except StaleDataError:
+            abort(409, message="数据已被他人修改，请刷新后重试")
+
+
+def _serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="api-token")
+
+
+def issue_token(user):
+    return _serializer().dumps({"uid": user.id, "gen": user.token_generation})
+
+
+def user_from_token(session, token):
+    try:
+        payload = _serializer().loads(token, max_age=current_app.config["TOKEN_TTL_SECONDS"])
+    except SignatureExpired:
+        abort(401, message="登录已过期，请重新登录")
+    except BadSignature:
+        abort(401, message="登录凭证无效")
+    user = session.get(User, payload.get("uid"))
+    if user is None or not user.active or user.token_generation != payload.get("gen"):
+        abort(401, message="登录凭证无效")
+    return user
+
+
+def current_user():
+    """The caller, from a bearer token (API) or the session cookie (web UI)."""
+    if "user" in g:
+        return g.user
+    session = read_session()
+    header = request.headers.get("Authorization", "")
+    user = None
+    if header.startswith("Bearer "):
+        user = user_from_token(session, header[7:].strip())
+    else:
+        from flask import session as cookie
+        if cookie.get("uid"):
+            user = session.get(User, cookie["uid"])
+            if user is not None and user.token_generation != cookie.get("gen"):
+                user = None
+    g.user = user
+    g.user_id = user.id if user else None
+    return user
+
+
+def login_required(fn):
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        if current_user() is None:
+            abort(401, message="请先登录")
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def writer_required(fn):
+    """Auditors read everything and change nothing."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        user = current_user()
+        if user is None:
+            abort(401, message="请先登录")
+        if user.is_auditor:
+            abort(403, message="审计角色只能查看，不能修改")
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def domain_error_response(err):
+    body = {"code": err.code, "message": err.message}
+    errors = getattr(err, "errors", None)
+    if errors is None and err.field and err.status in (400, 422):
+        errors = {err.field: [err.message]}
+    if errors:
+        body["errors"] = errors
+    return body, err.status
+
+
+def to_json(value):
+    """Decimals as strings with two places (money), datetimes as ISO-8601."""
+    from decimal import Decimal
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

@@ -1,0 +1,65 @@
+"""Process instances: state, history, hash-chain verification, and BPMN messages (撤回, agency actions)."""
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from ..engine import history, runtime
+from ..models import HumanTask, NotFound, ProcessDefinition, ProcessInstance, User
+from . import schemas
+from .common import current_user, login_required, now, read_session, transaction, writer_required
+
+blp = Blueprint("instances", __name__, url_prefix="/api/instances", description="流程实例")
+
+
+def instance_view(session, instance):
+    definition = session.get(ProcessDefinition, instance.definition_id)
+    starter = session.get(User, instance.started_by) if instance.started_by else None
+    tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                    HumanTask.status == "open").order_by(HumanTask.created_at))
+    return {"id": instance.id, "key": instance.key, "version": definition.version, "status": instance.status,
+            "business_key": instance.business_key, "unit_id": instance.unit_id,
+            "started_by": starter.username if starter else None, "started_at": instance.started_at,
+            "ended_at": instance.ended_at, "data": instance.data, "tasks": list(tasks)}
+
+
+def visible_instance(session, instance_id):
+    user = current_user()
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None or not (user.is_auditor or runtime.can_see_unit(session, user, instance.unit_id)):
+        raise NotFound("流程实例", instance_id)
+    return instance
+
+
+@blp.route("/<int:instance_id>", methods=["GET"])
+@blp.response(200, schemas.Instance)
+@login_required
+def get_instance(instance_id):
+    session = read_session()
+    return instance_view(session, visible_instance(session, instance_id))
+
+
+@blp.route("/<int:instance_id>/history", methods=["GET"])
+@blp.response(200, schemas.HistoryEvent(many=True))
+@login_required
+def get_history(instance_id):
+    session = read_session()
+    visible_instance(session, instance_id)
+    return [history.to_dict(e) for e in history.events(session, instance_id)]
+
+
+@blp.route("/<int:instance_id>/verify", methods=["GET"])
+@blp.response(200, schemas.Verify)
+@login_required
+def verify(instance_id):
+    session = read_session()
+    return history.verify(session, visible_instance(session, instance_id))
+
+
+@blp.route("/<int:instance_id>/messages/<name>", methods=["POST"])
+@blp.arguments(schemas.Message, error_status_code=400)
+@blp.response(200, schemas.Instance)
+@blp.alt_response(409, schema=schemas.ApiError)
+@writer_required
+def message(args, instance_id, name):
+    with transaction() as (session, user):
+        instance = runtime.send_message(session, user, instance_id, name, args["data"], now())
+        return instance_view(session, instance)

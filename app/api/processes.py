@@ -1,0 +1,48 @@
+"""Deployed procedures and starting instances of them."""
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from ..engine import runtime
+from ..models import ProcessDefinition
+from . import schemas
+from .common import login_required, now, read_session, transaction, writer_required
+from .instances import instance_view
+
+blp = Blueprint("processes", __name__, url_prefix="/api/processes", description="流程定义")
+
+
+@blp.route("", methods=["GET"])
+@blp.response(200, schemas.Process(many=True))
+@login_required
+def list_processes():
+    session = read_session()
+    latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v")) \
+        .group_by(ProcessDefinition.key).subquery()
+    rows = session.scalars(select(ProcessDefinition).join(
+        latest, (ProcessDefinition.key == latest.c.key) & (ProcessDefinition.version == latest.c.v))
+        .order_by(ProcessDefinition.key))
+    return [{"key": d.key, "name": d.name, "version": d.version} for d in rows]
+
+
+@blp.route("/<key>/versions", methods=["GET"])
+@blp.response(200, schemas.ProcessVersion(many=True))
+@login_required
+def versions(key):
+    session = read_session()
+    rows = session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key)
+                           .order_by(ProcessDefinition.version))
+    return [{"id": d.id, "key": d.key, "name": d.name, "version": d.version, "deployed_by": d.deployed_by,
+             "deployed_at": d.deployed_at, "content_hash": d.content_hash} for d in rows]
+
+
+@blp.route("/<key>/instances", methods=["POST"])
+@blp.arguments(schemas.StartInstance, error_status_code=400)
+@blp.response(201, schemas.Instance)
+@blp.alt_response(400, schema=schemas.ApiError)
+@blp.alt_response(403, schema=schemas.ApiError)
+@writer_required
+def start(args, key):
+    with transaction() as (session, user):
+        instance = runtime.start_instance(session, user, key, args["data"], args.get("business_key"),
+                                          args.get("unit_id"), now())
+        return instance_view(session, instance)

@@ -1,0 +1,181 @@
+"""Deploying diagrams and forms as versioned definitions, and turning a definition into runnable specs."""
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
+from sqlalchemy import func, select
+
+from ..models import Deployment, FormDefinition, ProcessDefinition
+from . import lint
+from .parser import ProcurementParser
+
+
+class DeploymentError(Exception):
+    """A diagram or form was refused; ``problems`` lists file, element and reason for each."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        super().__init__("; ".join(f"{p['file']} [{p.get('element') or '-'}]: {p['message']}" for p in problems))
+
+
+@dataclass
+class Parsed:
+    spec: object
+    local_specs: dict  # embedded sub-processes and call activities found in the same file
+    called_keys: set  # call activities that must be resolved to other deployed processes
+    starter_groups: set  # camunda:candidateStarterGroups of the process; empty means any unit member
+
+
+_parsed_cache: dict[int, Parsed] = {}
+
+
+def content_hash(data):
+    return hashlib.sha256(data if isinstance(data, bytes) else data.encode("utf-8")).hexdigest()
+
+
+def parse_file(text, filename):
+    """Parse one .bpmn; return (parser, problems). Problems are collected, not raised one by one."""
+    parser = ProcurementParser()
+    try:
+        parser.add_bpmn_text(text, filename)
+        for process_id in parser.get_process_ids():
+            parser.get_spec(process_id)
+    except ValidationException as exc:
+        parser.problems.append({"file": filename, "element": getattr(exc, "id", None) or exc.__dict__.get("id"),
+                                "message": str(exc).split("\n")[0]})
+    return parser, parser.problems
+
+
+def parsed(definition):
+    """The runnable spec of a deployed definition, parsed once per process."""
+    hit = _parsed_cache.get(definition.id)
+    if hit is None:
+        parser, problems = parse_file(definition.bpmn_xml, definition.resource_name)
+        spec = parser.get_spec(definition.key)
+        local = parser.get_subprocess_specs(definition.key, require_call_activity_specs=False)
+        called = {k for k, v in local.items() if v is None}
+        called |= {ts.spec for s in [spec, *[v for v in local.values() if v]] for ts in s.task_specs.values()
+                   if isinstance(ts, CallActivity) and ts.spec not in local}
+        hit = Parsed(spec, {k: v for k, v in local.items() if v is not None}, called,
+                     _starter_groups(parser, definition.key))
+        _parsed_cache[definition.id] = hit
+    return hit
+
+
+def _starter_groups(parser, key):
+    node = parser.get_process_parser(key).node
+    value = node.get("{http://camunda.org/schema/1.0/bpmn}candidateStarterGroups") or ""
+    return {g.strip() for g in value.split(",") if g.strip()}
+
+
+def latest(session, key):
+    return session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key)
+                           .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+
+
+def resolve_called(session, definition, resolved=None):
+    """Pin every called process (recursively) to its latest version: {key: definition id}."""
+    resolved = {} if resolved is None else resolved
+    for key in sorted(parsed(definition).called_keys):
+        if key in resolved:
+            continue
+        called = latest(session, key)
+        if called is None:
+            raise DeploymentError([{"file": definition.resource_name, "element": key,
+                                    "message": f"调用活动引用的流程 {key} 未部署 / called process not deployed"}])
+        resolved[key] = called.id
+        resolve_called(session, called, resolved)
+    return resolved
+
+
+def specs_for(session, definition, subprocess_definitions):
+    """(spec, subprocess specs) for an instance pinned to these versions."""
+    top = parsed(definition)
+    specs = dict(top.local_specs)
+    for key, def_id in subprocess_definitions.items():
+        sub = parsed(session.get(ProcessDefinition, def_id))
+        specs[key] = sub.spec
+        for k, v in sub.local_specs.items():
+            specs.setdefault(k, v)
+    return top.spec, specs
+
+
+def latest_form(session, key):
+    return session.scalars(select(FormDefinition).where(FormDefinition.key == key)
+                           .order_by(FormDefinition.version.desc()).limit(1)).first()
+
+
+def deploy(session, files, deployed_by="system", name="deployment", source="", changed_only=True):
+    """Deploy .bpmn and .form files together. Unchanged files make no new version.
+
+    Returns (deployment or None, [ProcessDefinition], [FormDefinition]) and raises DeploymentError
+    with every problem found, changing nothing, when any file is refused.
+    """
+    forms, diagrams, problems = {}, [], []
+    for filename, data in files:
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+        if filename.endswith(".form"):
+            try:
+                schema = json.loads(text)
+                if not isinstance(schema, dict) or not isinstance(schema.get("components"), list):
+                    raise ValueError("缺少 components")
+            except ValueError as exc:
+                problems.append({"file": filename, "element": None, "message": f"表单不是有效的 Camunda Form JSON: {exc}"})
+                continue
+            forms[Path(filename).stem] = (schema, content_hash(text))
+        elif filename.endswith((".bpmn", ".bpmn20.xml", ".xml")):
+            parser, found = parse_file(text, filename)
+            problems.extend(found)
+            diagrams.append((filename, text, parser))
+        else:
+            problems.append({"file": filename, "element": None, "message": "只能部署 .bpmn 和 .form 文件"})
+    deployed_keys = {pid for _, _, parser in diagrams for pid in parser.get_process_ids()}
+    for filename, text, parser in diagrams:
+        if not any(p["file"] == filename for p in problems):
+            problems.extend(lint.check(session, parser, filename, set(forms), deployed_keys))
+    if problems:
+        raise DeploymentError(problems)
+
+    deployment = Deployment(name=name, source=source, deployed_by=deployed_by)
+    new_defs, new_forms = [], []
+    for key, (schema, digest) in forms.items():
+        current = latest_form(session, key)
+        if current is not None and changed_only and current.content_hash == digest:
+            continue
+        form = FormDefinition(key=key, schema=schema, content_hash=digest, deployment=deployment,
+                              version=(current.version + 1) if current else 1)
+        new_forms.append(form)
+    for filename, text, parser in diagrams:
+        digest = content_hash(text)
+        for process_id in parser.get_process_ids():
+            current = latest(session, process_id)
+            if current is not None and changed_only and current.content_hash == digest:
+                continue
+            spec = parser.get_spec(process_id)
+            new_defs.append(ProcessDefinition(
+                key=process_id, name=parser.get_process_parser(process_id).get_name(), bpmn_xml=text, content_hash=digest,
+                resource_name=Path(filename).name, deployed_by=deployed_by, deployment=deployment,
+                version=(current.version + 1) if current else 1))
+    if not new_defs and not new_forms:
+        return None, [], []
+    session.add(deployment)
+    session.add_all(new_defs + new_forms)
+    session.flush()
+    return deployment, new_defs, new_forms
+
+
+def deploy_directory(session, *folders, deployed_by="system"):
+    """Start-up deployment of bpmn/ and forms/: all files in one deployment, unchanged ones skipped."""
+    files = []
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*")):
+            if path.suffix in (".bpmn", ".form"):
+                files.append((path.name, path.read_bytes()))
+    return deploy(session, files, deployed_by=deployed_by, name="startup", source="bpmn/")
+
+
+def max_version(session, key):
+    return session.scalar(select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == key))

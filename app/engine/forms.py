@@ -1,0 +1,207 @@
+"""Server-side validation of task data against its Camunda Form (form-js JSON), with marshmallow.
+
+The same schema serves the REST API and the web UI, so both refuse the same input with the
+same Chinese messages. Only keys the form declares reach the process: a caller cannot set
+``initiator``, ``unit_id`` or any other variable the form does not ask for.
+"""
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+MESSAGES = {
+    "required": "此项为必填项",
+    "null": "此项不能为空",
+    "invalid": "格式不正确",
+    "type": "格式不正确",
+}
+_STATIC = {"text", "spacer", "separator", "image", "html", "button", "iframe", "table", "expression", "documentPreview"}
+
+
+class Number(fields.Field):
+    """form-js number: a JSON number or numeric string; kept JSON-friendly (int or float)."""
+
+    def __init__(self, decimal_digits=None, **kwargs):
+        super().__init__(**kwargs)
+        self.decimal_digits = decimal_digits
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ValidationError("请输入数字")
+        try:
+            number = Decimal(str(value).strip().replace(",", ""))
+        except (InvalidOperation, ValueError):
+            raise ValidationError("请输入数字") from None
+        if not number.is_finite():
+            raise ValidationError("请输入数字")
+        if self.decimal_digits is not None and -number.as_tuple().exponent > self.decimal_digits:
+            raise ValidationError(f"最多保留 {self.decimal_digits} 位小数")
+        return int(number) if number == number.to_integral_value() else float(number)
+
+
+class Boolean(fields.Boolean):
+    default_error_messages = {"invalid": "请选择是或否"}
+
+
+class YesNo(fields.Field):
+    """A radio of "true"/"false" (as Camunda Modeler writes the values) read as a boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value in (True, "true", "True"):
+            return True
+        if value in (False, "false", "False"):
+            return False
+        raise ValidationError("请选择有效的选项")
+
+
+class IsoDate(fields.Field):
+    def __init__(self, subtype="date", **kwargs):
+        super().__init__(**kwargs)
+        self.subtype = subtype
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            if self.subtype == "date":
+                return date.fromisoformat(str(value)[:10]).isoformat()
+            if self.subtype == "time":
+                return str(value)
+            return datetime.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            raise ValidationError("日期格式不正确（应为 YYYY-MM-DD）") from None
+
+
+def _length_messages(v):
+    lo, hi = v.get("minLength"), v.get("maxLength")
+    if lo is None and hi is None:
+        return []
+    return [validate.Length(min=lo, max=hi, error=(
+        f"长度应不少于 {lo} 个字符" if hi is None else f"长度应不超过 {hi} 个字符" if lo is None
+        else f"长度应在 {lo} 到 {hi} 个字符之间"))]
+
+
+def _range_validators(v):
+    lo, hi = v.get("min"), v.get("max")
+    if lo is None and hi is None:
+        return []
+    return [validate.Range(min=lo, max=hi, error=(
+        f"应不小于 {lo}" if hi is None else f"应不大于 {hi}" if lo is None else f"应在 {lo} 到 {hi} 之间"))]
+
+
+def _options(component):
+    values = component.get("values")
+    return [o.get("value") for o in values] if isinstance(values, list) else None
+
+
+def _field_for(component):
+    v = component.get("validate") or {}
+    kind = component.get("type")
+    required = bool(v.get("required")) and not component.get("readonly") and not component.get("disabled") \
+        and not component.get("conditional")
+    common = {"required": required, "allow_none": not required, "error_messages": dict(MESSAGES)}
+    if "defaultValue" in component:
+        # form-js fills defaults in the browser; API callers get the same defaults here.
+        common.update(required=False, load_default=component["defaultValue"])
+    validators = []
+    if kind in ("textfield", "textarea"):
+        validators += _length_messages(v)
+        if v.get("pattern"):
+            validators.append(validate.Regexp(re.compile(v["pattern"]), error="格式不正确"))
+        if v.get("validationType") == "email":
+            validators.append(validate.Email(error="邮箱格式不正确"))
+        if v.get("validationType") == "phone":
+            validators.append(validate.Regexp(r"^\+?[0-9 \-]{6,20}$", error="电话号码格式不正确"))
+        if required:
+            validators.append(validate.Length(min=1, error=MESSAGES["required"]))
+        return _TextField(validate=validators, **common)
+    if kind == "number":
+        return Number(decimal_digits=component.get("decimalDigits"), validate=_range_validators(v), **common)
+    if kind == "checkbox":
+        return Boolean(**common)
+    if kind in ("select", "radio"):
+        options = _options(component)
+        if options is not None and set(options) == {"true", "false"}:
+            return YesNo(**common)  # data convention: decisions such as `approved` are booleans
+        if options is not None:
+            validators.append(validate.OneOf(options, error="请选择有效的选项"))
+        return fields.Raw(validate=validators, **common)
+    if kind in ("checklist", "taglist"):
+        options = _options(component)
+        inner = fields.Raw(validate=[validate.OneOf(options, error="请选择有效的选项")] if options else [])
+        if required:
+            validators.append(validate.Length(min=1, error=MESSAGES["required"]))
+        return fields.List(inner, validate=validators, **common)
+    if kind == "datetime":
+        return IsoDate(subtype=component.get("subtype", "date"), **common)
+    if kind == "filepicker":
+        return fields.Raw(**common)
+    return fields.Raw(**common)
+
+
+class _TextField(fields.String):
+    """Strings; numbers typed into a textfield are accepted as their text, surrounding blanks trimmed."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        value = super()._deserialize(value, attr, data, **kwargs)
+        return value.strip()
+
+
+def _collect(components, declared):
+    for component in components:
+        kind = component.get("type")
+        if kind in _STATIC:
+            continue
+        if kind == "group" and not component.get("path"):
+            _collect(component.get("components", []), declared)
+        elif kind in ("group", "dynamiclist") and component.get("path"):
+            sub = build_schema({"components": component.get("components", [])})
+            if kind == "dynamiclist":
+                declared[component["path"]] = fields.List(fields.Nested(sub), required=False, allow_none=True)
+            else:
+                declared[component["path"]] = fields.Nested(sub, required=False, allow_none=True)
+        elif component.get("key"):
+            declared[component["key"]] = _field_for(component)
+
+
+class _FormSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    @validates_schema
+    def review_comment_required(self, data, **kwargs):
+        # Data convention (DESIGN.md): a review decision is `approved` plus `comment`, required when rejecting.
+        if "approved" in self.fields and "comment" in self.fields and data.get("approved") is False \
+                and not (data.get("comment") or "").strip():
+            raise ValidationError({"comment": ["审核不通过时必须填写审核意见"]})
+
+
+def build_schema(form):
+    declared = {}
+    _collect(form.get("components", []), declared)
+    return _FormSchema.from_dict(declared, name="FormSchema")()
+
+
+_cache = {}
+
+
+def validate_data(form, data, cache_key=None):
+    """Validated data for the form's keys, or raise ValidationError with {field: [中文 message]}.
+
+    ``cache_key`` (a form definition id) lets a deployed form's schema be built once.
+    """
+    if not isinstance(data, dict):
+        raise ValidationError({"data": ["应为 JSON 对象"]})
+    schema = _cache.get(cache_key) if cache_key is not None else None
+    if schema is None:
+        schema = build_schema(form)
+        if cache_key is not None:
+            _cache[cache_key] = schema
+    return schema.load(data)
+
+
+def field_keys(form):
+    declared = {}
+    _collect(form.get("components", []), declared)
+    return set(declared)

@@ -1,0 +1,228 @@
+"""Read diagrams the way Camunda Modeler (Camunda 7) writes them.
+
+SpiffWorkflow's Camunda parser ignores candidate groups, assignees, due dates, form
+references, external service tasks and input/output mappings, and hands bare ISO
+timer text to its Python evaluator. The parsers below read those attributes into
+the task specs of ``specs.py``; every construct we cannot run safely is collected as
+a problem naming its element, so a deployment is refused with all reasons at once.
+"""
+import re
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import (CamundaBoundaryEventParser, CamundaIntermediateCatchEventParser,
+                                                        CamundaStartEventParser)
+from SpiffWorkflow.camunda.parser.task_spec import (CAMUNDA_MODEL_NS, CallActivityParser, CamundaTaskParser,
+                                                    ScriptTaskParser)
+from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
+
+from . import expressions
+from .specs import ExternalServiceTask, HumanUserTask, MappedCallActivity, SafeScriptTask
+
+CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
+# Form references as Modeler writes them: formRef="plan_application" (Camunda 7.16+), or the older
+# formKey="camunda-forms:app:forms/x.form" / "camunda-forms:deployment:x.form", or a plain key.
+_FORM_KEY = re.compile(r"^camunda-forms:(?:app|deployment):(?:.*/)?([^/]+?)(?:\.form)?$")
+_ISO_TIMER = re.compile(r"^(R\d*/)?[0-9P][0-9A-Za-z:.+\-/,]*$")
+_CRON = re.compile(r"^\S+(\s+\S+){4,6}$")
+
+
+def form_key_from(value):
+    if not value:
+        return None
+    match = _FORM_KEY.match(value.strip())
+    return match.group(1) if match else value.strip()
+
+
+def _problem(parser, message):
+    parser.process_parser.parser.problems.append(
+        {"file": parser.filename, "element": parser.bpmn_id, "message": message})
+
+
+def _check_expression(parser, expression, what):
+    try:
+        expressions.compile_expression(expression)
+    except expressions.ExpressionError as exc:
+        _problem(parser, f"{what}: {exc}")
+
+
+def parse_input_output(parser):
+    """camunda:inputOutput → ({name: expression-or-literal}, {name: expression})."""
+    inputs, outputs = {}, {}
+    for kind, target in (("inputParameter", inputs), ("outputParameter", outputs)):
+        for node in parser.xpath(f"./bpmn:extensionElements/camunda:inputOutput/camunda:{kind}"):
+            name = node.get("name")
+            children = [c for c in node if isinstance(c.tag, str)]
+            if children:
+                child = children[0]
+                if child.tag == f"{CAMUNDA}script":
+                    _problem(parser, f"参数 {name} 使用了 {child.get('scriptFormat') or ''} 脚本，本服务不执行脚本，"
+                                     f"请改用表达式 ${{…}} / script parameter not supported")
+                    continue
+                if child.tag == f"{CAMUNDA}list":
+                    target[name] = [c.text or "" for c in child]
+                    continue
+                if child.tag == f"{CAMUNDA}map":
+                    target[name] = {e.get("key"): e.text or "" for e in child}
+                    continue
+            value = (node.text or "").strip()
+            if expressions.is_juel(value):
+                _check_expression(parser, value, f"参数 {name}")
+            target[name] = value
+    return inputs, outputs
+
+
+class UserTaskParser(CamundaTaskParser):
+
+    def create_task(self):
+        attr = lambda name: self.node.get(f"{CAMUNDA}{name}")  # noqa: E731
+        groups = [g.strip() for g in (attr("candidateGroups") or "").split(",") if g.strip()]
+        users = [u.strip() for u in (attr("candidateUsers") or "").split(",") if u.strip()]
+        for value in groups + users + [attr("assignee") or "", attr("dueDate") or ""]:
+            if expressions.is_juel(value):
+                _check_expression(self, value, "用户任务属性")
+        inputs, _ = parse_input_output(self)
+        return self.spec_class(
+            self.spec, self.bpmn_id,
+            candidate_groups=groups, candidate_users=users, assignee=attr("assignee"),
+            due_date=attr("dueDate"), form_key=form_key_from(attr("formRef") or attr("formKey")),
+            input_parameters=inputs, **self.bpmn_attributes)
+
+
+class ServiceTaskParser(CamundaTaskParser):
+
+    def create_task(self):
+        kind = self.node.get(f"{CAMUNDA}type")
+        topic = self.node.get(f"{CAMUNDA}topic")
+        if kind != "external" or not topic:
+            for attr in ("class", "expression", "delegateExpression"):
+                if self.node.get(f"{CAMUNDA}{attr}"):
+                    _problem(self, f"服务任务使用了 camunda:{attr}，本服务只支持“External”实现并填写 Topic"
+                                   f" / only external service tasks with a topic are supported")
+                    break
+            else:
+                _problem(self, "服务任务未设置 Implementation=External 和 Topic / service task needs an external topic")
+        inputs, outputs = parse_input_output(self)
+        return self.spec_class(self.spec, self.bpmn_id, topic=topic or "", input_parameters=inputs,
+                               output_parameters=outputs, **self.bpmn_attributes)
+
+
+class MappedCallActivityParser(CallActivityParser):
+    """``<camunda:in sourceExpression="reviewer" target="review_group"/>``; ``variables="all"`` is the default."""
+
+    def create_task(self):
+        mappings = []
+        for node in self.xpath("./bpmn:extensionElements/camunda:in"):
+            target = node.get("target")
+            if node.get("sourceExpression") is not None:
+                value = node.get("sourceExpression")
+                if expressions.is_juel(value):
+                    _check_expression(self, value, f"调用参数 {target}")
+                mappings.append((target, value, True))
+            elif node.get("source") and target:
+                mappings.append((target, node.get("source"), False))
+        return self.spec_class(self.spec, self.bpmn_id, SubprocessParser.get_call_activity_spec(self),
+                               in_mappings=mappings, **self.bpmn_attributes)
+
+
+class SafeScriptTaskParser(ScriptTaskParser):
+
+    def create_task(self):
+        script = self.get_script()
+        for lineno, line in enumerate((script or "").splitlines(), 1):
+            line = line.strip()
+            if line and not line.startswith("#"):
+                name, sep, expr = line.partition("=")
+                if not sep or not name.strip().isidentifier():
+                    _problem(self, f"脚本第 {lineno} 行只允许“变量 = 表达式” / only 'name = expression' lines")
+                else:
+                    _check_expression(self, expr.strip(), f"脚本第 {lineno} 行")
+        return self.spec_class(self.spec, self.bpmn_id, script=script, **self.bpmn_attributes)
+
+
+class TimerTextMixin:
+    """Camunda Modeler writes timers bare (``P10D``); Spiff evaluates them as expressions, so quote them."""
+
+    def parse_timer_event(self, event):
+        for tag in ("timeDate", "timeDuration", "timeCycle"):
+            for node in self.xpath(f".//bpmn:{tag}"):
+                text = (node.text or "").strip()
+                if expressions.is_juel(text):
+                    _check_expression(self, text, "定时器表达式")
+                elif _CRON.match(text):
+                    _problem(self, f"定时器使用了 cron 表达式 “{text}”，请改用 ISO-8601（如 R/2026-12-01T00:00:00/P1Y）"
+                                   f" / cron cycles are not supported, use ISO-8601")
+                    node.text = repr("R/PT24H")
+                elif _ISO_TIMER.match(text):
+                    node.text = repr(text)
+                else:
+                    _problem(self, f"无法识别的定时器表达式 “{text}” / unrecognised timer expression")
+                    node.text = repr("PT0S")
+        return super().parse_timer_event(event)
+
+
+class StartEventParser(TimerTextMixin, CamundaStartEventParser):
+
+    def parse_extensions(self, node=None):
+        ext = super().parse_extensions(node)
+        ext["form_key"] = form_key_from(self.node.get(f"{CAMUNDA}formRef") or self.node.get(f"{CAMUNDA}formKey"))
+        ext["initiator"] = self.node.get(f"{CAMUNDA}initiator")
+        return ext
+
+
+class IntermediateCatchEventParser(TimerTextMixin, CamundaIntermediateCatchEventParser):
+    pass
+
+
+class BoundaryEventParser(TimerTextMixin, CamundaBoundaryEventParser):
+    pass
+
+
+class ProcurementParser(CamundaParser):
+    """The parser every deployment goes through."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("userTask"): (UserTaskParser, HumanUserTask),
+        full_tag("serviceTask"): (ServiceTaskParser, ExternalServiceTask),
+        full_tag("sendTask"): (ServiceTaskParser, ExternalServiceTask),
+        full_tag("scriptTask"): (SafeScriptTaskParser, SafeScriptTask),
+        full_tag("callActivity"): (MappedCallActivityParser, MappedCallActivity),
+        full_tag("startEvent"): (StartEventParser, StartEvent),
+        full_tag("intermediateCatchEvent"): (IntermediateCatchEventParser, IntermediateCatchEvent),
+        full_tag("boundaryEvent"): (BoundaryEventParser, BoundaryEvent),
+    }
+
+    def __init__(self):
+        super().__init__()
+        self.problems = []
+        self.trees = []
+
+    def add_bpmn_text(self, text, filename):
+        """Parse diagram text; XML errors become a ValidationException naming the file."""
+        try:
+            tree = etree.fromstring(text.encode("utf-8") if isinstance(text, str) else text,
+                                    parser=etree.XMLParser(resolve_entities=False, no_network=True))
+        except etree.XMLSyntaxError as exc:
+            raise ValidationException(f"XML 格式错误 / not well-formed XML: {exc}", file_name=filename) from exc
+        self.trees.append(tree)
+        self.add_bpmn_xml(tree, filename=filename)
+        self._check_conditions(tree, filename)
+
+    def _check_conditions(self, tree, filename):
+        ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
+        for flow in tree.iterfind(".//bpmn:sequenceFlow", ns):
+            cond = flow.find("bpmn:conditionExpression", ns)
+            if cond is None or not (cond.text or "").strip():
+                continue
+            if cond.get("language") not in (None, "", "juel", "JUEL"):
+                self.problems.append({"file": filename, "element": flow.get("id"),
+                                      "message": f"条件使用了 {cond.get('language')} 脚本，请改用表达式 / scripted condition not supported"})
+                continue
+            try:
+                expressions.compile_expression(cond.text)
+            except expressions.ExpressionError as exc:
+                self.problems.append({"file": filename, "element": flow.get("id"), "message": f"条件: {exc}"})

@@ -1,0 +1,400 @@
+"""Load → step → save, in one database transaction per step.
+
+A step is starting an instance, completing a user task, claiming one, or delivering a
+message. Everything it causes — engine steps, service-task handlers changing records, the
+task list, the history events — is written in the caller's transaction, so it commits
+whole or not at all. The instance row is locked first (PostgreSQL ``FOR UPDATE``; SQLite
+serialises writers with ``BEGIN IMMEDIATE``) and carries a version column as a backstop.
+"""
+import logging
+from uuid import UUID
+
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from .. import handlers
+from ..models import DomainError, HumanTask, NotFound, ProcessDefinition, ProcessInstance, Unit
+from . import deployments, expressions, forms, history, serializer
+from .script_engine import SafeScriptEngine
+from .specs import HumanUserTask
+
+log = logging.getLogger(__name__)
+
+# Variables the engine sets; callers can never overwrite them through task or start data.
+RESERVED = {"initiator", "unit_id", "error_code", "error_message"}
+# The record a task concerns, by data convention (`<record>_id`), most specific first.
+RECORD_KEYS = ("contract_id", "tender_id", "plan_id", "project_id", "budget_line_id")
+
+
+class EngineError(DomainError):
+    """The diagram could not run (bad expression at run time, no handler): nothing is saved."""
+
+    def __init__(self, message, code="ENGINE_ERROR"):
+        super().__init__(code, message, status=422)
+
+
+class Step:
+    """One transaction's worth of engine work on one instance, with its history."""
+
+    def __init__(self, session, user, now):
+        self.session, self.user, self.now = session, user, now
+        self.instance = None
+        self.workflow = None
+        self.definition = None
+
+    @property
+    def actor(self):
+        return self.user.username if self.user is not None else "system"
+
+    # -- called back by the script engine during engine steps ------------------
+    def call_handler(self, task, topic, inputs):
+        fn = handlers.get(topic)
+        if fn is None:
+            raise EngineError(f"服务任务 {task.task_spec.bpmn_id} 的 Topic “{topic}” 没有处理程序", "NO_HANDLER")
+        ctx = handlers.Context(self.session, self.instance, inputs, dict(task.data), self.user, self.now)
+        savepoint = self.session.begin_nested()
+        self.session.info["changes"] = []
+        try:
+            outputs = fn(ctx) or {}
+            self.session.flush()
+        except DomainError:
+            savepoint.rollback()
+            raise
+        finally:
+            changes = self.session.info.pop("changes", [])
+        savepoint.commit()
+        self.event("service_task", task, {"topic": topic, "inputs": inputs, "outputs": outputs}, changes)
+        return outputs
+
+    def record_error(self, task, err):
+        self.event("error_caught", task, {"code": err.code, "message": err.message})
+
+    def event(self, type_, task=None, data=None, changes=None):
+        label = None
+        if task is not None:
+            spec = task.task_spec
+            label = f"{spec.bpmn_id}:{spec.bpmn_name or spec.bpmn_id}"
+        history.append(self.session, self.instance, type_, actor=self.actor, at=self.now, task=label,
+                       data=data, changes=changes)
+
+    # -- running ---------------------------------------------------------------
+    def engine(self):
+        return SafeScriptEngine(self)
+
+    def run(self, action):
+        """Run ``action`` then the engine; errors inside SpiffWorkflow surface as our own."""
+        try:
+            action()
+            self.workflow.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            raise _unwrap(exc) from exc
+        except expressions.ExpressionError as exc:
+            raise EngineError(str(exc), "EXPRESSION_ERROR") from exc
+        except DomainError:
+            raise
+        except Exception as exc:
+            log.exception("engine step failed on instance %s", self.instance.id if self.instance else None)
+            raise EngineError(f"流程执行出错，已回滚：{exc}") from exc
+
+    def save(self):
+        wf = self.workflow
+        self.instance.workflow = serializer.dumps(wf)
+        self.instance.data = history.jsonable(_snapshot(wf))
+        if wf.is_completed() and self.instance.status == "running":
+            self.instance.status = "completed"
+            self.instance.ended_at = self.now
+            self.event("instance_completed")
+        sync_task_list(self)
+        self.session.flush()
+
+
+def _unwrap(exc):
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, DomainError):
+            return seen
+        if isinstance(seen, expressions.ExpressionError):
+            return EngineError(str(seen), "EXPRESSION_ERROR")
+        seen = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__
+    return EngineError(f"流程执行出错：{exc}")
+
+
+def _snapshot(workflow):
+    if workflow.is_completed():
+        return workflow.data
+    task = workflow.last_task
+    return dict(task.data) if task is not None else {}
+
+
+def _task_name(task):
+    """A user task inside a call activity is named after the call (e.g. 财政部门审核), which says more."""
+    name = task.task_spec.bpmn_name or _spec_bpmn_id(task)
+    parent_id = getattr(task.workflow, "parent_task_id", None)
+    if parent_id is None:
+        return name
+    parent = task.workflow.top_workflow.get_task_from_id(parent_id)
+    outer = parent.task_spec.bpmn_name if parent is not None else None
+    if not outer:
+        return name
+    return outer if name in outer else f"{outer} · {name}"
+
+
+def _spec_bpmn_id(task):
+    return getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+
+
+def _record_ref(data):
+    for key in RECORD_KEYS:
+        value = data.get(key)
+        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+            return key[:-3], int(value)
+    return None, None
+
+
+def _due(spec, data, now):
+    text = expressions.template(spec.due_date, data) if spec.due_date else None
+    if not text:
+        return None
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+    text = str(text)
+    if text.upper().startswith("P"):
+        return now + TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(text), now)
+    return TimerEventDefinition.get_datetime(text)
+
+
+def _listify(values, data):
+    out = []
+    for value in values:
+        resolved = expressions.template(value, data)
+        if isinstance(resolved, (list, tuple, set)):
+            out.extend(str(v) for v in resolved)
+        elif resolved:
+            out.extend(v.strip() for v in str(resolved).split(",") if v.strip())
+    return out
+
+
+def sync_task_list(step):
+    """Keep ``human_task`` rows in step with the workflow's READY user tasks."""
+    session, instance = step.session, step.instance
+    ready = {str(t.id): t for t in step.workflow.get_tasks(state=TaskState.READY, manual=True)}
+    open_rows = {row.id: row for row in session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open"))}
+    for task_id, row in open_rows.items():
+        if task_id not in ready:
+            row.status = "cancelled"
+            row.completed_at = step.now
+    for task_id, task in ready.items():
+        if task_id in open_rows:
+            continue
+        spec = task.task_spec
+        data = task.data
+        groups = candidates = []
+        assignee = form_key = None
+        if isinstance(spec, HumanUserTask):
+            groups = _listify(spec.candidate_groups, data)
+            candidates = _listify(spec.candidate_users, data)
+            assignee = expressions.template(spec.assignee, data) if spec.assignee else None
+            form_key = spec.form_key
+        record_type, record_id = _record_ref(data)
+        session.add(HumanTask(
+            id=task_id, instance_id=instance.id, process_key=instance.key, bpmn_id=_spec_bpmn_id(task),
+            name=_task_name(task), candidate_groups=groups, candidate_users=candidates,
+            assignee=str(assignee) if assignee else None, unit_id=instance.unit_id, form_key=form_key,
+            record_type=record_type, record_id=record_id, status="open", created_at=step.now,
+            due_at=_due(spec, data, step.now) if isinstance(spec, HumanUserTask) else None))
+
+
+# -- permissions -----------------------------------------------------------------
+def can_see_unit(session, user, unit_id):
+    return unit_id is None or unit_id in user.unit_ids(session)
+
+
+def can_act(session, user, row):
+    """Assignee if one is set; otherwise a member of a candidate group or a candidate user; always in the unit."""
+    if user.is_auditor or not can_see_unit(session, user, row.unit_id):
+        return False
+    if row.assignee:
+        return row.assignee == user.username
+    return bool(set(row.candidate_groups or []) & user.groups) or user.username in (row.candidate_users or [])
+
+
+def _lock_instance(session, instance_id):
+    instance = session.get(ProcessInstance, instance_id, with_for_update=True, populate_existing=True)
+    if instance is None:
+        raise NotFound("流程实例", instance_id)
+    return instance
+
+
+def load(step, instance):
+    step.instance = instance
+    step.definition = step.session.get(ProcessDefinition, instance.definition_id)
+    spec, subspecs = deployments.specs_for(step.session, step.definition, instance.subprocess_definitions or {})
+    step.workflow = serializer.loads(instance.workflow, spec, subspecs, step.engine())
+    return step.workflow
+
+
+def _start_event(spec):
+    for ts in spec.task_specs.values():
+        if type(ts).__name__ == "StartEvent" and getattr(ts, "event_definition", None) is not None \
+                and type(ts.event_definition).__name__ == "NoneEventDefinition":
+            return ts
+    return None
+
+
+def _validate(session, form_key, data):
+    if not form_key:
+        return {k: v for k, v in (data or {}).items() if k not in RESERVED}
+    form = deployments.latest_form(session, form_key)
+    if form is None:
+        raise EngineError(f"表单 {form_key} 未部署", "FORM_MISSING")
+    try:
+        return forms.validate_data(form.schema, data or {}, cache_key=form.id)
+    except ValidationError as exc:
+        raise InputError(exc.messages) from exc
+
+
+class InputError(DomainError):
+    """Task or start data refused by its form: {field: [中文 message]}."""
+
+    def __init__(self, errors):
+        super().__init__("INVALID_INPUT", "提交的数据有误，请检查标红的字段", status=400)
+        self.errors = errors
+
+
+def starter_groups(definition):
+    return deployments.parsed(definition).starter_groups
+
+
+def start_instance(session, user, key, data=None, business_key=None, unit_id=None, now=None):
+    definition = deployments.latest(session, key)
+    if definition is None:
+        raise NotFound("流程", key)
+    allowed = starter_groups(definition)
+    if user.is_auditor or (allowed and not (allowed & user.groups)):
+        raise DomainError("FORBIDDEN", f"您的角色不能发起“{definition.name}”", status=403)
+    unit_id = unit_id if unit_id is not None else user.unit_id
+    if unit_id is None or not can_see_unit(session, user, unit_id):
+        raise DomainError("FORBIDDEN", "不能以该单位的名义发起流程", status=403)
+    unit = session.get(Unit, unit_id)
+    spec, subspecs = deployments.specs_for(session, definition, {})
+    start = _start_event(spec)
+    values = _validate(session, (start.extensions or {}).get("form_key") if start else None, data)
+    pinned = deployments.resolve_called(session, definition)
+    spec, subspecs = deployments.specs_for(session, definition, pinned)
+
+    step = Step(session, user, now)
+    instance = ProcessInstance(definition_id=definition.id, subprocess_definitions=pinned, key=key,
+                               business_key=business_key, unit_id=unit.id, status="running",
+                               started_by=user.id, started_at=now, workflow=b"", data={})
+    session.add(instance)
+    session.flush()
+    step.instance, step.definition = instance, definition
+    step.workflow = serializer.new_workflow(spec, subspecs, step.engine())
+    initial = {**values, "initiator": user.username, "unit_id": unit.id}
+    if business_key:
+        initial["business_key"] = business_key
+
+    def begin():
+        for task in step.workflow.get_tasks(state=TaskState.READY):
+            task.data.update(initial)
+    step.event("instance_started", data={"definition": f"{key}:{definition.version}", "data": values,
+                                         "business_key": business_key})
+    step.run(begin)
+    step.save()
+    return instance
+
+
+def _open_task(session, user, task_id):
+    """The task row, re-read under the instance lock; 404 if the caller may not see it."""
+    row = session.get(HumanTask, task_id)
+    if row is None or not (user.is_auditor or can_see_unit(session, user, row.unit_id)):
+        raise NotFound("任务", task_id)
+    instance = _lock_instance(session, row.instance_id)
+    session.refresh(row)
+    return row, instance
+
+
+def _check_actor(session, user, row):
+    if row.status != "open":
+        raise DomainError("TASK_CLOSED", "该任务已被处理，请刷新待办列表", status=409)
+    if not can_act(session, user, row):
+        raise DomainError("FORBIDDEN", "您没有处理该任务的权限（角色或单位不符）", status=403)
+    if row.claimed_by and row.claimed_by != user.username:
+        raise DomainError("TASK_CLAIMED", f"该任务已被 {row.claimed_by} 签收", status=409)
+
+
+def complete_task(session, user, task_id, data, now):
+    row, instance = _open_task(session, user, task_id)
+    _check_actor(session, user, row)
+    values = _validate(session, row.form_key, data)
+    step = Step(session, user, now)
+    workflow = load(step, instance)
+    task = workflow.get_task_from_id(UUID(task_id))
+    if task is None or task.state != TaskState.READY:
+        raise DomainError("TASK_CLOSED", "该任务已不可处理", status=409)
+
+    def complete():
+        task.data.update(values)
+        row.status, row.completed_by, row.completed_at = "completed", user.username, now
+        step.event("task_completed", task, {"data": values})
+        task.run()
+    step.run(complete)
+    step.save()
+    return instance
+
+
+def claim_task(session, user, task_id, now, release=False):
+    row, instance = _open_task(session, user, task_id)
+    if release:
+        if row.claimed_by != user.username:
+            raise DomainError("NOT_CLAIMED", "只能释放自己签收的任务", status=409)
+        row.claimed_by = None
+    else:
+        _check_actor(session, user, row)
+        row.claimed_by = user.username
+    history.append(session, instance, "task_released" if release else "task_claimed", actor=user.username,
+                   at=now, task=f"{row.bpmn_id}:{row.name}", data={"task_id": row.id})
+    session.flush()
+    return row
+
+
+def send_message(session, user, instance_id, name, data, now):
+    """Deliver a BPMN message (e.g. 撤回) to an instance waiting for it."""
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None or not (user.is_auditor or can_see_unit(session, user, instance.unit_id)):
+        raise NotFound("流程实例", instance_id)
+    if user.is_auditor:
+        raise DomainError("FORBIDDEN", "审计角色只能查看", status=403)
+    instance = _lock_instance(session, instance_id)
+    step = Step(session, user, now)
+    workflow = load(step, instance)
+    waiting = [t for t in workflow.waiting_events() if t.event_type == "MessageEventDefinition" and t.name == name]
+    if not waiting:
+        raise DomainError("NOT_WAITING", f"流程当前不接受“{name}”操作（可能已有人处理）", status=409)
+    _check_sender(session, user, instance, workflow, name)
+    values = {k: v for k, v in (data or {}).items() if k not in RESERVED}
+
+    def deliver():
+        step.event("message_received", data={"name": name, "data": values})
+        # Camunda message events put the payload under `result_var`: here `<name>_data`, e.g. withdraw_data.
+        workflow.catch(BpmnEvent(MessageEventDefinition(name), {"payload": values, "result_var": f"{name}_data"}))
+    step.run(deliver)
+    step.save()
+    return instance
+
+
+def _check_sender(session, user, instance, workflow, name):
+    """Who may send a message: the catching event's ``candidateGroups`` property, else the initiator."""
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, MessageEventDefinition) and definition.name == name:
+            groups = {g.strip() for g in (task.task_spec.extensions or {}).get("candidateGroups", "").split(",")
+                      if g.strip()}
+            initiator = task.data.get("initiator")
+            if user.username == initiator or (groups & user.groups):
+                return
+    raise DomainError("FORBIDDEN", f"您不能执行“{name}”操作", status=403)

@@ -1,0 +1,32 @@
+"""The script engine SpiffWorkflow calls for every condition, timer and script: safe, and bound to one step."""
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+
+from . import expressions
+
+
+class SafeScriptEngine(PythonScriptEngine):
+    """Evaluates through ``expressions``; service tasks call back into the step that is running."""
+
+    def __init__(self, step=None):
+        super().__init__()
+        self.step = step
+
+    def validate(self, expression):
+        expressions.compile_expression(expression)
+
+    def evaluate(self, task, expression, external_context=None):
+        data = task.data if not external_context else {**task.data, **external_context}
+        return expressions.evaluate(expression, data)
+
+    def execute(self, task, script, external_context=None):
+        expressions.execute_script(script, task.data)
+        return True
+
+    def call_handler(self, task, topic, inputs):
+        if self.step is None:
+            raise RuntimeError("service task run outside a step")
+        return self.step.call_handler(task, topic, inputs)
+
+    def record_error(self, task, err):
+        if self.step is not None:
+            self.step.record_error(task, err)

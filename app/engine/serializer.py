@@ -1,0 +1,58 @@
+"""Workflow state to bytes and back, without the spec: specs come from the deployed diagram."""
+import json
+import zlib
+
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+
+from .script_engine import SafeScriptEngine
+
+
+class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
+    """Stores the task tree and data only; ``from_dict`` takes the spec objects placed in the dict."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct):
+        spec, subprocess_specs = dct.pop("spec"), dct.pop("subprocess_specs")
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], workflow=workflow, key_class=_uuid)
+        workflow.task_tree = workflow.tasks.get(_uuid(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _uuid(value):
+    from uuid import UUID
+    return UUID(value)
+
+
+_config = dict(CAMUNDA_CONFIG)
+_config[BpmnWorkflow] = SpecFreeWorkflowConverter
+_registry = BpmnWorkflowSerializer.configure(_config)
+_serializer = BpmnWorkflowSerializer(_registry)
+
+
+def dumps(workflow):
+    dct = _serializer.to_dict(workflow)
+    return zlib.compress(json.dumps(dct, separators=(",", ":"), default=str).encode("utf-8"), 1)
+
+
+def loads(blob, spec, subprocess_specs, script_engine=None):
+    dct = json.loads(zlib.decompress(blob))
+    dct["spec"], dct["subprocess_specs"] = spec, subprocess_specs
+    workflow = _serializer.from_dict(dct)
+    workflow.script_engine = script_engine or SafeScriptEngine()
+    return workflow
+
+
+def new_workflow(spec, subprocess_specs, script_engine):
+    return BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)

@@ -1,0 +1,80 @@
+"""Service-task handlers, registered by topic.
+
+A handler is a plain function ``fn(ctx) -> dict``: it reads ``ctx.inputs``, calls model
+methods that check the record's state (and raise ``DomainError``), and returns output
+variables. Handlers never import Flask or the engine; the engine finds them here by topic.
+"""
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from ..models import DomainError, NotFound
+
+_registry: dict[str, Callable] = {}
+
+
+def handler(topic):
+    """Register ``fn`` as the handler of a service-task topic."""
+    def register(fn):
+        if topic in _registry and _registry[topic] is not fn:
+            raise ValueError(f"topic {topic} registered twice")
+        _registry[topic] = fn
+        return fn
+    return register
+
+
+def get(topic):
+    _load()
+    return _registry.get(topic)
+
+
+def topics():
+    _load()
+    return set(_registry)
+
+
+def _load():
+    # Importing the domain modules registers their handlers.
+    from . import plan, project  # noqa: F401
+
+
+@dataclass
+class Context:
+    session: Any
+    instance: Any  # ProcessInstance row
+    inputs: dict
+    data: dict  # the task's data, read-only by convention
+    user: Any  # acting User, or None for timers
+    now: datetime
+    extras: dict = field(default_factory=dict)
+
+    def get(self, name, default=None):
+        """An input parameter, falling back to the instance data of the same name."""
+        if name in self.inputs:
+            return self.inputs[name]
+        return self.data.get(name, default)
+
+    def require(self, name):
+        value = self.get(name)
+        if value in (None, ""):
+            raise DomainError("MISSING_INPUT", f"缺少参数 {name}", field=name, status=400)
+        return value
+
+    def record(self, model, ident, what):
+        """Load a record of the instance's unit with a row lock, or refuse."""
+        if ident in (None, ""):
+            raise DomainError("MISSING_INPUT", f"缺少{what}编号", status=400)
+        try:
+            ident = int(ident)
+        except (TypeError, ValueError):
+            raise DomainError("INVALID_INPUT", f"{what}编号不正确", status=400) from None
+        obj = self.session.get(model, ident, with_for_update=True)
+        if obj is None:
+            raise NotFound(what, ident)
+        if self.instance.unit_id is not None and obj.unit_id != self.instance.unit_id:
+            raise DomainError("WRONG_UNIT", f"{what} {ident} 不属于本单位", status=403)
+        return obj
+
+    @property
+    def user_id(self):
+        return self.user.id if self.user is not None else None

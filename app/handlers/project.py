@@ -1,0 +1,75 @@
+"""Handlers for project records (采购项目)."""
+import uuid
+
+from ..models import DomainError, Project, money
+from ..models.project import CATEGORIES, IMPLEMENTATION_FORMS
+from . import handler
+
+_FIELDS = ("name", "region", "justification")
+
+
+def _funds(ctx):
+    funds = ctx.get("funds")
+    if funds:
+        return funds
+    return [{"budget_line_id": ctx.require("budget_line_id"), "amount": ctx.require("amount")}]
+
+
+def _choice(ctx, name, choices, default=None):
+    value = ctx.get(name, default)
+    if value not in choices:
+        raise DomainError("INVALID_INPUT", f"{name} 取值不正确", field=name, status=400)
+    return value
+
+
+@handler("project.save")
+def save(ctx):
+    """Create the draft project (登记) or apply the clerk's edits to it."""
+    project_id = ctx.get("project_id")
+    if project_id:
+        project = ctx.record(Project, project_id, "项目")
+        project._require("draft", action="修改")
+    else:
+        project = Project(number=uuid.uuid4().hex[:20], unit_id=ctx.instance.unit_id, created_by=ctx.user_id,
+                          status="draft")
+        ctx.session.add(project)
+    project.name = ctx.require("name")
+    project.year = int(ctx.require("year"))
+    project.category = _choice(ctx, "category", CATEGORIES)
+    project.implementation_form = _choice(ctx, "implementation_form", IMPLEMENTATION_FORMS, "agency")
+    project.amount = money(ctx.require("amount"))
+    project.is_government_procurement = bool(ctx.get("is_government_procurement", True))
+    for name in _FIELDS:
+        setattr(project, name, ctx.get(name) or "")
+    project.items = ctx.get("items") or []
+    ctx.session.flush()
+    project.set_funds(ctx.session, _funds(ctx))
+    if not project_id:
+        project.number = f"XM{project.year}{project.id:06d}"
+    return {"project_id": project.id, "project_number": project.number}
+
+
+@handler("project.submit")
+def submit(ctx):
+    ctx.record(Project, ctx.require("project_id"), "项目").submit(ctx.session)
+    return {}
+
+
+@handler("project.return")
+def return_for_edit(ctx):
+    ctx.record(Project, ctx.require("project_id"), "项目").return_for_edit(ctx.session, ctx.get("comment"))
+    return {}
+
+
+@handler("project.register")
+def register(ctx):
+    ctx.record(Project, ctx.require("project_id"), "项目").register()
+    return {}
+
+
+@handler("project.delete")
+def delete(ctx):
+    project_id = ctx.get("project_id")
+    if project_id:
+        ctx.record(Project, project_id, "项目").delete(ctx.session)
+    return {}

@@ -1,0 +1,143 @@
+"""Engine tables: definitions, instances, the task list, the history, timers and incidents."""
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, UTCDateTime, utcnow
+
+
+class ProcessDefinition(Base):
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    resource_name: Mapped[str] = mapped_column(String(200))
+    deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployment.id"))
+    deployed_by: Mapped[str] = mapped_column(String(64), default="system")
+    deployed_at = mapped_column(UTCDateTime, default=utcnow)
+
+    deployment = relationship("Deployment")
+
+
+class Deployment(Base):
+    __tablename__ = "deployment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(100), default="")
+    deployed_by: Mapped[str] = mapped_column(String(64), default="system")
+    deployed_at = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FormDefinition(Base):
+    """A Camunda Form (form-js JSON), versioned like diagrams; user tasks bind to the latest (binding latest)."""
+
+    __tablename__ = "form_definition"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    schema: Mapped[dict] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployment.id"))
+    deployed_at = mapped_column(UTCDateTime, default=utcnow)
+
+    deployment = relationship("Deployment")
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    # Called processes resolved at start, so a running instance keeps the versions it began with.
+    subprocess_definitions: Mapped[dict] = mapped_column(JSON, default=dict)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    business_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    started_at = mapped_column(UTCDateTime, default=utcnow)
+    ended_at = mapped_column(UTCDateTime, nullable=True)
+    workflow: Mapped[bytes] = mapped_column(LargeBinary)  # serialized without its spec
+    data: Mapped[dict] = mapped_column(JSON, default=dict)  # snapshot of the top-level data, for reading
+    error: Mapped[str | None] = mapped_column(Text)
+    last_hash: Mapped[str] = mapped_column(String(64), default="")
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class HumanTask(Base):
+    """One row per user task the engine has made ready; the task list reads only this table."""
+
+    __tablename__ = "human_task"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the SpiffWorkflow task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(100), index=True)
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    candidate_groups: Mapped[list] = mapped_column(JSON, default=list)
+    candidate_users: Mapped[list] = mapped_column(JSON, default=list)
+    assignee: Mapped[str | None] = mapped_column(String(64), index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    form_key: Mapped[str | None] = mapped_column(String(100))
+    record_type: Mapped[str | None] = mapped_column(String(32))
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open / completed / cancelled
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+    due_at = mapped_column(UTCDateTime, nullable=True)
+    completed_at = mapped_column(UTCDateTime, nullable=True)
+    completed_by: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class HistoryEvent(Base):
+    """Append-only; each event's hash covers its content and the previous event's hash."""
+
+    __tablename__ = "history_event"
+    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    at = mapped_column(UTCDateTime, default=utcnow)
+    task: Mapped[str | None] = mapped_column(String(200))  # bpmn id and name of the task concerned
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    changes: Mapped[list] = mapped_column(JSON, default=list)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Timer(Base):
+    __tablename__ = "timer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    definition_key: Mapped[str | None] = mapped_column(String(100))
+    due_at = mapped_column(UTCDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until = mapped_column(UTCDateTime, nullable=True)
+
+
+class Incident(Base):
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    error: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at = mapped_column(UTCDateTime, default=utcnow)

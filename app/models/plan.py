@@ -1,0 +1,146 @@
+"""Purchase plans (采购计划) and the policy checks run when one is submitted."""
+from decimal import Decimal
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Audited, Base, DomainError, Money, UTCDateTime, money, utcnow
+
+PLAN_TYPES = {"project": "项目采购", "framework": "框架协议", "joint": "联合采购", "emall": "电子卖场",
+              "no_process": "无过程", "renewal": "合同续签", "unified": "统招分签"}
+METHODS = {"open_tender": "公开招标", "invited_tender": "邀请招标", "negotiation": "竞争性谈判",
+           "consultation": "竞争性磋商", "inquiry": "询价", "single_source": "单一来源",
+           "framework": "框架协议采购", "emall": "电子卖场", "self": "自行采购"}
+STATUSES = {"draft": "暂存", "in_review": "处理中", "filed": "可使用", "used": "已使用", "terminated": "已终止",
+            "revoked": "已撤销", "deleted": "已删除"}
+OCCUPYING = ("in_review", "filed", "used")
+
+# SME reservation (面向中小企业预留), seed 001 §4.1.1 note; thresholds per 财库〔2020〕46号,
+# required share above the threshold per 财库〔2022〕19号 (40%).
+SME_THRESHOLD = {"goods": Decimal("2000000"), "services": Decimal("2000000"), "works": Decimal("4000000")}
+SME_REQUIRED_SHARE = Decimal("0.40")
+
+
+class ImportApproval(Base):
+    """进口产品审批: a plan that buys imported products needs an approved one (procedure in a later issue)."""
+
+    __tablename__ = "import_approval"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft / approved / rejected
+
+
+class Plan(Audited, Base):
+    __tablename__ = "plan"
+    __audit_fields__ = ("status", "amount", "method")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    plan_type: Mapped[str] = mapped_column(String(16), default="project")
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    budget_line_id: Mapped[int | None] = mapped_column(ForeignKey("budget_line.id"))
+    category: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    sme_reserved_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    sme_reason: Mapped[str] = mapped_column(Text, default="")
+    is_import: Mapped[bool] = mapped_column(Boolean, default=False)
+    import_approval_id: Mapped[int | None] = mapped_column(ForeignKey("import_approval.id"))
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+    def _require(self, *statuses, action):
+        if self.status not in statuses:
+            raise DomainError("PLAN_STATE", f"采购计划 {self.number} 当前状态为“{STATUSES[self.status]}”，不能{action}")
+
+    def update(self, values):
+        """Edit while 暂存 (draft)."""
+        self._require("draft", action="修改")
+        for key in ("name", "method", "sme_reason", "is_import", "import_approval_id", "budget_line_id"):
+            if key in values:
+                setattr(self, key, values[key])
+        if "amount" in values:
+            self.amount = money(values["amount"])
+        if "sme_reserved_amount" in values:
+            self.sme_reserved_amount = money(values["sme_reserved_amount"] or 0, "sme_reserved_amount")
+
+    def submit(self, session, project):
+        """提交: the policy checks of seed 001 §4.1 / 002 §1, then into review."""
+        from .project import Project  # noqa: F401 - type only
+        self._require("draft", action="提交")
+        if project.status != "registered":
+            raise DomainError("PROJECT_NOT_REGISTERED", f"项目 {project.number} 未登记完成，不能申报采购计划",
+                              field="project_id")
+        if self.amount <= 0:
+            raise DomainError("INVALID_AMOUNT", "计划金额必须大于 0", field="amount")
+        free = project.free_amount(session)
+        if self.amount > free:
+            raise DomainError("PROJECT_FREE_SHORT",
+                              f"计划金额 {self.amount:,.2f} 元超过项目 {project.number} 可用金额 {free:,.2f} 元",
+                              field="amount")
+        self.check_sme()
+        self.check_import(session)
+        self.status = "in_review"
+        self.review_comment = ""
+
+    def check_sme(self):
+        if self.sme_reserved_amount > self.amount:
+            raise DomainError("SME_RULE", "预留中小企业金额不能超过计划金额", field="sme_reserved_amount")
+        if self.sme_reason.strip():
+            return
+        threshold = SME_THRESHOLD[self.category]
+        share = self.sme_reserved_amount / self.amount
+        if self.amount < threshold and share < 1:
+            raise DomainError(
+                "SME_RULE",
+                f"{threshold / 10000:,.0f}万元以下的项目应全部预留给中小企业（当前预留 {share:.0%}），"
+                "否则须填写“未按政策预留的原因”", field="sme_reason")
+        if self.amount >= threshold and share < SME_REQUIRED_SHARE:
+            raise DomainError(
+                "SME_RULE",
+                f"{threshold / 10000:,.0f}万元以上的项目预留比例应不低于 {SME_REQUIRED_SHARE:.0%}（当前 {share:.0%}），"
+                "否则须填写“未按政策预留的原因”", field="sme_reason")
+
+    def check_import(self, session):
+        if not self.is_import:
+            return
+        approval = session.get(ImportApproval, self.import_approval_id) if self.import_approval_id else None
+        if approval is None or approval.status != "approved" or approval.unit_id != self.unit_id:
+            raise DomainError("IMPORT_NOT_APPROVED", "采购进口产品须先通过进口产品审批", field="import_approval_id")
+
+    def withdraw(self):
+        """撤回: only while no reviewer has acted."""
+        self._require("in_review", action="撤回")
+        self.status = "draft"
+
+    def return_for_edit(self, comment):
+        self._require("in_review", action="退回")
+        self.status = "draft"
+        self.review_comment = comment or ""
+
+    def file(self):
+        """备案/核准: the plan becomes usable (可使用)."""
+        self._require("in_review", action="备案")
+        self.status = "filed"
+
+    def delete(self):
+        self._require("draft", action="删除")
+        self.status = "deleted"
+
+    def to_dict(self):
+        return {"id": self.id, "number": self.number, "name": self.name, "unit_id": self.unit_id,
+                "year": self.year, "plan_type": self.plan_type, "project_id": self.project_id,
+                "budget_line_id": self.budget_line_id, "category": self.category, "method": self.method,
+                "amount": self.amount, "sme_reserved_amount": self.sme_reserved_amount,
+                "sme_reason": self.sme_reason, "is_import": self.is_import,
+                "import_approval_id": self.import_approval_id, "status": self.status,
+                "status_label": STATUSES[self.status], "review_comment": self.review_comment,
+                "assignee_id": self.assignee_id}

@@ -1,0 +1,129 @@
+"""Procurement projects (采购项目): registration, funds from budget lines, items."""
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Audited, Base, DomainError, Money, UTCDateTime, money, utcnow
+from .budget import BudgetLine
+
+CATEGORIES = {"goods": "货物", "services": "服务", "works": "工程"}
+IMPLEMENTATION_FORMS = {"self": "自行采购", "agency": "委托代理机构采购", "centralized": "集中采购机构采购"}
+STATUSES = {"draft": "录入中", "in_review": "审核中", "registered": "已登记", "closed": "已结项",
+            "revoked": "已撤销", "deleted": "已删除"}
+LIVE = ("in_review", "registered")
+
+
+class Project(Audited, Base):
+    __tablename__ = "project"
+    __audit_fields__ = ("status", "amount", "name", "category")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    region: Mapped[str] = mapped_column(String(64), default="")
+    implementation_form: Mapped[str] = mapped_column(String(32), default="agency")
+    is_government_procurement: Mapped[bool] = mapped_column(Boolean, default=True)
+    justification: Mapped[str] = mapped_column(Text, default="")
+    items: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+    funds = relationship("ProjectFund", cascade="all, delete-orphan", lazy="selectin", order_by="ProjectFund.id")
+
+    # -- rules -------------------------------------------------------------
+    def _require(self, *statuses, action):
+        if self.status not in statuses:
+            raise DomainError("PROJECT_STATE",
+                              f"项目 {self.number} 当前状态为“{STATUSES[self.status]}”，不能{action}")
+
+    def planned_amount(self, session):
+        """What live plans take of this project."""
+        from .plan import OCCUPYING, Plan
+        rows = session.scalars(select(Plan.amount).where(Plan.project_id == self.id, Plan.status.in_(OCCUPYING)))
+        return sum(rows, Decimal("0"))
+
+    def free_amount(self, session):
+        return self.amount - self.planned_amount(session)
+
+    def set_funds(self, session, funds):
+        """Replace the fund composition, moving budget occupation from old lines to new ones."""
+        self._require("draft", action="修改资金构成")
+        total = Decimal("0")
+        new = []
+        for i, fund in enumerate(funds):
+            line = session.get(BudgetLine, int(fund["budget_line_id"]), with_for_update=True)
+            if line is None or line.unit_id != self.unit_id:
+                raise DomainError("BUDGET_NOT_FOUND", "预算指标不存在或不属于本单位", field="budget_line_id", status=400)
+            if line.year != self.year:
+                raise DomainError("BUDGET_YEAR", f"预算指标 {line.code} 属于 {line.year} 年度，与项目年度不符",
+                                  field="budget_line_id", status=400)
+            amount = money(fund["amount"])
+            if amount <= 0:
+                raise DomainError("INVALID_AMOUNT", "资金金额必须大于 0", field="amount", status=400)
+            total += amount
+            new.append(ProjectFund(budget_line_id=line.id, amount=amount))
+        if not new:
+            raise DomainError("NO_FUNDS", "请至少选择一条预算指标", field="budget_line_id", status=400)
+        if total != self.amount:
+            raise DomainError("FUNDS_MISMATCH", f"资金构成合计 {total:,.2f} 元与项目金额 {self.amount:,.2f} 元不一致",
+                              field="amount", status=400)
+        self.funds = new
+
+    def submit(self, session):
+        """Send for review. Budget lines are occupied from submission on (while in review or registered),
+        so two projects can never be approved against the same yuan."""
+        self._require("draft", action="提交")
+        for fund in self.funds:
+            session.get(BudgetLine, fund.budget_line_id, with_for_update=True).occupy(fund.amount)
+        self.status = "in_review"
+
+    def return_for_edit(self, session, comment):
+        """Reject (审核不通过): back to the entry post with the comment; the occupation is released."""
+        self._require("in_review", action="退回")
+        self._release_funds(session)
+        self.status = "draft"
+        self.review_comment = comment or ""
+
+    def _release_funds(self, session):
+        for fund in self.funds:
+            session.get(BudgetLine, fund.budget_line_id, with_for_update=True).release(fund.amount)
+
+    def register(self):
+        self._require("in_review", action="登记")
+        self.status = "registered"
+        self.review_comment = ""
+
+    def delete(self, session):
+        self._require("draft", action="删除")
+        self.status = "deleted"
+
+    def to_dict(self, session=None):
+        d = {"id": self.id, "number": self.number, "name": self.name, "unit_id": self.unit_id, "year": self.year,
+             "category": self.category, "amount": self.amount, "region": self.region,
+             "implementation_form": self.implementation_form,
+             "is_government_procurement": self.is_government_procurement, "justification": self.justification,
+             "items": self.items or [], "status": self.status, "status_label": STATUSES[self.status],
+             "review_comment": self.review_comment,
+             "funds": [{"budget_line_id": f.budget_line_id, "amount": f.amount} for f in self.funds]}
+        if session is not None:
+            d["planned_amount"] = self.planned_amount(session)
+            d["free_amount"] = self.amount - d["planned_amount"]
+        return d
+
+
+class ProjectFund(Base):
+    """One budget line's share of a project (资金构成)."""
+
+    __tablename__ = "project_fund"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    budget_line_id: Mapped[int] = mapped_column(ForeignKey("budget_line.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
