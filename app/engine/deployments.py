@@ -29,7 +29,8 @@ class Parsed:
     starter_groups: set  # camunda:candidateStarterGroups of the process; empty means any unit member
 
 
-_parsed_cache: dict[int, Parsed] = {}
+# Content-addressed, so a cache entry can never describe a different diagram than the row it came from.
+_parsed_cache: dict[tuple, Parsed] = {}
 
 
 def content_hash(data):
@@ -49,9 +50,16 @@ def parse_file(text, filename):
     return parser, parser.problems
 
 
+def top_processes(parser):
+    """Executable top-level processes of a file (embedded sub-processes are parsed as processes too)."""
+    return [pid for pid in parser.get_process_ids()
+            if parser.get_process_parser(pid).node.tag == "{http://www.omg.org/spec/BPMN/20100524/MODEL}process"]
+
+
 def parsed(definition):
     """The runnable spec of a deployed definition, parsed once per process."""
-    hit = _parsed_cache.get(definition.id)
+    cache_key = (definition.key, definition.content_hash)
+    hit = _parsed_cache.get(cache_key)
     if hit is None:
         parser, problems = parse_file(definition.bpmn_xml, definition.resource_name)
         spec = parser.get_spec(definition.key)
@@ -61,7 +69,7 @@ def parsed(definition):
                    if isinstance(ts, CallActivity) and ts.spec not in local}
         hit = Parsed(spec, {k: v for k, v in local.items() if v is not None}, called,
                      _starter_groups(parser, definition.key))
-        _parsed_cache[definition.id] = hit
+        _parsed_cache[cache_key] = hit
     return hit
 
 
@@ -132,10 +140,12 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
             diagrams.append((filename, text, parser))
         else:
             problems.append({"file": filename, "element": None, "message": "只能部署 .bpmn 和 .form 文件"})
-    deployed_keys = {pid for _, _, parser in diagrams for pid in parser.get_process_ids()}
+    deployed_keys = {pid for _, _, parser in diagrams for pid in top_processes(parser)}
     for filename, text, parser in diagrams:
-        if not any(p["file"] == filename for p in problems):
+        try:
             problems.extend(lint.check(session, parser, filename, set(forms), deployed_keys))
+        except ValidationException:
+            pass  # the parse problem is already reported for this file
     if problems:
         raise DeploymentError(problems)
 
@@ -150,7 +160,7 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
         new_forms.append(form)
     for filename, text, parser in diagrams:
         digest = content_hash(text)
-        for process_id in parser.get_process_ids():
+        for process_id in top_processes(parser):
             current = latest(session, process_id)
             if current is not None and changed_only and current.content_hash == digest:
                 continue

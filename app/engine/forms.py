@@ -189,7 +189,7 @@ _cache = {}
 def validate_data(form, data, cache_key=None):
     """Validated data for the form's keys, or raise ValidationError with {field: [中文 message]}.
 
-    ``cache_key`` (a form definition id) lets a deployed form's schema be built once.
+    ``cache_key`` (a deployed form's content hash) lets its schema be built once.
     """
     if not isinstance(data, dict):
         raise ValidationError({"data": ["应为 JSON 对象"]})

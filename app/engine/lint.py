@@ -34,7 +34,7 @@ def check(session, parser, filename, form_keys=(), process_keys=()):
     processes = _known_processes(session, process_keys) | set(parser.process_parsers)
     topics = handlers.topics()
     for process_id in parser.get_process_ids():
-        spec = parser.get_spec(process_id)
+        spec = parser.get_spec(process_id)  # embedded sub-processes included
         for ts in spec.task_specs.values():
             bpmn_id = getattr(ts, "bpmn_id", None)
             if isinstance(ts, ExternalServiceTask) and ts.topic and ts.topic not in topics:

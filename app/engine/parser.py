@@ -209,8 +209,17 @@ class ProcurementParser(CamundaParser):
         except etree.XMLSyntaxError as exc:
             raise ValidationException(f"XML 格式错误 / not well-formed XML: {exc}", file_name=filename) from exc
         self.trees.append(tree)
+        self._unwrap_collections(tree)
         self.add_bpmn_xml(tree, filename=filename)
         self._check_conditions(tree, filename)
+
+    def _unwrap_collections(self, tree):
+        """``camunda:collection="${creditScores}"`` names a variable; SpiffWorkflow wants the bare name."""
+        attr = f"{CAMUNDA}collection"
+        for node in tree.iter("{http://www.omg.org/spec/BPMN/20100524/MODEL}multiInstanceLoopCharacteristics"):
+            inner = expressions.unwrap(node.get(attr))
+            if inner and inner.strip().isidentifier():
+                node.set(attr, inner.strip())
 
     def _check_conditions(self, tree, filename):
         ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}

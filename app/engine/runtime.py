@@ -252,7 +252,7 @@ def _validate(session, form_key, data):
     if form is None:
         raise EngineError(f"表单 {form_key} 未部署", "FORM_MISSING")
     try:
-        return forms.validate_data(form.schema, data or {}, cache_key=form.id)
+        return forms.validate_data(form.schema, data or {}, cache_key=form.content_hash)
     except ValidationError as exc:
         raise InputError(exc.messages) from exc
 

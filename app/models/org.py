@@ -36,6 +36,10 @@ class Unit(Base):
                 "region": self.region, "parent_id": self.parent_id}
 
 
+# Overridable for test suites only; production keeps the strong default.
+PASSWORD_METHOD = "pbkdf2:sha256:600000"
+
+
 class User(Base):
     __tablename__ = "app_user"
 
@@ -53,7 +57,7 @@ class User(Base):
     grants = relationship("UnitGrant", cascade="all, delete-orphan", lazy="selectin")
 
     def set_password(self, password):
-        self.password_hash = generate_password_hash(password, method="pbkdf2:sha256:100000")
+        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)
