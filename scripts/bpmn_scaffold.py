@@ -13,8 +13,11 @@ COL, ROW, X0, Y0 = 160, 130, 160, 100
 
 
 class Diagram:
-    def __init__(self, pid, name, starters=None, doc=None):
-        self.pid, self.name, self.starters, self.doc = pid, name, starters, doc
+    def __init__(self, pid, name, starters=None, doc=None, category=None, startable=True):
+        """``category``: 项目/计划/交易/合同/支付/年终 (start menu group); ``starters``: candidate starter groups;
+        ``startable=False`` for processes only other processes call (e.g. review)."""
+        self.pid, self.name, self.starters, self.doc, self.category = pid, name, starters, doc, category
+        self.startable = startable
         self.nodes, self.flows, self.messages, self.errors = [], [], {}, {}
 
     # -- nodes on a grid (col, row) ----------------------------------------------
@@ -147,10 +150,15 @@ class Diagram:
                f'id="Definitions_{self.pid}" targetNamespace="http://bpmn.io/schema/bpmn" exporter="Camunda Modeler" '
                'exporterVersion="5.28.0" modeler:executionPlatform="Camunda Platform" modeler:executionPlatformVersion="7.22.0">']
         starters = f' camunda:candidateStarterGroups="{self.starters}"' if self.starters else ""
+        if not self.startable:
+            starters += ' camunda:isStartableInTasklist="false"'
         out.append(f'  <bpmn:process id="{self.pid}" name={quoteattr(self.name)} isExecutable="true"'
                    f'{starters} camunda:historyTimeToLive="P3650D">')
         if self.doc:
             out.append(f"    <bpmn:documentation>{escape(self.doc)}</bpmn:documentation>")
+        if self.category:
+            out.append('    <bpmn:extensionElements><camunda:properties><camunda:property name="category" '
+                       f'value={quoteattr(self.category)} /></camunda:properties></bpmn:extensionElements>')
         for n in self.nodes:
             attrs = "".join(f" {k}={quoteattr(v)}" for k, v in n["attrs"].items())
             name = f" name={quoteattr(n['name'])}" if n["name"] else ""

@@ -151,3 +151,12 @@ def test_openapi_document_lists_the_api(app):
                  "/api/plans/{plan_id}"):
         assert path in doc["paths"], path
     assert "Budget" in doc["components"]["schemas"]
+
+
+def test_process_list_says_what_the_caller_may_start(login):
+    by_key = {p["key"]: p for p in login("clerk").ok(login("clerk").get("/api/processes"))}
+    assert by_key["plan_application"]["can_start"] is True and by_key["plan_application"]["category"] == "计划"
+    assert by_key["review"]["can_start"] is False
+    assert all(not p["can_start"] for p in login("reviewer").ok(login("reviewer").get("/api/processes")))
+    response = login("clerk").post("/api/processes/review/instances", {"data": {}})
+    assert response.status_code == 403

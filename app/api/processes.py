@@ -2,10 +2,10 @@
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from ..engine import runtime
+from ..engine import deployments, runtime
 from ..models import ProcessDefinition
 from . import schemas
-from .common import login_required, now, read_session, transaction, writer_required
+from .common import current_user, login_required, now, read_session, transaction, writer_required
 from .instances import instance_view
 
 blp = Blueprint("processes", __name__, url_prefix="/api/processes", description="流程定义")
@@ -21,7 +21,10 @@ def list_processes():
     rows = session.scalars(select(ProcessDefinition).join(
         latest, (ProcessDefinition.key == latest.c.key) & (ProcessDefinition.version == latest.c.v))
         .order_by(ProcessDefinition.key))
-    return [{"key": d.key, "name": d.name, "version": d.version} for d in rows]
+    user = current_user()
+    return [{"key": d.key, "name": d.name, "version": d.version,
+             "category": deployments.parsed(d).properties.get("category"),
+             "can_start": deployments.can_start(d, user)} for d in rows]
 
 
 @blp.route("/<key>/versions", methods=["GET"])

@@ -46,6 +46,8 @@ class Process(Base):
     key = fields.String()
     name = fields.String()
     version = fields.Integer()
+    category = fields.String(allow_none=True, metadata={"description": "项目/计划/交易/合同/支付/年终"})
+    can_start = fields.Boolean(metadata={"description": "whether the caller's roles may start it"})
 
 
 class ProcessVersion(Process):

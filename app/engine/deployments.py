@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from ..models import Deployment, FormDefinition, ProcessDefinition
 from . import lint
-from .parser import ProcurementParser
+from .parser import CAMUNDA, ProcurementParser
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 
 class DeploymentError(Exception):
@@ -27,6 +29,8 @@ class Parsed:
     local_specs: dict  # embedded sub-processes and call activities found in the same file
     called_keys: set  # call activities that must be resolved to other deployed processes
     starter_groups: set  # camunda:candidateStarterGroups of the process; empty means any unit member
+    properties: dict  # the process's Camunda extension properties, e.g. category (项目/计划/交易/合同/支付/年终)
+    startable: bool  # camunda:isStartableInTasklist; false for sub-processes such as review
 
 
 # Content-addressed, so a cache entry can never describe a different diagram than the row it came from.
@@ -53,7 +57,7 @@ def parse_file(text, filename):
 def top_processes(parser):
     """Executable top-level processes of a file (embedded sub-processes are parsed as processes too)."""
     return [pid for pid in parser.get_process_ids()
-            if parser.get_process_parser(pid).node.tag == "{http://www.omg.org/spec/BPMN/20100524/MODEL}process"]
+            if parser.get_process_parser(pid).node.tag == f"{{{BPMN_NS}}}process"]
 
 
 def parsed(definition):
@@ -67,16 +71,30 @@ def parsed(definition):
         called = {k for k, v in local.items() if v is None}
         called |= {ts.spec for s in [spec, *[v for v in local.values() if v]] for ts in s.task_specs.values()
                    if isinstance(ts, CallActivity) and ts.spec not in local}
+        node = parser.get_process_parser(definition.key).node
         hit = Parsed(spec, {k: v for k, v in local.items() if v is not None}, called,
-                     _starter_groups(parser, definition.key))
+                     _starter_groups(node), _process_properties(node),
+                     node.get(f"{CAMUNDA}isStartableInTasklist") != "false")
         _parsed_cache[cache_key] = hit
     return hit
 
 
-def _starter_groups(parser, key):
-    node = parser.get_process_parser(key).node
-    value = node.get("{http://camunda.org/schema/1.0/bpmn}candidateStarterGroups") or ""
+def _starter_groups(node):
+    value = node.get(f"{CAMUNDA}candidateStarterGroups") or ""
     return {g.strip() for g in value.split(",") if g.strip()}
+
+
+def _process_properties(node):
+    return {p.get("name"): p.get("value") for p in node.iterfind(
+        f"{{{BPMN_NS}}}extensionElements/{CAMUNDA}properties/{CAMUNDA}property")}
+
+
+def can_start(definition, user):
+    """May this user start the process? Sub-processes never; otherwise the candidate starter groups decide."""
+    info = parsed(definition)
+    if user.is_auditor or not info.startable:
+        return False
+    return not info.starter_groups or bool(info.starter_groups & user.groups)
 
 
 def latest(session, key):

@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from .. import handlers
-from ..models import DomainError, HumanTask, NotFound, ProcessDefinition, ProcessInstance, Unit
+from ..models import DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance, Unit
 from . import deployments, expressions, forms, history, serializer
 from .script_engine import SafeScriptEngine
 from .specs import HumanUserTask
@@ -67,8 +67,16 @@ class Step:
         finally:
             changes = self.session.info.pop("changes", [])
         savepoint.commit()
+        self.link_records(changes)
         self.event("service_task", task, {"topic": topic, "inputs": inputs, "outputs": outputs}, changes)
         return outputs
+
+    def link_records(self, changes):
+        for change in changes:
+            record_type, _, record_id = change["record"].partition(":")
+            key = (self.instance.id, record_type, int(record_id))
+            if self.session.get(InstanceRecord, key) is None:
+                self.session.add(InstanceRecord(instance_id=key[0], record_type=key[1], record_id=key[2]))
 
     def record_error(self, task, err):
         self.event("error_caught", task, {"code": err.code, "message": err.message})
@@ -265,16 +273,11 @@ class InputError(DomainError):
         self.errors = errors
 
 
-def starter_groups(definition):
-    return deployments.parsed(definition).starter_groups
-
-
 def start_instance(session, user, key, data=None, business_key=None, unit_id=None, now=None):
     definition = deployments.latest(session, key)
     if definition is None:
         raise NotFound("流程", key)
-    allowed = starter_groups(definition)
-    if user.is_auditor or (allowed and not (allowed & user.groups)):
+    if not deployments.can_start(definition, user):
         raise DomainError("FORBIDDEN", f"您的角色不能发起“{definition.name}”", status=403)
     unit_id = unit_id if unit_id is not None else user.unit_id
     if unit_id is None or not can_see_unit(session, user, unit_id):

@@ -2,12 +2,12 @@
 from . import audit  # noqa: F401 - registers the change collector
 from .base import Base, DomainError, NotFound, money, utcnow
 from .budget import BudgetLine
-from .engine import (Deployment, FormDefinition, HistoryEvent, HumanTask, Incident, ProcessDefinition,
-                     ProcessInstance, Timer)
+from .engine import (Deployment, FormDefinition, HistoryEvent, HumanTask, Incident, InstanceRecord,
+                     ProcessDefinition, ProcessInstance, Timer)
 from .org import ROLES, Unit, UnitGrant, User, UserRole
 from .plan import ImportApproval, Plan
 from .project import Project, ProjectFund
 
 __all__ = ["Base", "DomainError", "NotFound", "money", "utcnow", "BudgetLine", "Deployment", "FormDefinition",
-           "HistoryEvent", "HumanTask", "Incident", "ProcessDefinition", "ProcessInstance", "Timer", "ROLES",
+           "HistoryEvent", "HumanTask", "Incident", "InstanceRecord", "ProcessDefinition", "ProcessInstance", "Timer", "ROLES",
            "Unit", "UnitGrant", "User", "UserRole", "ImportApproval", "Plan", "Project", "ProjectFund"]

@@ -99,6 +99,16 @@ class HumanTask(Base):
     completed_by: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
+class InstanceRecord(Base):
+    """Which records an instance touched (from its handlers' audited changes): record pages link to instances."""
+
+    __tablename__ = "instance_record"
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    record_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+
+
 class HistoryEvent(Base):
     """Append-only; each event's hash covers its content and the previous event's hash."""
 

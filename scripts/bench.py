@@ -1,0 +1,213 @@
+"""Benchmark the service against bare SpiffWorkflow, both measured in the same run, and print ratios.
+
+1. N plan approvals. Service: through the API (Flask test client, in process, so engine + database and
+   not HTTP): clerk2 starts a plan of 1000 yuan (city unit), reviewer2 approves it. Bare: a minimal
+   equivalent diagram (start -> user task "submit" -> call activity "review" -> gateway on `approved`,
+   reject loops back to "submit") run with stock BpmnParser/BpmnWorkflow in memory; start, complete
+   "submit", complete "review". Every bare step deserializes the workflow before and serializes it after
+   with the stock BpmnWorkflowSerializer (persistence in memory: a lower bound for a persisted engine).
+   Starts and user-task completions are timed separately; "per approval" is the whole business outcome
+   (service: start + 1 completion, since the start form carries the plan; bare: start + 2 completions).
+2. One instance looping reject -> resubmit --loops times (2 completions per loop), each completion
+   timed, for the service and for bare Spiff: mean of the first 10 completions against the last 10.
+
+    python scripts/bench.py [--n 50] [--loops 200] [--database-url URL]
+
+Default database: a fresh SQLite file in a temp dir. Any other URL has its schema dropped and recreated.
+Timings only; nothing here is asserted by the tests.
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+from statistics import mean
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser  # noqa: E402
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # noqa: E402
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+
+PLAN = {"year": 2026, "method": "open_tender", "amount": 1000, "sme_reserved_amount": 1000, "action": "submit"}
+REVIEW, EDIT = "采购单位审核岗审核", "编辑采购计划"
+
+BARE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="bench" targetNamespace="bench">
+  <process id="plan" isExecutable="true">
+    <startEvent id="start" /><sequenceFlow id="f1" sourceRef="start" targetRef="submit" />
+    <userTask id="submit" /><sequenceFlow id="f2" sourceRef="submit" targetRef="review" />
+    <callActivity id="review" calledElement="review_sub" />
+    <sequenceFlow id="f3" sourceRef="review" targetRef="result" />
+    <exclusiveGateway id="result" default="f5" />
+    <sequenceFlow id="f4" sourceRef="result" targetRef="done"><conditionExpression>approved</conditionExpression></sequenceFlow>
+    <sequenceFlow id="f5" sourceRef="result" targetRef="submit" />
+    <endEvent id="done" />
+  </process>
+  <process id="review_sub" isExecutable="true">
+    <startEvent id="r_start" /><sequenceFlow id="r1" sourceRef="r_start" targetRef="review_task" />
+    <userTask id="review_task" /><sequenceFlow id="r2" sourceRef="review_task" targetRef="r_end" />
+    <endEvent id="r_end" />
+  </process>
+</definitions>"""
+
+
+class Bare:
+    """The equivalent flow in bare SpiffWorkflow; the workflow lives as serialized JSON between steps."""
+
+    def __init__(self):
+        parser = BpmnParser()
+        parser.add_bpmn_str(BARE_BPMN.encode())
+        self.spec, self.subspecs = parser.get_spec("plan"), parser.get_subprocess_specs("plan")
+        self.serializer = BpmnWorkflowSerializer()
+
+    def start(self):
+        wf = BpmnWorkflow(self.spec, self.subspecs)
+        wf.do_engine_steps()
+        return self.serializer.serialize_json(wf)
+
+    def complete(self, blob, spec_name, data):
+        wf = self.serializer.deserialize_json(blob)
+        tasks = {t.id: t for w in (wf, *wf.subprocesses.values())
+                 for t in w.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.name == spec_name}
+        assert len(tasks) == 1, (spec_name, tasks)
+        task, = tasks.values()
+        task.data.update(data)
+        task.run()
+        wf.do_engine_steps()
+        return self.serializer.serialize_json(wf), wf.is_completed()
+
+
+class Api:
+    """One demo user driving the API through Flask's test client (in process: no HTTP)."""
+
+    def __init__(self, app, username):
+        self.client, self.headers = app.test_client(), {}
+        token = self.post("/api/login", {"username": username, "password": "demo"}, 200)["token"]
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def post(self, path, body, status):
+        response = self.client.post(path, json=body, headers=self.headers)
+        if response.status_code != status:
+            raise SystemExit(f"POST {path}: unexpected {response.status_code}: {response.json}")
+        return response.json
+
+    def start(self, key, data):
+        return self.post(f"/api/processes/{key}/instances", {"data": data}, 201)
+
+    def complete(self, task_id, data):
+        return self.post(f"/api/tasks/{task_id}/complete", {"data": data}, 200)
+
+
+def task_id(instance, name):
+    found = [t["id"] for t in instance["tasks"] if t["name"] == name]
+    if len(found) != 1:
+        raise SystemExit(f"expected one task {name!r}, got {[t['name'] for t in instance['tasks']]}")
+    return found[0]
+
+
+def lap(times, fn, *args):
+    """Run fn(*args), append its wall time to times, return its result."""
+    t0 = time.perf_counter()
+    result = fn(*args)
+    times.append(time.perf_counter() - t0)
+    return result
+
+
+def make_app(url):
+    from app import create_app
+    from app.models import Base, org
+    org.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # seeding speed only
+    if not url.startswith("sqlite"):
+        from app.db import make_engine
+        engine = make_engine(url)
+        Base.metadata.drop_all(engine)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+    return create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True})
+
+
+def service_approvals(clerk, reviewer, project_id, n, starts, completions):
+    for _ in range(n):
+        instance = lap(starts, clerk.start, "plan_application", {**PLAN, "project_id": project_id})
+        done = lap(completions, reviewer.complete, task_id(instance, REVIEW), {"approved": "true", "comment": "同意"})
+        if done["status"] != "completed":
+            raise SystemExit(f"plan not completed: {done['status']}")
+
+
+def bare_approvals(bare, n, starts, completions):
+    for _ in range(n):
+        blob = lap(starts, bare.start)
+        blob, _ = lap(completions, bare.complete, blob, "submit", {**PLAN, "project_id": 1})
+        _, finished = lap(completions, bare.complete, blob, "review_task", {"approved": True, "comment": "同意"})
+        assert finished
+
+
+def service_loop(clerk, reviewer, project_id, loops, times):
+    instance = clerk.start("plan_application", {**PLAN, "project_id": project_id})
+    for _ in range(loops):
+        instance = lap(times, reviewer.complete, task_id(instance, REVIEW), {"approved": "false", "comment": "请修改"})
+        instance = lap(times, clerk.complete, task_id(instance, EDIT), {**PLAN, "project_id": project_id})
+
+
+def bare_loop(bare, loops, times):
+    blob, _ = bare.complete(bare.start(), "submit", {**PLAN, "project_id": 1})
+    for _ in range(loops):
+        blob, _ = lap(times, bare.complete, blob, "review_task", {"approved": False, "comment": "请修改"})
+        blob, _ = lap(times, bare.complete, blob, "submit", {**PLAN, "project_id": 1})
+
+
+def row(label, service, bare, ratio=""):
+    print(f"{label:20}{service:>22}{bare:>22}{ratio:>10}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=50, help="plan approvals (default 50)")
+    ap.add_argument("--loops", type=int, default=200, help="reject->resubmit loops on one instance (default 200)")
+    ap.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir")
+    args = ap.parse_args()
+    tmp = tempfile.TemporaryDirectory(prefix="bench-")
+    url = args.database_url or f"sqlite:///{tmp.name}/bench.db"
+    app = make_app(url)
+    clerk, reviewer = Api(app, "clerk2"), Api(app, "reviewer2")
+    reg = clerk.start("project_registration", {"name": "基准测试项目", "year": 2026, "category": "goods",
+                                               "amount": 1500000, "budget_line_id": 4, "implementation_form": "self"})
+    reviewer.complete(task_id(reg, "审核岗审核"), {"approved": "true", "comment": "同意"})
+    project_id = reg["data"]["project_id"]
+    bare = Bare()
+    service_approvals(clerk, reviewer, project_id, 1, [], [])  # warm-up, untimed
+    bare_approvals(bare, 1, [], [])
+    s_starts, s_done, b_starts, b_done, s_loop, b_loop = [], [], [], [], [], []
+    service_approvals(clerk, reviewer, project_id, args.n, s_starts, s_done)
+    bare_approvals(bare, args.n, b_starts, b_done)
+    service_loop(clerk, reviewer, project_id, args.loops, s_loop)
+    bare_loop(bare, args.loops, b_loop)
+    app.extensions["db"].dispose()
+    tmp.cleanup()
+
+    db = url.split(":", 1)[0] if args.database_url else "sqlite (temp file)"
+    print(f"\nDatabase: {db}; bare SpiffWorkflow: in memory, deserialize_json/serialize_json around every step")
+    print(f"\n== {args.n} plan approvals (city unit: start, reviewer approves) ==")
+    row("", "service", "bare Spiff", "ratio")
+    for label, s, b in (("starts", s_starts, b_starts), ("completions", s_done, b_done)):
+        row(label, f"{len(s)} x {mean(s) * 1e3:8.2f} ms", f"{len(b)} x {mean(b) * 1e3:8.2f} ms",
+            f"{mean(s) / mean(b):.1f}x")
+    s_total, b_total = sum(s_starts) + sum(s_done), sum(b_starts) + sum(b_done)
+    row("total seconds", f"{s_total:.3f} s", f"{b_total:.3f} s", f"{s_total / b_total:.1f}x")
+    row("per approval", f"{s_total / args.n * 1e3:.2f} ms", f"{b_total / args.n * 1e3:.2f} ms",
+        f"{s_total / b_total:.1f}x")
+
+    k = min(10, len(s_loop))
+    s_first, s_last, b_first, b_last = mean(s_loop[:k]), mean(s_loop[-k:]), mean(b_loop[:k]), mean(b_loop[-k:])
+    print(f"\n== one instance, {args.loops} x reject -> resubmit ({len(s_loop)} completions) ==")
+    row("", "service", "bare Spiff", "ratio")
+    row(f"first {k} mean", f"{s_first * 1e3:.2f} ms", f"{b_first * 1e3:.2f} ms", f"{s_first / b_first:.1f}x")
+    row(f"last {k} mean", f"{s_last * 1e3:.2f} ms", f"{b_last * 1e3:.2f} ms", f"{s_last / b_last:.1f}x")
+    row("growth last/first", f"{s_last / s_first:.2f}x", f"{b_last / b_first:.2f}x")
+    row("all completions", f"{sum(s_loop):.3f} s", f"{sum(b_loop):.3f} s", f"{sum(s_loop) / sum(b_loop):.1f}x")
+
+
+if __name__ == "__main__":
+    main()
