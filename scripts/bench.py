@@ -38,11 +38,10 @@ BARE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
   <process id="plan" isExecutable="true">
     <startEvent id="start" /><sequenceFlow id="f1" sourceRef="start" targetRef="submit" />
     <userTask id="submit" /><sequenceFlow id="f2" sourceRef="submit" targetRef="review" />
-    <callActivity id="review" calledElement="review_sub" />
-    <sequenceFlow id="f3" sourceRef="review" targetRef="result" />
-    <exclusiveGateway id="result" default="f5" />
-    <sequenceFlow id="f4" sourceRef="result" targetRef="done"><conditionExpression>approved</conditionExpression></sequenceFlow>
-    <sequenceFlow id="f5" sourceRef="result" targetRef="submit" />
+    <callActivity id="review" calledElement="review_sub"/><sequenceFlow id="f3" sourceRef="review" targetRef="result" />
+    <exclusiveGateway id="result" default="f5" /><sequenceFlow id="f5" sourceRef="result" targetRef="submit" />
+    <sequenceFlow id="f4" sourceRef="result" targetRef="done">
+      <conditionExpression>approved</conditionExpression></sequenceFlow>
     <endEvent id="done" />
   </process>
   <process id="review_sub" isExecutable="true">

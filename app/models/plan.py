@@ -135,6 +135,11 @@ class Plan(Audited, Base):
         self._require("draft", action="删除")
         self.status = "deleted"
 
+    def mark_used(self):
+        """已使用: an announcement was published, an order placed, or a contract filed directly on the plan."""
+        self._require("filed", "used", action="使用")
+        self.status = "used"
+
     def to_dict(self):
         return {"id": self.id, "number": self.number, "name": self.name, "unit_id": self.unit_id,
                 "year": self.year, "plan_type": self.plan_type, "project_id": self.project_id,
