@@ -30,16 +30,16 @@ def visible_instance(session, instance_id):
 
 
 @blp.route("/<int:instance_id>", methods=["GET"])
-@blp.response(200, schemas.Instance)
 @login_required
+@blp.response(200, schemas.Instance)
 def get_instance(instance_id):
     session = read_session()
     return instance_view(session, visible_instance(session, instance_id))
 
 
 @blp.route("/<int:instance_id>/history", methods=["GET"])
-@blp.response(200, schemas.HistoryEvent(many=True))
 @login_required
+@blp.response(200, schemas.HistoryEvent(many=True))
 def get_history(instance_id):
     session = read_session()
     visible_instance(session, instance_id)
@@ -47,18 +47,18 @@ def get_history(instance_id):
 
 
 @blp.route("/<int:instance_id>/verify", methods=["GET"])
-@blp.response(200, schemas.Verify)
 @login_required
+@blp.response(200, schemas.Verify)
 def verify(instance_id):
     session = read_session()
     return history.verify(session, visible_instance(session, instance_id))
 
 
 @blp.route("/<int:instance_id>/messages/<name>", methods=["POST"])
+@writer_required
 @blp.arguments(schemas.Message, error_status_code=400)
 @blp.response(200, schemas.Instance)
 @blp.alt_response(409, schema=schemas.ApiError)
-@writer_required
 def message(args, instance_id, name):
     with transaction() as (session, user):
         instance = runtime.send_message(session, user, instance_id, name, args["data"], now())

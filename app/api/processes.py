@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from ..engine import deployments, runtime
-from ..models import ProcessDefinition
+from ..models import NotFound, ProcessDefinition
 from . import schemas
 from .common import current_user, login_required, now, read_session, transaction, writer_required
 from .instances import instance_view
@@ -12,8 +12,8 @@ blp = Blueprint("processes", __name__, url_prefix="/api/processes", description=
 
 
 @blp.route("", methods=["GET"])
-@blp.response(200, schemas.Process(many=True))
 @login_required
+@blp.response(200, schemas.Process(many=True))
 def list_processes():
     session = read_session()
     latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v")) \
@@ -28,22 +28,24 @@ def list_processes():
 
 
 @blp.route("/<key>/versions", methods=["GET"])
-@blp.response(200, schemas.ProcessVersion(many=True))
 @login_required
+@blp.response(200, schemas.ProcessVersion(many=True))
 def versions(key):
     session = read_session()
-    rows = session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key)
-                           .order_by(ProcessDefinition.version))
+    rows = list(session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key)
+                                .order_by(ProcessDefinition.version)))
+    if not rows:
+        raise NotFound("流程", key)
     return [{"id": d.id, "key": d.key, "name": d.name, "version": d.version, "deployed_by": d.deployed_by,
              "deployed_at": d.deployed_at, "content_hash": d.content_hash} for d in rows]
 
 
 @blp.route("/<key>/instances", methods=["POST"])
+@writer_required
 @blp.arguments(schemas.StartInstance, error_status_code=400)
 @blp.response(201, schemas.Instance)
 @blp.alt_response(400, schema=schemas.ApiError)
 @blp.alt_response(403, schema=schemas.ApiError)
-@writer_required
 def start(args, key):
     with transaction() as (session, user):
         instance = runtime.start_instance(session, user, key, args["data"], args.get("business_key"),

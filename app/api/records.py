@@ -18,8 +18,8 @@ def _visible(session, model, ident, what):
 
 
 @blp.route("/budgets", methods=["GET"])
-@blp.response(200, schemas.Budget(many=True))
 @login_required
+@blp.response(200, schemas.Budget(many=True))
 def budgets():
     session = read_session()
     units = current_user().unit_ids(session)
@@ -28,16 +28,16 @@ def budgets():
 
 
 @blp.route("/projects/<int:project_id>", methods=["GET"])
-@blp.response(200, schemas.Project)
 @login_required
+@blp.response(200, schemas.Project)
 def project(project_id):
     session = read_session()
     return _visible(session, Project, project_id, "项目").to_dict(session)
 
 
 @blp.route("/plans/<int:plan_id>", methods=["GET"])
-@blp.response(200, schemas.Plan)
 @login_required
+@blp.response(200, schemas.Plan)
 def plan(plan_id):
     session = read_session()
     return _visible(session, Plan, plan_id, "采购计划").to_dict()

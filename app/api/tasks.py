@@ -25,9 +25,9 @@ def visible_tasks(session, user, status="open"):
 
 
 @blp.route("", methods=["GET"])
+@login_required
 @blp.arguments(schemas.TaskQuery, location="query", error_status_code=400)
 @blp.response(200, schemas.Task(many=True))
-@login_required
 def list_tasks(args):
     session = read_session()
     user = current_user()
@@ -50,8 +50,8 @@ def _visible_task(session, task_id):
 
 
 @blp.route("/<task_id>", methods=["GET"])
-@blp.response(200, schemas.TaskDetail)
 @login_required
+@blp.response(200, schemas.TaskDetail)
 def get_task(task_id):
     session = read_session()
     row = _visible_task(session, task_id)
@@ -68,29 +68,29 @@ def get_task(task_id):
 
 
 @blp.route("/<task_id>/claim", methods=["POST"])
+@writer_required
 @blp.response(200, schemas.Task)
 @blp.alt_response(409, schema=schemas.ApiError)
-@writer_required
 def claim(task_id):
     with transaction() as (session, user):
         return runtime.claim_task(session, user, task_id, now())
 
 
 @blp.route("/<task_id>/unclaim", methods=["POST"])
-@blp.response(200, schemas.Task)
 @writer_required
+@blp.response(200, schemas.Task)
 def unclaim(task_id):
     with transaction() as (session, user):
         return runtime.claim_task(session, user, task_id, now(), release=True)
 
 
 @blp.route("/<task_id>/complete", methods=["POST"])
+@writer_required
 @blp.arguments(schemas.Complete, error_status_code=400)
 @blp.response(200, schemas.Instance)
 @blp.alt_response(400, schema=schemas.ApiError)
 @blp.alt_response(403, schema=schemas.ApiError)
 @blp.alt_response(409, schema=schemas.ApiError)
-@writer_required
 def complete(args, task_id):
     with transaction() as (session, user):
         instance = runtime.complete_task(session, user, task_id, args["data"], now())

@@ -61,6 +61,9 @@ class ExternalServiceTask(ServiceTask):
         if self.output_parameters:
             scope = {**my_task.data, **outputs}
             outputs = resolve_parameters(self.output_parameters, scope)
+        # A success supersedes the error an earlier attempt left for the clerk to read.
+        my_task.data.pop("error_code", None)
+        my_task.data.pop("error_message", None)
         my_task.data.update(outputs)
         return True
 
