@@ -39,3 +39,14 @@ def names(tasks, instance_id=None):
 
 def event_types(history):
     return [e["type"] for e in history]
+
+
+def filed_plan(clerk, reviewer, finance=None, amount=300000, plan_amount=200000, budget_line_id=1, **plan):
+    """A registered project with a filed plan on it; returns (project, plan instance)."""
+    project = register_project(clerk, reviewer, amount=amount, budget_line_id=budget_line_id)
+    instance = apply_plan(clerk, project["id"], amount=plan_amount, sme_reserved_amount=plan_amount, **plan)
+    approve(reviewer, "采购单位审核岗审核", instance["id"])
+    if finance is not None:
+        approve(finance, "财政部门审核", instance["id"])
+    assert clerk.ok(clerk.get(f"/api/plans/{instance['data']['plan_id']}"))["status"] == "filed"
+    return project, instance

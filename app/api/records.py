@@ -2,7 +2,7 @@
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..models import BudgetLine, NotFound, Plan, Project
+from ..models import BudgetLine, NotFound, Plan, Project, Tender
 from . import schemas
 from .common import current_user, login_required, read_session
 
@@ -41,3 +41,11 @@ def project(project_id):
 def plan(plan_id):
     session = read_session()
     return _visible(session, Plan, plan_id, "采购计划").to_dict()
+
+
+@blp.route("/tenders/<int:tender_id>", methods=["GET"])
+@login_required
+@blp.response(200, schemas.Tender)
+def tender(tender_id):
+    session = read_session()
+    return _visible(session, Tender, tender_id, "交易项目").to_dict()

@@ -171,6 +171,7 @@ class Project(Base):
     status = fields.String()
     status_label = fields.String()
     review_comment = fields.String()
+    recovered_amount = Money()
 
 
 class Plan(Base):
@@ -193,3 +194,23 @@ class Plan(Base):
     status_label = fields.String()
     review_comment = fields.String()
     assignee_id = fields.Integer(allow_none=True)
+    returned = fields.Boolean(metadata={"description": "退回至采购监管子系统"})
+    pending_action = fields.String(allow_none=True, metadata={"description": "revocation / termination in review"})
+    closing_reason = fields.String()
+
+
+class Tender(Base):
+    id = fields.Integer()
+    number = fields.String()
+    title = fields.String()
+    plan_id = fields.Integer()
+    unit_id = fields.Integer()
+    status = fields.String()
+    status_label = fields.String()
+    cancel_requested = fields.Boolean()
+    termination = fields.String()
+    termination_label = fields.String()
+    reason = fields.String()
+    announced_at = fields.DateTime()
+    opened_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)

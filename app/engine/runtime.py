@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from .. import handlers
-from ..models import DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance, Unit
+from ..models import RECORDS, DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance, Unit
 from . import deployments, expressions, forms, history, serializer
 from .script_engine import SafeScriptEngine
 from .specs import HumanUserTask
@@ -139,7 +139,8 @@ def _snapshot(workflow):
 
 
 def _task_name(task):
-    """A user task inside a call activity is named after the call (e.g. 财政部门审核), which says more."""
+    """A generic task inside a call activity (review's 审核) takes the call's more specific name (财政部门审核);
+    tasks with names of their own keep them (they are the seeds' step names)."""
     name = task.task_spec.bpmn_name or _spec_bpmn_id(task)
     parent_id = getattr(task.workflow, "parent_task_id", None)
     if parent_id is None:
@@ -148,7 +149,7 @@ def _task_name(task):
     outer = parent.task_spec.bpmn_name if parent is not None else None
     if not outer:
         return name
-    return outer if name in outer else f"{outer} · {name}"
+    return outer if name in outer else name
 
 
 def _spec_bpmn_id(task):
@@ -273,13 +274,24 @@ class InputError(DomainError):
         self.errors = errors
 
 
+def _unit_of_record(session, data):
+    """Users without a home unit (agencies) act for the unit of the record they start on."""
+    for key in RECORD_KEYS:
+        model = RECORDS.get(key[:-3])
+        value = (data or {}).get(key) if isinstance(data, dict) else None
+        if model is not None and isinstance(value, (int, str)) and str(value).isdigit():
+            record = session.get(model, int(value))
+            return record.unit_id if record is not None else None
+    return None
+
+
 def start_instance(session, user, key, data=None, business_key=None, unit_id=None, now=None):
     definition = deployments.latest(session, key)
     if definition is None:
         raise NotFound("流程", key)
     if not deployments.can_start(definition, user):
         raise DomainError("FORBIDDEN", f"您的角色不能发起“{definition.name}”", status=403)
-    unit_id = unit_id if unit_id is not None else user.unit_id
+    unit_id = unit_id if unit_id is not None else (user.unit_id or _unit_of_record(session, data))
     if unit_id is None or not can_see_unit(session, user, unit_id):
         raise DomainError("FORBIDDEN", "不能以该单位的名义发起流程", status=403)
     unit = session.get(Unit, unit_id)

@@ -1,7 +1,9 @@
 """Handlers for purchase plans (采购计划)."""
 import uuid
 
-from ..models import DomainError, Plan, Project, Unit, money
+from sqlalchemy import select
+
+from ..models import DomainError, Plan, Project, Tender, Unit, money
 from ..models.plan import METHODS, PLAN_TYPES
 from . import handler
 
@@ -73,4 +75,64 @@ def file(ctx):
 def delete(ctx):
     if ctx.get("plan_id"):
         ctx.record(Plan, ctx.get("plan_id"), "采购计划").delete()
+    return {}
+
+
+def _plan(ctx):
+    return ctx.record(Plan, ctx.require("plan_id"), "采购计划")
+
+
+@handler("plan.return_to_supervision")
+def return_to_supervision(ctx):
+    """计划退回: the agency (project/joint) or the purchaser (framework/e-mall) hands an unused plan back."""
+    plan = _plan(ctx)
+    plan.return_to_supervision(by_agency="agency" in ctx.user.groups)
+    return {"project_id": plan.project_id}
+
+
+@handler("plan.request_revocation")
+def request_revocation(ctx):
+    plan = _plan(ctx)
+    plan.request_revocation(ctx.get("reason"))
+    return {"project_id": plan.project_id}
+
+
+@handler("plan.revoke")
+def revoke(ctx):
+    _plan(ctx).revoke()
+    return {}
+
+
+@handler("plan.clear_pending")
+def clear_pending(ctx):
+    _plan(ctx).clear_pending()
+    return {}
+
+
+def _terminating_tender(ctx, plan):
+    tender = ctx.session.scalars(select(Tender).where(Tender.plan_id == plan.id, Tender.termination == "requested")
+                                 .limit(1)).first()
+    return ctx.record(Tender, tender.id, "交易项目") if tender is not None else None
+
+
+@handler("plan.check_termination")
+def check_termination(ctx):
+    """Before the clerk enters the termination: the agency must have applied (流标重招终止申请)."""
+    plan = _plan(ctx)
+    tender = _terminating_tender(ctx, plan)
+    plan.check_termination_allowed(tender)
+    return {"tender_id": tender.id, "project_id": plan.project_id}
+
+
+@handler("plan.request_termination")
+def request_termination(ctx):
+    plan = _plan(ctx)
+    plan.request_termination(_terminating_tender(ctx, plan), ctx.get("explanation"))
+    return {}
+
+
+@handler("plan.terminate")
+def terminate(ctx):
+    plan = _plan(ctx)
+    plan.terminate(ctx.record(Tender, ctx.require("tender_id"), "交易项目"))
     return {}

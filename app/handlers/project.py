@@ -73,3 +73,30 @@ def delete(ctx):
     if project_id:
         ctx.record(Project, project_id, "项目").delete(ctx.session)
     return {}
+
+
+def _adjustment(ctx):
+    return {"kind": ctx.require("kind"), "amount": ctx.require("amount"),
+            "budget_line_id": ctx.get("budget_line_id"), "to_budget_line_id": ctx.get("to_budget_line_id")}
+
+
+@handler("project.check_fund_adjustment")
+def check_fund_adjustment(ctx):
+    """资金替换/追加/回收 submitted: refuse at once what the project cannot take."""
+    project = ctx.record(Project, ctx.require("project_id"), "项目")
+    project.check_fund_adjustment(ctx.session, **_adjustment(ctx))
+    return {}
+
+
+@handler("project.adjust_funds")
+def adjust_funds(ctx):
+    """Approved by the leader (需求领导): apply it to the funds and the budget lines."""
+    ctx.record(Project, ctx.require("project_id"), "项目").adjust_funds(ctx.session, **_adjustment(ctx))
+    return {}
+
+
+@handler("project.recoverable_amount")
+def recoverable_amount(ctx):
+    """资金回收 proposal: what no live plan occupies any more."""
+    free = ctx.record(Project, ctx.require("project_id"), "项目").free_amount(ctx.session)
+    return {"kind": "recover", "amount": int(free) if free == free.to_integral_value() else float(free)}

@@ -7,7 +7,11 @@ from .engine import (Deployment, FormDefinition, HistoryEvent, HumanTask, Incide
 from .org import ROLES, Unit, UnitGrant, User, UserRole
 from .plan import ImportApproval, Plan
 from .project import Project, ProjectFund
+from .tender import Tender
 
-__all__ = ["Base", "DomainError", "NotFound", "money", "utcnow", "BudgetLine", "Deployment", "FormDefinition",
+# `<record>_id` keys in instance data name these models (DESIGN.md data conventions).
+RECORDS = {"plan": Plan, "project": Project, "tender": Tender, "budget_line": BudgetLine}
+
+__all__ = ["RECORDS", "Base", "DomainError", "NotFound", "money", "utcnow", "BudgetLine", "Deployment", "FormDefinition",
            "HistoryEvent", "HumanTask", "Incident", "InstanceRecord", "ProcessDefinition", "ProcessInstance", "Timer", "ROLES",
-           "Unit", "UnitGrant", "User", "UserRole", "ImportApproval", "Plan", "Project", "ProjectFund"]
+           "Unit", "UnitGrant", "User", "UserRole", "ImportApproval", "Plan", "Project", "ProjectFund", "Tender"]

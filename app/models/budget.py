@@ -27,11 +27,14 @@ class BudgetLine(Audited, Base):
     def free_amount(self):
         return self.amount - self.used_amount
 
-    def occupy(self, amount):
+    def check_free(self, amount):
         if amount > self.free_amount:
             raise DomainError("BUDGET_SHORT",
                               f"预算指标 {self.code} 可用余额 {self.free_amount:,.2f} 元，不足 {amount:,.2f} 元（无预算不采购）",
-                              field="funds")
+                              field="budget_line_id")
+
+    def occupy(self, amount):
+        self.check_free(amount)
         self.used_amount += amount
 
     def release(self, amount):

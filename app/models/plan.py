@@ -34,7 +34,7 @@ class ImportApproval(Base):
 
 class Plan(Audited, Base):
     __tablename__ = "plan"
-    __audit_fields__ = ("status", "amount", "method")
+    __audit_fields__ = ("status", "amount", "method", "returned", "pending_action")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -53,6 +53,11 @@ class Plan(Audited, Base):
     import_approval_id: Mapped[int | None] = mapped_column(ForeignKey("import_approval.id"))
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     review_comment: Mapped[str] = mapped_column(Text, default="")
+    # 退回: the transaction/framework/e-mall system handed the unused plan back so it can be revoked.
+    returned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A revocation or termination awaiting review; the plan keeps its status until it is approved.
+    pending_action: Mapped[str | None] = mapped_column(String(16))
+    closing_reason: Mapped[str] = mapped_column(Text, default="")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow)
@@ -140,6 +145,70 @@ class Plan(Audited, Base):
         self._require("filed", "used", action="使用")
         self.status = "used"
 
+    # -- 计划退回 / 撤销 / 终止 (seed 000 一(三)(四)(六), 001 §4.2–4.3) -------------------------
+    RETURN_BY_AGENCY = ("project", "joint")
+    RETURN_BY_PURCHASER = ("framework", "emall")
+
+    def return_to_supervision(self, by_agency):
+        """退回: project/joint plans come back from the agency, framework/e-mall plans from the purchaser."""
+        self._require("filed", action="退回")
+        if self.returned:
+            raise DomainError("PLAN_RETURNED", f"采购计划 {self.number} 已退回")
+        if self.plan_type in self.RETURN_BY_AGENCY and not by_agency:
+            raise DomainError("RETURN_BY_AGENCY", f"{PLAN_TYPES[self.plan_type]}计划须由代理机构在交易执行子系统退回",
+                              status=403)
+        if self.plan_type in self.RETURN_BY_PURCHASER and by_agency:
+            raise DomainError("RETURN_BY_PURCHASER", f"{PLAN_TYPES[self.plan_type]}计划由采购人在对应系统中退回",
+                              status=403)
+        if self.plan_type not in self.RETURN_BY_AGENCY + self.RETURN_BY_PURCHASER:
+            raise DomainError("NO_RETURN_NEEDED", f"{PLAN_TYPES[self.plan_type]}计划无需退回，可直接撤销")
+        self.returned = True
+
+    def request_revocation(self, reason):
+        """撤销申请: a filed plan not used; plans handled in another subsystem must be returned first."""
+        if self.status == "used":
+            raise DomainError("PLAN_USED", f"采购计划 {self.number} 已使用（已发布公告或已下单），不能撤销")
+        self._require("filed", action="撤销")
+        if self.pending_action:
+            raise DomainError("PLAN_PENDING", f"采购计划 {self.number} 已有待审核的申请")
+        needs_return = self.plan_type in self.RETURN_BY_AGENCY + self.RETURN_BY_PURCHASER
+        if needs_return and not self.returned:
+            raise DomainError("PLAN_NOT_RETURNED", f"采购计划 {self.number} 尚未退回至采购监管子系统，不能撤销")
+        if not (reason or "").strip():
+            raise DomainError("REASON_REQUIRED", "请填写撤销原因", field="reason", status=400)
+        self.pending_action, self.closing_reason = "revocation", reason
+
+    def revoke(self):
+        """计划撤销审核通过: the plan no longer occupies its project (项目可用金额恢复)."""
+        self._require("filed", action="撤销")
+        if self.pending_action != "revocation":
+            raise DomainError("NO_REVOCATION", f"采购计划 {self.number} 没有待审核的撤销申请")
+        self.status, self.pending_action = "revoked", None
+
+    def check_termination_allowed(self, tender):
+        """终止 needs the agency's 流标重招终止申请 on this plan's tender first (001 §4.3)."""
+        if tender is None or tender.plan_id != self.id or tender.termination != "requested":
+            raise DomainError("NO_AGENCY_TERMINATION",
+                              f"代理机构尚未对采购计划 {self.number} 发起流标重招终止申请，不能录入终止")
+        self._require("used", "filed", action="终止")
+
+    def request_termination(self, tender, explanation):
+        self.check_termination_allowed(tender)
+        if self.pending_action not in (None, "termination"):
+            raise DomainError("PLAN_PENDING", f"采购计划 {self.number} 已有待审核的申请")
+        self.pending_action, self.closing_reason = "termination", explanation or ""
+
+    def terminate(self, tender):
+        """流标重招终止操作 performed by the agency after the purchaser's termination was approved."""
+        if self.pending_action != "termination":
+            raise DomainError("NO_TERMINATION", f"采购计划 {self.number} 没有审核通过的终止申请")
+        tender.perform_termination()
+        self.status, self.pending_action = "terminated", None
+
+    def clear_pending(self):
+        """The reviewer rejected the revocation/termination: the plan stays as it was."""
+        self.pending_action = None
+
     def to_dict(self):
         return {"id": self.id, "number": self.number, "name": self.name, "unit_id": self.unit_id,
                 "year": self.year, "plan_type": self.plan_type, "project_id": self.project_id,
@@ -148,4 +217,5 @@ class Plan(Audited, Base):
                 "sme_reason": self.sme_reason, "is_import": self.is_import,
                 "import_approval_id": self.import_approval_id, "status": self.status,
                 "status_label": STATUSES[self.status], "review_comment": self.review_comment,
-                "assignee_id": self.assignee_id}
+                "assignee_id": self.assignee_id, "returned": self.returned, "pending_action": self.pending_action,
+                "closing_reason": self.closing_reason}

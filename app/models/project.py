@@ -32,6 +32,7 @@ class Project(Audited, Base):
     items: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     review_comment: Mapped[str] = mapped_column(Text, default="")
+    recovered_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
@@ -95,6 +96,92 @@ class Project(Audited, Base):
         for fund in self.funds:
             session.get(BudgetLine, fund.budget_line_id, with_for_update=True).release(fund.amount)
 
+    # -- 资金替换 / 追加 / 回收 (001 §2.2.4) ---------------------------------------------------
+    FUND_KINDS = {"replace": "资金替换", "add": "追加资金", "recover": "资金回收"}
+
+    def check_fund_adjustment(self, session, kind, amount, budget_line_id=None, to_budget_line_id=None):
+        """Refuse an adjustment the project cannot take; returns the parsed amount."""
+        if self.status == "closed":
+            raise DomainError("PROJECT_CLOSED", f"项目 {self.number} 已结项，不能再进行资金追加、替换、回收")
+        self._require("registered", action=self.FUND_KINDS.get(kind, "调整资金"))
+        if kind not in self.FUND_KINDS:
+            raise DomainError("INVALID_INPUT", "调整类型应为资金替换、追加资金或资金回收", field="kind", status=400)
+        if not self.is_used(session):
+            raise DomainError("PROJECT_UNUSED", f"项目 {self.number} 尚未被采购计划使用，请通过项目变更调整资金")
+        amount = money(amount)
+        if amount <= 0:
+            raise DomainError("INVALID_AMOUNT", "金额必须大于 0", field="amount", status=400)
+        fund = self._fund(budget_line_id) if budget_line_id else None
+        if kind == "replace":
+            if fund is None or not to_budget_line_id:
+                raise DomainError("INVALID_INPUT", "请选择被替换的指标和替换后的指标", field="to_budget_line_id", status=400)
+            if amount > fund.amount:
+                raise DomainError("REPLACE_EXCEEDS", f"替换金额 {amount:,.2f} 元超过该指标在项目中的金额 {fund.amount:,.2f} 元",
+                                  field="amount")
+            self._line(session, to_budget_line_id).check_free(amount)
+        elif kind == "add":
+            if not budget_line_id:
+                raise DomainError("INVALID_INPUT", "请选择追加资金的预算指标", field="budget_line_id", status=400)
+            self._line(session, budget_line_id).check_free(amount)
+        else:
+            free = self.free_amount(session)
+            if amount > free:
+                raise DomainError("RECOVER_EXCEEDS",
+                                  f"回收金额 {amount:,.2f} 元超过项目未被计划占用的金额 {free:,.2f} 元", field="amount")
+            if fund is not None and amount > fund.amount:
+                raise DomainError("RECOVER_EXCEEDS", f"回收金额超过该指标在项目中的金额 {fund.amount:,.2f} 元", field="amount")
+        return amount
+
+    def adjust_funds(self, session, kind, amount, budget_line_id=None, to_budget_line_id=None):
+        """Apply an approved adjustment to the fund composition and the budget lines' occupation."""
+        amount = self.check_fund_adjustment(session, kind, amount, budget_line_id, to_budget_line_id)
+        if kind == "replace":
+            self._take(session, self._fund(budget_line_id), amount)
+            self._give(session, to_budget_line_id, amount)
+        elif kind == "add":
+            self._give(session, budget_line_id, amount)
+            self.amount += amount
+        else:
+            remaining = amount
+            funds = [self._fund(budget_line_id)] if budget_line_id else list(self.funds)
+            for fund in funds:
+                part = min(fund.amount, remaining)
+                self._take(session, fund, part)
+                remaining -= part
+            self.amount -= amount
+            self.recovered_amount = (self.recovered_amount or Decimal("0")) + amount
+
+    def is_used(self, session):
+        from .plan import Plan
+        return session.scalar(select(Plan.id).where(
+            Plan.project_id == self.id, Plan.status.not_in(("draft", "deleted"))).limit(1)) is not None
+
+    def _fund(self, budget_line_id):
+        fund = next((f for f in self.funds if f.budget_line_id == int(budget_line_id)), None)
+        if fund is None:
+            raise DomainError("FUND_NOT_FOUND", "该预算指标不在项目的资金构成中", field="budget_line_id", status=400)
+        return fund
+
+    def _line(self, session, budget_line_id):
+        line = session.get(BudgetLine, int(budget_line_id), with_for_update=True)
+        if line is None or line.unit_id != self.unit_id:
+            raise DomainError("BUDGET_NOT_FOUND", "预算指标不存在或不属于本单位", field="budget_line_id", status=400)
+        return line
+
+    def _take(self, session, fund, amount):
+        self._line(session, fund.budget_line_id).release(amount)
+        fund.amount -= amount
+        if fund.amount == 0:
+            self.funds.remove(fund)
+
+    def _give(self, session, budget_line_id, amount):
+        self._line(session, budget_line_id).occupy(amount)
+        fund = next((f for f in self.funds if f.budget_line_id == int(budget_line_id)), None)
+        if fund is None:
+            self.funds.append(ProjectFund(budget_line_id=int(budget_line_id), amount=amount))
+        else:
+            fund.amount += amount
+
     def register(self):
         self._require("in_review", action="登记")
         self.status = "registered"
@@ -110,7 +197,7 @@ class Project(Audited, Base):
              "implementation_form": self.implementation_form,
              "is_government_procurement": self.is_government_procurement, "justification": self.justification,
              "items": self.items or [], "status": self.status, "status_label": STATUSES[self.status],
-             "review_comment": self.review_comment,
+             "review_comment": self.review_comment, "recovered_amount": self.recovered_amount or Decimal("0"),
              "funds": [{"budget_line_id": f.budget_line_id, "amount": f.amount} for f in self.funds]}
         if session is not None:
             d["planned_amount"] = self.planned_amount(session)

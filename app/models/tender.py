@@ -1,0 +1,97 @@
+"""Transaction-side projects (交易执行项目) run by the agency for a filed plan."""
+from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Audited, Base, DomainError, UTCDateTime, utcnow
+
+STATUSES = {"announced": "公告已发布", "opened": "已开标", "awarded": "已中标", "failed": "废标/流标",
+            "cancelled": "已取消采购"}
+# 流标重招终止: none → requested (agency's application) → performed (after the purchaser's plan termination).
+TERMINATION = {"none": "无", "requested": "已申请终止", "performed": "已终止"}
+
+
+class Tender(Audited, Base):
+    __tablename__ = "tender"
+    __audit_fields__ = ("status", "termination", "cancel_requested")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="announced", index=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    termination: Mapped[str] = mapped_column(String(16), default="none")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    announced_at = mapped_column(UTCDateTime, default=utcnow)
+    opened_at = mapped_column(UTCDateTime, nullable=True)
+    closed_at = mapped_column(UTCDateTime, nullable=True)
+
+    def _require(self, *statuses, action):
+        if self.status not in statuses:
+            raise DomainError("TENDER_STATE", f"交易项目 {self.number} 当前状态为“{STATUSES[self.status]}”，不能{action}")
+
+    @classmethod
+    def announce(cls, plan, title, now):
+        """采购公告发布: the plan becomes used (已使用)."""
+        if plan.status != "filed":
+            raise DomainError("PLAN_NOT_FILED", f"采购计划 {plan.number} 不是可使用状态，不能发布采购公告", field="plan_id")
+        plan.mark_used()
+        return cls(number=f"JY{plan.number[2:]}-{plan.id}", title=title or plan.name, plan_id=plan.id,
+                   unit_id=plan.unit_id, status="announced", cancel_requested=False, termination="none",
+                   reason="", announced_at=now)
+
+    def open_bids(self, now):
+        self._require("announced", action="开标")
+        if self.cancel_requested:
+            raise DomainError("CANCEL_PENDING", f"交易项目 {self.number} 已发起取消采购任务，不能开标")
+        self.status, self.opened_at = "opened", now
+
+    def award(self, now):
+        self._require("opened", action="发送中标通知")
+        self.status, self.closed_at = "awarded", now
+
+    def start_cancellation(self, reason):
+        """取消采购任务: only after the announcement and before bid opening (000 一(四))."""
+        if self.status == "opened":
+            raise DomainError("TENDER_OPENED", f"交易项目 {self.number} 已开标，不能取消采购（应按招标失败处理）")
+        self._require("announced", action="取消采购")
+        if self.cancel_requested:
+            raise DomainError("CANCEL_PENDING", f"交易项目 {self.number} 已发起取消采购任务")
+        self.cancel_requested, self.reason = True, reason or ""
+
+    def confirm_cancellation(self, now):
+        """采购人确认取消采购任务."""
+        self._require("announced", action="确认取消采购")
+        if not self.cancel_requested:
+            raise DomainError("NO_CANCEL_REQUEST", f"交易项目 {self.number} 没有待确认的取消采购任务")
+        self.status, self.closed_at = "cancelled", now
+
+    def decline_cancellation(self):
+        self._require("announced", action="驳回取消采购")
+        self.cancel_requested = False
+
+    def publish_failure(self, reason, now):
+        """废标公告: only for an opened tender (000 一(六))."""
+        self._require("opened", action="发布废标公告")
+        self.status, self.reason, self.closed_at = "failed", reason or "", now
+
+    def request_termination(self):
+        """流标重招终止申请 (agency): the tender was cancelled or failed."""
+        self._require("cancelled", "failed", action="申请流标重招终止")
+        if self.termination != "none":
+            raise DomainError("TERMINATION_EXISTS", f"交易项目 {self.number} 已申请过流标重招终止")
+        self.termination = "requested"
+
+    def perform_termination(self):
+        """流标重招终止操作 (agency), after the purchaser's plan termination was approved."""
+        if self.termination != "requested":
+            raise DomainError("NO_TERMINATION_REQUEST", f"交易项目 {self.number} 未申请流标重招终止")
+        self.termination = "performed"
+
+    def to_dict(self):
+        return {"id": self.id, "number": self.number, "title": self.title, "plan_id": self.plan_id,
+                "unit_id": self.unit_id, "status": self.status, "status_label": STATUSES[self.status],
+                "cancel_requested": self.cancel_requested, "termination": self.termination,
+                "termination_label": TERMINATION[self.termination], "reason": self.reason,
+                "announced_at": self.announced_at, "opened_at": self.opened_at, "closed_at": self.closed_at}
