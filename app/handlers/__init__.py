@@ -35,7 +35,7 @@ def topics():
 
 def _load():
     # Importing the domain modules registers their handlers.
-    from . import plan, project, tender  # noqa: F401
+    from . import contract, plan, project, tender  # noqa: F401
 
 
 @dataclass

@@ -2,6 +2,7 @@
 from . import audit  # noqa: F401 - registers the change collector
 from .base import Base, DomainError, NotFound, money, utcnow
 from .budget import BudgetLine
+from .contract import Contract, ContractRequest, ContractVersion
 from .engine import (Deployment, FormDefinition, HistoryEvent, HumanTask, Incident, InstanceRecord,
                      ProcessDefinition, ProcessInstance, Timer)
 from .org import ROLES, Unit, UnitGrant, User, UserRole
@@ -10,8 +11,9 @@ from .project import Project, ProjectFund
 from .tender import Tender
 
 # `<record>_id` keys in instance data name these models (DESIGN.md data conventions).
-RECORDS = {"plan": Plan, "project": Project, "tender": Tender, "budget_line": BudgetLine}
+RECORDS = {"plan": Plan, "project": Project, "tender": Tender, "budget_line": BudgetLine, "contract": Contract}
 
 __all__ = ["RECORDS", "Base", "DomainError", "NotFound", "money", "utcnow", "BudgetLine", "Deployment", "FormDefinition",
            "HistoryEvent", "HumanTask", "Incident", "InstanceRecord", "ProcessDefinition", "ProcessInstance", "Timer", "ROLES",
-           "Unit", "UnitGrant", "User", "UserRole", "ImportApproval", "Plan", "Project", "ProjectFund", "Tender"]
+           "Unit", "UnitGrant", "User", "UserRole", "ImportApproval", "Plan", "Project", "ProjectFund", "Tender",
+           "Contract", "ContractRequest", "ContractVersion"]

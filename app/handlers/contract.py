@@ -1,0 +1,194 @@
+"""Handlers for purchase contracts (采购合同, seed 001 ch.5). The rules are on ``Contract``; these only load
+records of the instance's unit, pass the task data on, and return the ids the diagram carries."""
+from datetime import timedelta, timezone
+
+from ..models import Contract, ContractRequest, DomainError, Plan
+from ..models.contract import CHANGEABLE, EDITABLE
+from . import handler
+
+# Dates people write (签订日期) are Beijing dates; the clock is UTC.
+_BEIJING = timezone(timedelta(hours=8))
+
+
+def _present(ctx, keys):
+    """The entries the clerk gave (keys absent or null are left as they are)."""
+    return {key: ctx.get(key) for key in keys if ctx.get(key) is not None}
+
+
+def _contract(ctx):
+    return ctx.record(Contract, ctx.require("contract_id"), "合同")
+
+
+def _plan(ctx, contract):
+    return ctx.record(Plan, contract.plan_id, "采购计划")
+
+
+def _request(ctx, contract):
+    """The contract's request this instance works on (set once it is first submitted), locked."""
+    ident = ctx.get("contract_request_id")
+    if ident in (None, ""):
+        return None
+    try:
+        request = ctx.session.get(ContractRequest, int(ident), with_for_update=True)
+    except (TypeError, ValueError):
+        request = None
+    if request is None or request.contract_id != contract.id:
+        raise DomainError("INVALID_INPUT", f"合同 {contract.number} 没有申请 {ident}", field="contract_request_id",
+                          status=400)
+    return request
+
+
+def _today(ctx):
+    return ctx.now.astimezone(_BEIJING).date()
+
+
+# -- contract_filing 合同录入/发布/备案 ------------------------------------------------------------
+@handler("contract.save")
+def save(ctx):
+    """录入 or 暂存: a new draft on a usable plan of the unit; or, given ``contract_id``, a draft created
+    elsewhere (e.g. from an award) or a revoked contract being published again (撤销后可以重新公示合同)."""
+    values = _present(ctx, EDITABLE)
+    if ctx.get("contract_id") not in (None, ""):
+        contract = _contract(ctx)
+        if contract.status == "revoked":
+            contract.reopen()
+        if ctx.get("plan_id") not in (None, ""):
+            plan = ctx.record(Plan, ctx.get("plan_id"), "采购计划")
+            if plan.id != contract.plan_id:
+                contract.set_plan(plan)
+        contract.edit(values)
+        ctx.session.flush()
+    else:
+        plan = ctx.record(Plan, ctx.require("plan_id"), "采购计划")
+        contract = Contract.new_draft(ctx.session, plan, ctx.instance.unit_id, values, created_by=ctx.user_id,
+                                      now=ctx.now)
+    return {"contract_id": contract.id, "contract_number": contract.number, "plan_id": contract.plan_id,
+            "action": ctx.get("action") or "draft"}
+
+
+@handler("contract.submit")
+def submit(ctx):
+    contract = _contract(ctx)
+    contract.submit(ctx.session, _plan(ctx, contract), _today(ctx))
+    return {}
+
+
+@handler("contract.return")
+def return_for_edit(ctx):
+    _contract(ctx).return_for_edit(ctx.get("comment"))
+    return {}
+
+
+@handler("contract.approve")
+def approve(ctx):
+    _contract(ctx).approve()
+    return {}
+
+
+@handler("contract.delete")
+def delete(ctx):
+    if ctx.get("contract_id") not in (None, ""):
+        _contract(ctx).delete()
+    return {}
+
+
+@handler("contract.publish")
+def publish(ctx):
+    _contract(ctx).publish(ctx.get("announcement_title"), ctx.now)
+    return {}
+
+
+@handler("contract.file")
+def file(ctx):
+    contract = _contract(ctx)
+    contract.file(ctx.session, _plan(ctx, contract), ctx.user_id, ctx.now)
+    return {"contract_version": contract.current_version}
+
+
+# -- requests after filing: change, termination, account change, revocation (001 §5.1.3–5.1.6) ----
+@handler("contract.change_request")
+def change_request(ctx):
+    contract = _contract(ctx)
+    request = contract.request_change(ctx.session, _plan(ctx, contract), _present(ctx, CHANGEABLE),
+                                      ctx.get("explanation"), ctx.get("attachment_ref"), ctx.user_id, ctx.now,
+                                      request=_request(ctx, contract))
+    ctx.session.flush()
+    return {"contract_request_id": request.id}
+
+
+@handler("contract.change_apply")
+def change_apply(ctx):
+    contract = _contract(ctx)
+    contract.apply_change(ctx.session, _plan(ctx, contract), _request(ctx, contract), ctx.user_id, ctx.now)
+    return {"contract_version": contract.current_version}
+
+
+@handler("contract.termination_request")
+def termination_request(ctx):
+    contract = _contract(ctx)
+    request = contract.request_termination(ctx.get("reason"), ctx.get("explanation"), ctx.get("attachment_ref"),
+                                           ctx.user_id, ctx.now, request=_request(ctx, contract))
+    ctx.session.flush()
+    return {"contract_request_id": request.id}
+
+
+@handler("contract.terminate")
+def terminate(ctx):
+    contract = _contract(ctx)
+    contract.terminate(_request(ctx, contract), ctx.now)
+    return {}
+
+
+@handler("contract.account_change_request")
+def account_change_request(ctx):
+    contract = _contract(ctx)
+    request = contract.request_account_change(ctx.get("accounts"), ctx.get("reason"), ctx.get("attachment_ref"),
+                                              ctx.user_id, ctx.now, request=_request(ctx, contract))
+    ctx.session.flush()
+    return {"contract_request_id": request.id}
+
+
+@handler("contract.account_change_apply")
+def account_change_apply(ctx):
+    contract = _contract(ctx)
+    contract.apply_account_change(_request(ctx, contract), ctx.user_id, ctx.now)
+    return {"contract_version": contract.current_version}
+
+
+@handler("contract.revocation_request")
+def revocation_request(ctx):
+    contract = _contract(ctx)
+    request = contract.request_revocation(ctx.get("reason"), ctx.get("attachment_ref"), ctx.user_id, ctx.now,
+                                          request=_request(ctx, contract))
+    ctx.session.flush()
+    return {"contract_request_id": request.id}
+
+
+@handler("contract.revoke")
+def revoke(ctx):
+    contract = _contract(ctx)
+    contract.revoke(_request(ctx, contract), ctx.now)
+    return {}
+
+
+@handler("contract.request_return")
+def request_return(ctx):
+    """审核不通过 on any of the requests: back to the clerk with the comment."""
+    contract = _contract(ctx)
+    contract.return_request(_request(ctx, contract), ctx.get("comment"))
+    return {}
+
+
+@handler("contract.request_cancel")
+def request_cancel(ctx):
+    """The clerk withdraws a returned request (取消申请)."""
+    contract = _contract(ctx)
+    contract.cancel_request(_request(ctx, contract), ctx.now)
+    return {}
+
+
+# -- contract_fulfillment 履约完成 (001 §5.1.7) -----------------------------------------------------
+@handler("contract.fulfil")
+def fulfil(ctx):
+    _contract(ctx).fulfil(ctx.get("performance_note"), ctx.now)
+    return {}
