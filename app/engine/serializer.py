@@ -7,6 +7,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
+from . import spiff_compat  # noqa: F401 - see its docstring
 from .script_engine import SafeScriptEngine
 
 
