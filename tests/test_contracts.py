@@ -183,6 +183,19 @@ def test_filing_draft_then_submit(login):
     assert names(reviewer.tasks(), instance["id"]) == ["合同审核"]
 
 
+def test_a_contract_in_another_entry_cannot_be_picked_up(app, login):
+    clerk = login("clerk2")
+    plan = filed_plan(login)
+    first = clerk.start("contract_filing", contract_data(plan["id"], action="draft"))
+    cid = first["data"]["contract_id"]
+    before = snapshot(app, [cid])
+    refused(clerk, "contract_filing", contract_data(plan["id"], contract_id=cid), 409,
+            f"正在流程 {first['id']} 中录入，请在该流程的待办中继续办理")
+    assert snapshot(app, [cid]) == before
+    clerk.complete(clerk.task_named("修改合同", first["id"])["id"], contract_data(plan["id"]))
+    assert get(clerk, cid)["status"] == "in_review"
+
+
 def test_amount_over_plan_goes_back_to_clerk_with_message(login):
     clerk, reviewer = login("clerk2"), login("reviewer2")
     plan = filed_plan(login, plan_amount=200000)

@@ -2,7 +2,9 @@
 records of the instance's unit, pass the task data on, and return the ids the diagram carries."""
 from datetime import timedelta, timezone
 
-from ..models import Contract, ContractRequest, DomainError, Plan
+from sqlalchemy import select
+
+from ..models import Contract, ContractRequest, DomainError, InstanceRecord, Plan, ProcessInstance
 from ..models.contract import CHANGEABLE, EDITABLE
 from . import handler
 
@@ -38,6 +40,18 @@ def _request(ctx, contract):
     return request
 
 
+def _check_not_in_other_entry(ctx, contract):
+    """A contract picked up by id must not be in another running entry (its clerk would be left stuck)."""
+    other = ctx.session.scalar(
+        select(ProcessInstance.id).join(InstanceRecord, InstanceRecord.instance_id == ProcessInstance.id).where(
+            InstanceRecord.record_type == "contract", InstanceRecord.record_id == contract.id,
+            ProcessInstance.key == ctx.instance.key, ProcessInstance.status == "running",
+            ProcessInstance.id != ctx.instance.id).limit(1))
+    if other is not None:
+        raise DomainError("CONTRACT_IN_PROCESS",
+                          f"合同 {contract.number} 正在流程 {other} 中录入，请在该流程的待办中继续办理")
+
+
 def _today(ctx):
     return ctx.now.astimezone(_BEIJING).date()
 
@@ -50,6 +64,7 @@ def save(ctx):
     values = _present(ctx, EDITABLE)
     if ctx.get("contract_id") not in (None, ""):
         contract = _contract(ctx)
+        _check_not_in_other_entry(ctx, contract)
         if contract.status == "revoked":
             contract.reopen()
         if ctx.get("plan_id") not in (None, ""):
