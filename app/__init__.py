@@ -21,6 +21,9 @@ def create_app(config=None):
         DEPLOY_ON_START=True,
         DEMO_DATA=True,
         CLOCK=utcnow,
+        # embedded: ticks inside this process; external: run `python -m app.engine.scheduler`; off: never.
+        SCHEDULER=os.environ.get("SCHEDULER", "embedded"),
+        SCHEDULER_INTERVAL_SECONDS=int(os.environ.get("SCHEDULER_INTERVAL_SECONDS", 30)),
         API_TITLE="政府采购流程服务 API",
         API_VERSION="1.0",
         OPENAPI_VERSION="3.0.3",
@@ -40,11 +43,14 @@ def create_app(config=None):
     with db.Session() as session, session.begin():
         if app.config["DEPLOY_ON_START"]:
             from .engine.deployments import deploy_directory
-            deploy_directory(session, app.config["BPMN_DIR"], app.config["FORMS_DIR"])
+            deploy_directory(session, app.config["BPMN_DIR"], app.config["FORMS_DIR"], now=app.config["CLOCK"]())
         if app.config["DEMO_DATA"]:
             from .demo import seed
             seed(session)
 
     from .api import init_api
     init_api(app)
+    if app.config["SCHEDULER"] == "embedded" and not app.config.get("TESTING"):
+        from .engine.scheduler import start_embedded
+        start_embedded(app)
     return app

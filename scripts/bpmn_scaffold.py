@@ -12,6 +12,11 @@ TASK = (100, 80)
 COL, ROW, X0, Y0 = 160, 130, 160, 100
 
 
+def _timer(nid, kind, value):
+    return (f'<bpmn:timerEventDefinition id="{nid}_def"><bpmn:{kind} xsi:type="bpmn:tFormalExpression">'
+            f"{escape(value)}</bpmn:{kind}></bpmn:timerEventDefinition>")
+
+
 class Diagram:
     def __init__(self, pid, name, starters=None, doc=None, category=None, startable=True):
         """``category``: 项目/计划/交易/合同/支付/年终 (start menu group); ``starters``: candidate starter groups;
@@ -39,6 +44,13 @@ class Diagram:
     def start(self, nid, name, col, row, form=None):
         attrs = {"camunda:formRef": form, "camunda:formRefBinding": "latest"} if form else {}
         return self._add("startEvent", nid, name, col, row, attrs)
+
+    def timer_start(self, nid, name, col, row, kind, value):
+        """``kind``: timeCycle / timeDate / timeDuration, written bare as Camunda Modeler writes it."""
+        return self._add("startEvent", nid, name, col, row, body=_timer(nid, kind, value))
+
+    def timer_catch(self, nid, name, col, row, kind, value):
+        return self._add("intermediateCatchEvent", nid, name, col, row, body=_timer(nid, kind, value))
 
     def end(self, nid, name, col, row):
         return self._add("endEvent", nid, name, col, row)
@@ -101,8 +113,7 @@ class Diagram:
         return self._add("boundaryEvent", nid, name, slot, 0, {"attachedToRef": host}, body, attached=host)
 
     def timer_boundary(self, nid, name, host, duration, slot=0, interrupting=True):
-        body = (f'<bpmn:timerEventDefinition id="{nid}_def"><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">'
-                f"{escape(duration)}</bpmn:timeDuration></bpmn:timerEventDefinition>")
+        body = _timer(nid, "timeDuration", duration)
         attrs = {"attachedToRef": host}
         if not interrupting:
             attrs["cancelActivity"] = "false"

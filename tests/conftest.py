@@ -8,6 +8,7 @@ from sqlalchemy import text
 from app import create_app
 from app.models import Base
 from app.models import org
+from helpers import Api
 
 # Cheap hashing keeps the suite fast; the hashing code path is the same.
 org.PASSWORD_METHOD = "pbkdf2:sha256:1000"
@@ -29,6 +30,26 @@ class Clock:
         self.now += timedelta(**delta)
 
 
+@pytest.fixture(scope="session")
+def pg_url():
+    """A schema of its own for this test run, so concurrent runs on one database never meet."""
+    if not PG_URL:
+        yield None
+        return
+    from app.db import make_engine
+    schema = f"test_{os.getpid()}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
 def _reset_postgres(url):
     from app.db import make_engine
     engine = make_engine(url)
@@ -45,10 +66,10 @@ def clock():
 
 
 @pytest.fixture
-def app(tmp_path, clock):
-    if PG_URL:
-        _reset_postgres(PG_URL)
-        url = PG_URL
+def app(tmp_path, clock, pg_url):
+    if pg_url:
+        _reset_postgres(pg_url)
+        url = pg_url
     else:
         url = f"sqlite:///{tmp_path / 'test.db'}"
     application = create_app({"DATABASE_URL": url, "CLOCK": clock, "TESTING": True, "SECRET_KEY": "test"})
@@ -59,48 +80,6 @@ def app(tmp_path, clock):
 @pytest.fixture
 def is_postgres():
     return bool(PG_URL)
-
-
-class Api:
-    """A test client that logs in as a demo user and speaks JSON."""
-
-    def __init__(self, app, username):
-        self.client = app.test_client()
-        self.username = username
-        response = self.client.post("/api/login", json={"username": username, "password": "demo"})
-        assert response.status_code == 200, response.json
-        self.headers = {"Authorization": f"Bearer {response.json['token']}"}
-
-    def get(self, path, **kw):
-        return self.client.get(path, headers=self.headers, **kw)
-
-    def post(self, path, json=None, **kw):
-        return self.client.post(path, json=json if json is not None else {}, headers=self.headers, **kw)
-
-    def ok(self, response, status=200):
-        assert response.status_code == status, (response.status_code, response.json)
-        return response.json
-
-    def tasks(self, **params):
-        return self.ok(self.get("/api/tasks", query_string=params))
-
-    def task_named(self, name, instance_id=None):
-        found = [t for t in self.tasks() if t["name"] == name
-                 and (instance_id is None or t["instance_id"] == instance_id)]
-        assert found, f"{self.username} has no task {name!r}: {[t['name'] for t in self.tasks()]}"
-        return found[0]
-
-    def start(self, key, data, status=201, **extra):
-        return self.ok(self.post(f"/api/processes/{key}/instances", {"data": data, **extra}), status)
-
-    def complete(self, task_id, data, status=200):
-        return self.ok(self.post(f"/api/tasks/{task_id}/complete", {"data": data}), status)
-
-    def budget(self, budget_id):
-        return next(b for b in self.ok(self.get("/api/budgets")) if b["id"] == budget_id)
-
-    def history(self, instance_id):
-        return self.ok(self.get(f"/api/instances/{instance_id}/history"))
 
 
 @pytest.fixture

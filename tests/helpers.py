@@ -50,3 +50,45 @@ def filed_plan(clerk, reviewer, finance=None, amount=300000, plan_amount=200000,
         approve(finance, "财政部门审核", instance["id"])
     assert clerk.ok(clerk.get(f"/api/plans/{instance['data']['plan_id']}"))["status"] == "filed"
     return project, instance
+
+
+class Api:
+    """A test client that logs in as a demo user and speaks JSON."""
+
+    def __init__(self, app, username):
+        self.client = app.test_client()
+        self.username = username
+        response = self.client.post("/api/login", json={"username": username, "password": "demo"})
+        assert response.status_code == 200, response.json
+        self.headers = {"Authorization": f"Bearer {response.json['token']}"}
+
+    def get(self, path, **kw):
+        return self.client.get(path, headers=self.headers, **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.client.post(path, json=json if json is not None else {}, headers=self.headers, **kw)
+
+    def ok(self, response, status=200):
+        assert response.status_code == status, (response.status_code, response.json)
+        return response.json
+
+    def tasks(self, **params):
+        return self.ok(self.get("/api/tasks", query_string=params))
+
+    def task_named(self, name, instance_id=None):
+        found = [t for t in self.tasks() if t["name"] == name
+                 and (instance_id is None or t["instance_id"] == instance_id)]
+        assert found, f"{self.username} has no task {name!r}: {[t['name'] for t in self.tasks()]}"
+        return found[0]
+
+    def start(self, key, data, status=201, **extra):
+        return self.ok(self.post(f"/api/processes/{key}/instances", {"data": data, **extra}), status)
+
+    def complete(self, task_id, data, status=200):
+        return self.ok(self.post(f"/api/tasks/{task_id}/complete", {"data": data}), status)
+
+    def budget(self, budget_id):
+        return next(b for b in self.ok(self.get("/api/budgets")) if b["id"] == budget_id)
+
+    def history(self, instance_id):
+        return self.ok(self.get(f"/api/instances/{instance_id}/history"))

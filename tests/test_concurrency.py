@@ -1,7 +1,7 @@
 """Two people completing the same task at once: exactly one wins, the other gets 409."""
 import threading
 
-from helpers import apply_plan, register_project
+from helpers import Api, apply_plan, register_project
 
 
 def test_concurrent_completions_one_wins(app, login):
@@ -11,7 +11,6 @@ def test_concurrent_completions_one_wins(app, login):
     task = reviewer.task_named("采购单位审核岗审核", instance["id"])
 
     # Separate clients (separate pooled connections), released together.
-    from conftest import Api
     clients = [Api(app, "reviewer2") for _ in range(2)]
     barrier = threading.Barrier(len(clients))
     results = []

@@ -19,7 +19,8 @@ def visible_tasks(session, user, status="open"):
     """Open tasks the user may act on (auditors: all), narrowed in SQL by unit, then by group/assignee."""
     query = select(HumanTask).where(HumanTask.status == status).order_by(HumanTask.created_at.desc())
     if not user.is_auditor:
-        query = query.where(HumanTask.unit_id.in_(user.unit_ids(session)))
+        # Tasks of instances without a unit (e.g. a campaign started by a timer) go by group alone.
+        query = query.where(HumanTask.unit_id.in_(user.unit_ids(session)) | HumanTask.unit_id.is_(None))
     rows = session.scalars(query)
     return [t for t in rows if user.is_auditor or runtime.can_act(session, user, t)]
 

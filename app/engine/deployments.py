@@ -8,8 +8,8 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from sqlalchemy import func, select
 
-from ..models import Deployment, FormDefinition, ProcessDefinition
-from . import lint
+from ..models import Deployment, FormDefinition, ProcessDefinition, utcnow
+from . import lint, timers
 from .parser import CAMUNDA, ProcurementParser
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -134,7 +134,7 @@ def latest_form(session, key):
                            .order_by(FormDefinition.version.desc()).limit(1)).first()
 
 
-def deploy(session, files, deployed_by="system", name="deployment", source="", changed_only=True):
+def deploy(session, files, deployed_by="system", name="deployment", source="", changed_only=True, now=None):
     """Deploy .bpmn and .form files together. Unchanged files make no new version.
 
     Returns (deployment or None, [ProcessDefinition], [FormDefinition]) and raises DeploymentError
@@ -189,20 +189,26 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
                 version=(current.version + 1) if current else 1))
     if not new_defs and not new_forms:
         return None, [], []
+    now = now or utcnow()
+    deployment.deployed_at = now
+    for item in new_defs + new_forms:
+        item.deployed_at = now
     session.add(deployment)
     session.add_all(new_defs + new_forms)
     session.flush()
+    for definition in new_defs:
+        timers.schedule_start_timers(session, definition, parsed(definition).spec, now)
     return deployment, new_defs, new_forms
 
 
-def deploy_directory(session, *folders, deployed_by="system"):
+def deploy_directory(session, *folders, deployed_by="system", now=None):
     """Start-up deployment of bpmn/ and forms/: all files in one deployment, unchanged ones skipped."""
     files = []
     for folder in folders:
         for path in sorted(Path(folder).glob("*")):
             if path.suffix in (".bpmn", ".form"):
                 files.append((path.name, path.read_bytes()))
-    return deploy(session, files, deployed_by=deployed_by, name="startup", source="bpmn/")
+    return deploy(session, files, deployed_by=deployed_by, name="startup", source="bpmn/", now=now)
 
 
 def max_version(session, key):

@@ -18,9 +18,10 @@ from sqlalchemy import select
 
 from .. import handlers
 from ..models import RECORDS, DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance, Unit
-from . import deployments, expressions, forms, history, serializer
+from . import deployments, expressions, forms, history, serializer, timers
 from .script_engine import SafeScriptEngine
 from .specs import HumanUserTask
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventSpec
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +95,11 @@ class Step:
         return SafeScriptEngine(self)
 
     def run(self, action):
-        """Run ``action`` then the engine; errors inside SpiffWorkflow surface as our own."""
+        """Run ``action`` then the engine at the step's time; errors inside SpiffWorkflow surface as our own."""
         try:
-            action()
-            self.workflow.do_engine_steps()
+            with timers.step_clock(self.now):
+                action()
+                self.workflow.do_engine_steps()
         except SpiffWorkflowException as exc:
             raise _unwrap(exc) from exc
         except expressions.ExpressionError as exc:
@@ -116,6 +118,7 @@ class Step:
             self.instance.status = "completed"
             self.instance.ended_at = self.now
             self.event("instance_completed")
+        timers.sync(self)
         sync_task_list(self)
         self.session.flush()
 
@@ -285,42 +288,57 @@ def _unit_of_record(session, data):
     return None
 
 
-def start_instance(session, user, key, data=None, business_key=None, unit_id=None, now=None):
-    definition = deployments.latest(session, key)
+def start_instance(session, user, key, data=None, business_key=None, unit_id=None, now=None, timer_start=None,
+                   definition=None):
+    """Start the latest version of ``key`` (or ``definition``, one version of it, e.g. from Camunda Modeler).
+    ``user`` None with ``timer_start`` = a timer start event fired."""
+    definition = definition if definition is not None and definition.key == key else deployments.latest(session, key)
     if definition is None:
         raise NotFound("流程", key)
-    if not deployments.can_start(definition, user):
-        raise DomainError("FORBIDDEN", f"您的角色不能发起“{definition.name}”", status=403)
-    unit_id = unit_id if unit_id is not None else (user.unit_id or _unit_of_record(session, data))
-    if unit_id is None or not can_see_unit(session, user, unit_id):
-        raise DomainError("FORBIDDEN", "不能以该单位的名义发起流程", status=403)
-    unit = session.get(Unit, unit_id)
+    if user is not None:
+        if not deployments.can_start(definition, user):
+            raise DomainError("FORBIDDEN", f"您的角色不能发起“{definition.name}”", status=403)
+        unit_id = unit_id if unit_id is not None else (user.unit_id or _unit_of_record(session, data))
+        if unit_id is None or not can_see_unit(session, user, unit_id):
+            raise DomainError("FORBIDDEN", "不能以该单位的名义发起流程", status=403)
     spec, subspecs = deployments.specs_for(session, definition, {})
     start = _start_event(spec)
-    values = _validate(session, (start.extensions or {}).get("form_key") if start else None, data)
+    values = _validate(session, (start.extensions or {}).get("form_key") if start and not timer_start else None, data)
     pinned = deployments.resolve_called(session, definition)
     spec, subspecs = deployments.specs_for(session, definition, pinned)
 
     step = Step(session, user, now)
     instance = ProcessInstance(definition_id=definition.id, subprocess_definitions=pinned, key=key,
-                               business_key=business_key, unit_id=unit.id, status="running",
-                               started_by=user.id, started_at=now, workflow=b"", data={})
+                               business_key=business_key, unit_id=unit_id, status="running",
+                               started_by=user.id if user else None, started_at=now, workflow=b"", data={})
     session.add(instance)
     session.flush()
     step.instance, step.definition = instance, definition
     step.workflow = serializer.new_workflow(spec, subspecs, step.engine())
-    initial = {**values, "initiator": user.username, "unit_id": unit.id}
+    initial = {**values, "initiator": user.username if user else "system", "unit_id": unit_id}
     if business_key:
         initial["business_key"] = business_key
 
     def begin():
         for task in step.workflow.get_tasks(state=TaskState.READY):
             task.data.update(initial)
+        _choose_start_event(step.workflow, timer_start, now)
     step.event("instance_started", data={"definition": f"{key}:{definition.version}", "data": values,
-                                         "business_key": business_key})
+                                         "business_key": business_key, "timer_start": timer_start})
     step.run(begin)
     step.save()
     return instance
+
+
+def _choose_start_event(workflow, timer_start, now):
+    """Only one start event starts an instance: the none start (API/UI) or the timer that fired."""
+    workflow.task_tree.run()
+    for task in workflow.get_tasks(spec_class=StartEventSpec):
+        timer = isinstance(task.task_spec.event_definition, timers.TimerEventDefinition)
+        if timer and task.task_spec.bpmn_id == timer_start:
+            timers.trigger_start_event(task, now)
+        elif timer or timer_start:
+            task.cancel()
 
 
 def _open_task(session, user, task_id):
@@ -375,6 +393,21 @@ def claim_task(session, user, task_id, now, release=False):
                    at=now, task=f"{row.bpmn_id}:{row.name}", data={"task_id": row.id})
     session.flush()
     return row
+
+
+def fire_timer(session, row, now):
+    """A due timer event of an instance: refresh its timers at ``now``; ``timers.sync`` records the firing."""
+    instance = _lock_instance(session, row.instance_id)
+    if instance.status != "running":
+        row.status = "cancelled"
+        return instance
+    step = Step(session, None, now)
+    workflow = load(step, instance)
+    step.run(workflow.refresh_timers)
+    step.save()
+    if row.status == "pending":  # the workflow did not take it (e.g. its task moved on meanwhile)
+        row.status = "cancelled"
+    return instance
 
 
 def send_message(session, user, instance_id, name, data, now):

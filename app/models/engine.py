@@ -129,16 +129,27 @@ class HistoryEvent(Base):
 
 
 class Timer(Base):
+    """The truth about every timer: APScheduler only ticks; a row fires once, in the step's transaction.
+
+    kind ``event``: a waiting timer event of an instance (boundary, intermediate); kind ``start``: a
+    timer start event of a deployed process, which starts a new instance when due.
+    """
+
     __tablename__ = "timer"
+    __table_args__ = (UniqueConstraint("kind", "instance_id", "definition_key", "bpmn_id", "task_id", "due_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), default="event")
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     task_id: Mapped[str | None] = mapped_column(String(36))
     definition_key: Mapped[str | None] = mapped_column(String(100))
+    bpmn_id: Mapped[str] = mapped_column(String(100), default="")
     due_at = mapped_column(UTCDateTime, index=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending/fired/cancelled/failed
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    fired_at = mapped_column(UTCDateTime, nullable=True)
 
 
 class Incident(Base):
@@ -149,5 +160,7 @@ class Incident(Base):
     task: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     error: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open / resolved
+    timer_id: Mapped[int | None] = mapped_column(ForeignKey("timer.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,53 @@
+"""The clock that ticks timers: APScheduler calls ``timers.run_due``; the ``timer`` table is the truth.
+
+Embedded (the default for ``./run.sh``) the scheduler runs inside the service. For several
+workers run it as its own process instead: ``python -m app.engine.scheduler`` (SCHEDULER=external
+for the web workers); any number of scheduler processes may run, rows are claimed with
+``FOR UPDATE SKIP LOCKED`` and a lease so each timer fires once.
+"""
+import logging
+import os
+import socket
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from . import timers
+
+log = logging.getLogger(__name__)
+
+
+def _tick(app, owner):
+    try:
+        fired = timers.run_due(app.extensions["db"], app.config["CLOCK"](), owner)
+        if fired:
+            log.info("fired %d timer(s)", fired)
+    except Exception:  # noqa: BLE001 - a tick must never kill the scheduler; the next tick retries
+        log.exception("scheduler tick failed")
+
+
+def _configure(scheduler, app):
+    owner = f"{socket.gethostname()}-{os.getpid()}"
+    scheduler.add_job(_tick, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], args=(app, owner),
+                      id="timers", max_instances=1, coalesce=True)
+    return scheduler
+
+
+def start_embedded(app):
+    scheduler = _configure(BackgroundScheduler(daemon=True), app)
+    scheduler.start()
+    app.extensions["scheduler"] = scheduler
+    return scheduler
+
+
+def main():
+    from .. import create_app
+    logging.basicConfig(level=logging.INFO)
+    app = create_app({"SCHEDULER": "external"})
+    print(f"timer scheduler for {app.config['DATABASE_URL'].split('://')[0]} "
+          f"every {app.config['SCHEDULER_INTERVAL_SECONDS']} s")
+    _configure(BlockingScheduler(), app).start()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""BPMN timers with the ``timer`` table as the truth and an injectable clock.
+
+SpiffWorkflow decides whether a timer is due by calling ``datetime.now`` in its timer module;
+that name is routed through ``step_clock`` so every step sees the time of the step (tests move
+it, they never sleep). After each step the table is brought in line with the workflow's waiting
+timer events. The scheduler (``scheduler.py``) only claims due rows and fires them, each in one
+transaction with the workflow step and its history, so a timer fires exactly once.
+"""
+import calendar
+import contextvars
+import logging
+from datetime import datetime, timedelta, timezone
+
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition, DurationTimerEventDefinition,
+                                                              TimeDateEventDefinition, TimerEventDefinition)
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from ..models import Incident, Timer
+from . import expressions
+
+log = logging.getLogger(__name__)
+_now = contextvars.ContextVar("step_now", default=None)
+
+
+class _StepDatetime(datetime):
+    """``datetime`` whose ``now()`` is the running step's time when one is set."""
+
+    @classmethod
+    def now(cls, tz=None):
+        current = _now.get()
+        if current is None:
+            return datetime.now(tz)
+        return current.astimezone(tz) if tz else current.replace(tzinfo=None)
+
+
+spiff_timer.datetime = _StepDatetime
+
+
+class step_clock:
+    """``with step_clock(now):`` — SpiffWorkflow's timers see ``now`` inside the block."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def __enter__(self):
+        self.token = _now.set(self.now)
+
+    def __exit__(self, *exc):
+        _now.reset(self.token)
+
+
+def _is_timer(task):
+    return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
+
+
+def _is_start_event(task):
+    return type(task.task_spec).__name__ == "StartEvent"
+
+
+def _due(task):
+    value = task._get_internal_data("event_value")
+    if isinstance(value, dict):  # cycle: {'cycles', 'next', 'duration'}
+        value = value.get("next") if value.get("cycles") != 0 else None
+    if value is None:
+        return None
+    due = TimerEventDefinition.get_datetime(value) if isinstance(value, str) else value
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=timezone.utc)
+    return due.astimezone(timezone.utc)
+
+
+def sync(step):
+    """Bring the instance's timer rows in line with its waiting timer events (called on every save)."""
+    session, instance = step.session, step.instance
+    rows = {(r.task_id, r.due_at): r for r in session.scalars(
+        select(Timer).where(Timer.instance_id == instance.id, Timer.status == "pending"))}
+    waiting = {}
+    for task in step.workflow.get_tasks(state=TaskState.WAITING):
+        if _is_timer(task) and not _is_start_event(task):
+            due = _due(task)
+            if due is not None:
+                waiting[(str(task.id), due)] = task
+    for key, row in rows.items():
+        if key in waiting:
+            continue
+        task = step.workflow.get_task_from_id(_uuid(row.task_id))
+        fired = task is not None and task.state == TaskState.COMPLETED
+        row.status = "fired" if fired else "cancelled"
+        row.fired_at = step.now if fired else None
+        if fired:
+            step.event("timer_fired", task, {"bpmn_id": row.bpmn_id, "due_at": row.due_at.isoformat()})
+    for (task_id, due), task in waiting.items():
+        if (task_id, due) not in rows:
+            session.add(Timer(kind="event", instance_id=instance.id, task_id=task_id,
+                              bpmn_id=task.task_spec.bpmn_id, due_at=due, status="pending", attempts=0))
+
+
+def _uuid(value):
+    from uuid import UUID
+    return UUID(value)
+
+
+# -- timer start events ------------------------------------------------------------
+def _add_duration(moment, parsed):
+    parsed = dict(parsed)
+    months = int(parsed.pop("years", 0)) * 12 + int(parsed.pop("months", 0))
+    if months:
+        month0 = moment.month - 1 + months
+        year, month = moment.year + month0 // 12, month0 % 12 + 1
+        moment = moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+    parsed.pop("t", None)
+    return moment + timedelta(**{k: v for k, v in parsed.items() if k in ("weeks", "days", "hours", "minutes",
+                                                                           "seconds")})
+
+
+def next_start(definition_spec, deployed_at, after):
+    """The next due time (strictly after ``after``) of a timer start event, or None when it has no more."""
+    expression = expressions.evaluate(definition_spec.expression, {})
+    if isinstance(definition_spec, TimeDateEventDefinition):
+        due = TimerEventDefinition.get_datetime(expression)
+        return due if due > after else None
+    if isinstance(definition_spec, DurationTimerEventDefinition):
+        due = _add_duration(deployed_at, TimerEventDefinition.parse_iso_duration(expression))
+        return due if due > after else None
+    if isinstance(definition_spec, CycleTimerEventDefinition):
+        parts = expression.upper().strip("R").split("/")
+        cycles = int(parts[0]) if parts[0] else -1
+        start = TimerEventDefinition.get_datetime(parts[1]) if len(parts) == 3 else deployed_at
+        period = TimerEventDefinition.parse_iso_duration(parts[-1])
+        due, count = start, 0
+        while due <= after:
+            if cycles != -1 and count >= cycles:
+                return None
+            due, count = _add_duration(due, period), count + 1
+        return due if cycles == -1 or count < cycles + 1 else None
+    return None
+
+
+def start_events(spec):
+    return [ts for ts in spec.task_specs.values()
+            if type(ts).__name__ == "StartEvent" and isinstance(getattr(ts, "event_definition", None),
+                                                                 TimerEventDefinition)]
+
+
+def schedule_start_timers(session, definition, spec, now):
+    """A new version with timer start events: its timers replace the pending ones of older versions."""
+    for row in session.scalars(select(Timer).where(Timer.kind == "start", Timer.definition_key == definition.key,
+                                                   Timer.status == "pending")):
+        row.status = "cancelled"
+    for ts in start_events(spec):
+        due = next_start(ts.event_definition, definition.deployed_at or now, now - timedelta(microseconds=1))
+        if due is not None:
+            session.add(Timer(kind="start", definition_key=definition.key, bpmn_id=ts.bpmn_id, due_at=due,
+                              status="pending", attempts=0))
+
+
+def trigger_start_event(task, now):
+    """Make a timer start event fire once, now, in the instance its timer row starts.
+
+    A cycle start event inside SpiffWorkflow would keep cycling in that instance; one remaining
+    cycle that is already due makes it start the flow once and then complete.
+    """
+    if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+        task._set_internal_data(event_value={"cycles": 1, "duration": 0,
+                                             "next": (now - timedelta(seconds=1)).isoformat()})
+    else:
+        task._set_internal_data(event_fired=True)
+
+
+# -- firing ------------------------------------------------------------------------
+def claim(db, now, owner, limit=20, lease=timedelta(minutes=5)):
+    """Claim due timers for this worker. PostgreSQL skips rows another worker holds; SQLite serialises."""
+    with db.Session() as session, session.begin():
+        # Strictly before now: SpiffWorkflow fires a timer once its time is strictly in the past.
+        query = (select(Timer).where(Timer.status == "pending", Timer.due_at < now,
+                                     (Timer.lease_until.is_(None)) | (Timer.lease_until < now))
+                 .order_by(Timer.due_at).limit(limit))
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.scalars(query))
+        for row in rows:
+            row.lease_owner, row.lease_until = owner, now + lease
+        return [row.id for row in rows]
+
+
+def fire(db, timer_id, owner, now):
+    """Fire one claimed timer in one transaction; a failure rolls back and becomes an incident."""
+    from . import runtime
+    try:
+        with db.Session() as session, session.begin():
+            row = session.get(Timer, timer_id, with_for_update=True, populate_existing=True)
+            if row is None or row.status != "pending" or row.lease_owner != owner:
+                return False  # fired, cancelled, or re-claimed by another worker meanwhile
+            row.attempts += 1
+            if row.kind == "start":
+                _fire_start(session, row, now)
+            else:
+                runtime.fire_timer(session, row, now)
+            return True
+    except Exception as exc:  # noqa: BLE001 - any failure must become a visible, retryable incident
+        log.exception("timer %s failed", timer_id)
+        with db.Session() as session, session.begin():
+            row = session.get(Timer, timer_id, with_for_update=True)
+            row.status, row.lease_owner, row.lease_until = "failed", None, None
+            session.add(Incident(instance_id=row.instance_id, task=row.bpmn_id, kind="timer", timer_id=row.id,
+                                 error=getattr(exc, "message", None) or str(exc), status="open", created_at=now))
+        return False
+
+
+def _fire_start(session, row, now):
+    from . import deployments, runtime
+    definition = deployments.latest(session, row.definition_key)
+    runtime.start_instance(session, None, definition.key, {}, now=now, timer_start=row.bpmn_id)
+    row.status, row.fired_at = "fired", now
+    spec = deployments.parsed(definition).spec
+    ts = next((t for t in start_events(spec) if t.bpmn_id == row.bpmn_id), None)
+    due = next_start(ts.event_definition, definition.deployed_at or now, row.due_at) if ts else None
+    if due is not None:
+        session.add(Timer(kind="start", definition_key=row.definition_key, bpmn_id=row.bpmn_id, due_at=due,
+                          status="pending", attempts=0))
+
+
+def run_due(db, now, owner="embedded"):
+    """One scheduler tick: claim what is due and fire it. Returns how many fired."""
+    return sum(1 for timer_id in claim(db, now, owner) if fire(db, timer_id, owner, now))
+
+
+def retry(session, incident, now):
+    """Put a failed timer back in the queue and resolve its incident."""
+    row = session.get(Timer, incident.timer_id, with_for_update=True)
+    if row is None or row.status != "failed":
+        from ..models import DomainError
+        raise DomainError("NOT_RETRYABLE", "该事件没有可重试的定时器", status=409)
+    row.status, row.due_at, row.lease_owner, row.lease_until = "pending", now, None, None
+    incident.status, incident.resolved_at = "resolved", now
+
+
+def pending_for(session, instance_id):
+    return list(session.scalars(select(Timer).where(Timer.instance_id == instance_id, Timer.status == "pending")))
