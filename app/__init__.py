@@ -50,6 +50,7 @@ def create_app(config=None):
 
     from .api import init_api
     init_api(app)
+    from .web import init_web; init_web(app)  # noqa: E702 - task-list web UI
     if app.config["SCHEDULER"] == "embedded" and not app.config.get("TESTING"):
         from .engine.scheduler import start_embedded
         start_embedded(app)

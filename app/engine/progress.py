@@ -1,0 +1,54 @@
+"""Where an instance stands on its diagram (read only): done elements, active ones, the path taken.
+
+Used by the web UI to mark the BPMN drawing. Works on the top-level process of the instance: a call
+activity whose sub-process is still running counts as active.
+"""
+from lxml import etree
+from SpiffWorkflow.util.task import TaskState
+
+from .deployments import BPMN_NS
+
+ACTIVE_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
+
+
+def sequence_flows(bpmn_xml, process_key):
+    """[(flow id, source id, target id)] of the process, including flows inside embedded sub-processes."""
+    root = etree.fromstring(bpmn_xml.encode("utf-8") if isinstance(bpmn_xml, str) else bpmn_xml,
+                            parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    process = root.find(f"{{{BPMN_NS}}}process[@id='{process_key}']")
+    if process is None:
+        return []
+    return [(f.get("id"), f.get("sourceRef"), f.get("targetRef"))
+            for f in process.iter(f"{{{BPMN_NS}}}sequenceFlow")]
+
+
+def _is_boundary(spec):
+    return type(spec).__name__ == "BoundaryEvent"
+
+
+def progress(workflow, bpmn_xml, process_key):
+    """{completed: [ids], active: [ids], waiting: [ids], flows: [ids]} for the instance's top-level diagram.
+
+    completed: elements that ran at least once (COMPLETED tasks);
+    active: READY / STARTED / WAITING tasks, and call activities whose sub-process is running;
+    waiting: boundary events currently listening (e.g. 撤回 while the review runs);
+    flows: sequence flows taken (source completed, target completed or active).
+    """
+    completed, active, waiting = set(), set(), set()
+    for task in workflow.get_tasks(skip_subprocesses=True):
+        if task.workflow is not workflow:
+            continue
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if not bpmn_id:
+            continue
+        if task.state == TaskState.COMPLETED:
+            completed.add(bpmn_id)
+        elif task.state & ACTIVE_STATES:
+            (waiting if _is_boundary(task.task_spec) and task.state == TaskState.WAITING else active).add(bpmn_id)
+        subprocess = workflow.subprocesses.get(task.id)
+        if subprocess is not None and not subprocess.completed and task.state != TaskState.COMPLETED:
+            active.add(bpmn_id)
+    flows = [fid for fid, source, target in sequence_flows(bpmn_xml, process_key)
+             if source in completed and (target in completed or target in active)]
+    return {"completed": sorted(completed), "active": sorted(active), "waiting": sorted(waiting - active),
+            "flows": flows}

@@ -1,0 +1,28 @@
+"""Task-list web UI (工作台) for clerks, reviewers, agencies and auditors: Jinja pages, a little vanilla JS.
+
+Sign-in uses the Flask session cookie (``uid`` + ``gen``, read by ``app.api.common.current_user``);
+every POST carries the session's CSRF token (hidden field or ``X-CSRF-Token`` header).
+"""
+from datetime import timedelta
+
+from flask import Blueprint, request, session
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/web/static")
+
+
+def init_web(app):
+    from . import common, views  # noqa: F401 - registers the routes on bp
+    app.permanent_session_lifetime = timedelta(seconds=app.config["TOKEN_TTL_SECONDS"])
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.register_blueprint(bp)
+    app.jinja_env.filters.update(common.FILTERS)
+
+    @app.before_request
+    def _api_cookie_csrf():
+        # The API also accepts the web session cookie; a write made with it needs the CSRF header too.
+        if request.path.startswith("/api/") and request.method not in ("GET", "HEAD", "OPTIONS") \
+                and not request.headers.get("Authorization") and session.get("uid"):
+            return common.check_csrf(json_reply=True)
+        return None

@@ -1,0 +1,326 @@
+"""How records, history events and tasks read to a clerk: Chinese labels, money in 元, local times."""
+import sys
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+
+from flask import url_for
+from sqlalchemy import select
+
+from ..models import Base, BudgetLine, HumanTask, InstanceRecord, ProcessDefinition, ProcessInstance, ROLES, Unit, User
+
+# China has no daylight saving: a fixed UTC+8 is exact.
+LOCAL_TZ = timezone(timedelta(hours=8), "CST")
+
+RECORD_LABELS = {"project": "采购项目", "plan": "采购计划", "budget_line": "采购预算", "tender": "交易项目",
+                 "contract": "合同", "payment": "支付", "acceptance": "履约验收", "requirement": "采购需求",
+                 "intent": "采购意向", "import_approval": "进口产品审批"}
+# Records with their own page in the UI.
+RECORD_PAGES = {"project": "web.project_detail", "plan": "web.plan_detail"}
+INSTANCE_STATUS = {"running": ("运行中", "blue"), "completed": ("已完成", "green"), "cancelled": ("已取消", "gray"),
+                   "error": ("异常", "red"), "suspended": ("已挂起", "orange")}
+TASK_STATUS = {"open": ("待处理", "blue"), "completed": ("已办结", "green"), "cancelled": ("已取消", "gray")}
+EVENT_LABELS = {"instance_started": "发起流程", "task_completed": "办理", "task_claimed": "签收任务",
+                "task_released": "释放任务", "service_task": "系统处理", "error_caught": "业务规则拦截",
+                "message_received": "收到操作", "instance_completed": "流程结束", "timer_fired": "定时触发",
+                "instance_cancelled": "流程取消", "incident": "异常"}
+FIELD_LABELS = {"status": "状态", "amount": "金额", "name": "名称", "category": "品目类别", "method": "采购方式",
+                "used_amount": "已占用金额", "returned": "已退回", "pending_action": "待审核申请",
+                "termination": "终止", "cancel_requested": "取消采购", "recovered_amount": "已回收金额"}
+MESSAGE_LABELS = {"withdraw": "撤回"}
+STATUS_COLORS = {"draft": "gray", "in_review": "blue", "registered": "green", "filed": "green", "used": "teal",
+                 "closed": "gray", "revoked": "red", "deleted": "red", "terminated": "red", "announced": "blue",
+                 "opened": "blue", "awarded": "green", "failed": "red", "cancelled": "gray"}
+
+
+# -- formatting ---------------------------------------------------------------
+def money(value):
+    """¥1,234,567.89 元"""
+    if value is None or value == "":
+        return "—"
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    return f"¥{amount:,.2f} 元"
+
+
+def local(value):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(LOCAL_TZ)
+
+
+def dt(value, fmt="%Y-%m-%d %H:%M"):
+    value = local(value)
+    return value.strftime(fmt) if value else "—"
+
+
+def date(value):
+    return dt(value, "%Y-%m-%d")
+
+
+def roles(groups):
+    return "、".join(ROLES.get(g, g) for g in (groups or [])) or "—"
+
+
+def status_color(status):
+    return STATUS_COLORS.get(status, "gray")
+
+
+FILTERS = {"money": money, "dt": dt, "date": date, "roles": roles, "status_color": status_color}
+
+
+# -- lookups (per request, batched) ------------------------------------------
+def process_names(session):
+    """{key: name} of every deployed process, the latest version's name."""
+    rows = session.execute(select(ProcessDefinition.key, ProcessDefinition.name)
+                           .order_by(ProcessDefinition.key, ProcessDefinition.version))
+    return {key: name for key, name in rows}
+
+
+def user_names(session, usernames):
+    usernames = {u for u in usernames if u}
+    if not usernames:
+        return {}
+    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(usernames)))
+    return {u: f"{d}（{u}）" for u, d in rows}
+
+
+def users_by_id(session, ids):
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def unit_names(session):
+    return {u.id: u.name for u in session.scalars(select(Unit))}
+
+
+def _statuses(model):
+    """The model module's STATUSES map (project, plan, tender, … each define one)."""
+    return getattr(sys.modules.get(model.__module__), "STATUSES", {})
+
+
+def model_for(record_type):
+    for mapper in Base.registry.mappers:
+        if getattr(mapper.class_, "__tablename__", None) == record_type:
+            return mapper.class_
+    return None
+
+
+def records(session, refs):
+    """{(type, id): record object} for (type, id) pairs, one query per type."""
+    by_type = {}
+    for record_type, record_id in refs:
+        if record_type and record_id:
+            by_type.setdefault(record_type, set()).add(record_id)
+    found = {}
+    for record_type, ids in by_type.items():
+        model = model_for(record_type)
+        if model is None:
+            continue
+        for obj in session.scalars(select(model).where(model.id.in_(ids))):
+            found[(record_type, obj.id)] = obj
+    return found
+
+
+def record_url(record_type, record_id):
+    endpoint = RECORD_PAGES.get(record_type)
+    return url_for(endpoint, record_id=record_id) if endpoint else None
+
+
+def record_brief(record_type, obj):
+    """{type, label, number, name, amount, status, status_label, url} of any record with the usual columns."""
+    if obj is None:
+        return None
+    status = getattr(obj, "status", None)
+    status_label = None
+    if status is not None:
+        status_label = _statuses(type(obj)).get(status, status)
+    return {"type": record_type, "id": obj.id, "label": RECORD_LABELS.get(record_type, record_type),
+            "number": getattr(obj, "number", None) or getattr(obj, "code", None) or f"#{obj.id}",
+            "name": getattr(obj, "name", None) or getattr(obj, "title", None) or "",
+            "amount": getattr(obj, "amount", None), "status": status, "status_label": status_label,
+            "url": record_url(record_type, obj.id)}
+
+
+def visible_record(session, user, record_type, record_id):
+    """The record if the user may see it (its unit is theirs; auditors all), else None."""
+    model = model_for(record_type)
+    obj = session.get(model, record_id) if model is not None and record_id else None
+    if obj is None:
+        return None
+    unit_id = getattr(obj, "unit_id", None)
+    if not user.is_auditor and unit_id is not None and unit_id not in user.unit_ids(session):
+        return None
+    return obj
+
+
+def record_detail(session, record_type, obj):
+    """Label/value rows describing a record, for the task and record pages."""
+    brief = record_brief(record_type, obj)
+    rows = []
+    if record_type == "project":
+        from ..models import project as m
+        rows = [("项目编号", obj.number), ("项目名称", obj.name), ("预算年度", obj.year),
+                ("品目类别", m.CATEGORIES.get(obj.category, obj.category)), ("项目金额", money(obj.amount)),
+                ("可用金额", money(obj.free_amount(session))),
+                ("实施形式", m.IMPLEMENTATION_FORMS.get(obj.implementation_form, obj.implementation_form)),
+                ("项目区划", obj.region or "—"), ("属于政府采购", "是" if obj.is_government_procurement else "否")]
+        if obj.justification:
+            rows.append(("说明", obj.justification))
+    elif record_type == "plan":
+        from ..models import plan as m
+        rows = [("计划编号", obj.number), ("计划名称", obj.name), ("计划年度", obj.year),
+                ("计划类型", m.PLAN_TYPES.get(obj.plan_type, obj.plan_type)),
+                ("采购方式", m.METHODS.get(obj.method, obj.method)), ("计划金额", money(obj.amount)),
+                ("面向中小企业预留", money(obj.sme_reserved_amount)),
+                ("采购进口产品", "是" if obj.is_import else "否")]
+        if obj.sme_reason:
+            rows.append(("未按政策预留的原因", obj.sme_reason))
+    elif record_type == "budget_line":
+        from ..models import budget as m
+        rows = [("指标编码", obj.code), ("指标名称", obj.name), ("年度", obj.year),
+                ("资金性质", m.FUND_TYPES.get(obj.fund_type, obj.fund_type)), ("指标金额", money(obj.amount)),
+                ("已占用", money(obj.used_amount)), ("可用余额", money(obj.free_amount))]
+    else:
+        rows = [("编号", brief["number"]), ("名称", brief["name"])]
+        if brief["amount"] is not None:
+            rows.append(("金额", money(brief["amount"])))
+    comment = getattr(obj, "review_comment", None)
+    if comment:
+        rows.append(("审核意见", comment))
+    extra = {}
+    if record_type == "project":
+        lines = {b.id: b for b in session.scalars(select(BudgetLine).where(
+            BudgetLine.id.in_([f.budget_line_id for f in obj.funds])))} if obj.funds else {}
+        extra["funds"] = [{"line": lines.get(f.budget_line_id), "amount": f.amount} for f in obj.funds]
+        extra["items"] = obj.items or []
+    if record_type == "plan" and obj.project_id:
+        from ..models import Project
+        extra["project"] = record_brief("project", session.get(Project, obj.project_id))
+    return {**brief, "rows": rows, **extra}
+
+
+def instances_of(session, refs):
+    """{(type, id): [instance brief]} from instance_record, newest first."""
+    refs = [(t, i) for t, i in refs if t and i]
+    if not refs:
+        return {}
+    types = {t for t, _ in refs}
+    ids = {i for _, i in refs}
+    rows = session.execute(select(InstanceRecord.record_type, InstanceRecord.record_id, ProcessInstance)
+                           .join(ProcessInstance, ProcessInstance.id == InstanceRecord.instance_id)
+                           .where(InstanceRecord.record_type.in_(types), InstanceRecord.record_id.in_(ids))
+                           .order_by(ProcessInstance.id.desc()))
+    names = process_names(session)
+    out = {}
+    for record_type, record_id, instance in rows:
+        label, color = INSTANCE_STATUS.get(instance.status, (instance.status, "gray"))
+        out.setdefault((record_type, record_id), []).append(
+            {"id": instance.id, "name": names.get(instance.key, instance.key), "status": instance.status,
+             "status_label": label, "color": color, "started_at": instance.started_at})
+    return out
+
+
+# -- history ------------------------------------------------------------------
+def _task_name(label):
+    if not label:
+        return None
+    return label.split(":", 1)[1] if ":" in label else label
+
+
+def _value_labels(model, field):
+    """Chinese labels for coded values (品目类别, 采购方式, …) from the model module's maps."""
+    module = sys.modules.get(model.__module__) if model is not None else None
+    names = {"category": "CATEGORIES", "method": "METHODS", "plan_type": "PLAN_TYPES",
+             "implementation_form": "IMPLEMENTATION_FORMS", "fund_type": "FUND_TYPES", "termination": "TERMINATION"}
+    return getattr(module, names.get(field, ""), None) or {}
+
+
+def _change_text(change):
+    record_type, _, record_id = change.get("record", "").partition(":")
+    model = model_for(record_type)
+    statuses = _statuses(model) if model is not None else {}
+    parts = []
+    for field, values in (change.get("fields") or {}).items():
+        old, new = (values + [None, None])[:2] if isinstance(values, list) else (None, values)
+        if field == "status":
+            old, new = statuses.get(old, old), statuses.get(new, new)
+        elif field.endswith("amount"):
+            old, new = money(old) if old is not None else None, money(new)
+        elif _value_labels(model, field):
+            labels = _value_labels(model, field)
+            old, new = labels.get(old, old), labels.get(new, new)
+        elif isinstance(new, bool):
+            old, new = ("是" if old else "否") if old is not None else None, "是" if new else "否"
+        name = FIELD_LABELS.get(field, field)
+        parts.append(f"{name}：{old} → {new}" if old not in (None, "") else f"{name}：{new}")
+    what = RECORD_LABELS.get(record_type, record_type)
+    return f"{what} #{record_id}{'（新建）' if change.get('new') else ''} " + "；".join(parts)
+
+
+def _task_titles(session, events):
+    """The task-list name of each user-task event (e.g. 审核岗审核 for the shared review's 审核)."""
+    if not events:
+        return {}
+    rows = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == events[0].instance_id)))
+    by_id = {r.id: r for r in rows}
+    titles = {}
+    for e in events:
+        data = e.data or {}
+        row = by_id.get(data.get("task_id")) if isinstance(data.get("task_id"), str) else None
+        if row is None and e.type == "task_completed" and e.task:
+            bpmn_id = e.task.split(":", 1)[0]
+            row = next((r for r in rows if r.bpmn_id == bpmn_id and r.completed_by == e.actor
+                        and r.completed_at is not None and abs((r.completed_at - e.at).total_seconds()) < 1), None)
+        if row is not None:
+            titles[e.seq] = row.name
+    return titles
+
+
+def history_view(session, events):
+    """Timeline entries: {at, kind, title, actor, task, comment, decision, details[], muted}."""
+    names = user_names(session, [e.actor for e in events])
+    titles = _task_titles(session, events)
+    out = []
+    for e in events:
+        data = e.data or {}
+        entry = {"seq": e.seq, "at": e.at, "type": e.type, "title": EVENT_LABELS.get(e.type, e.type),
+                 "actor": names.get(e.actor, "系统" if e.actor in (None, "system") else e.actor),
+                 "task": titles.get(e.seq) or _task_name(e.task), "comment": None, "decision": None, "details": [],
+                 "muted": e.type in ("service_task", "task_claimed", "task_released"), "tone": "default"}
+        if e.type == "task_completed":
+            values = data.get("data") or {}
+            if "approved" in values:
+                entry["decision"] = "审核通过" if values["approved"] is True else "审核不通过"
+                entry["tone"] = "ok" if values["approved"] is True else "bad"
+            if values.get("action") in ("submit", "delete", "draft"):
+                entry["decision"] = {"submit": "重新提交", "delete": "删除", "draft": "暂存"}[values["action"]]
+            entry["comment"] = values.get("comment") or None
+        elif e.type == "instance_started":
+            entry["details"].append(f"流程版本 {data.get('definition', '')}")
+            if data.get("business_key"):
+                entry["details"].append(f"业务编号 {data['business_key']}")
+        elif e.type == "error_caught":
+            entry["comment"] = data.get("message")
+            entry["tone"] = "bad"
+            entry["muted"] = False
+        elif e.type == "message_received":
+            entry["title"] = MESSAGE_LABELS.get(data.get("name"), data.get("name") or entry["title"])
+            payload = data.get("data") or {}
+            entry["comment"] = payload.get("reason") or payload.get("comment")
+        elif e.type == "instance_completed":
+            entry["tone"] = "ok"
+        for change in e.changes or []:
+            entry["details"].append(_change_text(change))
+        out.append(entry)
+    return out

@@ -1,0 +1,235 @@
+/* Camunda Forms (form-js viewer) on the task and start pages: render, translate, submit, show server errors.
+ *
+ * form-js has no public API for errors coming from the server (bpmn-io/form-js#1162 is still open), so
+ * server messages are put into the form's own state with form._setState({ errors }) — the same internal
+ * update form-js's validation commands use (UpdateFieldInstanceValidationHandler). Errors are keyed by
+ * field id, with the row index for fields inside a dynamic list, which is how form-js renders them
+ * next to each field. Values typed by the user stay in the form because nothing is re-imported.
+ */
+(function () {
+  'use strict';
+
+  var root = document.getElementById('form-root');
+  if (!root) { return; }
+  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute('content');
+  var banner = document.getElementById('form-error');
+  var submitButton = document.getElementById('form-submit');
+  var readOnly = root.getAttribute('data-readonly') === 'true';
+  var submitUrl = root.getAttribute('data-submit-url');
+  var schemaNode = document.getElementById('form-schema');
+  var form = null;
+  var schema = null;
+
+  // -- Chinese for form-js's built-in (English) messages and labels -------------------------
+  var MESSAGES = [
+    [/^Field is required\.$/, '此项为必填项'],
+    [/^Field must have minimum value of (.+)\.$/, '应不小于 $1'],
+    [/^Field must have maximum value of (.+)\.$/, '应不大于 $1'],
+    [/^Field must have minimum length of (.+)\.$/, '长度应不少于 $1 个字符'],
+    [/^Field must have maximum length of (.+)\.$/, '长度应不超过 $1 个字符'],
+    [/^Field must match pattern .+\.$/, '格式不正确'],
+    [/^Field must be a valid email\.$/, '邮箱格式不正确'],
+    [/^Field must be a valid\s+international phone number.*$/, '电话号码格式不正确'],
+    [/^Value is not a number\.$/, '请输入数字'],
+    [/^Value is expected to be an integer\.$/, '请输入整数'],
+    [/^Value is expected to have at most (\d+) decimal digits?\.$/, '最多保留 $1 位小数'],
+    [/^Please select a valid value, the two nearest valid values are (.+) and (.+)\.$/, '请输入有效的值（最接近的有效值为 $1 或 $2）']
+  ];
+  function translate(message) {
+    for (var i = 0; i < MESSAGES.length; i++) {
+      if (MESSAGES[i][0].test(message)) { return message.replace(MESSAGES[i][0], MESSAGES[i][1]); }
+    }
+    return message;
+  }
+  var TEXTS = { 'Add new': '新增一行', 'Collapse': '收起', 'Select': '请选择', 'Search': '搜索' };
+  function localize(node) {
+    var walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT, null);
+    var text;
+    while ((text = walker.nextNode())) {
+      var value = text.nodeValue.trim();
+      if (TEXTS[value]) { text.nodeValue = text.nodeValue.replace(value, TEXTS[value]); }
+      var expand = /^Expand all \((\d+)\)$/.exec(value);
+      if (expand) { text.nodeValue = '展开全部（' + expand[1] + '）'; }
+    }
+    node.querySelectorAll('input[placeholder="Search"]').forEach(function (el) { el.placeholder = '搜索'; });
+  }
+
+  // -- banner ----------------------------------------------------------------------------
+  function showBanner(message, extra) {
+    if (!banner) { return; }
+    banner.textContent = message;
+    if (extra && extra.length) {
+      var list = document.createElement('ul');
+      extra.forEach(function (line) { var li = document.createElement('li'); li.textContent = line; list.appendChild(li); });
+      banner.appendChild(list);
+    }
+    banner.classList.remove('hidden');
+    banner.scrollIntoView({ block: 'nearest' });
+  }
+  function hideBanner() { if (banner) { banner.classList.add('hidden'); banner.textContent = ''; } }
+
+  // -- server errors → form-js error state ---------------------------------------------------
+  function fields() { return form ? form.get('formFieldRegistry').getAll() : []; }
+  function fieldByKey(key, parentId) {
+    return fields().find(function (f) {
+      return (f.key === key || f.path === key) && (parentId === undefined || f._parent === parentId);
+    });
+  }
+  function descendantByKey(parent, key) {
+    // A field keyed `key` anywhere below `parent` (dynamic lists may wrap their rows in groups).
+    var all = fields();
+    return all.find(function (f) {
+      if (f.key !== key) { return false; }
+      var p = f._parent;
+      while (p) {
+        if (p === parent.id) { return true; }
+        var up = all.find(function (x) { return x.id === p; });
+        p = up ? up._parent : null;
+      }
+      return false;
+    });
+  }
+  function asList(value) { return Array.isArray(value) ? value.map(String) : [String(value)]; }
+
+  /* {key: [msg]} or, for dynamic lists / groups, {path: {index: {key: [msg]}}} → ({fieldId: ...}, unmatched) */
+  function mapErrors(errors) {
+    var mapped = {};
+    var unmatched = [];
+    Object.keys(errors || {}).forEach(function (key) {
+      var value = errors[key];
+      var field = fieldByKey(key);
+      if (field && (Array.isArray(value) || typeof value !== 'object')) {
+        mapped[field.id] = asList(value);
+        return;
+      }
+      if (field && typeof value === 'object') {
+        Object.keys(value).forEach(function (index) {
+          var inner = value[index];
+          if (Array.isArray(inner)) {  // a list-level message, or a group's field
+            var child = descendantByKey(field, index);
+            if (child) { mapped[child.id] = inner.map(String); } else { unmatched.push(inner.join('；')); }
+            return;
+          }
+          Object.keys(inner || {}).forEach(function (childKey) {
+            var child = descendantByKey(field, childKey);
+            if (!child) { unmatched.push(asList(inner[childKey]).join('；')); return; }
+            if (field.type === 'dynamiclist') {
+              mapped[child.id] = mapped[child.id] || {};
+              mapped[child.id][index] = asList(inner[childKey]);
+            } else {
+              mapped[child.id] = asList(inner[childKey]);
+            }
+          });
+        });
+        return;
+      }
+      unmatched.push((key === '_' || key === 'data' ? '' : key + '：') + asList(value).join('；'));
+    });
+    return { mapped: mapped, unmatched: unmatched };
+  }
+
+  function showServerErrors(errors) {
+    var result = mapErrors(errors);
+    form._setState({ errors: result.mapped });
+    var first = root.querySelector('.fjs-has-errors input, .fjs-has-errors textarea, .fjs-has-errors .fjs-input');
+    if (first && first.focus) { first.focus({ preventScroll: true }); }
+    return result.unmatched;
+  }
+
+  // -- mount ------------------------------------------------------------------------------
+  function mount() {
+    if (!schemaNode) { return Promise.resolve(); }
+    schema = JSON.parse(schemaNode.textContent);
+    var data = JSON.parse(document.getElementById('form-data').textContent || '{}');
+    // debounce: false — every keystroke is in the form's data at once, so a quick click on 提交 right after
+    // typing submits what is on screen (form-js otherwise applies input 300 ms later).
+    form = new FormViewer.Form({ container: root, properties: { readOnly: readOnly }, debounce: false });
+    var validator = form.get('validator');
+    var validateFieldInstance = validator.validateFieldInstance.bind(validator);
+    validator.validateFieldInstance = function (instance, value) {
+      return validateFieldInstance(instance, value).map(translate);
+    };
+    new MutationObserver(function (records) {
+      records.forEach(function (r) {
+        r.addedNodes.forEach(function (n) { if (n.nodeType === 1) { localize(n); } else if (n.nodeType === 3 && n.parentNode) { localize(n.parentNode); } });
+      });
+    }).observe(root, { childList: true, subtree: true });
+    return form.importSchema(schema, data).then(function () {
+      localize(root);
+      root.setAttribute('data-ready', 'true');
+      form.on('changed', function () { /* keep the banner until the next submit */ });
+    }).catch(function (err) {
+      showBanner('表单加载失败：' + (err && err.message ? err.message : err));
+    });
+  }
+
+  // -- submit -----------------------------------------------------------------------------
+  function extraPayload() {
+    var unit = document.getElementById('unit-select');
+    return unit ? { unit_id: unit.value } : {};
+  }
+
+  function submit() {
+    if (submitButton.disabled) { return; }
+    hideBanner();
+    var data = {};
+    if (form) {
+      var result = form.submit();
+      if (Object.keys(result.errors || {}).length) {
+        showBanner('请检查标红的字段后再提交。');
+        return;
+      }
+      data = result.data;
+    }
+    var payload = Object.assign({ data: data }, extraPayload());
+    submitButton.disabled = true;
+    submitButton.classList.add('loading');
+    fetch(submitUrl, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': csrf,
+                 'X-Requested-With': 'fetch' },
+      body: JSON.stringify(payload)
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        return { status: response.status, body: body };
+      });
+    }).then(function (res) {
+      if (res.status >= 200 && res.status < 300 && res.body.redirect) {
+        window.location.assign(res.body.redirect);
+        return;
+      }
+      submitButton.disabled = false;
+      submitButton.classList.remove('loading');
+      if (res.status === 401 && res.body.redirect) {
+        showBanner('登录已失效，请重新登录（已填写的内容不会提交）。');
+        return;
+      }
+      var unmatched = res.body.errors && form ? showServerErrors(res.body.errors) : [];
+      showBanner(res.body.message || ('提交失败（' + res.status + '）'), unmatched);
+    }).catch(function () {
+      submitButton.disabled = false;
+      submitButton.classList.remove('loading');
+      showBanner('网络异常，提交未完成，请稍后重试。已填写的内容仍保留在页面上。');
+    });
+  }
+
+  // "选用" buttons next to the form fill a field, keeping everything already typed.
+  function fill(key, value) {
+    if (!form) { return; }
+    var field = fieldByKey(key);
+    if (!field) { return; }
+    var state = form._getState();
+    var data = Object.assign({}, state.data);
+    data[key] = Number(value);
+    hideBanner();
+    form.importSchema(schema, data).then(function () { localize(root); });
+  }
+  document.querySelectorAll('[data-fill]').forEach(function (button) {
+    button.addEventListener('click', function () { fill(button.getAttribute('data-fill'), button.getAttribute('data-value')); });
+  });
+
+  mount();
+  if (submitButton) { submitButton.addEventListener('click', submit); }
+  window.govForm = { get form() { return form; } };
+})();

@@ -1,0 +1,595 @@
+"""Pages: login, 工作台 (task tabs), task, start a procedure, instance with its diagram, records."""
+import math
+import re
+from datetime import date
+from uuid import UUID
+
+from flask import flash, jsonify, redirect, render_template, request, session, url_for
+from lxml import etree
+from sqlalchemy import func, or_, select
+from SpiffWorkflow.util.task import TaskState
+
+from ..api.common import now, read_session, transaction
+from ..api.instances import visible_instance
+from ..api.tasks import visible_tasks
+from ..engine import deployments, history, progress, runtime
+from ..engine.deployments import BPMN_NS
+from ..engine.runtime import Step
+from ..models import (BudgetLine, HumanTask, InstanceRecord, NotFound, Plan, ProcessDefinition, ProcessInstance,
+                      Project, User)
+from . import bp, present
+from .common import csrf_token, login_required, refuse, safe_next, web_user, writer_required
+
+PAGE_SIZE = 20
+CATEGORY_ORDER = ["项目", "计划", "交易", "合同", "支付", "年终"]
+TABS = [("todo", "待处理"), ("mine", "我的"), ("done", "已办"), ("started", "我发起的")]
+
+
+# -- login / logout -------------------------------------------------------------------
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if web_user() is not None:
+            return redirect(next_url or url_for("web.workbench"))
+        return render_template("login.html", next=next_url, username="")
+    username = (request.form.get("username") or "").strip()
+    password = request.form.get("password") or ""
+    user = read_session().scalar(select(User).where(User.username == username)) if username else None
+    if user is None or not user.active or not user.check_password(password):
+        return render_template("login.html", next=next_url, username=username,
+                               error="用户名或密码错误"), 401
+    session.clear()  # a fresh session (and CSRF token) after signing in
+    session.permanent = True
+    session["uid"], session["gen"] = user.id, user.token_generation
+    csrf_token()
+    return redirect(next_url or url_for("web.workbench"))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    session.clear()
+    flash("您已安全退出。", "info")
+    return redirect(url_for("web.login"))
+
+
+# -- helpers -----------------------------------------------------------------------------
+def _args():
+    a = request.args
+    return {"process": a.get("process", "").strip(), "number": a.get("number", "").strip(),
+            "q": a.get("q", "").strip(), "date_from": _parse_date(a.get("date_from")),
+            "date_to": _parse_date(a.get("date_to"))}
+
+
+def _parse_date(text):
+    try:
+        return date.fromisoformat((text or "").strip()) if text else None
+    except ValueError:
+        return None
+
+
+def _page():
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _paginate(items, page):
+    pages = max(1, math.ceil(len(items) / PAGE_SIZE))
+    page = min(page, pages)
+    return items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], {"page": page, "pages": pages, "total": len(items)}
+
+
+def _in_range(value, f):
+    day = present.local(value).date() if value else None
+    if f["date_from"] and (day is None or day < f["date_from"]):
+        return False
+    if f["date_to"] and (day is None or day > f["date_to"]):
+        return False
+    return True
+
+
+def _matches(f, texts, numbers):
+    if f["number"] and not any(f["number"].lower() in (n or "").lower() for n in numbers):
+        return False
+    if f["q"]:
+        needle = f["q"].lower()
+        if not any(needle in (t or "").lower() for t in texts):
+            return False
+    return True
+
+
+def _startable_processes(session):
+    """[(key, name)] of processes started from the task list (sub-processes such as review excluded)."""
+    latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v")) \
+        .group_by(ProcessDefinition.key).subquery()
+    rows = session.scalars(select(ProcessDefinition).join(
+        latest, (ProcessDefinition.key == latest.c.key) & (ProcessDefinition.version == latest.c.v))
+        .order_by(ProcessDefinition.key))
+    return [d for d in rows if deployments.parsed(d).startable]
+
+
+def _task_rows(session, tasks, clock):
+    names = present.process_names(session)
+    refs = present.records(session, [(t.record_type, t.record_id) for t in tasks])
+    instances = {i.id: i for i in session.scalars(select(ProcessInstance).where(
+        ProcessInstance.id.in_({t.instance_id for t in tasks})))} if tasks else {}
+    people = present.user_names(session, [t.claimed_by for t in tasks] + [t.assignee for t in tasks]
+                                + [t.completed_by for t in tasks])
+    units = present.unit_names(session)
+    rows = []
+    for t in tasks:
+        record = present.record_brief(t.record_type, refs.get((t.record_type, t.record_id)))
+        instance = instances.get(t.instance_id)
+        rows.append({
+            "task": t, "process": names.get(t.process_key, t.process_key), "record": record,
+            "business_key": instance.business_key if instance else None,
+            "overdue": t.status == "open" and t.due_at is not None and t.due_at < clock,
+            "who": people.get(t.assignee) if t.assignee else present.roles(t.candidate_groups),
+            "claimed_by": people.get(t.claimed_by, t.claimed_by), "unit": units.get(t.unit_id, ""),
+            "completed_by": people.get(t.completed_by, t.completed_by)})
+    return rows
+
+
+def _filter_task_rows(rows, f, when="created_at"):
+    out = []
+    for r in rows:
+        t, rec = r["task"], r["record"]
+        if f["process"] and t.process_key != f["process"]:
+            continue
+        if not _in_range(getattr(t, when), f):
+            continue
+        numbers = [rec["number"]] if rec else []
+        texts = [t.name, r["process"], r["business_key"], str(t.instance_id),
+                 rec["name"] if rec else None, rec["number"] if rec else None]
+        if _matches(f, texts, numbers):
+            out.append(r)
+    return out
+
+
+def _instance_rows(session, instances):
+    names = present.process_names(session)
+    links = session.execute(select(InstanceRecord).where(
+        InstanceRecord.instance_id.in_([i.id for i in instances]))).scalars().all() if instances else []
+    refs = present.records(session, [(link.record_type, link.record_id) for link in links])
+    by_instance = {}
+    for link in links:
+        brief = present.record_brief(link.record_type, refs.get((link.record_type, link.record_id)))
+        if brief:
+            by_instance.setdefault(link.instance_id, []).append(brief)
+    open_tasks = {}
+    if instances:
+        for t in session.scalars(select(HumanTask).where(HumanTask.instance_id.in_([i.id for i in instances]),
+                                                         HumanTask.status == "open")):
+            open_tasks.setdefault(t.instance_id, []).append(t)
+    rows = []
+    for i in instances:
+        label, color = present.INSTANCE_STATUS.get(i.status, (i.status, "gray"))
+        rows.append({"instance": i, "process": names.get(i.key, i.key), "status_label": label, "color": color,
+                     "records": by_instance.get(i.id, []), "tasks": open_tasks.get(i.id, [])})
+    return rows
+
+
+def _filter_instance_rows(rows, f):
+    out = []
+    for r in rows:
+        i = r["instance"]
+        if f["process"] and i.key != f["process"]:
+            continue
+        if not _in_range(i.started_at, f):
+            continue
+        numbers = [rec["number"] for rec in r["records"]]
+        texts = [r["process"], i.business_key, str(i.id)] + numbers + [rec["name"] for rec in r["records"]] \
+            + [t.name for t in r["tasks"]]
+        if _matches(f, texts, numbers):
+            out.append(r)
+    return out
+
+
+# -- 工作台 ------------------------------------------------------------------------------
+@bp.route("/")
+@login_required
+def workbench():
+    session, user, clock = read_session(), web_user(), now()
+    f = _args()
+    open_tasks = visible_tasks(session, user)
+    if user.is_auditor:
+        todo = open_tasks
+    else:
+        todo = [t for t in open_tasks if not t.claimed_by and not t.assignee]
+    mine = [t for t in open_tasks if user.username in (t.claimed_by, t.assignee)]
+    # Nothing waiting for the group but something for me (e.g. a return to edit): open on 我的.
+    tab = request.args.get("tab") or ("mine" if mine and not todo else "todo")
+    if tab not in dict(TABS):
+        tab = "todo"
+    done_query = select(HumanTask).where(HumanTask.completed_by == user.username, HumanTask.status == "completed")
+    if not user.is_auditor:
+        done_query = done_query.where(or_(HumanTask.unit_id.is_(None), HumanTask.unit_id.in_(user.unit_ids(session))))
+    started_query = select(ProcessInstance).where(ProcessInstance.started_by == user.id)
+    counts = {"todo": len(todo), "mine": len(mine),
+              "done": session.scalar(select(func.count()).select_from(done_query.subquery())),
+              "started": session.scalar(select(func.count()).select_from(started_query.subquery()))}
+
+    if tab in ("todo", "mine"):
+        tasks = todo if tab == "todo" else mine
+        rows = _filter_task_rows(_task_rows(session, tasks, clock), f)
+        # Overdue first (most overdue on top), then newest.
+        rows.sort(key=lambda r: (not r["overdue"], r["task"].due_at.timestamp() if r["overdue"] else 0,
+                                 -r["task"].created_at.timestamp()))
+    elif tab == "done":
+        if f["process"]:
+            done_query = done_query.where(HumanTask.process_key == f["process"])
+        tasks = list(session.scalars(done_query.order_by(HumanTask.completed_at.desc())))
+        rows = _filter_task_rows(_task_rows(session, tasks, clock), f, when="completed_at")
+    else:
+        if f["process"]:
+            started_query = started_query.where(ProcessInstance.key == f["process"])
+        instances = list(session.scalars(started_query.order_by(ProcessInstance.started_at.desc(),
+                                                                ProcessInstance.id.desc())))
+        rows = _filter_instance_rows(_instance_rows(session, instances), f)
+    rows, pager = _paginate(rows, _page())
+    overdue = sum(1 for t in todo + mine if t.due_at is not None and t.due_at < clock)
+    processes = [(d.key, d.name) for d in _startable_processes(session)]
+    return render_template("workbench.html", active="workbench", tab=tab, tabs=TABS, counts=counts, rows=rows,
+                           paging=pager, f=f, processes=processes, overdue=overdue,
+                           filtered=any(v for v in f.values()))
+
+
+# -- task ---------------------------------------------------------------------------------
+def _visible_task_row(session, user, task_id):
+    row = session.get(HumanTask, task_id)
+    if row is None or not (user.is_auditor or runtime.can_see_unit(session, user, row.unit_id)):
+        raise NotFound("任务", task_id)
+    return row
+
+
+def _task_data(session, user, row):
+    """The data the form is prefilled with: the READY task's data, as GET /api/tasks/<id> returns it."""
+    if row.status != "open":
+        return {}
+    workflow = runtime.load(Step(session, user, now()), session.get(ProcessInstance, row.instance_id))
+    task = workflow.get_task_from_id(UUID(row.id))
+    if task is None or task.state != TaskState.READY:
+        return {}
+    return history.jsonable(dict(task.data))
+
+
+def _submitted_data(events, row):
+    """What was submitted when the task was completed (from the history), to show a done task's form."""
+    if row.status != "completed":
+        return {}
+    for e in reversed(events):
+        if e.type == "task_completed" and e.actor == row.completed_by and (e.task or "").startswith(f"{row.bpmn_id}:"):
+            if row.completed_at is None or abs((e.at - row.completed_at).total_seconds()) < 1:
+                return (e.data or {}).get("data") or {}
+    return {}
+
+
+def _form_keys(schema):
+    keys = set()
+
+    def walk(components):
+        for c in components or []:
+            if c.get("key"):
+                keys.add(c["key"])
+            walk(c.get("components"))
+    walk((schema or {}).get("components"))
+    return keys
+
+
+def _references(session, user, schema):
+    """Lists that help fill a form: the unit's budget lines and registered projects, by the keys the form asks."""
+    keys = _form_keys(schema)
+    units = user.unit_ids(session)
+    refs = {}
+    if "budget_line_id" in keys:
+        refs["budget_lines"] = list(session.scalars(select(BudgetLine).where(BudgetLine.unit_id.in_(units))
+                                                    .order_by(BudgetLine.year.desc(), BudgetLine.code)))
+    if "project_id" in keys:
+        projects = list(session.scalars(select(Project).where(Project.unit_id.in_(units),
+                                                              Project.status == "registered")
+                                        .order_by(Project.id.desc()).limit(50)))
+        refs["projects"] = [{"p": p, "free": p.free_amount(session)} for p in projects]
+    return refs
+
+
+@bp.route("/tasks/<task_id>")
+@login_required
+def task_detail(task_id):
+    session, user = read_session(), web_user()
+    row = _visible_task_row(session, user, task_id)
+    instance = session.get(ProcessInstance, row.instance_id)
+    events = history.events(session, row.instance_id)
+    form = deployments.latest_form(session, row.form_key) if row.form_key else None
+    can_act = row.status == "open" and runtime.can_act(session, user, row) \
+        and row.claimed_by in (None, user.username)
+    data = _task_data(session, user, row) if row.status == "open" else _submitted_data(events, row)
+    record = present.visible_record(session, user, row.record_type, row.record_id)
+    names = present.process_names(session)
+    people = present.user_names(session, [row.claimed_by, row.assignee, row.completed_by])
+    return render_template(
+        "task.html", active="workbench", row=row, instance=instance, process=names.get(row.process_key),
+        form=form.schema if form else None, data=data, can_act=can_act,
+        can_claim=row.status == "open" and not row.claimed_by and not row.assignee
+        and runtime.can_act(session, user, row),
+        can_release=row.status == "open" and row.claimed_by == user.username and not user.is_auditor,
+        record=present.record_detail(session, row.record_type, record) if record else None,
+        history=present.history_view(session, events), people=people,
+        overdue=row.status == "open" and row.due_at is not None and row.due_at < now(),
+        refs=_references(session, user, form.schema if form else None) if can_act else {},
+        status=present.TASK_STATUS.get(row.status, (row.status, "gray")))
+
+
+@bp.route("/tasks/<task_id>/claim", methods=["POST"])
+@writer_required
+def task_claim(task_id):
+    with transaction() as (session, user):
+        runtime.claim_task(session, user, task_id, now())
+    flash("已签收，该任务只由您办理；如需他人办理请先释放。", "success")
+    return redirect(url_for("web.task_detail", task_id=task_id))
+
+
+@bp.route("/tasks/<task_id>/release", methods=["POST"])
+@writer_required
+def task_release(task_id):
+    with transaction() as (session, user):
+        runtime.claim_task(session, user, task_id, now(), release=True)
+    flash("已释放，任务回到待处理列表，同岗位人员均可签收。", "info")
+    return redirect(url_for("web.task_detail", task_id=task_id))
+
+
+def _json_payload():
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or not isinstance(payload.get("data", {}), dict):
+        return None
+    return payload
+
+
+def _next_step_message(session, instance):
+    tasks = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                         HumanTask.status == "open")))
+    if instance.status == "completed":
+        return "流程已办结。"
+    if not tasks:
+        return "已提交。"
+    people = present.user_names(session, [t.assignee for t in tasks])
+    parts = [f"{t.name}（{people.get(t.assignee, t.assignee) if t.assignee else present.roles(t.candidate_groups)}）"
+             for t in tasks]
+    return "已提交，流程已流转至：" + "、".join(parts)
+
+
+@bp.route("/tasks/<task_id>/complete", methods=["POST"])
+@writer_required
+def task_complete(task_id):
+    payload = _json_payload()
+    if payload is None:
+        return refuse(400, "提交的数据格式不正确")
+    with transaction() as (session, user):
+        instance = runtime.complete_task(session, user, task_id, payload.get("data") or {}, now())
+        message = _next_step_message(session, instance)
+    flash(message, "success")
+    return jsonify({"ok": True, "message": message,
+                    "redirect": url_for("web.instance_detail", instance_id=instance.id)})
+
+
+# -- start a procedure ----------------------------------------------------------------------
+def _documentation(definition):
+    try:
+        root = etree.fromstring(definition.bpmn_xml.encode("utf-8"),
+                                parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return ""
+    node = root.find(f"{{{BPMN_NS}}}process[@id='{definition.key}']/{{{BPMN_NS}}}documentation")
+    text = (node.text or "").strip() if node is not None else ""
+    # Drop the leading seed reference ("001 §2.2.1：", "001 §4.3、000 一(四)步骤三–四：").
+    text = re.sub(r"^[^：:。]{0,40}§[^：:。]{0,40}[：:]\s*", "", text)
+    return text
+
+
+@bp.route("/start")
+@login_required
+def start_list():
+    session, user = read_session(), web_user()
+    groups = {}
+    for d in _startable_processes(session):
+        if not deployments.can_start(d, user):
+            continue
+        category = deployments.parsed(d).properties.get("category") or "其他"
+        groups.setdefault(category, []).append({"key": d.key, "name": d.name, "version": d.version,
+                                                "doc": _documentation(d)})
+    order = CATEGORY_ORDER + sorted(c for c in groups if c not in CATEGORY_ORDER)
+    return render_template("start_list.html", active="start",
+                           groups=[(c, groups[c]) for c in order if c in groups])
+
+
+def _startable(session, user, key):
+    definition = deployments.latest(session, key)
+    if definition is None or not deployments.parsed(definition).startable:
+        raise NotFound("流程", key)
+    return definition
+
+
+def _unit_choices(session, user):
+    from ..models import Unit
+    ids = user.unit_ids(session)
+    return list(session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.id))) if ids else []
+
+
+@bp.route("/start/<key>")
+@login_required
+def start_form(key):
+    session, user = read_session(), web_user()
+    definition = _startable(session, user, key)
+    if not deployments.can_start(definition, user):
+        return refuse(403, f"您的角色不能发起“{definition.name}”")
+    start = runtime._start_event(deployments.parsed(definition).spec)
+    form_key = (start.extensions or {}).get("form_key") if start is not None else None
+    form = deployments.latest_form(session, form_key) if form_key else None
+    data = {}
+    if form is not None and "year" in _form_keys(form.schema):
+        data["year"] = present.local(now()).year
+    units = _unit_choices(session, user)
+    return render_template("start_form.html", active="start", definition=definition,
+                           category=deployments.parsed(definition).properties.get("category"),
+                           doc=_documentation(definition), form=form.schema if form else None, data=data,
+                           units=units, default_unit=user.unit_id if user.unit_id in [u.id for u in units]
+                           else (units[0].id if units else None),
+                           refs=_references(session, user, form.schema if form else None))
+
+
+@bp.route("/start/<key>", methods=["POST"])
+@writer_required
+def start_submit(key):
+    payload = _json_payload()
+    if payload is None:
+        return refuse(400, "提交的数据格式不正确")
+    unit_id = payload.get("unit_id")
+    try:
+        unit_id = int(unit_id) if unit_id not in (None, "") else None
+    except (TypeError, ValueError):
+        return refuse(400, "所选单位无效")
+    with transaction() as (session, user):
+        instance = runtime.start_instance(session, user, key, payload.get("data") or {}, None, unit_id, now())
+        message = _next_step_message(session, instance).replace("已提交", "流程已发起", 1)
+        error = (instance.data or {}).get("error_message")
+        if error:
+            message = f"流程已发起，但未通过检查，已退回您修改：{error}"
+    flash(message, "warning" if error else "success")
+    return jsonify({"ok": True, "message": message,
+                    "redirect": url_for("web.instance_detail", instance_id=instance.id)})
+
+
+# -- instance -------------------------------------------------------------------------------
+def _waiting_messages(workflow, user, instance):
+    """BPMN messages the instance waits for that this user may send (e.g. 撤回 for the initiator)."""
+    if user.is_auditor or instance.status != "running":
+        return []
+    names = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if type(definition).__name__ != "MessageEventDefinition":
+            continue
+        groups = {g.strip() for g in (task.task_spec.extensions or {}).get("candidateGroups", "").split(",")
+                  if g.strip()}
+        if task.data.get("initiator") == user.username or groups & user.groups:
+            if definition.name not in [n for n, _ in names]:
+                names.append((definition.name, present.MESSAGE_LABELS.get(definition.name, definition.name)))
+    return names
+
+
+@bp.route("/instances/<int:instance_id>")
+@login_required
+def instance_detail(instance_id):
+    session, user = read_session(), web_user()
+    instance = visible_instance(session, instance_id)
+    definition = session.get(ProcessDefinition, instance.definition_id)
+    workflow = runtime.load(Step(session, user, now()), instance)
+    marks = progress.progress(workflow, definition.bpmn_xml, instance.key)
+    tasks = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
+                                 .order_by(HumanTask.created_at)))
+    open_tasks = [t for t in tasks if t.status == "open"]
+    links = list(session.scalars(select(InstanceRecord).where(InstanceRecord.instance_id == instance.id)))
+    refs = present.records(session, [(link.record_type, link.record_id) for link in links])
+    records = [b for b in (present.record_brief(link.record_type, refs.get((link.record_type, link.record_id)))
+                           for link in links) if b]
+    starter = session.get(User, instance.started_by) if instance.started_by else None
+    label, color = present.INSTANCE_STATUS.get(instance.status, (instance.status, "gray"))
+    people = present.user_names(session, [t.assignee for t in tasks] + [t.claimed_by for t in tasks])
+    clock = now()
+    return render_template(
+        "instance.html", active="workbench", instance=instance, definition=definition, marks=marks,
+        open_tasks=[{"task": t, "can_act": runtime.can_act(session, user, t)
+                     and t.claimed_by in (None, user.username),
+                     "who": people.get(t.assignee, t.assignee) if t.assignee else present.roles(t.candidate_groups),
+                     "claimed_by": people.get(t.claimed_by, t.claimed_by),
+                     "overdue": t.due_at is not None and t.due_at < clock} for t in open_tasks],
+        records=records, starter=starter, status_label=label, status_color=color,
+        unit=present.unit_names(session).get(instance.unit_id, ""),
+        history=present.history_view(session, history.events(session, instance.id)),
+        messages=_waiting_messages(workflow, user, instance),
+        notice=(instance.data or {}).get("error_message") if instance.status == "running" else None)
+
+
+@bp.route("/instances/<int:instance_id>/messages/<name>", methods=["POST"])
+@writer_required
+def instance_message(instance_id, name):
+    with transaction() as (session, user):
+        runtime.send_message(session, user, instance_id, name, {}, now())
+    flash(f"已{present.MESSAGE_LABELS.get(name, name)}。", "success")
+    return redirect(url_for("web.instance_detail", instance_id=instance_id))
+
+
+# -- records -----------------------------------------------------------------------------------
+def _record_list(model, record_type, order):
+    session, user = read_session(), web_user()
+    units = user.unit_ids(session)
+    query = select(model).where(model.unit_id.in_(units)).order_by(*order)
+    status = request.args.get("status", "")
+    if status and hasattr(model, "status"):
+        query = query.where(model.status == status)
+    q = request.args.get("q", "").strip()
+    items = list(session.scalars(query))
+    if q:
+        needle = q.lower()
+        items = [o for o in items if needle in " ".join(str(getattr(o, a, "") or "") for a in
+                                                        ("number", "code", "name")).lower()]
+    items, pager = _paginate(items, _page())
+    linked = present.instances_of(session, [(record_type, o.id) for o in items])
+    return session, items, pager, linked, {"status": status, "q": q}, present.unit_names(session)
+
+
+@bp.route("/budgets")
+@login_required
+def budgets():
+    from ..models.budget import FUND_TYPES
+    session, items, pager, linked, f, units = _record_list(BudgetLine, "budget_line",
+                                                           (BudgetLine.year.desc(), BudgetLine.code))
+    return render_template("budgets.html", active="budgets", items=items, paging=pager, linked=linked, f=f,
+                           units=units, fund_types=FUND_TYPES)
+
+
+@bp.route("/projects")
+@login_required
+def projects():
+    from ..models.project import CATEGORIES, STATUSES
+    session, items, pager, linked, f, units = _record_list(Project, "project", (Project.id.desc(),))
+    return render_template("projects.html", active="projects", items=items, paging=pager, linked=linked, f=f,
+                           units=units, statuses=STATUSES, categories=CATEGORIES)
+
+
+@bp.route("/plans")
+@login_required
+def plans():
+    from ..models.plan import METHODS, PLAN_TYPES, STATUSES
+    session, items, pager, linked, f, units = _record_list(Plan, "plan", (Plan.id.desc(),))
+    return render_template("plans.html", active="plans", items=items, paging=pager, linked=linked, f=f,
+                           units=units, statuses=STATUSES, methods=METHODS, plan_types=PLAN_TYPES)
+
+
+def _record_page(record_type, record_id, active):
+    session, user = read_session(), web_user()
+    obj = present.visible_record(session, user, record_type, record_id)
+    if obj is None:
+        raise NotFound(present.RECORD_LABELS[record_type], record_id)
+    detail = present.record_detail(session, record_type, obj)
+    linked = present.instances_of(session, [(record_type, obj.id)]).get((record_type, obj.id), [])
+    extra = {}
+    if record_type == "project":
+        plans = list(session.scalars(select(Plan).where(Plan.project_id == obj.id).order_by(Plan.id)))
+        extra["plans"] = [present.record_brief("plan", p) for p in plans]
+    return render_template("record.html", active=active, record=detail, linked=linked,
+                           unit=present.unit_names(session).get(obj.unit_id, ""), **extra)
+
+
+@bp.route("/projects/<int:record_id>")
+@login_required
+def project_detail(record_id):
+    return _record_page("project", record_id, "projects")
+
+
+@bp.route("/plans/<int:record_id>")
+@login_required
+def plan_detail(record_id):
+    return _record_page("plan", record_id, "plans")
+
