@@ -326,3 +326,17 @@ def test_withdraw_button_for_the_initiator(web, login):
     assert "已撤回" in clerk.get(f"/instances/{instance['id']}").data.decode()
     with clerk.client.application.extensions["db"].Session() as session:
         assert session.get(ProcessInstance, instance["id"]).status == "running"
+
+
+def test_plan_task_page_and_started_tab_show_the_plan(web, login):
+    project = register_project(login("clerk"), login("reviewer"))
+    instance = login("clerk").start("plan_application", {"year": 2026, "method": "open_tender", "amount": 500000,
+                                                         "sme_reserved_amount": 500000, "action": "submit",
+                                                         "project_id": project["id"], "name": "显微镜采购计划"})
+    task = open_task(login, "reviewer", instance["id"])
+    page = web("reviewer").get(f"/tasks/{task['id']}").data.decode()
+    assert "采购计划" in page and "显微镜采购计划" in page and "¥500,000.00 元" in page and "公开招标" in page
+    assert project["number"] in page  # 所属项目
+    started = web("clerk").get("/?tab=started").data.decode()
+    row = started[started.index(f'data-instance-id="{instance["id"]}"'):]
+    assert row.index("JH") < row.index("¥500,000.00 元") < row.index("</tr>")

@@ -132,6 +132,13 @@ def records(session, refs):
     return found
 
 
+def record_priority(brief):
+    """Sort key: the record an instance is about first (contract, tender, plan, project), budget lines last."""
+    order = ["contract", "tender", "plan", "project", "budget_line"]
+    kind = brief["type"]
+    return (order.index(kind) if kind in order else len(order) - 1, brief["id"])
+
+
 def record_url(record_type, record_id):
     endpoint = RECORD_PAGES.get(record_type)
     return url_for(endpoint, record_id=record_id) if endpoint else None
@@ -203,7 +210,7 @@ def record_detail(session, record_type, obj):
         lines = {b.id: b for b in session.scalars(select(BudgetLine).where(
             BudgetLine.id.in_([f.budget_line_id for f in obj.funds])))} if obj.funds else {}
         extra["funds"] = [{"line": lines.get(f.budget_line_id), "amount": f.amount} for f in obj.funds]
-        extra["items"] = obj.items or []
+        extra["item_rows"] = obj.items or []
     if record_type == "plan" and obj.project_id:
         from ..models import Project
         extra["project"] = record_brief("project", session.get(Project, obj.project_id))

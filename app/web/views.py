@@ -163,6 +163,8 @@ def _instance_rows(session, instances):
         for t in session.scalars(select(HumanTask).where(HumanTask.instance_id.in_([i.id for i in instances]),
                                                          HumanTask.status == "open")):
             open_tasks.setdefault(t.instance_id, []).append(t)
+    for briefs in by_instance.values():
+        briefs.sort(key=present.record_priority)
     rows = []
     for i in instances:
         label, color = present.INSTANCE_STATUS.get(i.status, (i.status, "gray"))
@@ -491,8 +493,8 @@ def instance_detail(instance_id):
     open_tasks = [t for t in tasks if t.status == "open"]
     links = list(session.scalars(select(InstanceRecord).where(InstanceRecord.instance_id == instance.id)))
     refs = present.records(session, [(link.record_type, link.record_id) for link in links])
-    records = [b for b in (present.record_brief(link.record_type, refs.get((link.record_type, link.record_id)))
-                           for link in links) if b]
+    records = sorted((b for b in (present.record_brief(link.record_type, refs.get((link.record_type, link.record_id)))
+                                  for link in links) if b), key=present.record_priority)
     starter = session.get(User, instance.started_by) if instance.started_by else None
     label, color = present.INSTANCE_STATUS.get(instance.status, (instance.status, "gray"))
     people = present.user_names(session, [t.assignee for t in tasks] + [t.claimed_by for t in tasks])
