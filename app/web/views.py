@@ -11,12 +11,12 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..api.common import now, read_session, transaction
 from ..api.instances import visible_instance
-from ..api.tasks import visible_tasks
+from ..api.tasks import _visible_task, visible_tasks
 from ..engine import deployments, history, progress, runtime
 from ..engine.deployments import BPMN_NS
 from ..engine.runtime import Step
-from ..models import (BudgetLine, HumanTask, InstanceRecord, NotFound, Plan, ProcessDefinition, ProcessInstance,
-                      Project, User)
+from ..models import (BudgetLine, DomainError, HumanTask, InstanceRecord, NotFound, Plan, ProcessDefinition,
+                      ProcessInstance, Project, User)
 from . import bp, present
 from .common import csrf_token, login_required, refuse, safe_next, web_user, writer_required
 
@@ -239,13 +239,6 @@ def workbench():
 
 
 # -- task ---------------------------------------------------------------------------------
-def _visible_task_row(session, user, task_id):
-    row = session.get(HumanTask, task_id)
-    if row is None or not (user.is_auditor or runtime.can_see_unit(session, user, row.unit_id)):
-        raise NotFound("任务", task_id)
-    return row
-
-
 def _task_data(session, user, row):
     """The data the form is prefilled with: the READY task's data, as GET /api/tasks/<id> returns it."""
     if row.status != "open":
@@ -300,7 +293,7 @@ def _references(session, user, schema):
 @login_required
 def task_detail(task_id):
     session, user = read_session(), web_user()
-    row = _visible_task_row(session, user, task_id)
+    row = _visible_task(session, task_id)
     instance = session.get(ProcessInstance, row.instance_id)
     events = history.events(session, row.instance_id)
     form = deployments.latest_form(session, row.form_key) if row.form_key else None
@@ -463,20 +456,19 @@ def start_submit(key):
 
 
 # -- instance -------------------------------------------------------------------------------
-def _waiting_messages(workflow, user, instance):
+def _waiting_messages(session, workflow, user, instance):
     """BPMN messages the instance waits for that this user may send (e.g. 撤回 for the initiator)."""
     if user.is_auditor or instance.status != "running":
         return []
     names = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        definition = getattr(task.task_spec, "event_definition", None)
-        if type(definition).__name__ != "MessageEventDefinition":
+    for event in workflow.waiting_events():
+        if event.event_type != "MessageEventDefinition" or event.name in [n for n, _ in names]:
             continue
-        groups = {g.strip() for g in (task.task_spec.extensions or {}).get("candidateGroups", "").split(",")
-                  if g.strip()}
-        if task.data.get("initiator") == user.username or groups & user.groups:
-            if definition.name not in [n for n, _ in names]:
-                names.append((definition.name, present.MESSAGE_LABELS.get(definition.name, definition.name)))
+        try:
+            runtime._check_sender(session, user, instance, workflow, event.name)  # the engine's own rule
+        except DomainError:
+            continue
+        names.append((event.name, present.MESSAGE_LABELS.get(event.name, event.name)))
     return names
 
 
@@ -509,7 +501,7 @@ def instance_detail(instance_id):
         records=records, starter=starter, status_label=label, status_color=color,
         unit=present.unit_names(session).get(instance.unit_id, ""),
         history=present.history_view(session, history.events(session, instance.id)),
-        messages=_waiting_messages(workflow, user, instance),
+        messages=_waiting_messages(session, workflow, user, instance),
         notice=(instance.data or {}).get("error_message") if instance.status == "running" else None)
 
 
