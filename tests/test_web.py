@@ -1,4 +1,5 @@
 """Web UI (issue 3) without a browser: sign-in, CSRF, who may see and do what on every page."""
+import json
 import re
 from datetime import timedelta
 
@@ -292,9 +293,7 @@ def test_returned_task_opens_on_my_tab(web, login):
 def test_instance_page_marks_the_diagram(web, login):
     instance = start_project(login)
     page = web("clerk").get(f"/instances/{instance['id']}").data.decode()
-    data = re.search(r'<script type="application/json" id="diagram-data">(.*?)</script>', page, re.S).group(1)
-    import json
-    marks = json.loads(data)["marks"]
+    marks = _marks(page)
     assert marks["active"] == ["reg_review"]
     assert {"reg_start", "reg_save", "reg_submit"} <= set(marks["completed"])
     assert "Flow_reg_submit_reg_review" in marks["flows"] and "Flow_reg_review_reg_decision" not in marks["flows"]
@@ -340,3 +339,24 @@ def test_plan_task_page_and_started_tab_show_the_plan(web, login):
     started = web("clerk").get("/?tab=started").data.decode()
     row = started[started.index(f'data-instance-id="{instance["id"]}"'):]
     assert row.index("JH") < row.index("¥500,000.00 元") < row.index("</tr>")
+
+
+def _marks(page):
+    data = re.search(r'<script type="application/json" id="diagram-data">(.*?)</script>', page, re.S).group(1)
+    return json.loads(data)["marks"]
+
+
+def test_diagram_marks_a_finished_path_and_a_listening_withdraw(web, login):
+    instance = start_project(login)
+    task = open_task(login, "reviewer", instance["id"])
+    login("reviewer").complete(task["id"], {"approved": "true", "comment": "同意"})
+    marks = _marks(web("clerk").get(f"/instances/{instance['id']}").data.decode())
+    assert marks["active"] == [] and marks["waiting"] == []
+    assert {"reg_review", "reg_register", "reg_done"} <= set(marks["completed"])
+    assert "Flow_reg_register_reg_done" in marks["flows"] and "Flow_reg_decision_reg_return" not in marks["flows"]
+
+    plan = login("clerk").start("plan_application", {"year": 2026, "method": "open_tender", "amount": 500000,
+                                                     "sme_reserved_amount": 500000, "action": "submit",
+                                                     "project_id": instance["data"]["project_id"]})
+    marks = _marks(web("clerk").get(f"/instances/{plan['id']}").data.decode())
+    assert marks["active"] == ["plan_review"] and marks["waiting"] == ["plan_withdraw"]
