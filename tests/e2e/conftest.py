@@ -84,6 +84,7 @@ def pages(browser, server, request):
         name = re.sub(r"[^\w.-]+", "_", request.node.nodeid.split("::")[-1])
         for i, page in enumerate(p.pages):
             try:
+                page.evaluate("window.scrollTo(0, 0)")  # the sticky header then stays on top of the capture
                 page.screenshot(path=str(RESULTS / f"{name}{'-' + str(i) if i else ''}.png"), full_page=True)
             except Exception:  # noqa: BLE001 - a screenshot must never hide the real failure
                 pass
