@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app import handlers
 from app.engine import deployments, timers
 from app.models import Incident, ProcessInstance, Timer
-from helpers import names
+from helpers import names, pause_start_timers
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CALLS = {"fail": False, "count": 0}
@@ -24,8 +24,9 @@ def _after_timeout(ctx):
 
 
 @pytest.fixture(autouse=True)
-def _reset_calls():
+def _reset_calls(app):
     CALLS.update(fail=False, count=0)
+    pause_start_timers(app, "year_end_campaign")
 
 
 def deploy_fixture(app, clock, *names_):
@@ -143,7 +144,7 @@ def test_failed_timer_becomes_an_incident_and_can_be_retried(app, clock, login):
 def test_timer_start_event_starts_one_instance_per_cycle(app, clock, login):
     deploy_fixture(app, clock, "timer_yearly")
     first = datetime(2026, 12, 1, tzinfo=timezone.utc)
-    assert timer_rows(app, kind="start") == [("start", "y_timer", "pending", first)]
+    assert timer_rows(app, definition_key="timer_yearly") == [("start", "y_timer", "pending", first)]
     finance = login("finance")
     # Started by hand too (the none start event), which must not start the yearly timer inside it.
     manual = finance.start("timer_yearly", {})
@@ -156,7 +157,7 @@ def test_timer_start_event_starts_one_instance_per_cycle(app, clock, login):
         started = [i for i in s.scalars(select(ProcessInstance).where(ProcessInstance.key == "timer_yearly"))
                    if i.started_by is None]
     assert len(started) == 1
-    assert timer_rows(app, kind="start")[-1] == ("start", "y_timer", "pending",
+    assert timer_rows(app, definition_key="timer_yearly")[-1] == ("start", "y_timer", "pending",
                                                  datetime(2027, 12, 1, tzinfo=timezone.utc))
     assert sorted(t["instance_id"] for t in finance.tasks(process="timer_yearly")) == \
         sorted([manual["id"], started[0].id])
@@ -170,7 +171,8 @@ def test_redeploy_replaces_pending_start_timers(app, clock):
         "R/2026-12-01T00:00:00Z/P1Y", "R/2026-12-15T00:00:00Z/P1Y")
     with app.extensions["db"].Session() as session, session.begin():
         deployments.deploy(session, [("timer_yearly.bpmn", text.encode())], now=clock())
-    assert [(r[2], r[3].day) for r in timer_rows(app, kind="start")] == [("cancelled", 1), ("pending", 15)]
+    assert [(r[2], r[3].day) for r in timer_rows(app, definition_key="timer_yearly")] == \
+        [("cancelled", 1), ("pending", 15)]
 
 
 def test_no_incident_left_open_for_successful_runs(app):

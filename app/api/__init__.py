@@ -25,8 +25,8 @@ def _http_error(exc):
 
 def init_api(app):
     api = Api(app)
-    from . import auth, contracts, incidents, instances, processes, records, tasks
-    for module in (auth, processes, instances, tasks, records, contracts, incidents):
+    from . import auth, contracts, incidents, instances, processes, records, tasks, year_end
+    for module in (auth, processes, instances, tasks, records, contracts, incidents, year_end):
         api.register_blueprint(module.blp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, lambda err: (lambda b, s: (jsonify(b), s))(*domain_error_response(err)))

@@ -62,7 +62,23 @@ def _translate_juel(text):
         elif tok.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT):
             out.append(tok.string)
         i += 1
-    return " ".join(out)
+    return _ternary(out)
+
+
+def _ternary(tokens):
+    """JUEL ``cond ? a : b`` → Python ``(a) if (cond) else (b)`` (outermost, right-associative)."""
+    depth, question = 0, None
+    for i, tok in enumerate(tokens):
+        if tok in "([{":
+            depth += 1
+        elif tok in ")]}":
+            depth -= 1
+        elif tok == "?" and depth == 0 and question is None:
+            question = i
+        elif tok == ":" and depth == 0 and question is not None:
+            cond, yes, no = tokens[:question], tokens[question + 1:i], tokens[i + 1:]
+            return f"({_ternary(yes)}) if ({' '.join(cond)}) else ({_ternary(no)})"
+    return " ".join(tokens)
 
 
 def unwrap(expression):

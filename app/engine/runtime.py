@@ -24,11 +24,12 @@ from .specs import HumanUserTask
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventSpec
 
 log = logging.getLogger(__name__)
+SYSTEM = "system"  # the initiator of instances no person started
 
 # Variables the engine sets; callers can never overwrite them through task or start data.
 RESERVED = {"initiator", "unit_id", "error_code", "error_message"}
 # The record a task concerns, by data convention (`<record>_id`), most specific first.
-RECORD_KEYS = ("contract_id", "tender_id", "plan_id", "project_id", "budget_line_id")
+RECORD_KEYS = ("contract_id", "tender_id", "plan_id", "requirement_id", "project_id", "budget_line_id")
 
 
 class EngineError(DomainError):
@@ -49,14 +50,14 @@ class Step:
 
     @property
     def actor(self):
-        return self.user.username if self.user is not None else "system"
+        return self.user.username if self.user is not None else SYSTEM
 
     # -- called back by the script engine during engine steps ------------------
     def call_handler(self, task, topic, inputs):
         fn = handlers.get(topic)
         if fn is None:
             raise EngineError(f"服务任务 {task.task_spec.bpmn_id} 的 Topic “{topic}” 没有处理程序", "NO_HANDLER")
-        ctx = handlers.Context(self.session, self.instance, inputs, dict(task.data), self.user, self.now)
+        ctx = handlers.Context(self.session, self.instance, inputs, dict(task.data), self.user, self.now, engine=self)
         savepoint = self.session.begin_nested()
         self.session.info["changes"] = []
         try:
@@ -78,6 +79,17 @@ class Step:
             key = (self.instance.id, record_type, int(record_id))
             if self.session.get(InstanceRecord, key) is None:
                 self.session.add(InstanceRecord(instance_id=key[0], record_type=key[1], record_id=key[2]))
+
+    def cancel_instances(self, record_type, record_id, processes, reason):
+        """Cancel other running instances of ``processes`` linked to the record; returns their ids."""
+        ids = self.session.scalars(
+            select(ProcessInstance.id).join(InstanceRecord, InstanceRecord.instance_id == ProcessInstance.id)
+            .where(InstanceRecord.record_type == record_type, InstanceRecord.record_id == int(record_id),
+                   ProcessInstance.status == "running", ProcessInstance.key.in_(processes),
+                   ProcessInstance.id != self.instance.id)).all()
+        for instance_id in ids:
+            cancel_instance(self.session, self.user, instance_id, reason, self.now, by_instance=self.instance.id)
+        return list(ids)
 
     def record_error(self, task, err):
         self.event("error_caught", task, {"code": err.code, "message": err.message})
@@ -135,9 +147,12 @@ def _unwrap(exc):
 
 
 def _snapshot(workflow):
+    """The instance's current data: that of its most recently changed active task (or the last one run)."""
     if workflow.is_completed():
         return workflow.data
-    task = workflow.last_task
+    active = [t for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+              if t.workflow is workflow]
+    task = max(active, key=lambda t: t.last_state_change) if active else workflow.last_task
     return dict(task.data) if task is not None else {}
 
 
@@ -210,6 +225,8 @@ def sync_task_list(step):
             groups = _listify(spec.candidate_groups, data)
             candidates = _listify(spec.candidate_users, data)
             assignee = expressions.template(spec.assignee, data) if spec.assignee else None
+            if assignee == SYSTEM:  # an instance a timer or another instance started: the groups decide
+                assignee = None
             form_key = spec.form_key
         record_type, record_id = _record_ref(data)
         session.add(HumanTask(
@@ -315,7 +332,7 @@ def start_instance(session, user, key, data=None, business_key=None, unit_id=Non
     session.flush()
     step.instance, step.definition = instance, definition
     step.workflow = serializer.new_workflow(spec, subspecs, step.engine())
-    initial = {**values, "initiator": user.username if user else "system", "unit_id": unit_id}
+    initial = {**values, "initiator": user.username if user else SYSTEM, "unit_id": unit_id}
     if business_key:
         initial["business_key"] = business_key
 
@@ -393,6 +410,20 @@ def claim_task(session, user, task_id, now, release=False):
                    at=now, task=f"{row.bpmn_id}:{row.name}", data={"task_id": row.id})
     session.flush()
     return row
+
+
+def cancel_instance(session, user, instance_id, reason, now, by_instance=None):
+    """End a running instance: its open tasks and timers are cancelled; the history says why and by whom."""
+    instance = _lock_instance(session, instance_id)
+    if instance.status != "running":
+        raise DomainError("NOT_RUNNING", f"流程实例 {instance_id} 已结束", status=409)
+    step = Step(session, user, now)
+    workflow = load(step, instance)
+    step.run(workflow.cancel)
+    instance.status, instance.ended_at = "cancelled", now
+    step.event("instance_cancelled", data={"reason": reason, "by_instance": by_instance})
+    step.save()
+    return instance
 
 
 def fire_timer(session, row, now):

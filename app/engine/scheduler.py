@@ -12,16 +12,18 @@ import socket
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from . import timers
+from . import starts, timers
 
 log = logging.getLogger(__name__)
 
 
 def _tick(app, owner):
     try:
-        fired = timers.run_due(app.extensions["db"], app.config["CLOCK"](), owner)
-        if fired:
-            log.info("fired %d timer(s)", fired)
+        db, now = app.extensions["db"], app.config["CLOCK"]()
+        fired = timers.run_due(db, now, owner)
+        started = starts.dispatch(db, now)
+        if fired or started:
+            log.info("fired %d timer(s), started %d requested instance(s)", fired, started)
     except Exception:  # noqa: BLE001 - a tick must never kill the scheduler; the next tick retries
         log.exception("scheduler tick failed")
 

@@ -35,7 +35,7 @@ def topics():
 
 def _load():
     # Importing the domain modules registers their handlers.
-    from . import contract, plan, project, tender  # noqa: F401
+    from . import contract, plan, project, requirement, tender, year_end  # noqa: F401
 
 
 @dataclass
@@ -46,6 +46,7 @@ class Context:
     data: dict  # the task's data, read-only by convention
     user: Any  # acting User, or None for timers
     now: datetime
+    engine: Any = None  # the running step: what a handler may ask of the engine (see below)
     extras: dict = field(default_factory=dict)
 
     def get(self, name, default=None):
@@ -74,6 +75,25 @@ class Context:
         if self.instance.unit_id is not None and obj.unit_id != self.instance.unit_id:
             raise DomainError("WRONG_UNIT", f"{what} {ident} 不属于本单位", status=403)
         return obj
+
+    def request_start(self, process_key, business_key, unit_id, data):
+        """Ask for an instance of another procedure, started after this step commits.
+
+        Idempotent by (process, business key): returns (request, created)."""
+        from ..models import StartRequest
+        from sqlalchemy import select
+        existing = self.session.scalars(select(StartRequest).where(
+            StartRequest.process_key == process_key, StartRequest.business_key == business_key)).first()
+        if existing is not None:
+            return existing, False
+        request = StartRequest(process_key=process_key, business_key=business_key, unit_id=unit_id, data=data,
+                               requested_by=self.instance.id, status="pending", created_at=self.now)
+        self.session.add(request)
+        return request, True
+
+    def cancel_instances(self, record_type, record_id, processes, reason):
+        """End running instances of ``processes`` working on a record that this procedure takes over."""
+        return self.engine.cancel_instances(record_type, record_id, processes, reason)
 
     @property
     def user_id(self):

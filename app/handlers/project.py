@@ -100,3 +100,23 @@ def recoverable_amount(ctx):
     """资金回收 proposal: what no live plan occupies any more."""
     free = ctx.record(Project, ctx.require("project_id"), "项目").free_amount(ctx.session)
     return {"kind": "recover", "amount": int(free) if free == free.to_integral_value() else float(free)}
+
+
+@handler("project.request_revocation")
+def request_revocation(ctx):
+    """撤销申请: only a project no live plan uses (001 §2.2.2)."""
+    ctx.record(Project, ctx.require("project_id"), "项目").request_revocation(ctx.session, ctx.get("reason"))
+    return {}
+
+
+@handler("project.revoke")
+def revoke(ctx):
+    ctx.record(Project, ctx.require("project_id"), "项目").revoke(ctx.session)
+    return {}
+
+
+@handler("project.clear_pending")
+def clear_pending(ctx):
+    """The leader rejected, or the clerk withdrew (撤回), the revocation request."""
+    ctx.record(Project, ctx.require("project_id"), "项目").clear_pending()
+    return {}

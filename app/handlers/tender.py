@@ -29,10 +29,18 @@ def award(ctx):
     return {}
 
 
+@handler("tender.record_failure")
+def record_failure(ctx):
+    _tender(ctx).record_failure()
+    return {}
+
+
 @handler("tender.start_cancellation")
 def start_cancellation(ctx):
+    """取消采购任务; the agency's own tender_execution on this tender ends: this procedure takes over."""
     tender = _tender(ctx)
     tender.start_cancellation(ctx.get("reason"))
+    ctx.cancel_instances("tender", tender.id, ["tender_execution"], "取消采购任务已发起")
     return {"plan_id": tender.plan_id}
 
 
@@ -54,6 +62,7 @@ def decline_cancellation(ctx):
 def publish_failure(ctx):
     tender = _tender(ctx)
     tender.publish_failure(ctx.get("reason"), ctx.now)
+    ctx.cancel_instances("tender", tender.id, ["tender_execution"], "废标公告已发布")
     return {"plan_id": tender.plan_id}
 
 

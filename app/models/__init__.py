@@ -4,16 +4,21 @@ from .base import Base, DomainError, NotFound, money, utcnow
 from .budget import BudgetLine
 from .contract import Contract, ContractRequest, ContractVersion
 from .engine import (Deployment, FormDefinition, HistoryEvent, HumanTask, Incident, InstanceRecord,
-                     ProcessDefinition, ProcessInstance, Timer)
+                     ProcessDefinition, ProcessInstance, StartRequest, Timer)
 from .org import ROLES, Unit, UnitGrant, User, UserRole
-from .plan import ImportApproval, Plan
+from .plan import ImportApproval, JointMember, Plan
 from .project import Project, ProjectFund
+from .requirement import Requirement
 from .tender import Tender
+from .year_end import BudgetSystemRequest, YearEndItem
 
 # `<record>_id` keys in instance data name these models (DESIGN.md data conventions).
-RECORDS = {"plan": Plan, "project": Project, "tender": Tender, "budget_line": BudgetLine, "contract": Contract}
+RECORDS = {"plan": Plan, "project": Project, "tender": Tender, "budget_line": BudgetLine, "contract": Contract,
+           "requirement": Requirement}
 
 __all__ = ["RECORDS", "Base", "DomainError", "NotFound", "money", "utcnow", "BudgetLine", "Deployment", "FormDefinition",
-           "HistoryEvent", "HumanTask", "Incident", "InstanceRecord", "ProcessDefinition", "ProcessInstance", "Timer", "ROLES",
+           "HistoryEvent", "HumanTask", "Incident", "InstanceRecord", "ProcessDefinition", "ProcessInstance", "StartRequest", "Timer", "ROLES",
            "Unit", "UnitGrant", "User", "UserRole", "ImportApproval", "Plan", "Project", "ProjectFund", "Tender",
-           "Contract", "ContractRequest", "ContractVersion"]
+           "Contract", "ContractRequest", "ContractVersion", "JointMember", "Requirement", "BudgetSystemRequest",
+           "YearEndItem"]
+

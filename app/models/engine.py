@@ -152,6 +152,29 @@ class Timer(Base):
     fired_at = mapped_column(UTCDateTime, nullable=True)
 
 
+class StartRequest(Base):
+    """An instance a handler asked for (e.g. one cleanup instance per year-end item).
+
+    The dispatcher starts them in batches of their own transactions, so a campaign of thousands
+    of items never holds one giant lock and resumes where it stopped; (process, business key) is
+    unique, so asking twice starts nothing twice.
+    """
+
+    __tablename__ = "start_request"
+    __table_args__ = (UniqueConstraint("process_key", "business_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100))
+    business_key: Mapped[str] = mapped_column(String(100))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending/started/failed
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Incident(Base):
     __tablename__ = "incident"
 

@@ -32,6 +32,17 @@ class ImportApproval(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft")  # draft / approved / rejected
 
 
+class JointMember(Base):
+    """A unit that responded to a joint plan (联合采购) with a project of its own."""
+
+    __tablename__ = "joint_member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+
+
 class Plan(Audited, Base):
     __tablename__ = "plan"
     __audit_fields__ = ("status", "amount", "method", "returned", "pending_action")

@@ -16,7 +16,7 @@ LIVE = ("in_review", "registered")
 
 class Project(Audited, Base):
     __tablename__ = "project"
-    __audit_fields__ = ("status", "amount", "name", "category")
+    __audit_fields__ = ("status", "amount", "name", "category", "pending_action")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -33,6 +33,8 @@ class Project(Audited, Base):
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     review_comment: Mapped[str] = mapped_column(Text, default="")
     recovered_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    pending_action: Mapped[str | None] = mapped_column(String(16))  # revocation awaiting the leader
+    closing_reason: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
@@ -182,6 +184,43 @@ class Project(Audited, Base):
         else:
             fund.amount += amount
 
+    # -- 撤销 (001 §2.2.2, 000 一(一)) -------------------------------------------------------
+    def live_plans(self, session):
+        """Plans on this project, or joint plans (联合采购) it responded to, that are not finished."""
+        from .plan import JointMember, Plan
+        joint = select(JointMember.plan_id).where(JointMember.project_id == self.id)
+        return list(session.scalars(select(Plan).where(
+            (Plan.project_id == self.id) | Plan.id.in_(joint), Plan.status.in_(("draft", "in_review", "filed", "used")))))
+
+    def check_revocable(self, session):
+        if self.status == "revoked":
+            raise DomainError("PROJECT_REVOKED", f"项目 {self.number} 已撤销")
+        self._require("registered", action="撤销")
+        plans = self.live_plans(session)
+        if plans:
+            raise DomainError("PROJECT_IN_USE", f"项目 {self.number} 仍被采购计划 {'、'.join(p.number for p in plans)} "
+                                                "使用，须先删除、撤销或终止计划")
+
+    def request_revocation(self, session, reason):
+        self.check_revocable(session)
+        if self.pending_action:
+            raise DomainError("PROJECT_PENDING", f"项目 {self.number} 已有待审核的撤销申请")
+        if not (reason or "").strip():
+            raise DomainError("REASON_REQUIRED", "请填写撤销原因", field="reason", status=400)
+        self.pending_action, self.closing_reason = "revocation", reason
+
+    def revoke(self, session):
+        """撤销 approved: the project ends and every budget line it occupied is released."""
+        self.check_revocable(session)
+        if self.pending_action != "revocation":
+            raise DomainError("NO_REVOCATION", f"项目 {self.number} 没有待审核的撤销申请")
+        for fund in list(self.funds):
+            self._take(session, fund, fund.amount)
+        self.status, self.pending_action = "revoked", None
+
+    def clear_pending(self):
+        self.pending_action = None
+
     def register(self):
         self._require("in_review", action="登记")
         self.status = "registered"
@@ -198,6 +237,7 @@ class Project(Audited, Base):
              "is_government_procurement": self.is_government_procurement, "justification": self.justification,
              "items": self.items or [], "status": self.status, "status_label": STATUSES[self.status],
              "review_comment": self.review_comment, "recovered_amount": self.recovered_amount or Decimal("0"),
+             "pending_action": self.pending_action, "closing_reason": self.closing_reason,
              "funds": [{"budget_line_id": f.budget_line_id, "amount": f.amount} for f in self.funds]}
         if session is not None:
             d["planned_amount"] = self.planned_amount(session)

@@ -12,7 +12,7 @@ TERMINATION = {"none": "无", "requested": "已申请终止", "performed": "已�
 
 class Tender(Audited, Base):
     __tablename__ = "tender"
-    __audit_fields__ = ("status", "termination", "cancel_requested")
+    __audit_fields__ = ("status", "termination", "cancel_requested", "result")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -22,6 +22,7 @@ class Tender(Audited, Base):
     status: Mapped[str] = mapped_column(String(16), default="announced", index=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     termination: Mapped[str] = mapped_column(String(16), default="none")
+    result: Mapped[str] = mapped_column(String(16), default="none")  # 评标结果: none / awarded / failed
     reason: Mapped[str] = mapped_column(Text, default="")
     announced_at = mapped_column(UTCDateTime, default=utcnow)
     opened_at = mapped_column(UTCDateTime, nullable=True)
@@ -38,7 +39,7 @@ class Tender(Audited, Base):
             raise DomainError("PLAN_NOT_FILED", f"采购计划 {plan.number} 不是可使用状态，不能发布采购公告", field="plan_id")
         plan.mark_used()
         return cls(number=f"JY{plan.number[2:]}-{plan.id}", title=title or plan.name, plan_id=plan.id,
-                   unit_id=plan.unit_id, status="announced", cancel_requested=False, termination="none",
+                   unit_id=plan.unit_id, status="announced", cancel_requested=False, termination="none", result="none",
                    reason="", announced_at=now)
 
     def open_bids(self, now):
@@ -49,7 +50,12 @@ class Tender(Audited, Base):
 
     def award(self, now):
         self._require("opened", action="发送中标通知")
-        self.status, self.closed_at = "awarded", now
+        self.status, self.result, self.closed_at = "awarded", "awarded", now
+
+    def record_failure(self):
+        """评标结果：招标失败 — the 废标公告 (publish_failure) follows."""
+        self._require("opened", action="登记招标失败")
+        self.result = "failed"
 
     def start_cancellation(self, reason):
         """取消采购任务: only after the announcement and before bid opening (000 一(四))."""
@@ -93,5 +99,5 @@ class Tender(Audited, Base):
         return {"id": self.id, "number": self.number, "title": self.title, "plan_id": self.plan_id,
                 "unit_id": self.unit_id, "status": self.status, "status_label": STATUSES[self.status],
                 "cancel_requested": self.cancel_requested, "termination": self.termination,
-                "termination_label": TERMINATION[self.termination], "reason": self.reason,
+                "termination_label": TERMINATION[self.termination], "reason": self.reason, "result": self.result,
                 "announced_at": self.announced_at, "opened_at": self.opened_at, "closed_at": self.closed_at}

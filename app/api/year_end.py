@@ -1,0 +1,69 @@
+"""GET /api/year-end/<year>: progress of the year-end cleanup per category, and the budget report."""
+from flask_smorest import Blueprint, abort
+from marshmallow import fields
+
+from ..models.year_end import progress
+from . import schemas
+from .common import current_user, login_required, read_session
+
+blp = Blueprint("year_end", __name__, url_prefix="/api/year-end", description="年终处理")
+
+
+class CategorySchema(schemas.Base):
+    category = fields.String()
+    label = fields.String()
+    procedure = fields.String(allow_none=True)
+    found = fields.Integer()
+    not_started = fields.Integer(metadata={"description": "its instance is queued, not yet started"})
+    in_progress = fields.Integer()
+    done = fields.Integer()
+    blocked = fields.Integer()
+
+
+class ItemSchema(schemas.Base):
+    id = fields.Integer()
+    category = fields.String()
+    label = fields.String()
+    record_type = fields.String()
+    record_id = fields.Integer()
+    project_id = fields.Integer(allow_none=True)
+    unit_id = fields.Integer()
+    procedure = fields.String(allow_none=True)
+    instance_id = fields.Integer(allow_none=True)
+    state = fields.String(metadata={"description": "not_started / in_progress / done / blocked"})
+    note = fields.String()
+    reminded_at = fields.DateTime(allow_none=True)
+
+
+class BudgetReportSchema(schemas.Budget):
+    adjustable = fields.Boolean(metadata={"description": "unused now: can be adjusted in the budget system"})
+
+
+class ProgressSchema(schemas.Base):
+    year = fields.Integer()
+    categories = fields.List(fields.Nested(CategorySchema))
+    items = fields.List(fields.Nested(ItemSchema))
+    unclassified = fields.List(fields.Nested(ItemSchema))
+    budgets = fields.List(fields.Nested(BudgetReportSchema))
+
+
+@blp.route("/<int:year>", methods=["GET"])
+@login_required
+@blp.response(200, ProgressSchema)
+def year_progress(year):
+    """Finance and auditors see every unit; others see their units' items and budgets."""
+    user = current_user()
+    session = read_session()
+    report = progress(session, year)
+    if not (user.groups & {"finance", "auditor", "admin"}):
+        units = user.unit_ids(session)
+        if not units:
+            abort(403, message="您没有可查看的单位")
+        report["items"] = [i for i in report["items"] if i["unit_id"] in units]
+        report["unclassified"] = [i for i in report["unclassified"] if i["unit_id"] in units]
+        report["budgets"] = [b for b in report["budgets"] if b["unit_id"] in units]
+        for row in report["categories"]:
+            mine = [i for i in report["items"] if i["category"] == row["category"]]
+            row.update(found=len(mine), **{s: sum(1 for i in mine if i["state"] == s)
+                                           for s in ("not_started", "in_progress", "done", "blocked")})
+    return report

@@ -1,0 +1,128 @@
+"""Handlers for the year-end cleanup campaign (年终处理, seed 000)."""
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from ..models import BudgetLine, BudgetSystemRequest, Contract, DomainError, JointMember, Plan, Project, money
+from ..models.year_end import YearEndItem, classify as classify_records
+from . import handler
+
+CHINA = timezone(timedelta(hours=8))
+
+
+@handler("year_end.classify")
+def classify(ctx):
+    """Classify the year's unfinished records into seed 000's categories and ask for one instance per item.
+
+    Items already found for the year are kept as they are, so running the campaign again starts
+    nothing twice; each item's instance is started later, in batches, by the engine."""
+    year = int(ctx.get("year") or ctx.now.astimezone(CHINA).year)
+    days = int(ctx.get("reminder_days") or 7)
+    existing = {(i.record_type, i.record_id, i.project_id) for i in ctx.session.scalars(
+        select(YearEndItem).where(YearEndItem.year == year))}
+    found = new = 0
+    for item in classify_records(ctx.session, year):
+        found += 1
+        if (item.record_type, item.record_id, item.project_id) in existing:
+            continue
+        ctx.session.add(item)
+        new += 1
+        if item.process_key:
+            ctx.request_start(item.process_key, item.business_key, item.unit_id, item.data)
+    reminder_at = datetime(year, 12, 31, 9, 0, tzinfo=CHINA) - timedelta(days=days)
+    return {"year": year, "items_found": found, "items_new": new, "reminder_at": reminder_at.isoformat()}
+
+
+@handler("year_end.remind")
+def remind(ctx):
+    """催办: mark every item of the year whose cleanup is not finished; the task list shows them."""
+    from ..models import ProcessInstance, StartRequest
+    year = int(ctx.require("year"))
+    open_items = 0
+    for item in ctx.session.scalars(select(YearEndItem).where(YearEndItem.year == year)):
+        request = ctx.session.scalars(select(StartRequest).where(
+            StartRequest.business_key == item.business_key)).first()
+        instance = ctx.session.get(ProcessInstance, request.instance_id) if request and request.instance_id else None
+        if item.process_key and (instance is None or instance.status == "running"):
+            item.reminded_at = ctx.now
+            open_items += 1
+    return {"reminded_items": open_items}
+
+
+@handler("year_end.project_revocable")
+def project_revocable(ctx):
+    """Revoke the project at the end of a cleanup only if no other live plan still uses it."""
+    project = ctx.record(Project, ctx.require("project_id"), "项目")
+    return {"project_revocable": project.status == "registered" and not project.live_plans(ctx.session),
+            "requirement_id": _requirement_id(ctx, project.id)}
+
+
+def _requirement_id(ctx, project_id):
+    from ..models import Requirement
+    requirement = ctx.session.scalars(select(Requirement).where(
+        Requirement.project_id == project_id, Requirement.status != "void")).first()
+    return requirement.id if requirement else None
+
+
+@handler("year_end.check_contract_filed")
+def check_contract_filed(ctx):
+    contract = ctx.record(Contract, ctx.require("contract_id"), "合同")
+    if contract.status != "filed":
+        raise DomainError("CONTRACT_NOT_FILED", "合同尚未备案：请通过“合同录入/发布/备案”完成备案后再确认")
+    return {}
+
+
+@handler("year_end.request_member_revocations")
+def request_member_revocations(ctx):
+    """联合采购: every responding unit revokes its own project (000 一(三)3 步骤二)."""
+    plan = ctx.record(Plan, ctx.require("plan_id"), "采购计划")
+    members = list(ctx.session.scalars(select(JointMember).where(JointMember.plan_id == plan.id)))
+    for member in members:
+        ctx.request_start("project_revocation", f"joint{plan.id}:project:{member.project_id}", member.unit_id,
+                          {"project_id": member.project_id, "reason": f"联合采购计划 {plan.number} 已撤销（年终处理）"})
+    return {"member_projects": [m.project_id for m in members]}
+
+
+# -- budget system (预算管理一体化系统) -----------------------------------------------------
+def _line(ctx, key="budget_line_id"):
+    return ctx.record(BudgetLine, ctx.require(key), "预算指标")
+
+
+@handler("budget.request_adjustment")
+def request_adjustment(ctx):
+    """二(一): the unused budget is adjusted in the budget system; the request is recorded here."""
+    line = _line(ctx)
+    request = BudgetSystemRequest.create("adjust", line, line.free_amount, ctx.get("note"))
+    ctx.session.add(request)
+    ctx.session.flush()
+    return {"budget_request_id": request.id}
+
+
+@handler("budget.apply_guarantee")
+def apply_guarantee(ctx):
+    """二(二)3 步骤一: apply for 政府采购保障性资金 of the same fund type and amount."""
+    line = _line(ctx)
+    request = BudgetSystemRequest.create("guarantee", line, ctx.require("amount"), ctx.get("note"),
+                                         fund_type=ctx.get("fund_type"), code=ctx.get("guarantee_code"))
+    ctx.session.add(request)
+    ctx.session.flush()
+    return {"budget_request_id": request.id}
+
+
+@handler("budget.register_guarantee")
+def register_guarantee(ctx):
+    """The finance department approved: the guarantee funds arrive as a budget line, to replace the old one."""
+    request = ctx.session.get(BudgetSystemRequest, int(ctx.require("budget_request_id")), with_for_update=True)
+    line = request.approve_guarantee(ctx.session)
+    ctx.session.flush()
+    return {"to_budget_line_id": line.id, "kind": "replace", "amount": float(money(request.amount))}
+
+
+@handler("budget.request_reduction")
+def request_reduction(ctx):
+    """二(二)3 步骤三: the now unused budget is reduced in the budget system."""
+    line = _line(ctx)
+    request = BudgetSystemRequest.create("reduce", line, line.free_amount, "资金替换后调减")
+    ctx.session.add(request)
+    ctx.session.flush()
+    return {"budget_request_id": request.id}
