@@ -109,6 +109,7 @@ def test_login_follows_next_but_never_off_site(web):
     assert web().login("clerk", next="/plans").headers["Location"] == "/plans"
     assert web().login("clerk", next="//evil.example/x").headers["Location"] == "/"
     assert web().login("clerk", next="https://evil.example/").headers["Location"] == "/"
+    assert web().login("clerk", next="/\\evil.example/x").headers["Location"] == "/"
 
 
 def test_session_dies_with_the_token_generation(web, app):

@@ -61,7 +61,9 @@ def safe_next(target):
     if not target:
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    # Browsers read "/\\host" as "//host": backslashes and control characters are refused too.
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target or any(ord(c) < 32 for c in target):
         return None
     return target
 
