@@ -50,14 +50,51 @@ def pg_url():
     admin.dispose()
 
 
-def _reset_postgres(url):
-    from app.db import make_engine
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        Base.metadata.create_all(conn)
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+class Template:
+    """The schema, deployed diagrams and demo data, built once per run and restored before each test.
+
+    SQLite: the template file is copied. PostgreSQL: the tables are truncated and the template's
+    rows inserted again (sequences moved past them). Either way no test sees another's data."""
+
+    def __init__(self, url):
+        self.url, self.rows = url, None
+
+    def build(self, clock):
+        app = create_app({"DATABASE_URL": self.url, "CLOCK": clock, "TESTING": True, "SECRET_KEY": "test"})
+        db = app.extensions["db"]
+        if not db.is_sqlite:
+            with db.engine.connect() as conn:
+                self.rows = [(t, [dict(r._mapping) for r in conn.execute(t.select())])
+                             for t in Base.metadata.sorted_tables]
+        db.dispose()
+        if db.is_sqlite:  # fold the WAL into the file so a plain copy holds everything
+            import sqlite3
+            with sqlite3.connect(self.url[len("sqlite:///"):]) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def restore_postgres(self):
+        from app.db import make_engine
+        engine = make_engine(self.url)
+        with engine.begin() as conn:
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            for table, rows in self.rows:
+                if rows:
+                    conn.execute(table.insert(), rows)
+                if "id" in table.c and table.c.id.autoincrement and rows:
+                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                                      f"(SELECT max(id) FROM \"{table.name}\"))"))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory, pg_url):
+    if pg_url:
+        built = Template(pg_url)
+    else:
+        built = Template(f"sqlite:///{tmp_path_factory.mktemp('template') / 'template.db'}")
+    built.build(Clock())
+    return built
 
 
 @pytest.fixture
@@ -66,11 +103,13 @@ def clock():
 
 
 @pytest.fixture
-def app(tmp_path, clock, pg_url):
-    if pg_url:
-        _reset_postgres(pg_url)
-        url = pg_url
+def app(tmp_path, clock, template):
+    if template.rows is not None:
+        template.restore_postgres()
+        url = template.url
     else:
+        import shutil
+        shutil.copyfile(template.url[len("sqlite:///"):], tmp_path / "test.db")
         url = f"sqlite:///{tmp_path / 'test.db'}"
     application = create_app({"DATABASE_URL": url, "CLOCK": clock, "TESTING": True, "SECRET_KEY": "test"})
     yield application

@@ -6,15 +6,14 @@ PROJECT = {"name": "实验室设备采购", "year": 2026, "category": "goods", "
 PLAN = {"year": 2026, "method": "open_tender", "amount": 500000, "sme_reserved_amount": 500000, "action": "submit"}
 
 
-def pause_start_timers(app, *keys):
-    """Tests that move the clock far ahead stop the deployed yearly timers (year_end_campaign) from joining in."""
+def pause_start_timers(app, keep=()):
+    """Tests that move the clock far ahead stop the deployed timer start events (the yearly campaign, the
+    daily supervision scan) from joining in, except those named in ``keep``."""
     from sqlalchemy import update
     from app.models import Timer
     with app.extensions["db"].Session() as session, session.begin():
-        query = update(Timer).where(Timer.kind == "start", Timer.status == "pending")
-        if keys:
-            query = query.where(Timer.definition_key.in_(keys))
-        session.execute(query.values(status="cancelled"))
+        session.execute(update(Timer).where(Timer.kind == "start", Timer.status == "pending",
+                                            Timer.definition_key.not_in(keep)).values(status="cancelled"))
 
 
 def money(value):

@@ -26,7 +26,7 @@ def _after_timeout(ctx):
 @pytest.fixture(autouse=True)
 def _reset_calls(app):
     CALLS.update(fail=False, count=0)
-    pause_start_timers(app, "year_end_campaign")
+    pause_start_timers(app)
 
 
 def deploy_fixture(app, clock, *names_):

@@ -97,6 +97,11 @@ def can_start(definition, user):
     return not info.starter_groups or bool(info.starter_groups & user.groups)
 
 
+def _unchanged(session, digest):
+    rows = session.scalars(select(ProcessDefinition).where(ProcessDefinition.content_hash == digest)).all()
+    return bool(rows) and all(latest(session, row.key).id == row.id for row in rows)
+
+
 def latest(session, key):
     return session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key)
                            .order_by(ProcessDefinition.version.desc()).limit(1)).first()
@@ -153,6 +158,8 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
                 continue
             forms[Path(filename).stem] = (schema, content_hash(text))
         elif filename.endswith((".bpmn", ".bpmn20.xml", ".xml")):
+            if changed_only and _unchanged(session, content_hash(text)):
+                continue  # deployed as it is: no new version, nothing to parse or lint again
             parser, found = parse_file(text, filename)
             problems.extend(found)
             diagrams.append((filename, text, parser))
