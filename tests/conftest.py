@@ -10,6 +10,10 @@ from app.models import Base
 from app.models import org
 from helpers import Api
 
+# No background scheduler in tests: they tick timers themselves with an injected clock (an app made
+# without TESTING would otherwise keep ticking against the shared PostgreSQL schema).
+os.environ["SCHEDULER"] = "off"
+
 # Cheap hashing keeps the suite fast; the hashing code path is the same.
 org.PASSWORD_METHOD = "pbkdf2:sha256:1000"
 
