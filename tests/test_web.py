@@ -4,48 +4,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from helpers import PROJECT, register_project
+from helpers import Web, PROJECT, register_project
 
 from app.models import HumanTask, ProcessInstance, User
 
 PAGES = ["/", "/?tab=mine", "/?tab=done", "/?tab=started", "/start", "/start/project_registration", "/budgets",
          "/projects", "/plans"]
-
-
-class Web:
-    """A browser-like test client signed in through the login form."""
-
-    def __init__(self, app, username=None):
-        self.client = app.test_client()
-        if username:
-            response = self.login(username)
-            assert response.status_code == 302, response.data.decode()
-
-    def csrf(self):
-        self.client.get("/login")
-        with self.client.session_transaction() as s:
-            return s["csrf"]
-
-    def login(self, username, password="demo", **extra):
-        token = self.csrf()
-        return self.client.post("/login", data={"username": username, "password": password, "csrf_token": token,
-                                                **extra})
-
-    def token(self):
-        with self.client.session_transaction() as s:
-            return s.get("csrf")
-
-    def get(self, path, **kw):
-        return self.client.get(path, **kw)
-
-    def post_form(self, path, csrf=True, **data):
-        if csrf:
-            data["csrf_token"] = self.token()
-        return self.client.post(path, data=data)
-
-    def post_json(self, path, payload, csrf=True):
-        headers = {"X-CSRF-Token": self.token()} if csrf else {}
-        return self.client.post(path, json=payload, headers={**headers, "Accept": "application/json"})
 
 
 @pytest.fixture

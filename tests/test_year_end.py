@@ -9,7 +9,7 @@ from app.engine import starts, timers
 from app.models import (BudgetLine, Contract, JointMember, Plan, Project, ProjectFund, Requirement, StartRequest,
                         Tender, UnitGrant, User, UserRole)
 from app.models.year_end import YearEndItem
-from helpers import money, pause_start_timers
+from helpers import Web, money, pause_start_timers
 
 CHINA = timezone(timedelta(hours=8))
 CONTRACT = {"name": "年终测试合同", "amount": 100000, "signed_date": "2026-11-18",
@@ -308,3 +308,16 @@ def test_progress_is_scoped_to_the_callers_units(app, campaign, login):
     assert report["items"] and all(i["unit_id"] == 2 for i in report["items"])
     assert all(b["unit_id"] == 2 for b in report["budgets"])
     assert login("analyst").get("/api/year-end/2026").status_code == 403
+
+
+def test_year_end_page(app, campaign, login):
+    """The same progress as the API, as a page: finance sees every unit; a clerk of the city unit only theirs."""
+    response = Web(app, "finance").get("/year-end?year=2026")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "一(一) 已录入采购项目登记的项目" in html and "发起年终清理" in html and "2026-YE-001" in html
+    clerk = Web(app, "clerk2")
+    html = clerk.get("/year-end?year=2026").get_data(as_text=True)
+    assert "2026-YE-002" in html and "2026-YE-001" not in html and "发起年终清理" not in html
+    assert clerk.get("/year-end?year=abc").status_code == 200
+    assert Web(app).get("/year-end").status_code == 302

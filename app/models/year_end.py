@@ -180,8 +180,9 @@ class BudgetSystemRequest(Audited, Base):
         return line
 
 
-def progress(session, year):
-    """Per category: found / in_progress / done / blocked, the unclassified items, and the budget report."""
+def progress(session, year, units=None):
+    """Per category: found / not started / in progress / done / blocked, the unclassified items, and the
+    budget report; ``units`` limits it to those units (None: all)."""
     from .engine import ProcessInstance, StartRequest
     requests = {r.business_key: r for r in session.scalars(
         select(StartRequest).where(StartRequest.business_key.like(f"ye{year}:%")))}
@@ -190,7 +191,10 @@ def progress(session, year):
     categories = {code: {"category": code, "label": label, "procedure": key, "found": 0, "not_started": 0,
                          "in_progress": 0, "done": 0, "blocked": 0} for code, (label, key) in CATEGORIES.items()}
     items = []
-    for item in session.scalars(select(YearEndItem).where(YearEndItem.year == year).order_by(YearEndItem.id)):
+    query = select(YearEndItem).where(YearEndItem.year == year).order_by(YearEndItem.id)
+    if units is not None:
+        query = query.where(YearEndItem.unit_id.in_(units))
+    for item in session.scalars(query):
         state, instance_id = _state(session, item, requests.get(item.business_key), instances)
         row = categories[item.category]
         row["found"] += 1
@@ -199,7 +203,8 @@ def progress(session, year):
                       "record_id": item.record_id, "project_id": item.project_id or None, "unit_id": item.unit_id,
                       "procedure": item.process_key, "instance_id": instance_id, "state": state, "note": item.note,
                       "reminded_at": item.reminded_at})
-    lines = session.scalars(select(BudgetLine).where(BudgetLine.year == year).order_by(BudgetLine.code))
+    lines = select(BudgetLine).where(BudgetLine.year == year).order_by(BudgetLine.code)
+    lines = session.scalars(lines if units is None else lines.where(BudgetLine.unit_id.in_(units)))
     budgets = [{"id": b.id, "code": b.code, "name": b.name, "unit_id": b.unit_id, "amount": b.amount,
                 "used_amount": b.used_amount, "free_amount": b.free_amount,
                 "adjustable": b.used_amount == 0} for b in lines]
