@@ -25,7 +25,10 @@ def test_altered_row_is_found(app, login):
         conn.execute(text("UPDATE history_event SET actor = 'mallory' WHERE instance_id = :i AND seq = 2"),
                      {"i": iid})
     result = clerk.ok(clerk.get(f"/api/instances/{iid}/verify"))
-    assert result == {"ok": False, "checked": 1, "first_bad_seq": 2, "reason": "事件内容被修改 / event content altered"}
+    # The chain's verdict keeps its top-level keys; `chain` and `state` (stored workflow vs replay) come with it.
+    assert {k: result[k] for k in ("ok", "checked", "first_bad_seq", "reason")} == \
+        {"ok": False, "checked": 1, "first_bad_seq": 2, "reason": "事件内容被修改 / event content altered"}
+    assert result["chain"]["first_bad_seq"] == 2
 
 
 def test_altered_data_is_found(app, login):

@@ -28,6 +28,10 @@ def init_api(app):
     from . import auth, contracts, incidents, instances, processes, records, tasks, year_end
     for module in (auth, processes, instances, tasks, records, contracts, incidents, year_end):
         api.register_blueprint(module.blp)
+    from . import audit, engine_rest, migration  # replay/export, version migration, Camunda Modeler's REST API
+    for module in (audit, migration):
+        api.register_blueprint(module.blp)
+    app.register_blueprint(engine_rest.bp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, lambda err: (lambda b, s: (jsonify(b), s))(*domain_error_response(err)))
     app.teardown_appcontext(close_session)

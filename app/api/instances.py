@@ -2,7 +2,7 @@
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..engine import history, runtime
+from ..engine import audit, history, runtime
 from ..models import HumanTask, NotFound, ProcessDefinition, ProcessInstance, User
 from . import schemas
 from .common import current_user, login_required, now, read_session, transaction, writer_required
@@ -51,7 +51,7 @@ def get_history(instance_id):
 @blp.response(200, schemas.Verify)
 def verify(instance_id):
     session = read_session()
-    return history.verify(session, visible_instance(session, instance_id))
+    return audit.verify(session, visible_instance(session, instance_id))
 
 
 @blp.route("/<int:instance_id>/messages/<name>", methods=["POST"])

@@ -133,6 +133,9 @@ class Verify(Base):
     checked = fields.Integer()
     first_bad_seq = fields.Integer(allow_none=True)
     reason = fields.String(allow_none=True)
+    chain = fields.Dict(metadata={"description": "hash chain: {ok, checked, first_bad_seq, reason}"})
+    state = fields.Dict(metadata={"description": "stored workflow vs its replayed history: {ok, reason, seq, "
+                                                 "differences}"})
 
 
 class Budget(Base):

@@ -168,7 +168,8 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
     deployed_keys = {pid for _, _, parser in diagrams for pid in top_processes(parser)}
     for filename, text, parser in diagrams:
         try:
-            problems.extend(lint.check(session, parser, filename, set(forms), deployed_keys))
+            problems.extend(lint.check(session, parser, filename, {k: v[0] for k, v in forms.items()},
+                                       deployed_keys))
         except ValidationException:
             pass  # the parse problem is already reported for this file
     if problems:

@@ -51,7 +51,102 @@ def check(session, parser, filename, form_keys=(), process_keys=()):
                 add(bpmn_id, f"开始表单 “{form_key}” 未部署 / start form not deployed")
             if isinstance(ts, CallActivity) and ts.spec not in processes:
                 add(bpmn_id, f"调用活动引用的流程 “{ts.spec}” 未部署；请先部署它 / called process not deployed")
+    problems.extend(_check_gateway_reads(session, parser, filename, form_keys))
     problems.extend(_check_layout(parser, filename))
+    return problems
+
+
+# -- a gateway right after a user task reads what the form asks ---------------------------------------------
+# The rule: a gateway whose incoming flow comes straight from a user task may read, in its conditions, a
+# variable the task's form declares, or one that *something else in the diagram* visibly sets: a field of
+# any other form of the diagram, a camunda:in target, an input/output parameter, a script task's
+# assignment, a message payload (``<name>_data``) or a variable the engine sets (initiator, unit_id, …).
+# Handler outputs are not known statically: a service task that sets a variable a gateway reads should
+# declare it as an output parameter (``<camunda:outputParameter name="unit_level">${unit_level}</…>``).
+ENGINE_VARIABLES = {"initiator", "unit_id", "error_code", "error_message", "business_key"}
+
+
+def _names_read(expression):
+    """Variables a condition reads (the root of ``a.b``), without functions and literals."""
+    import ast
+    try:
+        tree = ast.parse(expressions._translate_juel(expressions.unwrap(expression)), mode="eval")
+    except (SyntaxError, expressions.ExpressionError):
+        return set()
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    return names - set(expressions._FUNCTIONS) - {"True", "False", "None"}
+
+
+def _form_schemas(session, form_keys):
+    from . import deployments
+    from .forms import field_keys
+    schemas = dict(form_keys) if isinstance(form_keys, dict) else {}
+
+    def fields(key):
+        if key not in schemas and session is not None:
+            form = deployments.latest_form(session, key)
+            schemas[key] = form.schema if form is not None else None
+        schema = schemas.get(key)
+        return field_keys(schema) if schema else None
+    return fields
+
+
+def _user_task_before(gateway):
+    for spec in gateway.inputs:
+        if isinstance(spec, HumanUserTask):
+            return spec
+        if spec.name.endswith(".BoundaryEventJoin"):  # a user task with boundary events joins here first
+            for inner in spec.inputs:
+                for candidate in [inner, *inner.inputs]:
+                    if isinstance(candidate, HumanUserTask):
+                        return candidate
+    return None
+
+
+def _set_in_diagram(parser, fields):
+    known = set(ENGINE_VARIABLES)
+    for process_id in parser.get_process_ids():
+        for ts in parser.get_spec(process_id).task_specs.values():
+            form_key = getattr(ts, "form_key", None) or (getattr(ts, "extensions", None) or {}).get("form_key")
+            if form_key:
+                known |= fields(form_key) or set()
+            known |= set(getattr(ts, "input_parameters", None) or {})
+            known |= set(getattr(ts, "output_parameters", None) or {})
+            known |= {target for target, _, _ in getattr(ts, "in_mappings", None) or []}
+            for line in (getattr(ts, "script", None) or "").splitlines():
+                name, sep, _ = line.partition("=")
+                if sep and name.strip().isidentifier():
+                    known.add(name.strip())
+            definition = getattr(ts, "event_definition", None)
+            if type(definition).__name__ == "MessageEventDefinition" and getattr(definition, "name", None):
+                known.add(f"{definition.name}_data")
+    return known
+
+
+def _check_gateway_reads(session, parser, filename, form_keys):
+    problems = []
+    fields = _form_schemas(session, form_keys)
+    known = None
+    for process_id in parser.get_process_ids():
+        for gateway in parser.get_spec(process_id).task_specs.values():
+            conditions = [c for c, _ in getattr(gateway, "cond_task_specs", None) or [] if c is not None]
+            task = _user_task_before(gateway) if conditions else None
+            if task is None:
+                continue
+            declared = fields(task.form_key) if task.form_key else set()
+            if declared is None:
+                continue  # the form is missing: reported above
+            if known is None:
+                known = _set_in_diagram(parser, fields)
+            for condition in conditions:
+                for name in sorted(_names_read(condition.args[0]) - declared - known):
+                    form = f"表单 “{task.form_key}”" if task.form_key else "（没有表单）"
+                    problems.append({"file": filename, "element": gateway.bpmn_id, "message": (
+                        f"网关读取变量 “{name}”，但它前面的用户任务 {task.bpmn_id} 的{form}没有该字段，流程中也没有"
+                        f"其他表单或参数设置它；请在表单{' forms/' + task.form_key + '.form' if task.form_key else ''}"
+                        f"中添加字段 {name}，或在设置它的服务任务上声明输出参数 {name} / gateway reads variable "
+                        f"'{name}' that form '{task.form_key}' of user task {task.bpmn_id} does not declare "
+                        f"and nothing in the diagram sets")})
     return problems
 
 

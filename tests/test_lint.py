@@ -1,0 +1,152 @@
+"""scripts/lint_bpmn.py and app/engine/lint.py: one test per rule, each naming the file, the element and the fix."""
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REG = "project_registration.bpmn"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("lint_bpmn", ROOT / "scripts" / "lint_bpmn.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+lint_bpmn = _script()
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    return tmp_path
+
+
+def lint_edited(workdir, name, *replacements, form=None):
+    """Lint bpmn/<name> after text replacements (each must apply), with the rest of bpmn/ and forms/ as context."""
+    text = (ROOT / "bpmn" / name).read_text(encoding="utf-8")
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = workdir / name
+    path.write_text(text, encoding="utf-8")
+    files = [path]
+    if form is not None:
+        form_path = workdir / form[0]
+        form_path.write_text(form[1], encoding="utf-8")
+        files.append(form_path)
+    return [(f, e, m) for f, e, m in lint_bpmn.lint(files)]
+
+
+def by_element(problems):
+    return {e: m for _, e, m in problems}
+
+
+def test_project_diagrams_and_forms_are_clean():
+    assert lint_bpmn.lint(lint_bpmn.collect([ROOT / "bpmn", ROOT / "forms"]), context=False) == []
+    assert lint_bpmn.main([str(ROOT / "bpmn"), str(ROOT / "forms")]) == 0
+
+
+def test_topic_without_handler(workdir):
+    problems = lint_edited(workdir, REG, ('camunda:topic="project.register"', 'camunda:topic="project.regster"'))
+    assert [(f, e) for f, e, _ in problems] == [(REG, "reg_register")]
+    message = problems[0][2]
+    assert "project.regster" in message and "没有已注册的处理程序" in message and "project.register" in message
+
+
+def test_form_ref_without_form(workdir):
+    problems = lint_edited(workdir, REG, ('camunda:formRef="project_registration_edit"', 'camunda:formRef="nope"'))
+    assert by_element(problems) == {"reg_edit": "表单 “nope” 未部署；请同时部署 forms/nope.form / form not deployed"}
+
+
+def test_start_form_without_form(workdir):
+    problems = lint_edited(workdir, REG, ('camunda:formRef="project_registration"', 'camunda:formRef="nope"'))
+    assert "reg_start" in by_element(problems) and "nope" in by_element(problems)["reg_start"]
+
+
+def test_candidate_group_not_a_role(workdir):
+    import re
+    start_tag = re.search(r'<bpmn:userTask id="reg_edit"[^>]*>', (ROOT / "bpmn" / REG).read_text(encoding="utf-8"))[0]
+    edited = re.sub(r' camunda:candidateGroups="[^"]*"', "", start_tag).replace(
+        'id="reg_edit"', 'id="reg_edit" camunda:candidateGroups="clerks"')
+    problems = lint_edited(workdir, REG, (start_tag, edited))
+    assert "候选组 “clerks” 不是已知角色" in by_element(problems)["reg_edit"]
+
+
+@pytest.mark.parametrize("condition,words", [
+    ("${approved ==}", "无法解析"),
+    ("${__import__('os').system('x')}", "不允许"),
+    ("${approved.__class__}", "不允许"),
+])
+def test_condition_outside_the_safe_evaluator(workdir, condition, words):
+    problems = lint_edited(workdir, REG, ("${approved == true}", condition))
+    assert len(problems) == 1 and problems[0][0] == REG
+    flow, message = problems[0][1], problems[0][2]
+    assert flow.startswith("Flow_") and words in message
+
+
+def test_gateway_reads_a_variable_the_form_does_not_declare(workdir):
+    problems = lint_edited(workdir, REG, ('${action == "submit"}', '${resubmit == true}'))
+    assert [(f, e) for f, e, _ in problems] == [(REG, "reg_edit_action")]
+    message = problems[0][2]
+    assert "resubmit" in message and "reg_edit" in message and "project_registration_edit" in message
+    assert "forms/project_registration_edit.form" in message  # the fix: add the field to that form
+
+
+def test_gateway_may_read_what_the_form_or_the_diagram_sets(workdir):
+    # `action` is a field of the edit form; `initiator` is set by the engine; `approved` by the review form.
+    assert lint_edited(workdir, REG, ('${action == "submit"}', '${action == "submit" &amp;&amp; initiator != null}')) == []
+    # A variable a service task declares as an output parameter counts as set by the diagram.
+    problems = lint_edited(workdir, REG, ('${action == "submit"}', '${checked == true}'))
+    assert by_element(problems).keys() == {"reg_edit_action"}
+    declared = lint_edited(
+        workdir, REG, ('${action == "submit"}', '${checked == true}'),
+        ('camunda:topic="project.register">', 'camunda:topic="project.register"><bpmn:extensionElements>'
+         '<camunda:inputOutput><camunda:outputParameter name="checked">${true}</camunda:outputParameter>'
+         '</camunda:inputOutput></bpmn:extensionElements>'))
+    assert declared == []
+
+
+def test_gateway_rule_uses_the_forms_deployed_together(workdir):
+    """The user task's form in the same batch counts; a field added there satisfies the gateway."""
+    import json
+    form = json.loads((ROOT / "forms" / "project_registration_edit.form").read_text(encoding="utf-8"))
+    form["components"].append({"key": "resubmit", "type": "checkbox", "label": "重新提交"})
+    problems = lint_edited(workdir, REG, ('${action == "submit"}', '${resubmit == true}'),
+                           form=("project_registration_edit.form", json.dumps(form, ensure_ascii=False)))
+    assert problems == []
+
+
+def test_call_activity_to_an_unknown_process(workdir):
+    problems = lint_edited(workdir, REG, ('calledElement="review"', 'calledElement="reviews"'))
+    assert "调用活动引用的流程 “reviews” 未部署" in by_element(problems)["reg_review"]
+
+
+def test_element_without_layout(workdir):
+    problems = lint_edited(workdir, REG, ('bpmnElement="reg_edit"', 'bpmnElement="reg_edit_gone"'))
+    assert "缺少图形布局" in by_element(problems)["reg_edit"]
+
+
+def test_cli_prints_file_element_message_and_fails(workdir, capsys):
+    src = workdir / "bad"
+    src.mkdir()
+    text = (ROOT / "bpmn" / REG).read_text(encoding="utf-8").replace(
+        'camunda:topic="project.register"', 'camunda:topic="nope.nope"')
+    (src / REG).write_text(text, encoding="utf-8")
+    shutil.copy(ROOT / "forms" / "project_registration.form", src)
+    assert lint_bpmn.main([str(src)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"{REG} [reg_register]: Topic “nope.nope” 没有已注册的处理程序")
+
+
+def test_deployment_runs_the_same_lint(app):
+    """deployments.deploy refuses what the lint reports (it calls lint.check)."""
+    from app.engine import deployments
+    from app.engine.deployments import DeploymentError
+    text = (ROOT / "bpmn" / REG).read_text(encoding="utf-8").replace('${action == "submit"}', '${resubmit == true}')
+    with app.extensions["db"].Session() as session, session.begin():
+        with pytest.raises(DeploymentError) as info:
+            deployments.deploy(session, [(REG, text.encode())], deployed_by="analyst")
+    assert [p["element"] for p in info.value.problems] == ["reg_edit_action"]
