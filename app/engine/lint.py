@@ -1,4 +1,6 @@
 """Checks a diagram must pass before it is deployed; each problem names the file, the element and the fix."""
+import difflib
+
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from sqlalchemy import select
 
@@ -24,6 +26,14 @@ def _known_processes(session, extra):
     return set(extra) | set(session.scalars(select(ProcessDefinition.key).distinct())) if session else set(extra)
 
 
+def _suggest(topic, topics):
+    """Name the registered topics closest to a misspelt one instead of listing all of them."""
+    close = difflib.get_close_matches(topic, sorted(topics), n=3, cutoff=0.6)
+    same_area = sorted(t for t in topics if t.split(".")[0] == topic.split(".")[0])[:8]
+    options = close or same_area
+    return f"请改为已注册的 Topic，如 {'、'.join(options)}" if options else "请先注册处理程序或改用已注册的 Topic"
+
+
 def check(session, parser, filename, form_keys=(), process_keys=()):
     problems = []
 
@@ -38,7 +48,7 @@ def check(session, parser, filename, form_keys=(), process_keys=()):
         for ts in spec.task_specs.values():
             bpmn_id = getattr(ts, "bpmn_id", None)
             if isinstance(ts, ExternalServiceTask) and ts.topic and ts.topic not in topics:
-                add(bpmn_id, f"Topic “{ts.topic}” 没有已注册的处理程序；请改为已有 Topic（{', '.join(sorted(topics))}）"
+                add(bpmn_id, f"Topic “{ts.topic}” 没有已注册的处理程序；{_suggest(ts.topic, topics)}"
                              f" / no handler registered for topic")
             if isinstance(ts, HumanUserTask):
                 if ts.form_key and ts.form_key not in forms:
