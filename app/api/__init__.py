@@ -25,8 +25,8 @@ def _http_error(exc):
 
 def init_api(app):
     api = Api(app)
-    from . import auth, contracts, incidents, instances, processes, records, tasks, year_end
-    for module in (auth, processes, instances, tasks, records, contracts, incidents, year_end):
+    from . import attachments, auth, contracts, incidents, instances, payments, processes, records, tasks, year_end
+    for module in (auth, processes, instances, tasks, records, contracts, incidents, year_end, payments, attachments):
         api.register_blueprint(module.blp)
     from . import audit, engine_rest, migration  # replay/export, version migration, Camunda Modeler's REST API
     for module in (audit, migration):

@@ -36,6 +36,7 @@ def topics():
 def _load():
     # Importing the domain modules registers their handlers.
     from . import contract, plan, project, requirement, tender, year_end  # noqa: F401
+    from . import acceptance, payment  # noqa: F401 - payments, write-offs, acceptance (001 ch.6–7)
 
 
 @dataclass

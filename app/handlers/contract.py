@@ -207,3 +207,73 @@ def request_cancel(ctx):
 def fulfil(ctx):
     _contract(ctx).fulfil(ctx.get("performance_note"), ctx.now)
     return {}
+
+
+# -- supplementary_contract 补充合同 (001 §5.2), subcontract 分包合同 (001 §5.3) -----------------------
+from ..models import Project, Subcontract, SupplementaryContract  # noqa: E402
+from .common import attachments, lock, outputs, own  # noqa: E402
+
+
+def _on_contract(ctx, model, key, what):
+    contract = lock(ctx, Contract, ctx.require("contract_id"), "合同", "contract_id")
+    record = own(ctx, model, key, what)
+    if record is not None:
+        record.check_contract(contract)
+    return contract, record
+
+
+_ON_CONTRACT_FIELDS = ("name", "amount", "signed_date", "content", "subcontractor_name", "subcontractor_credit_code")
+
+
+@handler("contract.supplement_submit")
+def supplement_submit(ctx):
+    contract, record = _on_contract(ctx, SupplementaryContract, "supplementary_contract_id", "补充合同")
+    attached = attachments(ctx, "text_attachment_ids", "补充合同文本")
+    record = SupplementaryContract.submit(ctx.session, contract, ctx.session.get(Project, contract.project_id),
+                                          _present(ctx, _ON_CONTRACT_FIELDS), attached, ctx.user_id, ctx.now,
+                                          record=record)
+    return outputs(record, "supplementary_contract_id", attached, contract_number=contract.number)
+
+
+@handler("contract.supplement_approve")
+def supplement_approve(ctx):
+    contract, record = _on_contract(ctx, SupplementaryContract, "supplementary_contract_id", "补充合同")
+    record.take_effect(ctx.session, contract, ctx.session.get(Project, contract.project_id), ctx.now)
+    return {}
+
+
+@handler("contract.subcontract_submit")
+def subcontract_submit(ctx):
+    contract, record = _on_contract(ctx, Subcontract, "subcontract_id", "分包合同")
+    attached = attachments(ctx, "text_attachment_ids", "分包合同文本")
+    record = Subcontract.submit(ctx.session, contract, _present(ctx, _ON_CONTRACT_FIELDS), attached, ctx.user_id,
+                                ctx.now, record=record)
+    return outputs(record, "subcontract_id", attached, contract_number=contract.number)
+
+
+@handler("contract.subcontract_approve")
+def subcontract_approve(ctx):
+    contract, record = _on_contract(ctx, Subcontract, "subcontract_id", "分包合同")
+    record.take_effect(ctx.session, contract, ctx.now)
+    return {}
+
+
+def _on_contract_record(ctx):
+    """The supplement or subcontract this instance works on (whichever id it carries)."""
+    if ctx.get("supplementary_contract_id") not in (None, ""):
+        return _on_contract(ctx, SupplementaryContract, "supplementary_contract_id", "补充合同")[1]
+    return _on_contract(ctx, Subcontract, "subcontract_id", "分包合同")[1]
+
+
+@handler("contract.record_return")
+def record_return(ctx):
+    """审核不通过 of a supplement or subcontract: back to the clerk with the comment."""
+    _on_contract_record(ctx).return_for_edit(ctx.get("comment"))
+    return {}
+
+
+@handler("contract.record_cancel")
+def record_cancel(ctx):
+    """The clerk withdraws a returned supplement or subcontract (取消)."""
+    _on_contract_record(ctx).cancel(ctx.now)
+    return {}

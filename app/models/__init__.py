@@ -22,3 +22,11 @@ __all__ = ["RECORDS", "Base", "DomainError", "NotFound", "money", "utcnow", "Bud
            "Contract", "ContractRequest", "ContractVersion", "JointMember", "Requirement", "BudgetSystemRequest",
            "YearEndItem"]
 
+# Payments, write-offs, acceptance, supplementary contracts, subcontracts and attachments (001 ch.5–7).
+from .acceptance import Acceptance  # noqa: E402
+from .attachment import Attachment  # noqa: E402
+from .payment import Payment, WriteOff  # noqa: E402
+from .supplement import Subcontract, SupplementaryContract  # noqa: E402
+
+__all__ += ["Acceptance", "Attachment", "Payment", "WriteOff", "Subcontract", "SupplementaryContract"]
+

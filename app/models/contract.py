@@ -20,8 +20,11 @@ States (``Contract.status``) and the procedures that move them:
   clerk withdraws it (back to ``filed``).
 * Financing contracts (融资合同) refuse change, account change and revocation (001 §5.1 注: “不允许变更撤销等操作”;
   the payee account of a financed contract is the one the financing agreement names).
-* ``paid_amount`` is kept by the payment procedures (later issue); ``check_payable`` / ``check_writeoff`` /
-  ``check_acceptance`` are the rules those procedures call.
+* Money (001 ch.6, app/models/payment.py): ``paid_amount`` is what approved payments paid less approved
+  write-offs (冲销); ``reserved_amount`` what payment requests in review hold (reserved when submitted under a
+  row lock on the contract, released when returned or cancelled), so paid + reserved never exceeds
+  ``total_amount`` = ``amount`` + ``supplement_amount`` (approved 补充合同, app/models/supplement.py).
+  ``check_payable`` / ``check_writeoff`` / ``check_acceptance`` are the rules those procedures call.
 """
 import re
 import uuid
@@ -195,7 +198,7 @@ class Contract(Audited, Base):
     __tablename__ = "contract"
     __audit_fields__ = ("status", "pending", "plan_id", "name", "amount", "suppliers", "accounts", "items",
                         "payment_schedule", "text_ref", "signed_date", "is_financing", "current_version",
-                        "paid_amount", "review_comment", "performance_note")
+                        "paid_amount", "review_comment", "performance_note", "supplement_amount", "reserved_amount")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -216,6 +219,8 @@ class Contract(Audited, Base):
     pending: Mapped[str | None] = mapped_column(String(16), nullable=True)  # kind of the open request, if any
     current_version: Mapped[int] = mapped_column(Integer, default=0)  # 0 until first filed
     paid_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    supplement_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))  # approved 补充合同
+    reserved_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))  # payment requests in review
     review_comment: Mapped[str] = mapped_column(Text, default="")
     announcement_title: Mapped[str] = mapped_column(String(200), default="")
     performance_note: Mapped[str] = mapped_column(Text, default="")
@@ -236,7 +241,8 @@ class Contract(Audited, Base):
         contract = cls(number=uuid.uuid4().hex[:20], unit_id=unit_id, plan_id=plan.id, project_id=plan.project_id,
                        source=source, status="draft", name="", suppliers=[], accounts=[], items=[],
                        payment_schedule=[], text_ref="", amount=Decimal("0"), is_financing=False,
-                       paid_amount=Decimal("0"), current_version=0, review_comment="", announcement_title="",
+                       paid_amount=Decimal("0"), supplement_amount=Decimal("0"), reserved_amount=Decimal("0"),
+                       current_version=0, review_comment="", announcement_title="",
                        performance_note="", created_by=created_by, created_at=now or utcnow())
         contract.check_plan_usable(plan)
         contract._assign(values or {})
@@ -524,8 +530,18 @@ class Contract(Audited, Base):
 
     # -- what payments, write-offs and acceptance may do (001 §6.1 注, §5.1.7 注) -----------------
     @property
+    def total_amount(self):
+        """合同金额 including approved supplementary contracts (补充合同)."""
+        return self.amount + (self.supplement_amount or Decimal("0"))
+
+    @property
     def unpaid_amount(self):
-        return self.amount - self.paid_amount
+        return self.total_amount - self.paid_amount
+
+    @property
+    def payable_amount(self):
+        """What a new payment request may still ask for: unpaid, less what requests in review hold."""
+        return self.unpaid_amount - (self.reserved_amount or Decimal("0"))
 
     def _refuse_money(self, action):
         messages = {
@@ -539,7 +555,7 @@ class Contract(Audited, Base):
         return DomainError("NOT_PAYABLE", message)
 
     def can_pay(self):
-        return self.status == "filed" and self.unpaid_amount > 0
+        return self.status == "filed" and self.payable_amount > 0
 
     def check_payable(self, amount):
         """A payment of ``amount``: only on a filed contract, at most what is unpaid."""
@@ -548,10 +564,51 @@ class Contract(Audited, Base):
         amount = money(amount)
         if amount <= 0:
             raise DomainError("INVALID_AMOUNT", "支付金额必须大于 0", field="amount", status=400)
-        if amount > self.unpaid_amount:
-            raise DomainError("OVER_UNPAID", f"本次支付金额 {amount:,.2f} 元超过合同未支付金额 {self.unpaid_amount:,.2f} 元",
-                              field="amount")
+        if amount > self.payable_amount:
+            reserved = self.reserved_amount or Decimal("0")
+            if reserved:
+                message = (f"本次支付金额 {amount:,.2f} 元超过合同可支付金额 {self.payable_amount:,.2f} 元"
+                           f"（未支付 {self.unpaid_amount:,.2f} 元，其中 {reserved:,.2f} 元已被审核中的支付申请占用）")
+            else:
+                message = f"本次支付金额 {amount:,.2f} 元超过合同未支付金额 {self.unpaid_amount:,.2f} 元"
+            if self.supplement_amount:
+                message += (f"；合同金额 {self.amount:,.2f} 元，补充合同 {self.supplement_amount:,.2f} 元，"
+                            f"已支付 {self.paid_amount:,.2f} 元")
+            raise DomainError("OVER_UNPAID", message, field="amount")
         return amount
+
+    # -- money kept by the payment procedures (app/models/payment.py), under a row lock on the contract ----------
+    def reserve_payment(self, amount):
+        """提交支付申请: the amount is held until the request is paid, returned or cancelled."""
+        amount = self.check_payable(amount)
+        self.reserved_amount = (self.reserved_amount or Decimal("0")) + amount
+        return amount
+
+    def release_payment(self, amount):
+        """审核不通过 or 取消: the held amount is free again."""
+        reserved = self.reserved_amount or Decimal("0")
+        if amount > reserved:
+            raise DomainError("RESERVATION_MISMATCH", f"合同 {self.number} 占用金额 {reserved:,.2f} 元少于要释放的 {amount:,.2f} 元")
+        self.reserved_amount = reserved - amount
+
+    def record_payment(self, amount):
+        """支付审核通过: the held amount is paid; paid never exceeds the contract amount (with supplements)."""
+        reserved = self.reserved_amount or Decimal("0")
+        if amount > reserved or self.paid_amount + amount > self.total_amount:
+            raise DomainError("OVER_UNPAID", f"支付金额 {amount:,.2f} 元超过合同未支付金额 {self.unpaid_amount:,.2f} 元"
+                                             f"（合同金额 {self.total_amount:,.2f} 元，已支付 {self.paid_amount:,.2f} 元）")
+        self.reserved_amount = reserved - amount
+        self.paid_amount += amount
+
+    def reverse_payment(self, amount):
+        """冲销审核通过: what was paid goes down by the amount written off."""
+        amount = self.check_writeoff(amount)
+        self.paid_amount -= amount
+        return amount
+
+    def add_supplement(self, amount):
+        """补充合同审核通过: the contract's payable total grows by the supplement."""
+        self.supplement_amount = (self.supplement_amount or Decimal("0")) + amount
 
     def check_writeoff(self, amount):
         """冲销 of ``amount``: only on a filed contract, at most what was paid."""
@@ -576,6 +633,8 @@ class Contract(Audited, Base):
              "suppliers": self.suppliers or [], "accounts": self.accounts or [], "items": self.items or [],
              "payment_schedule": self.payment_schedule or [], "text_ref": self.text_ref, "amount": self.amount,
              "paid_amount": self.paid_amount, "unpaid_amount": self.unpaid_amount,
+             "supplement_amount": self.supplement_amount or Decimal("0"), "total_amount": self.total_amount,
+             "reserved_amount": self.reserved_amount or Decimal("0"), "payable_amount": self.payable_amount,
              "signed_date": self.signed_date.isoformat() if self.signed_date else None,
              "is_financing": self.is_financing, "status": self.status, "status_label": STATUSES[self.status],
              "pending": self.pending, "pending_label": REQUEST_KINDS.get(self.pending),
