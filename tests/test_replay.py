@@ -9,7 +9,7 @@ import zlib
 import pytest
 from sqlalchemy import func, select, text
 
-from helpers import apply_plan, register_project
+from helpers import apply_plan, approve, register_project
 
 # Scenarios of the other test modules: together they run every procedure in bpmn/ (approvals, rejections,
 # withdrawals, drafts, policy refusals via error boundary events, claims, the transaction and contract chains).
@@ -191,6 +191,19 @@ def test_tampered_decision_diverges_at_that_step(app, login):
     verify = clerk.ok(clerk.get(f"/api/instances/{instance['id']}/verify"))
     assert verify["ok"] is False and verify["chain"]["first_bad_seq"] == completed["seq"]
     assert verify["state"]["ok"] is False and verify["state"]["seq"] == completed["seq"]
+
+
+def test_recorded_ready_tasks_are_checked_at_every_step(app, login):
+    """Each completion records the READY user tasks it began with; the replay must have reached the same."""
+    clerk, reviewer, instance = _instance(login)
+    approve(reviewer, "采购单位审核岗审核", instance["id"])
+    completed = next(e for e in clerk.history(instance["id"]) if e["type"] == "task_completed")
+    assert completed["data"]["ready"] == ["review_task"] and completed["data"]["task_id"]
+    _tamper(app, instance["id"], completed["seq"], lambda d: d.update(ready=["plan_edit"]))
+    report = login("auditor").ok(login("auditor").post(f"/api/instances/{instance['id']}/replay"))
+    first = report["first_divergence"]
+    assert (first["seq"], first["expected"], first["actual"]) == (
+        completed["seq"], {"ready": ["plan_edit"]}, {"ready": ["review_task"]})
 
 
 def test_tampered_handler_output_diverges(app, login):

@@ -70,8 +70,7 @@ def _label(task):
 
 
 def ready_user_tasks(workflow):
-    return sorted(getattr(t.task_spec, "bpmn_id", None) or t.task_spec.name
-                  for t in workflow.get_tasks(state=TaskState.READY, manual=True))
+    return runtime.ready_user_tasks(workflow)
 
 
 def position(workflow):
@@ -328,6 +327,16 @@ class Replayer:
         self.steps.append(entry)
         return entry
 
+    def _check_ready_before(self, event):
+        """Steps recorded since ``ready`` was added carry the READY user tasks the live step began with: the
+        state after the previous event, which the replay must have reached too."""
+        before = ready_user_tasks(self.workflow)
+        recorded = (event.data or {}).get("ready")
+        if recorded is not None and sorted(recorded) != before:
+            raise Divergence("该步骤开始时的待办与历史不符 / READY tasks differ from the history",
+                             expected={"ready": sorted(recorded)}, actual={"ready": before}, seq=event.seq)
+        return before
+
     def _handle(self, event):
         """Replay one event the engine has not already accounted for; returns (expected, actual)."""
         kind = event.type
@@ -340,15 +349,13 @@ class Replayer:
             self._start(event)
             return {"definition": (event.data or {}).get("definition")}, {"ready": ready_user_tasks(self.workflow)}
         if kind == "task_completed":
-            before = ready_user_tasks(self.workflow)
+            before = self._check_ready_before(event)
             recorded = (event.data or {}).get("ready")
-            if recorded is not None and sorted(recorded) != before:
-                raise Divergence("办理前的待办与历史不符 / READY tasks differ from the history",
-                                 expected={"ready": sorted(recorded)}, actual={"ready": before}, seq=event.seq)
             self._complete(event)
             return ({"task": bpmn_id_of(event.task), "ready_before": sorted(recorded) if recorded else None},
                     {"ready_before": before, "ready": ready_user_tasks(self.workflow)})
         if kind == "message_received":
+            self._check_ready_before(event)
             self._message(event)
             return {"message": (event.data or {}).get("name")}, {"ready": ready_user_tasks(self.workflow)}
         if kind == "migrated":

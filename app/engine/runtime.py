@@ -174,6 +174,11 @@ def _spec_bpmn_id(task):
     return getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
 
 
+def ready_user_tasks(workflow):
+    """BPMN ids of the READY user tasks (sorted): recorded with each step so a replay can compare."""
+    return sorted(_spec_bpmn_id(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True))
+
+
 def _record_ref(data):
     for key in RECORD_KEYS:
         value = data.get(key)
@@ -390,7 +395,7 @@ def complete_task(session, user, task_id, data, now):
     def complete():
         task.data.update(values)
         row.status, row.completed_by, row.completed_at = "completed", user.username, now
-        step.event("task_completed", task, {"data": values})
+        step.event("task_completed", task, {"data": values, "task_id": task_id, "ready": ready_user_tasks(workflow)})
         task.run()
     step.run(complete)
     step.save()
@@ -458,7 +463,7 @@ def send_message(session, user, instance_id, name, data, now):
     values = {k: v for k, v in (data or {}).items() if k not in RESERVED}
 
     def deliver():
-        step.event("message_received", data={"name": name, "data": values})
+        step.event("message_received", data={"name": name, "data": values, "ready": ready_user_tasks(workflow)})
         # Camunda message events put the payload under `result_var`: here `<name>_data`, e.g. withdraw_data.
         workflow.catch(BpmnEvent(MessageEventDefinition(name), {"payload": values, "result_var": f"{name}_data"}))
     step.run(deliver)
