@@ -186,3 +186,12 @@ def test_bare_timer_expressions_parse():
     assert timers == {"t1": "'P10D'", "s2": "'R/2026-12-01T00:00:00/P1Y'"}
     from app.engine.expressions import evaluate
     assert evaluate(timers["t1"], {}) == "P10D"
+
+
+def test_restart_keeps_a_version_deployed_from_the_modeler(app, login):
+    """bpmn/ holds version 1; an analyst deploys version 2; a restart must not bring version 1 back as 3."""
+    deploy(app, [("plan_application.bpmn", with_leader_level())])
+    create_app({"DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": "test", "TESTING": True}) \
+        .extensions["db"].dispose()
+    versions = login("analyst").ok(login("analyst").get("/api/processes/plan_application/versions"))
+    assert [(v["version"], v["deployed_by"]) for v in versions] == [(1, "system"), (2, "analyst")]

@@ -102,6 +102,11 @@ def _unchanged(session, digest):
     return bool(rows) and all(latest(session, row.key).id == row.id for row in rows)
 
 
+def _deployed(session, digest):
+    return session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.content_hash == digest).limit(1)) \
+        is not None
+
+
 def latest(session, key):
     return session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key)
                            .order_by(ProcessDefinition.version.desc()).limit(1)).first()
@@ -139,7 +144,8 @@ def latest_form(session, key):
                            .order_by(FormDefinition.version.desc()).limit(1)).first()
 
 
-def deploy(session, files, deployed_by="system", name="deployment", source="", changed_only=True, now=None):
+def deploy(session, files, deployed_by="system", name="deployment", source="", changed_only=True, now=None,
+           known_is_unchanged=False):
     """Deploy .bpmn and .form files together. Unchanged files make no new version.
 
     Returns (deployment or None, [ProcessDefinition], [FormDefinition]) and raises DeploymentError
@@ -158,7 +164,8 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
                 continue
             forms[Path(filename).stem] = (schema, content_hash(text))
         elif filename.endswith((".bpmn", ".bpmn20.xml", ".xml")):
-            if changed_only and _unchanged(session, content_hash(text)):
+            digest = content_hash(text)
+            if changed_only and (_unchanged(session, digest) or (known_is_unchanged and _deployed(session, digest))):
                 continue  # deployed as it is: no new version, nothing to parse or lint again
             parser, found = parse_file(text, filename)
             problems.extend(found)
@@ -179,7 +186,9 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
     new_defs, new_forms = [], []
     for key, (schema, digest) in forms.items():
         current = latest_form(session, key)
-        if current is not None and changed_only and current.content_hash == digest:
+        if current is not None and changed_only and (current.content_hash == digest or (
+                known_is_unchanged and session.scalar(select(FormDefinition.id).where(
+                    FormDefinition.key == key, FormDefinition.content_hash == digest).limit(1)) is not None)):
             continue
         form = FormDefinition(key=key, schema=schema, content_hash=digest, deployment=deployment,
                               version=(current.version + 1) if current else 1)
@@ -210,13 +219,15 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
 
 
 def deploy_directory(session, *folders, deployed_by="system", now=None):
-    """Start-up deployment of bpmn/ and forms/: all files in one deployment, unchanged ones skipped."""
+    """Start-up deployment of bpmn/ and forms/: all files in one deployment. A file whose content was
+    deployed before is skipped, so a later version an analyst deployed from Camunda Modeler stays current."""
     files = []
     for folder in folders:
         for path in sorted(Path(folder).glob("*")):
             if path.suffix in (".bpmn", ".form"):
                 files.append((path.name, path.read_bytes()))
-    return deploy(session, files, deployed_by=deployed_by, name="startup", source="bpmn/", now=now)
+    return deploy(session, files, deployed_by=deployed_by, name="startup", source="bpmn/", now=now,
+                  known_is_unchanged=True)
 
 
 def max_version(session, key):

@@ -12,7 +12,7 @@ import socket
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from . import starts, timers
+from . import audit, starts, timers
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,20 @@ def _tick(app, owner):
         log.exception("scheduler tick failed")
 
 
+def _verify_histories(app):
+    """Daily: every instance's hash chain and stored state; a break becomes a history_tamper incident."""
+    try:
+        audit.run_daily(app.extensions["db"], app.config["CLOCK"]())
+    except Exception:  # noqa: BLE001 - the next day retries
+        log.exception("daily history verification failed")
+
+
 def _configure(scheduler, app):
     owner = f"{socket.gethostname()}-{os.getpid()}"
     scheduler.add_job(_tick, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], args=(app, owner),
                       id="timers", max_instances=1, coalesce=True)
+    scheduler.add_job(_verify_histories, "cron", hour=2, args=(app,), id="verify_histories", max_instances=1,
+                      coalesce=True)
     return scheduler
 
 
