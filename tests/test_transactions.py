@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from helpers import approve, filed_plan, money, names, reject
+from helpers import apply_plan, approve, filed_plan, money, names, register_project, reject
 
 
 @pytest.fixture
@@ -196,7 +196,13 @@ def test_plan_revocation_needs_return_and_refuses_used_plans(app, roles):
 
 def test_plan_return_rules(roles):
     clerk, reviewer, finance, agency = roles["clerk"], roles["reviewer"], roles["finance"], roles["agency"]
-    _, emall = filed_plan(clerk, reviewer, finance, plan_type="emall")
+    # An e-mall plan takes one item of its project's list (one order, 001 §4.1.2).
+    item = {"item_name": "复印纸", "quantity": 1000, "unit_price": 200}
+    project = register_project(clerk, reviewer, amount=300000, items=[item])
+    emall = apply_plan(clerk, project["id"], amount=200000, sme_reserved_amount=200000, plan_type="emall",
+                       method="emall", items=[item])
+    approve(reviewer, "采购单位审核岗审核", emall["id"])
+    approve(finance, "财政部门审核", emall["id"])
     emall_id = emall["data"]["plan_id"]
     response = agency.post("/api/processes/plan_return/instances", {"data": {"plan_id": emall_id, "reason": "x"}})
     assert response.status_code == 403 and "采购人" in response.json["message"]
@@ -204,7 +210,7 @@ def test_plan_return_rules(roles):
     assert _record(clerk, "plans", emall_id)["returned"] is True
     response = clerk.post("/api/processes/plan_return/instances", {"data": {"plan_id": emall_id, "reason": "x"}})
     assert response.status_code == 409 and "已退回" in response.json["message"]
-    _, no_process = filed_plan(clerk, reviewer, finance, plan_type="no_process")
+    _, no_process = filed_plan(clerk, reviewer, finance, plan_type="no_process", method="self")
     response = clerk.post("/api/processes/plan_return/instances",
                           {"data": {"plan_id": no_process["data"]["plan_id"], "reason": "x"}})
     assert response.status_code == 409 and "无需退回" in response.json["message"]

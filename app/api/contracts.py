@@ -83,6 +83,7 @@ class Contract(Base):
     payable_amount = Money(metadata={"description": "可发起支付的金额：未支付 − 占用"})
     signed_date = fields.String(allow_none=True)
     is_financing = fields.Boolean()
+    is_multi_year = fields.Boolean(metadata={"description": "一签多年（合同续签计划可引用）"})
     status = fields.String()
     status_label = fields.String()
     pending = fields.String(allow_none=True, metadata={"description": "未办结申请的类型"})

@@ -198,8 +198,12 @@ class Plan(Base):
     review_comment = fields.String()
     assignee_id = fields.Integer(allow_none=True)
     returned = fields.Boolean(metadata={"description": "退回至采购监管子系统"})
-    pending_action = fields.String(allow_none=True, metadata={"description": "revocation / termination in review"})
+    pending_action = fields.String(allow_none=True, metadata={"description": "revocation / termination / "
+                                                                           "method_change in review"})
     closing_reason = fields.String()
+    items = fields.List(fields.Dict(), metadata={"description": "采购内容清单 rows the plan buys (电子卖场: one)"})
+    original_contract_id = fields.Integer(allow_none=True, metadata={"description": "合同续签: the original contract"})
+    members = fields.List(fields.Dict(), metadata={"description": "联合采购: [{unit_id, project_id, amount}]"})
 
 
 class Tender(Base):

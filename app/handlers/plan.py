@@ -5,10 +5,11 @@ from sqlalchemy import select
 
 from ..models import DomainError, Plan, Project, Tender, Unit, money
 from ..models.plan import METHODS, PLAN_TYPES
+from ..models.plan_types import set_joint_members
 from . import handler
 
 _EDITABLE = ("name", "method", "amount", "sme_reserved_amount", "sme_reason", "is_import", "import_approval_id",
-             "budget_line_id")
+             "budget_line_id", "plan_type", "items", "original_contract_id")
 
 
 def _values(ctx):
@@ -17,6 +18,10 @@ def _values(ctx):
         raise DomainError("INVALID_INPUT", "采购方式取值不正确", field="method", status=400)
     values["is_import"] = bool(values.get("is_import", False))
     values["sme_reason"] = values.get("sme_reason") or ""
+    if values.get("plan_type", "project") not in PLAN_TYPES:
+        raise DomainError("INVALID_INPUT", "计划类型取值不正确", field="plan_type", status=400)
+    if "items" in values:  # the 采购内容清单 rows the plan buys (电子卖场: one)
+        values["items"] = [row for row in values["items"] or [] if isinstance(row, dict) and row.get("item_name")]
     return values
 
 
@@ -39,6 +44,7 @@ def save(ctx):
         ctx.session.add(plan)
     plan.update(_values(ctx))
     ctx.session.flush()
+    set_joint_members(ctx.session, plan, ctx.get("members"))  # 联合采购: the member units' projects and amounts
     if not plan_id:
         plan.number = f"JH{plan.year}{plan.id:06d}"
     unit = ctx.session.get(Unit, plan.unit_id)

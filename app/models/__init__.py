@@ -30,3 +30,8 @@ from .supplement import Subcontract, SupplementaryContract  # noqa: E402
 
 __all__ += ["Acceptance", "Attachment", "Payment", "WriteOff", "Subcontract", "SupplementaryContract"]
 
+# 采购方式变更 and 委托代理采购 (issue 7: 001 §4.4, 004 §3).
+from .entrustment import Entrustment  # noqa: E402
+from .method_change import MethodChange  # noqa: E402
+
+__all__ += ["Entrustment", "MethodChange"]

@@ -49,7 +49,7 @@ FINANCING_LOCKED = ("change", "account_change", "revocation")
 VERSION_KINDS = {"filing": "备案", "change": "合同变更", "account_change": "账户变更", "refiling": "重新备案"}
 # What a contract change (合同变更) may alter; the plan, financing flag and payee accounts have their own paths.
 CHANGEABLE = ("name", "suppliers", "items", "payment_schedule", "text_ref", "amount", "signed_date")
-EDITABLE = CHANGEABLE + ("accounts", "is_financing")
+EDITABLE = CHANGEABLE + ("accounts", "is_financing", "is_multi_year")
 CONTENT = ("plan_id",) + EDITABLE
 
 _ACCOUNT_NUMBER = re.compile(r"^[0-9]{6,32}$")
@@ -157,6 +157,7 @@ _PARSERS = {
     "amount": money,
     "signed_date": lambda v: parse_date(v, "signed_date", "合同签订日期"),
     "is_financing": bool,
+    "is_multi_year": bool,
     "suppliers": parse_suppliers,
     "accounts": parse_accounts,
     "items": parse_items,
@@ -215,6 +216,7 @@ class Contract(Audited, Base):
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     signed_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     is_financing: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_multi_year: Mapped[bool] = mapped_column(Boolean, default=False)  # 一签多年: a 合同续签 plan may renew it
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     pending: Mapped[str | None] = mapped_column(String(16), nullable=True)  # kind of the open request, if any
     current_version: Mapped[int] = mapped_column(Integer, default=0)  # 0 until first filed
@@ -636,7 +638,7 @@ class Contract(Audited, Base):
              "supplement_amount": self.supplement_amount or Decimal("0"), "total_amount": self.total_amount,
              "reserved_amount": self.reserved_amount or Decimal("0"), "payable_amount": self.payable_amount,
              "signed_date": self.signed_date.isoformat() if self.signed_date else None,
-             "is_financing": self.is_financing, "status": self.status, "status_label": STATUSES[self.status],
+             "is_financing": self.is_financing, "is_multi_year": bool(self.is_multi_year), "status": self.status, "status_label": STATUSES[self.status],
              "pending": self.pending, "pending_label": REQUEST_KINDS.get(self.pending),
              "current_version": self.current_version, "review_comment": self.review_comment,
              "announcement_title": self.announcement_title, "performance_note": self.performance_note,

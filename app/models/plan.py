@@ -1,7 +1,7 @@
 """Purchase plans (采购计划) and the policy checks run when one is submitted."""
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Audited, Base, DomainError, Money, UTCDateTime, money, utcnow
@@ -21,15 +21,116 @@ SME_THRESHOLD = {"goods": Decimal("2000000"), "services": Decimal("2000000"), "w
 SME_REQUIRED_SHARE = Decimal("0.40")
 
 
-class ImportApproval(Base):
-    """进口产品审批: a plan that buys imported products needs an approved one (procedure in a later issue)."""
+IMPORT_STATUSES = {"draft": "录入中", "in_review": "审核中", "finance_review": "财政审批中", "to_publish": "待公示",
+                   "approved": "已公示（核准）", "rejected": "未核准", "deleted": "已删除"}
+
+
+class ImportApproval(Audited, Base):
+    """进口产品审批/公示 (001 ch.9, 002 §7): the project, which of its items import, the experts' opinions and the
+    application; reviewer → finance → the clerk publishes (公示) and the approval is ``approved``. A plan that buys
+    imported products needs an approved one of its project (``Plan.check_import``)."""
 
     __tablename__ = "import_approval"
+    __audit_fields__ = ("status", "project_id", "items", "experts", "reason", "review_comment")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"))
-    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft / approved / rejected
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # IMPORT_STATUSES
+    number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    items: Mapped[list] = mapped_column(JSON, default=list)  # [{item_name, is_import, policy_direction, scenario}]
+    experts: Mapped[list] = mapped_column(JSON, default=list)  # 论证专家 [{name, title, unit, opinion}]
+    reason: Mapped[str] = mapped_column(Text, default="")  # 申请内容（申请理由）
+    attachment_ref: Mapped[str] = mapped_column(String(200), default="")
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    published_at = mapped_column(UTCDateTime, nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+    def _require(self, *statuses, action):
+        if self.status not in statuses:
+            raise DomainError("IMPORT_STATE", f"进口产品审批 {self.number} 当前状态为“{IMPORT_STATUSES[self.status]}”，"
+                                              f"不能{action}")
+
+    def fill(self, session, values):
+        """The clerk's entries (001 §9.1 第二步): project, items and whether each imports, experts, application."""
+        from .project import Project
+        self._require("draft", action="修改")
+        ident = values.get("project_id")
+        project = session.get(Project, int(ident)) if str(ident or "").isdigit() else None
+        if project is None or project.unit_id != self.unit_id:
+            raise _bad("project_id", "请选择本单位的采购项目")
+        if project.status != "registered":
+            raise DomainError("PROJECT_NOT_REGISTERED", f"项目 {project.number} 未登记完成，不能申请进口产品审批",
+                              field="project_id")
+        known = {(row or {}).get("item_name") for row in project.items or []}
+        items = []
+        for i, row in enumerate(r for r in values.get("items") or [] if isinstance(r, dict) and r.get("item_name")):
+            name = _text(row.get("item_name"), "items", f"第 {i + 1} 项采购内容", 200)
+            if name not in known:
+                raise _bad("items", f"采购内容“{name}”不在项目 {project.number} 的采购内容清单中")
+            items.append({"item_name": name, "is_import": bool(row.get("is_import")),
+                          "policy_direction": _text(row.get("policy_direction"), "items", "政策指导方向", 200,
+                                                    required=False),
+                          "scenario": _text(row.get("scenario"), "items", "功能或应用场景", 500, required=False)})
+        if not any(item["is_import"] for item in items):
+            raise _bad("items", "请至少选择一项涉及进口的采购内容")
+        experts = []
+        for i, row in enumerate(r for r in values.get("experts") or [] if isinstance(r, dict) and any(r.values())):
+            experts.append({"name": _text(row.get("name"), "experts", f"第 {i + 1} 位论证专家的姓名", 50),
+                            "title": _text(row.get("title"), "experts", f"第 {i + 1} 位论证专家的职称", 50),
+                            "unit": _text(row.get("unit"), "experts", f"第 {i + 1} 位论证专家的工作单位", 200),
+                            "opinion": _text(row.get("opinion"), "experts", f"第 {i + 1} 位论证专家的论证意见", 2000)})
+        if not experts:
+            raise _bad("experts", "请至少添加一位进口产品采购论证专家及其论证意见")
+        self.project_id, self.items, self.experts = project.id, items, experts
+        self.reason = _text(values.get("reason"), "reason", "申请理由", 4000)
+        self.title = _text(values.get("title"), "title", "公示标题", 200, required=False) or f"{project.name}进口产品采购公示"
+        self.attachment_ref = _text(values.get("attachment_ref"), "attachment_ref", "附件", 200, required=False)
+
+    def submit(self):
+        self._require("draft", action="提交")
+        self.status, self.review_comment = "in_review", ""
+
+    def return_for_edit(self, comment):
+        """审核不通过 (reviewer or finance): back to the entry post with the comment."""
+        self._require("in_review", "finance_review", action="退回")
+        self.status, self.review_comment = "draft", comment or ""
+
+    def approve(self):
+        """审核岗通过 → 财政审批; 财政审批通过 → 待公示."""
+        self._require("in_review", "finance_review", action="审核通过")
+        self.status = "finance_review" if self.status == "in_review" else "to_publish"
+
+    def publish(self, now):
+        """进口产品公示 (001 §9.2): the approval is in force; plans of the project may buy imported products."""
+        self._require("to_publish", action="公示")
+        self.status, self.published_at = "approved", now
+
+    def delete(self):
+        self._require("draft", action="删除")
+        self.status = "deleted"
+
+    def to_dict(self):
+        return {"id": self.id, "number": self.number, "unit_id": self.unit_id, "project_id": self.project_id,
+                "title": self.title, "items": self.items or [], "experts": self.experts or [], "reason": self.reason,
+                "attachment_ref": self.attachment_ref, "status": self.status,
+                "status_label": IMPORT_STATUSES.get(self.status, self.status), "review_comment": self.review_comment,
+                "published_at": self.published_at, "created_at": self.created_at}
+
+
+def _bad(field, message):
+    return DomainError("INVALID_INPUT", message, field=field, status=400)
+
+
+def _text(value, field, label, max_len, required=True):
+    text = value.strip() if isinstance(value, str) else ("" if value is None else str(value))
+    if required and not text:
+        raise _bad(field, f"请填写{label}")
+    if len(text) > max_len:
+        raise _bad(field, f"{label}长度应不超过 {max_len} 个字符")
+    return text
 
 
 class JointMember(Base):
@@ -41,11 +142,12 @@ class JointMember(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))  # counts against the member's own project
 
 
 class Plan(Audited, Base):
     __tablename__ = "plan"
-    __audit_fields__ = ("status", "amount", "method", "returned", "pending_action")
+    __audit_fields__ = ("status", "amount", "method", "returned", "pending_action", "assignee_id", "plan_type")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -72,6 +174,10 @@ class Plan(Audited, Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow)
+    # Plan types (plan_types.py): the project items the plan buys (电子卖场: exactly one), and for 合同续签 the
+    # original multi-year contract (no FK: contract already points at plan).
+    items: Mapped[list] = mapped_column(JSON, default=list)
+    original_contract_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     def _require(self, *statuses, action):
         if self.status not in statuses:
@@ -80,7 +186,8 @@ class Plan(Audited, Base):
     def update(self, values):
         """Edit while 暂存 (draft)."""
         self._require("draft", action="修改")
-        for key in ("name", "method", "sme_reason", "is_import", "import_approval_id", "budget_line_id"):
+        for key in ("name", "method", "sme_reason", "is_import", "import_approval_id", "budget_line_id", "plan_type",
+                    "items", "original_contract_id"):
             if key in values:
                 setattr(self, key, values[key])
         if "amount" in values:
@@ -104,6 +211,8 @@ class Plan(Audited, Base):
                               field="amount")
         self.check_sme()
         self.check_import(session)
+        from .plan_types import check_plan_type
+        check_plan_type(session, self, project)  # 框架协议/联合/电子卖场/无过程/合同续签, 自行采购 limit (004 §3)
         self.status = "in_review"
         self.review_comment = ""
 
@@ -131,6 +240,9 @@ class Plan(Audited, Base):
         approval = session.get(ImportApproval, self.import_approval_id) if self.import_approval_id else None
         if approval is None or approval.status != "approved" or approval.unit_id != self.unit_id:
             raise DomainError("IMPORT_NOT_APPROVED", "采购进口产品须先通过进口产品审批", field="import_approval_id")
+        if approval.project_id != self.project_id:
+            raise DomainError("IMPORT_OTHER_PROJECT", f"进口产品审批 {approval.number or approval.id} 不是本计划所属项目的审批",
+                              field="import_approval_id")
 
     def withdraw(self):
         """撤回: only while no reviewer has acted."""
@@ -155,6 +267,28 @@ class Plan(Audited, Base):
         """已使用: an announcement was published, an order placed, or a contract filed directly on the plan."""
         self._require("filed", "used", action="使用")
         self.status = "used"
+
+    # -- 分派 / 收回 (002 §3–4), 采购方式变更 (001 §4.4, 002 §5) -------------------------------------
+    def dispatch_to(self, user_id):
+        """分派 / 变更分派: the clerk who will run the procurement on this plan (checked by the caller)."""
+        self._require("filed", action="分派")
+        if user_id == self.assignee_id:
+            raise DomainError("ALREADY_ASSIGNED", f"采购计划 {self.number} 已分派给该经办人", field="assignee")
+        self.assignee_id = user_id
+
+    def recall(self):
+        """收回: only while 可使用 (filed, not used); the plan goes back to its applicant."""
+        self._require("filed", action="收回")
+        if self.assignee_id in (None, self.created_by):
+            raise DomainError("NOT_DISPATCHED", f"采购计划 {self.number} 未分派给其他经办人，无需收回")
+        self.assignee_id = self.created_by
+
+    def change_method(self, method):
+        """采购方式变更审核通过: the new method; a plan used by a failed tender is usable again (流标重招)."""
+        self._require("filed", "used", action="变更采购方式")
+        self.method, self.pending_action = method, None
+        if self.status == "used":
+            self.status = "filed"
 
     # -- 计划退回 / 撤销 / 终止 (seed 000 一(三)(四)(六), 001 §4.2–4.3) -------------------------
     RETURN_BY_AGENCY = ("project", "joint")
@@ -229,4 +363,14 @@ class Plan(Audited, Base):
                 "import_approval_id": self.import_approval_id, "status": self.status,
                 "status_label": STATUSES[self.status], "review_comment": self.review_comment,
                 "assignee_id": self.assignee_id, "returned": self.returned, "pending_action": self.pending_action,
-                "closing_reason": self.closing_reason}
+                "closing_reason": self.closing_reason, "items": self.items or [],
+                "original_contract_id": self.original_contract_id, "members": self.members()}
+
+    def members(self):
+        """联合采购: the member units' projects and amounts (empty for other plan types)."""
+        from sqlalchemy.orm import object_session
+        session = object_session(self)
+        if session is None or self.plan_type != "joint":
+            return []
+        rows = session.scalars(select(JointMember).where(JointMember.plan_id == self.id).order_by(JointMember.id))
+        return [{"unit_id": m.unit_id, "project_id": m.project_id, "amount": f"{m.amount:.2f}"} for m in rows]

@@ -47,10 +47,11 @@ class Project(Audited, Base):
                               f"项目 {self.number} 当前状态为“{STATUSES[self.status]}”，不能{action}")
 
     def planned_amount(self, session):
-        """What live plans take of this project."""
+        """What live plans take of this project (and joint plans it takes part in)."""
         from .plan import OCCUPYING, Plan
         rows = session.scalars(select(Plan.amount).where(Plan.project_id == self.id, Plan.status.in_(OCCUPYING)))
-        return sum(rows, Decimal("0"))
+        from .plan_types import joint_amount  # 联合采购: a member unit's share counts against its own project
+        return sum(rows, Decimal("0")) + joint_amount(session, self.id, OCCUPYING)
 
     def free_amount(self, session):
         return self.amount - self.planned_amount(session)
