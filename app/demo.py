@@ -52,4 +52,6 @@ def seed(session, year=2026):
         session.add(BudgetLine(code=code.replace("2026", str(year), 1), name=name, unit_id=units[home].id, year=year,
                                fund_type=fund_type, amount=Decimal(amount), used_amount=Decimal("0")))
     session.flush()
+    from .models.expert import seed_demo_experts
+    seed_demo_experts(session)  # 专家库: about forty demo experts for 专家抽取
     return True

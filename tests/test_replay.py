@@ -63,6 +63,13 @@ SCENARIOS = [
     ("test_timers", "test_boundary_timer_fires_once_at_its_due_time"),
     ("test_timers", "test_intermediate_timer_then_handler"),
     ("test_timers", "test_timer_start_event_starts_one_instance_per_cycle"),
+    ("test_announcements", "test_single_source_publicity_chain_and_plan_waits_for_it"),
+    ("test_announcements", "test_failed_project_path_and_refusals"),
+    ("test_announcements", "test_sme_reservation_report_chain"),
+    ("test_experts", "test_extraction_draw_answers_adjust_and_complete"),
+    ("test_experts", "test_pool_short_goes_back_with_the_group_and_revoke_before_answers"),
+    ("test_supervision", "test_daily_timer_raises_each_warning_once"),
+    ("test_supervision", "test_resolution_thresholds_in_data_and_visibility"),
     (__name__, "scenario_project_revocation"),
     (__name__, "scenario_requirement_drafting"),
 ]

@@ -35,3 +35,11 @@ from .entrustment import Entrustment  # noqa: E402
 from .method_change import MethodChange  # noqa: E402
 
 __all__ += ["Entrustment", "MethodChange"]
+
+# Announcements, the expert pool and extraction, supervision warnings (001 ch.8, 10, 11).
+from .announcement import SingleSourcePublicity, SmeReservationReport  # noqa: E402
+from .expert import Expert, ExpertDraw, ExpertExtraction, ExtractedExpert  # noqa: E402
+from .supervision import SupervisionRule, SupervisionWarning  # noqa: E402
+
+__all__ += ["SingleSourcePublicity", "SmeReservationReport", "Expert", "ExpertDraw", "ExpertExtraction",
+            "ExtractedExpert", "SupervisionRule", "SupervisionWarning"]

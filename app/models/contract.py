@@ -264,6 +264,7 @@ class Contract(Audited, Base):
             raise DomainError("PLAN_NOT_USABLE",
                               f"采购计划 {plan.number} 当前状态为“{PLAN_STATUSES[plan.status]}”，"
                               "只有已备案（可使用）的采购计划才能签订合同", field="plan_id")
+        plan.check_single_source_ready()
 
     def set_plan(self, plan):
         self._require("draft", action="修改")

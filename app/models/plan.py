@@ -268,6 +268,12 @@ class Plan(Audited, Base):
         self._require("filed", "used", action="使用")
         self.status = "used"
 
+    def check_single_source_ready(self, session=None):
+        """单一来源: the plan may not proceed (announcement, contract) before its publicity period has ended."""
+        from sqlalchemy.orm import object_session
+        from .announcement import check_single_source_ready
+        check_single_source_ready(session or object_session(self), self)
+
     # -- 分派 / 收回 (002 §3–4), 采购方式变更 (001 §4.4, 002 §5) -------------------------------------
     def dispatch_to(self, user_id):
         """分派 / 变更分派: the clerk who will run the procurement on this plan (checked by the caller)."""

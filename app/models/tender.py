@@ -37,6 +37,7 @@ class Tender(Audited, Base):
         """采购公告发布: the plan becomes used (已使用)."""
         if plan.status != "filed":
             raise DomainError("PLAN_NOT_FILED", f"采购计划 {plan.number} 不是可使用状态，不能发布采购公告", field="plan_id")
+        plan.check_single_source_ready()
         plan.mark_used()
         return cls(number=f"JY{plan.number[2:]}-{plan.id}", title=title or plan.name, plan_id=plan.id,
                    unit_id=plan.unit_id, status="announced", cancel_requested=False, termination="none", result="none",
