@@ -165,6 +165,19 @@ def test_timer_start_event_starts_one_instance_per_cycle(app, clock, login):
     assert history[0]["type"] == "instance_started" and history[0]["actor"] == "system"
 
 
+def test_start_timer_after_downtime_fires_once_then_keeps_its_cycle(app, clock):
+    deploy_fixture(app, clock, "timer_yearly")
+    # The scheduler was down through three yearly occurrences (2026, 2027, 2028).
+    clock.now = datetime(2029, 3, 1, tzinfo=timezone.utc)
+    assert tick(app, clock) == 1
+    assert tick(app, clock) == 0
+    with app.extensions["db"].Session() as s:
+        assert len([i for i in s.scalars(select(ProcessInstance).where(ProcessInstance.key == "timer_yearly"))
+                    if i.started_by is None]) == 1
+    assert timer_rows(app, definition_key="timer_yearly")[-1] == ("start", "y_timer", "pending",
+                                                                  datetime(2029, 12, 1, tzinfo=timezone.utc))
+
+
 def test_redeploy_replaces_pending_start_timers(app, clock):
     deploy_fixture(app, clock, "timer_yearly")
     text = (FIXTURES / "timer_yearly.bpmn").read_text(encoding="utf-8").replace(

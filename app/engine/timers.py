@@ -216,7 +216,8 @@ def _fire_start(session, row, now):
     row.status, row.fired_at = "fired", now
     spec = deployments.parsed(definition).spec
     ts = next((t for t in start_events(spec) if t.bpmn_id == row.bpmn_id), None)
-    due = next_start(ts.event_definition, definition.deployed_at or now, row.due_at) if ts else None
+    # After downtime the missed occurrences fire once (now), not once per missed cycle: next is after now.
+    due = next_start(ts.event_definition, definition.deployed_at or now, max(row.due_at, now)) if ts else None
     if due is not None:
         session.add(Timer(kind="start", definition_key=row.definition_key, bpmn_id=row.bpmn_id, due_at=due,
                           status="pending", attempts=0))
