@@ -192,7 +192,11 @@ def test_start_and_complete_through_the_web(web, login):
     page = reviewer.get(f"/instances/{instance_id}").data.decode()
     assert "已完成" in page and "同意" in page and "审核通过" in page
     assert "已登记" in clerk.get("/projects").data.decode()
-    assert "审核岗审核" in reviewer.get("/?tab=done").data.decode()
+    done_tab = reviewer.get("/?tab=done").data.decode()
+    row = done_tab[done_tab.index(f'data-instance-id="{instance_id}"'):]
+    row = row[:row.index("</tr>")]
+    # 已办 shows what the reviewer decided, with the comment.
+    assert "审核岗审核" in row and 'data-testid="decision"' in row and "审核通过" in row and "同意" in row
 
 
 def test_start_form_errors_come_back_per_field(web):

@@ -294,6 +294,19 @@ def _task_titles(session, events):
     return titles
 
 
+ACTIONS = {"submit": "重新提交", "delete": "删除", "draft": "暂存", "abandon": "放弃"}
+
+
+def decision(values):
+    """(decision, tone, comment) of a completed task's submitted data: 审核通过/不通过, or the chosen action."""
+    text, tone = None, "default"
+    if "approved" in values:
+        text, tone = ("审核通过", "ok") if values["approved"] is True else ("审核不通过", "bad")
+    if values.get("action") in ACTIONS:
+        text = ACTIONS[values["action"]]
+    return text, tone, values.get("comment") or None
+
+
 def history_view(session, events):
     """Timeline entries: {at, kind, title, actor, task, comment, decision, details[], muted}."""
     names = user_names(session, [e.actor for e in events])
@@ -306,13 +319,7 @@ def history_view(session, events):
                  "task": titles.get(e.seq) or _task_name(e.task), "comment": None, "decision": None, "details": [],
                  "muted": e.type in ("service_task", "task_claimed", "task_released"), "tone": "default"}
         if e.type == "task_completed":
-            values = data.get("data") or {}
-            if "approved" in values:
-                entry["decision"] = "审核通过" if values["approved"] is True else "审核不通过"
-                entry["tone"] = "ok" if values["approved"] is True else "bad"
-            if values.get("action") in ("submit", "delete", "draft"):
-                entry["decision"] = {"submit": "重新提交", "delete": "删除", "draft": "暂存"}[values["action"]]
-            entry["comment"] = values.get("comment") or None
+            entry["decision"], entry["tone"], entry["comment"] = decision(data.get("data") or {})
         elif e.type == "instance_started":
             entry["details"].append(f"流程版本 {data.get('definition', '')}")
             if data.get("business_key"):

@@ -15,7 +15,7 @@ from ..api.tasks import _visible_task, visible_tasks
 from ..engine import deployments, history, progress, runtime
 from ..engine.deployments import BPMN_NS
 from ..engine.runtime import Step
-from ..models import (BudgetLine, DomainError, HumanTask, InstanceRecord, NotFound, Plan, ProcessDefinition,
+from ..models import (BudgetLine, DomainError, HistoryEvent, HumanTask, InstanceRecord, NotFound, Plan, ProcessDefinition,
                       ProcessInstance, Project, User)
 from . import bp, present
 from .common import csrf_token, login_required, refuse, safe_next, web_user, writer_required
@@ -231,11 +231,25 @@ def workbench():
                                                                 ProcessInstance.id.desc())))
         rows = _filter_instance_rows(_instance_rows(session, instances), f)
     rows, pager = _paginate(rows, _page())
+    if tab == "done":
+        _add_decisions(session, rows)
     overdue = sum(1 for t in todo + mine if t.due_at is not None and t.due_at < clock)
     processes = [(d.key, d.name) for d in _startable_processes(session)]
     return render_template("workbench.html", active="workbench", tab=tab, tabs=TABS, counts=counts, rows=rows,
                            paging=pager, f=f, processes=processes, overdue=overdue,
                            filtered=any(v for v in f.values()))
+
+
+def _add_decisions(session, rows):
+    """已办: what the user decided on each task of the page (审核通过/不通过 and the comment), from the history."""
+    events = {}
+    for e in session.scalars(select(HistoryEvent).where(
+            HistoryEvent.instance_id.in_({r["task"].instance_id for r in rows}),
+            HistoryEvent.type == "task_completed").order_by(HistoryEvent.seq)):
+        events.setdefault(e.instance_id, []).append(e)
+    for r in rows:
+        r["decision"], r["tone"], r["comment"] = present.decision(
+            _submitted_data(events.get(r["task"].instance_id, []), r["task"]))
 
 
 # -- task ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The task-list UI in a real browser: sign in, start, approve, reject and resubmit, inline errors, diagram."""
 import re
 
-from helpers import PROJECT
+from helpers import PROJECT, register_project
 
 from playwright.sync_api import expect
 
@@ -195,3 +195,39 @@ def test_a_clerk_of_unit_a_never_sees_unit_b_tasks(pages, login):
     expect(clerk.get_by_test_id("record-table")).to_contain_text("省厅设备")
     expect(clerk.get_by_test_id("record-table")).not_to_contain_text("市局课桌椅")
     assert a["id"] != b["id"]
+
+
+def test_date_picker_speaks_chinese(pages):
+    clerk = pages.login("clerk")
+    clerk.goto("/start/sme_reservation_report")
+    wait_form(clerk)
+    clerk.get_by_label("统计期间起始日期").click()
+    calendar = clerk.locator(".flatpickr-calendar.open")
+    expect(calendar).to_be_visible()
+    expect(calendar.locator(".flatpickr-weekday").first).to_have_text("一")  # weeks start on Monday
+    expect(calendar.locator(".flatpickr-monthDropdown-month[selected], .flatpickr-monthDropdown-months")
+           .first).to_contain_text("月")
+    assert "January" not in calendar.inner_text()
+
+
+def test_files_picked_in_the_form_are_uploaded_and_submitted_as_attachment_ids(pages, login):
+    project = register_project(login("clerk"), login("reviewer"))
+    clerk = pages.login("clerk")
+    clerk.goto("/start/project_closing")
+    wait_form(clerk)
+    clerk.get_by_label("采购项目").fill(str(project["id"]))
+    clerk.get_by_label("结项原因").fill("合同已履约")
+    field = clerk.locator(".fjs-form-field", has=clerk.locator("label", has_text="项目结项附件")).first
+    field.locator("input[type=file]").set_input_files(
+        files=[{"name": "结项说明.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n"}])
+    submit(clerk)
+    clerk.wait_for_url(re.compile(r"/instances/\d+$"))
+    instance_id = int(clerk.url.rsplit("/", 1)[1])
+
+    api = login("clerk")
+    stored = api.ok(api.get("/api/attachments?record_type=project"))
+    assert [(a["name"], a["record_id"]) for a in stored] == [("结项说明.pdf", project["id"])]
+    data = api.ok(api.get(f"/api/instances/{instance_id}"))["data"]
+    # The file reached the handler as an attachment id: the refusal is now the contract rule, not a missing file.
+    assert data["closing_attachment_ids"] == [stored[0]["id"]]
+    assert "没有已备案的合同" in data["error_message"]

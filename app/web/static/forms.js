@@ -54,6 +54,31 @@
     node.querySelectorAll('input[placeholder="Search"]').forEach(function (el) { el.placeholder = '搜索'; });
   }
 
+  // -- Chinese calendar for form-js's date pickers ----------------------------------------------
+  // form-js bundles flatpickr without exposing it or a locale option; every picker keeps its instance on the
+  // input (input._flatpickr), and flatpickr's set('locale', …) re-renders the calendar in that locale.
+  var MONTHS = ['一月', '二月', '三月', '四月', '五月', '六月', '七月', '八月', '九月', '十月', '十一月', '十二月'];
+  var ZH = {
+    weekdays: { shorthand: ['日', '一', '二', '三', '四', '五', '六'],
+                longhand: ['星期日', '星期一', '星期二', '星期三', '星期四', '星期五', '星期六'] },
+    months: { shorthand: MONTHS, longhand: MONTHS },
+    firstDayOfWeek: 1, rangeSeparator: ' 至 ', weekAbbreviation: '周', scrollTitle: '滚动切换',
+    toggleTitle: '点击切换 12/24 小时制', amPM: ['上午', '下午'], yearAriaLabel: '年', monthAriaLabel: '月',
+    hourAriaLabel: '时', minuteAriaLabel: '分', time_24hr: true
+  };
+  function localizePickers(node) {
+    node.querySelectorAll('input').forEach(function (input) {
+      var picker = input._flatpickr;
+      if (picker && picker.l10n !== ZH && !picker._zh) { picker._zh = true; picker.set('locale', ZH); }
+    });
+  }
+  var pickerTimer = null;
+  function schedulePickers() {
+    // Pickers are created in an effect after their input is in the DOM: look once the render has settled.
+    if (pickerTimer) { return; }
+    pickerTimer = setTimeout(function () { pickerTimer = null; localizePickers(root); }, 0);
+  }
+
   // -- banner ----------------------------------------------------------------------------
   function showBanner(message, extra) {
     if (!banner) { return; }
@@ -153,14 +178,73 @@
       records.forEach(function (r) {
         r.addedNodes.forEach(function (n) { if (n.nodeType === 1) { localize(n); } else if (n.nodeType === 3 && n.parentNode) { localize(n.parentNode); } });
       });
+      schedulePickers();
     }).observe(root, { childList: true, subtree: true });
+    // A picker opened before the timer ran (a fast click) is put into Chinese as it gets focus.
+    root.addEventListener('focusin', function () { localizePickers(root); });
     return form.importSchema(schema, data).then(function () {
       localize(root);
+      localizePickers(root);
       root.setAttribute('data-ready', 'true');
       form.on('changed', function () { /* keep the banner until the next submit */ });
     }).catch(function (err) {
       showBanner('表单加载失败：' + (err && err.message ? err.message : err));
     });
+  }
+
+  // -- files chosen in file pickers → /api/attachments ----------------------------------------
+  // form-js keeps picked files aside (submit().files, keyed by the "files::…" reference it puts in the data);
+  // each is uploaded to the attachment store and the field's value becomes the list of attachment ids that
+  // the handlers resolve (Attachment.resolve). On a task the files belong to its process instance; on a start
+  // form to the record the procedure acts on. A file uploaded once is not uploaded again on a resubmit.
+  var uploaded = new WeakMap();
+  var RECORD_KEYS = [['contract_id', 'contract'], ['project_id', 'project'], ['plan_id', 'plan']];
+  function attachTarget(data) {
+    var instanceId = root.getAttribute('data-instance-id');
+    if (instanceId) { return { instance_id: instanceId }; }
+    for (var i = 0; i < RECORD_KEYS.length; i++) {
+      if (data[RECORD_KEYS[i][0]]) { return { record_type: RECORD_KEYS[i][1], record_id: data[RECORD_KEYS[i][0]] }; }
+    }
+    return null;
+  }
+  function uploadOne(file, target) {
+    if (uploaded.has(file)) { return Promise.resolve(uploaded.get(file)); }
+    var body = new FormData();
+    body.append('file', file, file.name);
+    Object.keys(target).forEach(function (k) { body.append(k, target[k]); });
+    return fetch('/api/attachments', {
+      method: 'POST', credentials: 'same-origin', body: body,
+      headers: { 'Accept': 'application/json', 'X-CSRF-Token': csrf, 'X-Requested-With': 'fetch' }
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (json) {
+        if (response.status !== 201) {
+          var reason = json.errors && json.errors.file ? asList(json.errors.file).join('；') : json.message;
+          throw new Error('“' + file.name + '”上传失败：' + (reason || response.status));
+        }
+        uploaded.set(file, json.id);
+        return json.id;
+      });
+    });
+  }
+  function uploadFiles(data, files) {
+    var keys = Object.keys(data).filter(function (k) {
+      return typeof data[k] === 'string' && data[k].indexOf('files::') === 0;
+    });
+    if (!keys.length) { return Promise.resolve(data); }
+    var target = attachTarget(data);
+    var chain = Promise.resolve();
+    keys.forEach(function (key) {
+      var picked = (files && files.get(data[key])) || [];
+      var ids = [];
+      picked.forEach(function (file) {
+        chain = chain.then(function () {
+          if (!target) { throw new Error('请先选择附件所属的合同或项目，再上传附件'); }
+          return uploadOne(file, target).then(function (id) { ids.push(id); });
+        }).catch(function (err) { err.field = err.field || key; throw err; });
+      });
+      chain = chain.then(function () { data[key] = ids; });
+    });
+    return chain.then(function () { return data; });
   }
 
   // -- submit -----------------------------------------------------------------------------
@@ -172,19 +256,29 @@
   function submit() {
     if (submitButton.disabled) { return; }
     hideBanner();
-    var data = {};
+    var result = { data: {}, files: null };
     if (form) {
-      var result = form.submit();
+      result = form.submit();
       if (Object.keys(result.errors || {}).length) {
         showBanner('请检查标红的字段后再提交。');
         return;
       }
-      data = result.data;
     }
-    var payload = Object.assign({ data: data }, extraPayload());
     submitButton.disabled = true;
     submitButton.classList.add('loading');
-    fetch(submitUrl, {
+    uploadFiles(Object.assign({}, result.data), result.files).then(function (data) {
+      return send(Object.assign({ data: data }, extraPayload()));
+    }, function (err) {
+      submitButton.disabled = false;
+      submitButton.classList.remove('loading');
+      var errors = {};
+      errors[err.field] = [err.message];
+      showBanner('附件上传失败，表单未提交。', showServerErrors(errors));
+    });
+  }
+
+  function send(payload) {
+    return fetch(submitUrl, {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': csrf,
