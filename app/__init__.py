@@ -47,6 +47,8 @@ def create_app(config=None):
         if app.config["DEMO_DATA"]:
             from .demo import seed
             seed(session)
+        from .models.threshold import seed_defaults
+        seed_defaults(session)  # 限额标准: the seeds' figures when the table is empty
 
     from .api import init_api
     init_api(app)

@@ -2,7 +2,11 @@
 from decimal import Decimal
 
 PROJECT = {"name": "实验室设备采购", "year": 2026, "category": "goods", "amount": 800000, "budget_line_id": 1,
-           "implementation_form": "agency", "region": "福建省本级"}
+           "implementation_form": "agency", "region": "福建省本级",
+           # 累计达到限额标准相关说明: needed once the unit's projects of the year reach the 分散采购限额 (001 §2.2.1 注①)
+           "justification": "本年度同品目已执行项目预算累计达到分散采购限额，属于政府采购"}
+# 意向未满30天的理由: announcements without a 30-day-old 采购意向 carry one (001 §3.1 注①).
+GAP = {"intent_gap_reason": "因预算单位不可预见的原因急需开展采购"}
 PLAN = {"year": 2026, "method": "open_tender", "amount": 500000, "sme_reserved_amount": 500000, "action": "submit"}
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.engine import timers
 from app.models.announcement import publicity_end, working_days_after
-from helpers import approve, filed_plan, names, reject
+from helpers import GAP, approve, filed_plan, names, reject
 
 SUPPLIER = {"name": "福建星网锐捷网络有限公司", "credit_code": "91350000154330461X", "address": "福州市金山大道618号"}
 EXPERTS = [{"name": "王建国", "title": "教授", "unit": "福州大学", "opinion": "该设备为原有系统的专利配套产品，只能从唯一供应商处采购"},
@@ -115,7 +115,7 @@ def test_single_source_publicity_chain_and_plan_waits_for_it(app, clock, roles):
     assert clerk.ok(clerk.get(f"/api/instances/{iid}"))["status"] == "completed"
 
     # Now the plan proceeds.
-    tx = agency.start("tender_execution", {"plan_id": plan_id, "title": "网络设备扩容单一来源采购"})
+    tx = agency.start("tender_execution", {"plan_id": plan_id, "title": "网络设备扩容单一来源采购", **GAP})
     assert clerk.ok(clerk.get(f"/api/plans/{plan_id}"))["status"] == "used"
     assert tx["status"] == "running"
 
@@ -149,7 +149,7 @@ def test_failed_project_path_and_refusals(app, roles):
     assert bad.status_code == 400 and set(bad.json["errors"]) == {"publicity_days", "reason"}
 
     # A tender that has not failed cannot be chosen as the failed project.
-    tx = agency.start("tender_execution", {"plan_id": plan_id})
+    tx = agency.start("tender_execution", {"plan_id": plan_id, **GAP})
     tender_id = tx["data"]["tender_id"]
     instance = clerk.start("single_source_publicity", publicity_data(source="failed", tender_id=tender_id))
     assert instance["data"]["error_code"] == "TENDER_NOT_FAILED"

@@ -4,7 +4,6 @@ import importlib
 import inspect
 import sys
 import json
-import zlib
 
 import pytest
 from sqlalchemy import func, select, text
@@ -70,6 +69,16 @@ SCENARIOS = [
     ("test_experts", "test_pool_short_goes_back_with_the_group_and_revoke_before_answers"),
     ("test_supervision", "test_daily_timer_raises_each_warning_once"),
     ("test_supervision", "test_resolution_thresholds_in_data_and_visibility"),
+    ("test_project_lifecycle", "test_change_reviewed_by_the_leader_makes_a_new_version_and_moves_the_budget"),
+    ("test_project_lifecycle", "test_change_that_no_longer_fits_when_approved_goes_back_to_the_clerk"),
+    ("test_project_lifecycle", "test_implementation_form_change_saved_when_it_fits_refused_otherwise"),
+    ("test_project_lifecycle", "test_closing_needs_an_accepted_filed_contract_then_the_project_is_closed_for_good"),
+    ("test_intents", "test_intent_reviewed_taken_back_and_published"),
+    ("test_intents", "test_announcement_within_30_days_of_the_intent_or_without_one_needs_a_reason"),
+    ("test_unified", "test_every_member_answers_then_the_lead_aggregates_early"),
+    ("test_unified", "test_deadline_timer_aggregates_what_was_answered_and_ends_the_rest"),
+    ("test_unified", "test_cancel_aggregation_while_no_plan_uses_it_then_terminate"),
+    ("test_unified", "test_terminate_while_members_respond"),
     (__name__, "scenario_project_revocation"),
     (__name__, "scenario_requirement_drafting"),
 ]

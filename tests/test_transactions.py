@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from helpers import apply_plan, approve, filed_plan, money, names, register_project, reject
+from helpers import GAP, apply_plan, approve, filed_plan, money, names, register_project, reject
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_cancel_procurement_chain_releases_the_budget(app, roles):
     plan_id = plan_instance["data"]["plan_id"]
     assert money(clerk.budget(1)["used_amount"]) == money(300000)
 
-    tx = agency.start("tender_execution", {"plan_id": plan_id, "title": "实验室设备采购项目"})
+    tx = agency.start("tender_execution", {"plan_id": plan_id, "title": "实验室设备采购项目", **GAP})
     tid = tx["id"]
     assert _record(clerk, "plans", plan_id)["status"] == "used"
     assert _tender(app, plan_id)["status"] == "announced"
@@ -99,7 +99,7 @@ def test_purchaser_declines_cancellation_and_the_tender_goes_on(app, roles):
     clerk, reviewer, finance, agency = roles["clerk"], roles["reviewer"], roles["finance"], roles["agency"]
     _, plan_instance = filed_plan(clerk, reviewer, finance)
     plan_id = plan_instance["data"]["plan_id"]
-    tid = agency.start("tender_execution", {"plan_id": plan_id})["id"]
+    tid = agency.start("tender_execution", {"plan_id": plan_id, **GAP})["id"]
     agency.complete(agency.task_named("开标或取消采购任务", tid)["id"], {"opening": "cancel", "reason": "x"})
     clerk.complete(clerk.task_named("采购人确认取消采购任务", tid)["id"], {"approved": "false", "comment": "资金已落实"})
     assert _tender(app, plan_id)["status"] == "announced" and _tender(app, plan_id)["cancel_requested"] is False
@@ -113,7 +113,7 @@ def test_failed_bid_chain(app, roles):
     clerk, reviewer, leader, finance, agency = (roles[r] for r in ("clerk", "reviewer", "leader", "finance", "agency"))
     project, plan_instance = filed_plan(clerk, reviewer, finance, amount=500000, plan_amount=500000)
     plan_id = plan_instance["data"]["plan_id"]
-    tid = agency.start("tender_execution", {"plan_id": plan_id})["id"]
+    tid = agency.start("tender_execution", {"plan_id": plan_id, **GAP})["id"]
     agency.complete(agency.task_named("开标或取消采购任务", tid)["id"], {"opening": "open"})
     assert _tender(app, plan_id)["status"] == "opened"
     agency.complete(agency.task_named("评标结果", tid)["id"], {"result": "failed", "reason": "有效投标人不足三家"})
@@ -136,7 +136,7 @@ def test_standalone_cancellation_of_an_opened_tender_is_refused(app, roles):
     clerk, reviewer, finance, agency = roles["clerk"], roles["reviewer"], roles["finance"], roles["agency"]
     _, plan_instance = filed_plan(clerk, reviewer, finance)
     plan_id = plan_instance["data"]["plan_id"]
-    tid = agency.start("tender_execution", {"plan_id": plan_id})["id"]
+    tid = agency.start("tender_execution", {"plan_id": plan_id, **GAP})["id"]
     agency.complete(agency.task_named("开标或取消采购任务", tid)["id"], {"opening": "open"})
     tender_id = _tender(app, plan_id)["id"]
     response = agency.post("/api/processes/procurement_cancellation/instances",
@@ -144,7 +144,8 @@ def test_standalone_cancellation_of_an_opened_tender_is_refused(app, roles):
     assert response.status_code == 409 and "已开标，不能取消采购" in response.json["message"]
     assert _tender(app, plan_id)["status"] == "opened" and _tender(app, plan_id)["cancel_requested"] is False
     # 废标 is refused before opening, too: a failure notice needs an opened tender.
-    tid2 = agency.start("tender_execution", {"plan_id": filed_plan(clerk, reviewer, finance)[1]["data"]["plan_id"]})
+    tid2 = agency.start("tender_execution", {"plan_id": filed_plan(clerk, reviewer, finance)[1]["data"]["plan_id"],
+                                             **GAP})
     response = agency.post("/api/processes/failed_bid_termination/instances",
                            {"data": {"tender_id": tid2["data"]["tender_id"], "reason": "x"}})
     assert response.status_code == 409 and "不能发布废标公告" in response.json["message"]
@@ -188,7 +189,7 @@ def test_plan_revocation_needs_return_and_refuses_used_plans(app, roles):
 
     # A used plan (announcement published) cannot be revoked.
     _, used = filed_plan(clerk, reviewer, finance)
-    agency.start("tender_execution", {"plan_id": used["data"]["plan_id"]})
+    agency.start("tender_execution", {"plan_id": used["data"]["plan_id"], **GAP})
     refused = clerk.start("plan_revocation", {"plan_id": used["data"]["plan_id"], "reason": "x"})
     assert "已使用" in refused["data"]["error_message"]
     assert _record(clerk, "plans", used["data"]["plan_id"])["status"] == "used"

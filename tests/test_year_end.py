@@ -9,7 +9,7 @@ from app.engine import starts, timers
 from app.models import (BudgetLine, Contract, JointMember, Plan, Project, ProjectFund, Requirement, StartRequest,
                         Tender, UnitGrant, User, UserRole)
 from app.models.year_end import YearEndItem
-from helpers import Web, money, pause_start_timers
+from helpers import Web, pause_start_timers
 
 CHINA = timezone(timedelta(hours=8))
 CONTRACT = {"name": "年终测试合同", "amount": 100000, "signed_date": "2026-11-18",

@@ -32,11 +32,14 @@ def init_api(app):
     for module in (audit, migration):
         api.register_blueprint(module.blp)
     app.register_blueprint(engine_rest.bp)
-    from . import procurement  # 进口产品审批, 采购方式变更, 委托单 (issue 7)
-    api.register_blueprint(procurement.blp)
     from . import announcements, experts, reports, supervision  # 公告, 专家抽取, 监督预警, 报表 (001 ch.8, 10, 11)
     for module in (announcements, experts, reports, supervision):
         api.register_blueprint(module.blp)
+    from . import procurement_records, projects, thresholds  # versions, 限额标准, 意向, 统招分签 (issue 7)
+    for module in (projects, thresholds, procurement_records):
+        api.register_blueprint(module.blp)
+    from . import procurement  # 进口产品审批, 采购方式变更, 委托单 (issue 7)
+    api.register_blueprint(procurement.blp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, lambda err: (lambda b, s: (jsonify(b), s))(*domain_error_response(err)))
     app.teardown_appcontext(close_session)

@@ -7,7 +7,7 @@ from flask_smorest import abort
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..models import DomainError, User
+from ..models import User
 
 
 def db():

@@ -175,6 +175,8 @@ class Project(Base):
     status_label = fields.String()
     review_comment = fields.String()
     recovered_amount = Money()
+    pending_action = fields.String(allow_none=True, metadata={"description": "revocation / change / closing in review"})
+    closing_reason = fields.String(metadata={"description": "撤销或结项原因"})
 
 
 class Plan(Base):
@@ -218,6 +220,7 @@ class Tender(Base):
     termination = fields.String()
     termination_label = fields.String()
     reason = fields.String()
+    intent_gap_reason = fields.String(metadata={"description": "意向未满30天的理由（001 §3.1 注①）"})
     announced_at = fields.DateTime()
     opened_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)

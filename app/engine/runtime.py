@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from .. import handlers
-from ..models import RECORDS, DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance, Unit
+from ..models import RECORDS, DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance
 from . import deployments, expressions, forms, history, serializer, timers
 from .script_engine import SafeScriptEngine
 from .specs import HumanUserTask

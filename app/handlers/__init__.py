@@ -37,8 +37,9 @@ def _load():
     # Importing the domain modules registers their handlers.
     from . import contract, plan, project, requirement, tender, year_end  # noqa: F401
     from . import acceptance, payment  # noqa: F401 - payments, write-offs, acceptance (001 ch.6–7)
-    from . import entrustment, plan_procedures  # noqa: F401 - dispatch, method change, imports, entrustment (issue 7)
     from . import announcement, expert, supervision  # noqa: F401 - announcements, experts, warnings (001 ch.8, 10, 11)
+    from . import entrustment, plan_procedures  # noqa: F401 - dispatch, method change, imports, entrustment (issue 7)
+    from . import intent, project_lifecycle, unified  # noqa: F401 - project change/closing/implementation form, intents, 统招分签 (issue 7)
 
 
 @dataclass

@@ -1,11 +1,10 @@
 """Handlers for the purchaser's announcements (公告管理, seed 001 ch.8): 单一来源公示/发布 and
 面向中小企业预留项目执行情况公告/发布. The rules are on the records (app/models/announcement.py)."""
-from datetime import timedelta, timezone
 
 from ..models.announcement import SingleSourcePublicity, SmeReservationReport
 from . import handler
+from ..models.base import BEIJING
 
-_BEIJING = timezone(timedelta(hours=8))
 _PUBLICITY_FIELDS = ("source", "project_id", "plan_id", "tender_id", "title", "supplier", "experts", "reason",
                      "attachment_ref", "publicity_days")
 _REPORT_FIELDS = ("title", "period_start", "period_end", "total_amount", "reserved_amount", "sme_contract_amount",
@@ -58,7 +57,7 @@ def publicity_publish(ctx):
     """发布: the publicity period starts; ``publicity_end`` (ISO-8601, UTC) drives the diagram's timeDate timer."""
     end = _publicity(ctx).publish(ctx.now)
     return {"publicity_end": end.isoformat(),
-            "publicity_end_local": end.astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M")}
+            "publicity_end_local": end.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")}
 
 
 @handler("single_source.end")
@@ -74,7 +73,7 @@ def _report(ctx):
 
 @handler("sme_report.submit")
 def report_submit(ctx):
-    today = ctx.now.astimezone(_BEIJING).date()
+    today = ctx.now.astimezone(BEIJING).date()
     values = {key: ctx.get(key) for key in _REPORT_FIELDS}
     if ctx.get("report_id") not in (None, ""):
         report = _report(ctx)

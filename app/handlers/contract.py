@@ -1,15 +1,14 @@
 """Handlers for purchase contracts (采购合同, seed 001 ch.5). The rules are on ``Contract``; these only load
 records of the instance's unit, pass the task data on, and return the ids the diagram carries."""
-from datetime import timedelta, timezone
 
 from sqlalchemy import select
 
 from ..models import Contract, ContractRequest, DomainError, InstanceRecord, Plan, ProcessInstance
 from ..models.contract import CHANGEABLE, EDITABLE
 from . import handler
+from ..models.base import BEIJING
 
 # Dates people write (签订日期) are Beijing dates; the clock is UTC.
-_BEIJING = timezone(timedelta(hours=8))
 
 
 def _present(ctx, keys):
@@ -53,7 +52,7 @@ def _check_not_in_other_entry(ctx, contract):
 
 
 def _today(ctx):
-    return ctx.now.astimezone(_BEIJING).date()
+    return ctx.now.astimezone(BEIJING).date()
 
 
 # -- contract_filing 合同录入/发布/备案 ------------------------------------------------------------

@@ -6,7 +6,7 @@ a disabled rule, or one whose records do not exist yet, is skipped with the reas
 the engine to start one ``warning_resolution`` per open warning that has none (``ctx.request_start``, idempotent
 by the business key ``warning:<id>``).
 """
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from ..models import Contract, DomainError, Plan, Project, Tender, Unit
 from ..models.supervision import SupervisionRule, SupervisionWarning, ensure_rules
 from . import handler
+from ..models.base import BEIJING
 
-_BEIJING = timezone(timedelta(hours=8))
 FILED = ("filed", "terminating", "terminated", "fulfilled")
 UNFILED = ("draft", "in_review", "reviewed", "published")
 
@@ -163,7 +163,7 @@ def _split_purchase(ctx, rule):
 
 def _year_end_unfiled(ctx, rule):
     days = rule.param("days_before_year_end")
-    today = ctx.now.astimezone(_BEIJING).date()
+    today = ctx.now.astimezone(BEIJING).date()
     year_end = date(today.year, 12, 31)
     if (year_end - today).days > days:
         return 0, [], f"距年末超过 {days} 日，暂不检查"
@@ -180,7 +180,7 @@ def _year_end_unfiled(ctx, rule):
 
 
 def _local(moment):
-    return moment.astimezone(_BEIJING).date()
+    return moment.astimezone(BEIJING).date()
 
 
 def _day(moment):

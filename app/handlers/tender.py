@@ -11,7 +11,7 @@ def _tender(ctx):
 def announce(ctx):
     """采购公告发布: create the tender on a filed plan; the plan becomes used."""
     plan = ctx.record(Plan, ctx.require("plan_id"), "采购计划")
-    tender = Tender.announce(plan, ctx.get("title"), ctx.now)
+    tender = Tender.announce(plan, ctx.get("title"), ctx.now, ctx.get("intent_gap_reason"))
     ctx.session.add(tender)
     ctx.session.flush()
     return {"tender_id": tender.id, "tender_number": tender.number}

@@ -1,13 +1,13 @@
 """Handlers for the year-end cleanup campaign (年终处理, seed 000)."""
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from ..models import BudgetLine, BudgetSystemRequest, Contract, DomainError, JointMember, Plan, Project, money
 from ..models.year_end import YearEndItem, classify as classify_records
 from . import handler
+from ..models.base import BEIJING
 
-CHINA = timezone(timedelta(hours=8))
 
 
 @handler("year_end.classify")
@@ -16,7 +16,7 @@ def classify(ctx):
 
     Items already found for the year are kept as they are, so running the campaign again starts
     nothing twice; each item's instance is started later, in batches, by the engine."""
-    year = int(ctx.get("year") or ctx.now.astimezone(CHINA).year)
+    year = int(ctx.get("year") or ctx.now.astimezone(BEIJING).year)
     days = int(ctx.get("reminder_days") or 7)
     existing = {(i.record_type, i.record_id, i.project_id) for i in ctx.session.scalars(
         select(YearEndItem).where(YearEndItem.year == year))}
@@ -29,7 +29,7 @@ def classify(ctx):
         new += 1
         if item.process_key:
             ctx.request_start(item.process_key, item.business_key, item.unit_id, item.data)
-    reminder_at = datetime(year, 12, 31, 9, 0, tzinfo=CHINA) - timedelta(days=days)
+    reminder_at = datetime(year, 12, 31, 9, 0, tzinfo=BEIJING) - timedelta(days=days)
     return {"year": year, "items_found": found, "items_new": new, "reminder_at": reminder_at.isoformat()}
 
 

@@ -30,12 +30,6 @@ from .supplement import Subcontract, SupplementaryContract  # noqa: E402
 
 __all__ += ["Acceptance", "Attachment", "Payment", "WriteOff", "Subcontract", "SupplementaryContract"]
 
-# 采购方式变更 and 委托代理采购 (issue 7: 001 §4.4, 004 §3).
-from .entrustment import Entrustment  # noqa: E402
-from .method_change import MethodChange  # noqa: E402
-
-__all__ += ["Entrustment", "MethodChange"]
-
 # Announcements, the expert pool and extraction, supervision warnings (001 ch.8, 10, 11).
 from .announcement import SingleSourcePublicity, SmeReservationReport  # noqa: E402
 from .expert import Expert, ExpertDraw, ExpertExtraction, ExtractedExpert  # noqa: E402
@@ -43,3 +37,17 @@ from .supervision import SupervisionRule, SupervisionWarning  # noqa: E402
 
 __all__ += ["SingleSourcePublicity", "SmeReservationReport", "Expert", "ExpertDraw", "ExpertExtraction",
             "ExtractedExpert", "SupervisionRule", "SupervisionWarning"]
+
+# 采购方式变更 and 委托代理采购 (issue 7: 001 §4.4, 004 §3).
+from .entrustment import Entrustment  # noqa: E402
+from .method_change import MethodChange  # noqa: E402
+
+__all__ += ["Entrustment", "MethodChange"]
+
+# Thresholds as data, project versions, intents, 统招分签 (issue 7: 001 ch.2–3, 004 §3).
+from .intent import Intent, IntentDisclosure  # noqa: E402
+from .project_lifecycle import ProjectVersion  # noqa: E402
+from .threshold import Threshold  # noqa: E402
+from .unified import UnifiedPlan, UnifiedResponse  # noqa: E402
+
+__all__ += ["Intent", "IntentDisclosure", "ProjectVersion", "Threshold", "UnifiedPlan", "UnifiedResponse"]

@@ -22,9 +22,10 @@ from decimal import Decimal
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Audited, Base, DomainError, Money, UTCDateTime, money, utcnow
+from .base import (
+    Audited, BEIJING, Base, DomainError, Drafted, Money, UTCDateTime, beijing, money, utcnow, invalid as _bad,
+    text_field as _text)
 
-BEIJING = timezone(timedelta(hours=8))
 MIN_PUBLICITY_DAYS = 5
 
 PUBLICITY_STATUSES = {"draft": "录入中", "in_review": "审核中", "reviewed": "待发布", "publicizing": "公示中",
@@ -32,19 +33,6 @@ PUBLICITY_STATUSES = {"draft": "录入中", "in_review": "审核中", "reviewed"
 PUBLICITY_SOURCES = {"plan": "采购计划选择单一来源", "failed": "采购方式变更（采购失败项目）"}
 REPORT_STATUSES = {"draft": "录入中", "in_review": "审核中", "reviewed": "待发布", "published": "已发布",
                    "deleted": "已删除"}
-
-
-def _bad(field, message):
-    return DomainError("INVALID_INPUT", message, field=field, status=400)
-
-
-def _text(value, field, label, max_len=200, required=True):
-    text = "" if value is None else str(value).strip()
-    if required and not text:
-        raise _bad(field, f"请填写{label}")
-    if len(text) > max_len:
-        raise _bad(field, f"{label}长度应不超过 {max_len} 个字符")
-    return text
 
 
 def _date(value, field, label):
@@ -76,7 +64,7 @@ def publicity_end(published_at, days=MIN_PUBLICITY_DAYS):
     return datetime.combine(last + timedelta(days=1), time(0, 0), tzinfo=BEIJING).astimezone(timezone.utc)
 
 
-class SingleSourcePublicity(Audited, Base):
+class SingleSourcePublicity(Drafted, Audited, Base):
     """单一来源公示: the proposed sole supplier, the experts' opinions and the reasons, published for at least five
     working days before the single-source procurement may proceed."""
 
@@ -192,21 +180,9 @@ class SingleSourcePublicity(Audited, Base):
         if other is not None:
             raise DomainError("PUBLICITY_EXISTS", f"该项目已有单一来源公示 {other}，请勿重复申请", field="project_id")
 
-    def submit(self):
-        self._require("draft", action="提交")
-        self.status, self.review_comment = "in_review", ""
-
-    def return_for_edit(self, comment):
-        self._require("in_review", action="退回")
-        self.status, self.review_comment = "draft", comment or ""
-
     def approve(self):
         self._require("in_review", action="审核通过")
         self.status = "reviewed"
-
-    def delete(self):
-        self._require("draft", action="删除")
-        self.status = "deleted"
 
     def publish(self, now):
         """发布 (001 §8.3): the publicity period starts; returns its end (UTC)."""
@@ -220,7 +196,7 @@ class SingleSourcePublicity(Audited, Base):
         self._require("publicizing", action="结束公示")
         if now < self.publicity_end:
             raise DomainError("PUBLICITY_RUNNING", f"单一来源公示 {self.number} 公示期至 "
-                                                   f"{_beijing(self.publicity_end)}，尚未期满")
+                                                   f"{beijing(self.publicity_end)}，尚未期满")
         self.status, self.ended_at = "ended", now
 
     def to_dict(self):
@@ -232,10 +208,6 @@ class SingleSourcePublicity(Audited, Base):
                 "status_label": PUBLICITY_STATUSES[self.status], "review_comment": self.review_comment,
                 "published_at": self.published_at, "publicity_end": self.publicity_end, "ended_at": self.ended_at,
                 "created_at": self.created_at}
-
-
-def _beijing(moment):
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
 def single_source_publicity_for(session, plan):
@@ -257,7 +229,7 @@ def check_single_source_ready(session, plan):
                           f"{MIN_PUBLICITY_DAYS} 个工作日）", field="plan_id")
     if publicity.status != "ended":
         if publicity.status == "publicizing":
-            detail = f"公示期至 {_beijing(publicity.publicity_end)}（北京时间）"
+            detail = f"公示期至 {beijing(publicity.publicity_end)}（北京时间）"
         else:
             detail = f"公示当前为“{PUBLICITY_STATUSES[publicity.status]}”"
         raise DomainError("SINGLE_SOURCE_PUBLICITY_RUNNING",
@@ -270,7 +242,7 @@ _FIGURES = {"total_amount": "政府采购项目总金额", "reserved_amount": "�
             "sme_contract_amount": "中小企业合同金额", "small_micro_contract_amount": "其中小微企业合同金额"}
 
 
-class SmeReservationReport(Audited, Base):
+class SmeReservationReport(Drafted, Audited, Base):
     """面向中小企业预留项目执行情况公告 of one purchasing unit for one period."""
 
     __tablename__ = "sme_reservation_report"
@@ -361,21 +333,9 @@ class SmeReservationReport(Audited, Base):
             return None
         return (self.sme_contract_amount / self.total_amount).quantize(Decimal("0.0001"))
 
-    def submit(self):
-        self._require("draft", action="提交")
-        self.status, self.review_comment = "in_review", ""
-
-    def return_for_edit(self, comment):
-        self._require("in_review", action="退回")
-        self.status, self.review_comment = "draft", comment or ""
-
     def approve(self):
         self._require("in_review", action="审核通过")
         self.status = "reviewed"
-
-    def delete(self):
-        self._require("draft", action="删除")
-        self.status = "deleted"
 
     def publish(self, now):
         self._require("reviewed", action="发布")

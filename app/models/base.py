@@ -1,5 +1,5 @@
 """Declarative base, shared column types and the domain error every model raises."""
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, ROUND_HALF_UP
 
 from sqlalchemy import DateTime, Numeric, TypeDecorator
@@ -25,6 +25,29 @@ class NotFound(DomainError):
 
     def __init__(self, what, ident):
         super().__init__("NOT_FOUND", f"{what} {ident} 不存在", status=404)
+
+
+BEIJING = timezone(timedelta(hours=8))  # dates and deadlines the seeds speak of are Beijing time
+
+
+def beijing(moment):
+    """A UTC moment as Beijing wall-clock text for messages: 2026-11-28 00:00."""
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def invalid(field, message):
+    """Bad input on one field: 400 with the field's message."""
+    return DomainError("INVALID_INPUT", message, field=field, status=400)
+
+
+def text_field(value, field, label, max_len=200, required=True):
+    """A stripped text input: required (请填写…) and at most ``max_len`` characters."""
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        raise invalid(field, f"请填写{label}")
+    if len(text) > max_len:
+        raise invalid(field, f"{label}长度应不超过 {max_len} 个字符")
+    return text
 
 
 def utcnow():
@@ -68,6 +91,23 @@ def money(value, field="amount"):
 
 class Base(DeclarativeBase):
     pass
+
+
+class Drafted:
+    """A record the clerk drafts and a reviewer reviews: draft 录入中/编辑中 → in_review 审核中 on 提交; back to draft
+    with the reviewer's comment on 审核不通过; deleted while a draft. The class provides ``_require``."""
+
+    def submit(self):
+        self._require("draft", action="提交")
+        self.status, self.review_comment = "in_review", ""
+
+    def return_for_edit(self, comment):
+        self._require("in_review", action="退回")
+        self.status, self.review_comment = "draft", comment or ""
+
+    def delete(self):
+        self._require("draft", action="删除")
+        self.status = "deleted"
 
 
 class Audited:

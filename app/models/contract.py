@@ -34,7 +34,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Audited, Base, DomainError, Money, UTCDateTime, money, utcnow
+from .base import Audited, Base, DomainError, Money, UTCDateTime, money, utcnow, invalid as _bad, text_field as _text
 from .plan import STATUSES as PLAN_STATUSES
 
 STATUSES = {"draft": "录入中", "in_review": "审核中", "reviewed": "待发布", "published": "待备案", "filed": "已备案",
@@ -57,17 +57,6 @@ _CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 
 
 # -- input shapes (400 with the field named) ------------------------------------------------------
-def _bad(field, message):
-    return DomainError("INVALID_INPUT", message, field=field, status=400)
-
-
-def _text(value, field, label, max_len=200, required=True):
-    text = "" if value is None else str(value).strip()
-    if required and not text:
-        raise _bad(field, f"请填写{label}")
-    if len(text) > max_len:
-        raise _bad(field, f"{label}长度应不超过 {max_len} 个字符")
-    return text
 
 
 def _rows(value, field, label):

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Audited, Base, DomainError, Money, UTCDateTime, money, utcnow
+from .base import Audited, Base, DomainError, Money, UTCDateTime, money, utcnow, invalid as _bad, text_field as _text
 
 # 004 §3: 货物和服务项目单项合同预算 30 万元（含）以上、工程项目 400 万元（含）以上须委托代理机构（在项目交易系统）
 # 实施采购, so 自行采购 is refused at or above. The thresholds table (``threshold.py``, kind ``transaction``) is the
@@ -49,19 +49,6 @@ def check_self_procurement(session, category, amount):
         raise DomainError("ENTRUSTMENT_REQUIRED",
                           f"{CATEGORIES[category]}类采购 {threshold / 10000:,.0f} 万元（含）以上须委托代理机构采购，"
                           f"不能自行采购（本次 {amount:,.2f} 元）", field="method")
-
-
-def _bad(field, message):
-    return DomainError("INVALID_INPUT", message, field=field, status=400)
-
-
-def _text(value, field, label, max_len=200, required=True):
-    text = value.strip() if isinstance(value, str) else ("" if value is None else str(value))
-    if required and not text:
-        raise _bad(field, f"请填写{label}")
-    if len(text) > max_len:
-        raise _bad(field, f"{label}长度应不超过 {max_len} 个字符")
-    return text
 
 
 class Entrustment(Audited, Base):

@@ -11,7 +11,7 @@ import uuid
 from sqlalchemy import JSON, ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Audited, Base, DomainError, UTCDateTime, utcnow
+from .base import Audited, Base, DomainError, UTCDateTime, utcnow, invalid as _bad
 
 STATUSES = {"requested": "代理机构已申请", "draft": "录入中", "in_review": "审核中", "reviewed": "审核通过待财政审核",
             "approved": "已变更", "abandoned": "已放弃"}
@@ -19,10 +19,6 @@ ORIGINS = {"agency": "代理机构流标重招申请", "purchaser": "采购人�
 LIVE = ("requested", "draft", "in_review", "reviewed")
 # Methods that belong to a plan type (框架协议/电子卖场): chosen by applying that type of plan, never by a change.
 TYPE_ONLY_METHODS = ("framework", "emall")
-
-
-def _bad(field, message):
-    return DomainError("INVALID_INPUT", message, field=field, status=400)
 
 
 class MethodChange(Audited, Base):

@@ -4,7 +4,8 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Audited, Base, DomainError, Money, UTCDateTime, money, utcnow
+from .base import (
+    Audited, Base, DomainError, Drafted, Money, UTCDateTime, money, utcnow, invalid as _bad, text_field as _text)
 
 PLAN_TYPES = {"project": "项目采购", "framework": "框架协议", "joint": "联合采购", "emall": "电子卖场",
               "no_process": "无过程", "renewal": "合同续签", "unified": "统招分签"}
@@ -25,7 +26,7 @@ IMPORT_STATUSES = {"draft": "录入中", "in_review": "审核中", "finance_revi
                    "approved": "已公示（核准）", "rejected": "未核准", "deleted": "已删除"}
 
 
-class ImportApproval(Audited, Base):
+class ImportApproval(Drafted, Audited, Base):
     """进口产品审批/公示 (001 ch.9, 002 §7): the project, which of its items import, the experts' opinions and the
     application; reviewer → finance → the clerk publishes (公示) and the approval is ``approved``. A plan that buys
     imported products needs an approved one of its project (``Plan.check_import``)."""
@@ -89,10 +90,6 @@ class ImportApproval(Audited, Base):
         self.title = _text(values.get("title"), "title", "公示标题", 200, required=False) or f"{project.name}进口产品采购公示"
         self.attachment_ref = _text(values.get("attachment_ref"), "attachment_ref", "附件", 200, required=False)
 
-    def submit(self):
-        self._require("draft", action="提交")
-        self.status, self.review_comment = "in_review", ""
-
     def return_for_edit(self, comment):
         """审核不通过 (reviewer or finance): back to the entry post with the comment."""
         self._require("in_review", "finance_review", action="退回")
@@ -108,29 +105,12 @@ class ImportApproval(Audited, Base):
         self._require("to_publish", action="公示")
         self.status, self.published_at = "approved", now
 
-    def delete(self):
-        self._require("draft", action="删除")
-        self.status = "deleted"
-
     def to_dict(self):
         return {"id": self.id, "number": self.number, "unit_id": self.unit_id, "project_id": self.project_id,
                 "title": self.title, "items": self.items or [], "experts": self.experts or [], "reason": self.reason,
                 "attachment_ref": self.attachment_ref, "status": self.status,
                 "status_label": IMPORT_STATUSES.get(self.status, self.status), "review_comment": self.review_comment,
                 "published_at": self.published_at, "created_at": self.created_at}
-
-
-def _bad(field, message):
-    return DomainError("INVALID_INPUT", message, field=field, status=400)
-
-
-def _text(value, field, label, max_len, required=True):
-    text = value.strip() if isinstance(value, str) else ("" if value is None else str(value))
-    if required and not text:
-        raise _bad(field, f"请填写{label}")
-    if len(text) > max_len:
-        raise _bad(field, f"{label}长度应不超过 {max_len} 个字符")
-    return text
 
 
 class JointMember(Base):
@@ -258,10 +238,6 @@ class Plan(Audited, Base):
         """备案/核准: the plan becomes usable (可使用)."""
         self._require("in_review", action="备案")
         self.status = "filed"
-
-    def delete(self):
-        self._require("draft", action="删除")
-        self.status = "deleted"
 
     def mark_used(self):
         """已使用: an announcement was published, an order placed, or a contract filed directly on the plan."""

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Audited, Base, DomainError, Money, UTCDateTime, money, utcnow
 from .budget import BudgetLine
+from .project_lifecycle import ProjectLifecycle
 
 CATEGORIES = {"goods": "货物", "services": "服务", "works": "工程"}
 IMPLEMENTATION_FORMS = {"self": "自行采购", "agency": "委托代理机构采购", "centralized": "集中采购机构采购"}
@@ -14,7 +15,7 @@ STATUSES = {"draft": "录入中", "in_review": "审核中", "registered": "已�
 LIVE = ("in_review", "registered")
 
 
-class Project(Audited, Base):
+class Project(ProjectLifecycle, Audited, Base):
     __tablename__ = "project"
     __audit_fields__ = ("status", "amount", "name", "category", "pending_action")
 
@@ -59,6 +60,10 @@ class Project(Audited, Base):
     def set_funds(self, session, funds):
         """Replace the fund composition, moving budget occupation from old lines to new ones."""
         self._require("draft", action="修改资金构成")
+        self.funds = self._parse_funds(session, funds, self.amount)
+
+    def _parse_funds(self, session, funds, project_amount):
+        """Fund rows (not yet attached) for [{budget_line_id, amount}] adding up to ``project_amount``."""
         total = Decimal("0")
         new = []
         for i, fund in enumerate(funds):
@@ -75,18 +80,22 @@ class Project(Audited, Base):
             new.append(ProjectFund(budget_line_id=line.id, amount=amount))
         if not new:
             raise DomainError("NO_FUNDS", "请至少选择一条预算指标", field="budget_line_id", status=400)
-        if total != self.amount:
-            raise DomainError("FUNDS_MISMATCH", f"资金构成合计 {total:,.2f} 元与项目金额 {self.amount:,.2f} 元不一致",
+        if total != project_amount:
+            raise DomainError("FUNDS_MISMATCH", f"资金构成合计 {total:,.2f} 元与项目金额 {project_amount:,.2f} 元不一致",
                               field="amount", status=400)
-        self.funds = new
+        return new
 
     def submit(self, session):
         """Send for review. Budget lines are occupied from submission on (while in review or registered),
         so two projects can never be approved against the same yuan."""
         self._require("draft", action="提交")
+        self.check_thresholds(session)  # 分散采购限额 (001 §2.2.1 注①), 自行采购 below 004 §3's threshold
+        self._occupy_funds(session)
+        self.status = "in_review"
+
+    def _occupy_funds(self, session):
         for fund in self.funds:
             session.get(BudgetLine, fund.budget_line_id, with_for_update=True).occupy(fund.amount)
-        self.status = "in_review"
 
     def return_for_edit(self, session, comment):
         """Reject (审核不通过): back to the entry post with the comment; the occupation is released."""
@@ -204,8 +213,7 @@ class Project(Audited, Base):
 
     def request_revocation(self, session, reason):
         self.check_revocable(session)
-        if self.pending_action:
-            raise DomainError("PROJECT_PENDING", f"项目 {self.number} 已有待审核的撤销申请")
+        self._check_no_pending("撤销")  # 撤销、变更、结项: one request at a time
         if not (reason or "").strip():
             raise DomainError("REASON_REQUIRED", "请填写撤销原因", field="reason", status=400)
         self.pending_action, self.closing_reason = "revocation", reason

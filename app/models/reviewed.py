@@ -7,30 +7,20 @@ who edits and submits again or cancels it.
 """
 import re
 import uuid
-from datetime import date, timedelta, timezone
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import JSON, ForeignKey, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import DomainError, UTCDateTime, utcnow
+from .base import BEIJING, DomainError, UTCDateTime, text_field as text, utcnow  # text: re-exported
 
 OPEN = ("in_review", "returned")
-# Dates people write (签订日期, 验收日期) are Beijing dates; the clock is UTC.
-BEIJING = timezone(timedelta(hours=8))
 
 
 def beijing_today(now):
+    """Dates people write (签订日期, 验收日期) are Beijing dates; the clock is UTC."""
     return now.astimezone(BEIJING).date()
-
-
-def text(value, field, label, max_len=200, required=True):
-    value = "" if value is None else str(value).strip()
-    if required and not value:
-        raise DomainError("INVALID_INPUT", f"请填写{label}", field=field, status=400)
-    if len(value) > max_len:
-        raise DomainError("INVALID_INPUT", f"{label}长度应不超过 {max_len} 个字符", field=field, status=400)
-    return value
 
 
 def past_date(value, field, label, today, required=True):

@@ -24,6 +24,7 @@ class Tender(Audited, Base):
     termination: Mapped[str] = mapped_column(String(16), default="none")
     result: Mapped[str] = mapped_column(String(16), default="none")  # 评标结果: none / awarded / failed
     reason: Mapped[str] = mapped_column(Text, default="")
+    intent_gap_reason: Mapped[str] = mapped_column(Text, default="")  # 意向未满30天的理由 (001 §3.1 注①)
     announced_at = mapped_column(UTCDateTime, default=utcnow)
     opened_at = mapped_column(UTCDateTime, nullable=True)
     closed_at = mapped_column(UTCDateTime, nullable=True)
@@ -33,15 +34,19 @@ class Tender(Audited, Base):
             raise DomainError("TENDER_STATE", f"交易项目 {self.number} 当前状态为“{STATUSES[self.status]}”，不能{action}")
 
     @classmethod
-    def announce(cls, plan, title, now):
-        """采购公告发布: the plan becomes used (已使用)."""
+    def announce(cls, plan, title, now, intent_gap_reason=None):
+        """采购公告发布: the plan becomes used (已使用). Less than 30 days after the project's 采购意向 (or with none)
+        the announcement carries the reason (``Intent.check_announcement``)."""
         if plan.status != "filed":
             raise DomainError("PLAN_NOT_FILED", f"采购计划 {plan.number} 不是可使用状态，不能发布采购公告", field="plan_id")
         plan.check_single_source_ready()
+        from sqlalchemy.orm import object_session
+        from .intent import Intent
+        gap = Intent.check_announcement(object_session(plan), plan, intent_gap_reason, now)
         plan.mark_used()
         return cls(number=f"JY{plan.number[2:]}-{plan.id}", title=title or plan.name, plan_id=plan.id,
                    unit_id=plan.unit_id, status="announced", cancel_requested=False, termination="none", result="none",
-                   reason="", announced_at=now)
+                   reason="", intent_gap_reason=gap["reason"], announced_at=now)
 
     def open_bids(self, now):
         self._require("announced", action="开标")
@@ -101,4 +106,5 @@ class Tender(Audited, Base):
                 "unit_id": self.unit_id, "status": self.status, "status_label": STATUSES[self.status],
                 "cancel_requested": self.cancel_requested, "termination": self.termination,
                 "termination_label": TERMINATION[self.termination], "reason": self.reason, "result": self.result,
+                "intent_gap_reason": self.intent_gap_reason or "",
                 "announced_at": self.announced_at, "opened_at": self.opened_at, "closed_at": self.closed_at}

@@ -71,7 +71,6 @@ def _item(year, category, record_type, record, unit_id, note="", project_id=None
 
 def classify_plan(session, plan):
     """Seed 000 一(二)–(七) for one plan; returns (category, note, extra data)."""
-    project = session.get(Project, plan.project_id)
     if plan.status == "draft":
         return "1.7", "", {}
     if plan.status == "in_review":

@@ -1,0 +1,107 @@
+"""Records of issue 7's procedures, read-only (they change only through their procedures): 采购意向公开
+(``/api/intents/<id>``) and 统招分签项目 (``/api/unified-plans/<id>``, the lead unit sees every member's response,
+a member unit its own). Auditors read all."""
+from flask_smorest import Blueprint
+from marshmallow import fields
+from sqlalchemy import select
+
+from ..models import NotFound
+from ..models.intent import IntentDisclosure
+from ..models.unified import UnifiedPlan, UnifiedResponse
+from . import schemas
+from .common import current_user, login_required, read_session
+
+blp = Blueprint("procurement_records", __name__, url_prefix="/api", description="采购意向、统招分签项目")
+
+
+class IntentSchema(schemas.Base):
+    id = fields.Integer()
+    disclosure_id = fields.Integer()
+    project_id = fields.Integer()
+    project_name = fields.String()
+    summary = fields.String(metadata={"description": "采购需求概况"})
+    budget_amount = schemas.Money()
+    expected_month = fields.String(metadata={"description": "预计采购时间 YYYY-MM"})
+    remark = fields.String()
+    status = fields.String()
+    status_label = fields.String()
+    published_at = fields.DateTime(allow_none=True)
+
+
+class DisclosureSchema(schemas.Base):
+    id = fields.Integer()
+    number = fields.String()
+    unit_id = fields.Integer()
+    title = fields.String()
+    status = fields.String(metadata={"description": "draft / in_review / reviewed / published / deleted"})
+    status_label = fields.String()
+    review_comment = fields.String()
+    published_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime(allow_none=True)
+    intents = fields.List(fields.Nested(IntentSchema))
+
+
+class ResponseSchema(schemas.Base):
+    id = fields.Integer()
+    unified_plan_id = fields.Integer()
+    unit_id = fields.Integer()
+    round = fields.Integer()
+    status = fields.String(metadata={"description": "pending / in_review / responded / declined / expired"})
+    status_label = fields.String()
+    quantities = fields.List(fields.Dict())
+    amount = schemas.Money()
+    reason = fields.String()
+    review_comment = fields.String()
+    answered_at = fields.DateTime(allow_none=True)
+    instance_id = fields.Integer(allow_none=True)
+
+
+class UnifiedPlanSchema(schemas.Base):
+    id = fields.Integer()
+    number = fields.String()
+    unit_id = fields.Integer(metadata={"description": "牵头单位"})
+    name = fields.String()
+    year = fields.Integer()
+    category = fields.String()
+    items = fields.List(fields.Dict())
+    execution_plan = fields.String()
+    member_unit_ids = fields.List(fields.Integer())
+    project_id = fields.Integer(allow_none=True)
+    response_deadline = fields.DateTime()
+    round = fields.Integer()
+    status = fields.String(metadata={"description": "draft / in_review / responding / aggregated / not_aggregated / "
+                                                   "terminated / deleted"})
+    status_label = fields.String()
+    review_comment = fields.String()
+    total_amount = schemas.Money()
+    totals = fields.List(fields.Dict())
+    aggregated_at = fields.DateTime(allow_none=True)
+    termination_reason = fields.String()
+    attachments = fields.List(fields.Dict())
+    responses = fields.List(fields.Nested(ResponseSchema))
+
+
+@blp.route("/intents/<int:disclosure_id>", methods=["GET"])
+@login_required
+@blp.response(200, DisclosureSchema)
+def intent(disclosure_id):
+    session = read_session()
+    disclosure = session.get(IntentDisclosure, disclosure_id)
+    if disclosure is None or disclosure.unit_id not in current_user().unit_ids(session):
+        raise NotFound("采购意向", disclosure_id)
+    return disclosure.to_dict(session)
+
+
+@blp.route("/unified-plans/<int:plan_id>", methods=["GET"])
+@login_required
+@blp.response(200, UnifiedPlanSchema)
+def unified_plan(plan_id):
+    session = read_session()
+    user = current_user()
+    units = user.unit_ids(session)
+    plan = session.get(UnifiedPlan, plan_id)
+    member = plan is not None and session.scalar(select(UnifiedResponse.id).where(
+        UnifiedResponse.unified_plan_id == plan.id, UnifiedResponse.unit_id.in_(units)).limit(1)) is not None
+    if plan is None or not (plan.unit_id in units or member):
+        raise NotFound("统招分签项目", plan_id)
+    return plan.to_dict(session, None if user.is_auditor else units)

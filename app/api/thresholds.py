@@ -1,0 +1,84 @@
+"""GET/PUT /api/thresholds: the procurement thresholds (分散采购限额 001 §2.2.1 注①, 交易系统限额 004 §3) as data.
+
+Administrators read and set them; auditors read them (they read everything); anyone else gets 403. Bad values get
+400 with Chinese messages under the field names; a refused PUT changes nothing.
+"""
+from decimal import Decimal
+from functools import wraps
+
+from flask_smorest import Blueprint, abort
+from marshmallow import ValidationError, fields, validate
+
+from ..models.threshold import CATEGORIES, KINDS, all_rows, upsert
+from . import schemas
+from .common import current_user, login_required, now, read_session, transaction
+
+blp = Blueprint("thresholds", __name__, url_prefix="/api/thresholds", description="限额标准")
+
+
+class ThresholdSchema(schemas.Base):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "decentralized 分散采购限额 / transaction 须委托代理机构的限额"})
+    kind_label = fields.String()
+    region = fields.String(metadata={"description": "区划（省级、福州、厦门…）；* 为所有区划"})
+    category = fields.String(metadata={"description": "goods / services / works"})
+    category_label = fields.String()
+    amount = schemas.Money()
+    source = fields.String()
+    updated_by = fields.String(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
+
+
+def _two_places(amount):
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError("金额最多保留两位小数")
+
+
+class ThresholdInput(schemas.Base):
+    kind = fields.String(required=True, validate=validate.OneOf(list(KINDS), error="限额类型应为 decentralized（分散采购限额）"
+                                                                                  "或 transaction（须委托代理机构的限额）"))
+    region = fields.String(required=True, validate=validate.Length(min=1, max=32, error="区划应为 1 到 32 个字符"))
+    category = fields.String(required=True, validate=validate.OneOf(list(CATEGORIES), error="品目类别应为 goods、services 或 works"))
+    amount = fields.Decimal(required=True, validate=[
+        validate.Range(min=0, min_inclusive=False, max=10 ** 12, error="金额应大于 0 元且不超过 1 万亿元"), _two_places],
+        error_messages={"invalid": "金额应为数字", "special": "金额应为数字"})
+
+
+class ThresholdUpdate(schemas.Base):
+    thresholds = fields.List(fields.Nested(ThresholdInput), required=True,
+                             validate=validate.Length(min=1, error="请至少提交一条限额"))
+
+
+def _only(*groups, message):
+    """Checked before the body is parsed: a clerk gets 403, not a lesson in the body's format."""
+    def decorate(fn):
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            if not (current_user().groups & set(groups)):
+                abort(403, message=message)
+            return fn(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+@blp.route("", methods=["GET"])
+@login_required
+@_only("admin", "auditor", message="只有系统管理员可以查看和设置限额标准")
+@blp.response(200, ThresholdSchema(many=True))
+def list_thresholds():
+    return [t.to_dict() for t in all_rows(read_session())]
+
+
+@blp.route("", methods=["PUT"])
+@login_required
+@_only("admin", message="只有系统管理员可以设置限额标准")
+@blp.arguments(ThresholdUpdate, error_status_code=400)
+@blp.response(200, ThresholdSchema(many=True))
+@blp.alt_response(400, schema=schemas.ApiError)
+@blp.alt_response(403, schema=schemas.ApiError)
+def set_thresholds(body):
+    """Set amounts by (kind, region, category); a new region adds rows. ``region`` * applies to every region."""
+    with transaction() as (session, user):
+        upsert(session, body["thresholds"], user, now())
+        return [t.to_dict() for t in all_rows(session)]
+

@@ -1,0 +1,148 @@
+"""Procurement thresholds as data (限额标准), editable by an administrator (``GET/PUT /api/thresholds``).
+
+Two kinds, each an amount per region and category (货物/服务/工程):
+
+- ``decentralized`` 分散采购限额 (seed 001 §2.2.1 注①): when a unit's budgets for a category in one year add up to
+  the limit, the purchase is government procurement (是否政府采购 = 是) and, if it is the accumulation rather than
+  this project alone that reaches the limit, the clerk explains it (累计达到限额标准相关说明).
+  省级、福州、泉州、漳州、三明、莆田 工程 100万 / 货物·服务 50万；平潭、龙岩、宁德、南平 工程 60万 / 货物·服务 50万；
+  厦门 工程 200万 / 货物·服务 100万。
+- ``transaction`` 交易系统限额 (seed 004 §3): 货物和服务 30万元（含）以上、工程 400万元（含）以上 must be bought
+  through an agency (委托代理机构 / 集中采购机构) in the transaction system: 自行采购 is refused. Region ``*``
+  applies everywhere unless a row for the unit's region says otherwise.
+
+The seeds' figures are the defaults, written at start-up into an empty table (``seed_defaults``).
+Where the seeds are silent: a unit whose region matches no row uses the 省级 limits.
+"""
+from decimal import Decimal
+
+from sqlalchemy import String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, DomainError, Money, UTCDateTime
+
+KINDS = {"decentralized": "分散采购限额标准", "transaction": "须委托代理机构采购的限额（交易系统）"}
+CATEGORIES = {"goods": "货物", "services": "服务", "works": "工程"}
+ANY_REGION = "*"
+PROVINCIAL = "省级"
+
+_WAN = Decimal("10000")
+_DECENTRALIZED = [  # (regions, works, goods and services) in 万元, seed 001 §2.2.1 注①
+    (("省级", "福州", "泉州", "漳州", "三明", "莆田"), 100, 50),
+    (("平潭", "龙岩", "宁德", "南平"), 60, 50),
+    (("厦门",), 200, 100),
+]
+DEFAULTS = [
+    *[("decentralized", region, category, Decimal(works if category == "works" else other) * _WAN,
+       "001 §2.2.1 注①")
+      for regions, works, other in _DECENTRALIZED for region in regions for category in CATEGORIES],
+    *[("transaction", ANY_REGION, category, Decimal(400 if category == "works" else 30) * _WAN, "004 §3")
+      for category in CATEGORIES],
+]
+
+
+class Threshold(Base):
+    __tablename__ = "threshold"
+    __table_args__ = (UniqueConstraint("kind", "region", "category"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    region: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    source: Mapped[str] = mapped_column(String(64), default="")
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at = mapped_column(UTCDateTime, nullable=True)
+
+    def to_dict(self):
+        return {"id": self.id, "kind": self.kind, "kind_label": KINDS[self.kind], "region": self.region,
+                "category": self.category, "category_label": CATEGORIES[self.category], "amount": self.amount,
+                "source": self.source, "updated_by": self.updated_by, "updated_at": self.updated_at}
+
+
+def seed_defaults(session):
+    """Write the seeds' figures into an empty table (start-up); an administrator's edits are never overwritten."""
+    if session.scalar(select(Threshold.id).limit(1)) is not None:
+        return False
+    for kind, region, category, amount, source in DEFAULTS:
+        session.add(Threshold(kind=kind, region=region, category=category, amount=amount, source=source))
+    session.flush()
+    return True
+
+
+def all_rows(session):
+    return list(session.scalars(select(Threshold).order_by(Threshold.kind, Threshold.region, Threshold.category)))
+
+
+def upsert(session, rows, user, now):
+    """Set the amounts of ``rows`` [{kind, region, category, amount}] (validated by the API); new regions are added."""
+    changed = []
+    for row in rows:
+        current = session.scalars(select(Threshold).where(
+            Threshold.kind == row["kind"], Threshold.region == row["region"], Threshold.category == row["category"])
+            .with_for_update()).first()
+        if current is None:
+            current = Threshold(kind=row["kind"], region=row["region"], category=row["category"], source="管理员设置")
+            session.add(current)
+        current.amount, current.updated_by, current.updated_at = row["amount"], user.username, now
+        changed.append(current)
+    session.flush()
+    return changed
+
+
+def _amount(session, kind, region, category):
+    rows = {r.region: r.amount for r in session.scalars(select(Threshold).where(
+        Threshold.kind == kind, Threshold.category == category, Threshold.region.in_((region, ANY_REGION))))}
+    if region in rows:
+        return rows[region]
+    if ANY_REGION in rows:
+        return rows[ANY_REGION]
+    # An empty table (a database created before thresholds existed, not yet restarted): the seeds' figures.
+    for d_kind, d_region, d_category, amount, _ in DEFAULTS:
+        if (d_kind, d_category) == (kind, category) and d_region in (region, ANY_REGION):
+            return amount
+    return None
+
+
+def region_of(session, unit, *texts):
+    """The 分散限额 region of a unit: 省级 for provincial units, else the first region named in the unit's region
+    (or the project's 项目区划), e.g. 福州市 → 福州; 省级 when nothing matches (the seeds are silent)."""
+    if unit is not None and unit.level == "provincial":
+        return PROVINCIAL
+    regions = sorted({r for r in session.scalars(select(Threshold.region).where(Threshold.kind == "decentralized"))
+                      if r != ANY_REGION} or {d[1] for d in DEFAULTS if d[0] == "decentralized"}, key=len, reverse=True)
+    for text in ((unit.region if unit is not None else None), *texts):
+        text = text or ""
+        if "省本级" in text or "省级" in text:
+            return PROVINCIAL
+        for region in regions:
+            if region in text:
+                return region
+    return PROVINCIAL
+
+
+def decentralized_limit(session, unit, category, region_text=None):
+    """(region, 分散采购限额) for a unit and category."""
+    region = region_of(session, unit, region_text)
+    return region, _amount(session, "decentralized", region, category)
+
+
+def transaction_threshold(session, category, region=ANY_REGION):
+    """The amount at and above which the purchase must go through an agency (004 §3)."""
+    return _amount(session, "transaction", region, category)
+
+
+def wan(amount):
+    """Yuan as 万元 text: 300000 → 30万元, 1234567.89 → 123.456789万元."""
+    value = (Decimal(amount) / _WAN).normalize()
+    return f"{value:f}万元"
+
+
+def check_self_procurement(session, category, amount, what, field="implementation_form"):
+    """自行采购 at or above the transaction threshold is refused (004 §3)."""
+    threshold = transaction_threshold(session, category)
+    if threshold is not None and Decimal(amount) >= threshold:
+        raise DomainError(
+            "AGENCY_REQUIRED",
+            f"{CATEGORIES.get(category, category)}类{what}金额 {Decimal(amount):,.2f} 元，达到 {wan(threshold)}（含）以上，"
+            f"须委托代理机构或集中采购机构通过交易系统采购，不能自行采购（004 §3）", field=field, status=400)
