@@ -16,7 +16,6 @@ Nothing is written anywhere: the files are deployed into a throw-away in-memory 
 Prints ``file [element]: message`` per problem; exit status 0 when clean, 1 when there are problems.
 """
 import argparse
-import os
 import sys
 from pathlib import Path
 
