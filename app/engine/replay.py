@@ -27,7 +27,6 @@ import inspect
 import json
 import random
 import zlib
-from contextlib import nullcontext
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
@@ -38,12 +37,8 @@ from sqlalchemy import select
 from ..models import DomainError, ProcessDefinition
 from . import deployments, expressions, history, runtime, serializer
 from .script_engine import SafeScriptEngine
+from .timers import step_clock
 
-try:  # the timer clock (timers.py); without it, timers fire by the wall clock
-    from .timers import step_clock
-except ImportError:  # pragma: no cover - only before timers existed
-    def step_clock(_now):
-        return nullcontext()
 
 DRIVERS = {"instance_started", "task_completed", "message_received", "migrated", "instance_cancelled"}
 EFFECTS = {"service_task", "error_caught"}

@@ -1,6 +1,5 @@
 """Handlers for entrustment (委托代理采购, seed 004 §3(二)(三)). The rules are on ``Entrustment`` and ``Tender``; the
 cancel and failed-bid chains are the existing procurement_cancellation / failed_bid_termination call activities."""
-import inspect
 
 from sqlalchemy import func, select
 
@@ -91,10 +90,7 @@ def announce(ctx):
     """发布采购公告: ``Tender.announce`` (plan used; 单一来源 publicity and the intent rules apply there)."""
     entrustment = _entrustment(ctx)
     plan = _plan(ctx, entrustment)
-    if "intent_gap_reason" in inspect.signature(Tender.announce).parameters:  # 意向公开 30-day rule (001 §3.1 注①)
-        tender = Tender.announce(plan, ctx.get("title"), ctx.now, ctx.get("intent_gap_reason"))
-    else:  # a tree without the intent procedure
-        tender = Tender.announce(plan, ctx.get("title"), ctx.now)
+    tender = Tender.announce(plan, ctx.get("title"), ctx.now, ctx.get("intent_gap_reason"))
     earlier = ctx.session.scalar(select(func.count(Tender.id)).where(Tender.plan_id == plan.id))
     if earlier:  # 流标重招: a new attempt on the same plan gets a number of its own
         tender.number = f"{tender.number}-{earlier + 1}"

@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from ..models import Contract, DomainError, Plan, Project, Tender, Unit
+from ..models.threshold import decentralized_limit
 from ..models.supervision import SupervisionRule, SupervisionWarning, ensure_rules
 from . import handler
 from ..models.base import BEIJING
@@ -124,14 +125,9 @@ def _payment_over_amount(ctx, rule):
 def _limit(ctx, rule, unit, category):
     """The limit a split purchase evades: the unit's 分散采购限额 from the threshold table where there is one
     (app/models/threshold.py), else the rule's ``limit_amount``. Returns (amount, source)."""
-    try:
-        from ..models.threshold import decentralized_limit
-    except ImportError:
-        decentralized_limit = None
-    if decentralized_limit is not None:
-        region, amount = decentralized_limit(ctx.session, unit, category)
-        if amount is not None:
-            return amount, f"threshold:{region}"
+    region, amount = decentralized_limit(ctx.session, unit, category)
+    if amount is not None:
+        return amount, f"threshold:{region}"
     return rule.param("limit_amount", Decimal), "rule"
 
 

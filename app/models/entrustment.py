@@ -14,12 +14,9 @@ from decimal import Decimal
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Audited, Base, DomainError, Money, UTCDateTime, money, utcnow, invalid as _bad, text_field as _text
-
-# 004 §3: 货物和服务项目单项合同预算 30 万元（含）以上、工程项目 400 万元（含）以上须委托代理机构（在项目交易系统）
-# 实施采购, so 自行采购 is refused at or above. The thresholds table (``threshold.py``, kind ``transaction``) is the
-# truth where it exists; these are the seed's figures for a tree without it.
-ENTRUSTMENT_THRESHOLD = {"goods": Decimal("300000"), "services": Decimal("300000"), "works": Decimal("4000000")}
+from . import threshold as threshold_rules
+from .base import (
+    Audited, Base, DomainError, Money, UTCDateTime, money, utcnow, invalid as _bad, text_field as _text)
 
 STATUSES = {"draft": "录入中", "in_review": "审核中", "submitted": "待代理机构受理", "accepted": "已受理（编制采购文件）",
             "documents": "采购文件待确认", "confirmed": "采购文件已确认", "announced": "采购公告已发布",
@@ -31,24 +28,9 @@ LIVE = ("draft", "in_review", "submitted", "accepted", "documents", "confirmed",
 ENTRUSTABLE = ("project", "joint", "unified")
 
 
-def entrustment_threshold(session, category):
-    """The amount from which a purchase of ``category`` must be entrusted to an agency (004 §3): the thresholds
-    table (``threshold``, set by an administrator; the seed's figures by default)."""
-    try:
-        from .threshold import transaction_threshold
-    except ImportError:  # a tree without the thresholds table: the seed's figures
-        return ENTRUSTMENT_THRESHOLD[category]
-    return transaction_threshold(session, category) or ENTRUSTMENT_THRESHOLD[category]
-
-
 def check_self_procurement(session, category, amount):
-    """自行采购 is refused at or above the entrustment threshold."""
-    from .project import CATEGORIES
-    threshold = entrustment_threshold(session, category)
-    if amount >= threshold:
-        raise DomainError("ENTRUSTMENT_REQUIRED",
-                          f"{CATEGORIES[category]}类采购 {threshold / 10000:,.0f} 万元（含）以上须委托代理机构采购，"
-                          f"不能自行采购（本次 {amount:,.2f} 元）", field="method")
+    """自行采购 of a plan is refused at or above the transaction threshold (004 §3; the thresholds table)."""
+    threshold_rules.check_self_procurement(session, category, amount, "采购计划", field="method")
 
 
 class Entrustment(Audited, Base):

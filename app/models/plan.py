@@ -125,7 +125,7 @@ class JointMember(Base):
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))  # counts against the member's own project
 
 
-class Plan(Audited, Base):
+class Plan(Drafted, Audited, Base):
     __tablename__ = "plan"
     __audit_fields__ = ("status", "amount", "method", "returned", "pending_action", "assignee_id", "plan_type")
 
