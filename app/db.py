@@ -48,7 +48,9 @@ class Database:
             self.read_engine.dispose()
 
     def create_all(self):
-        Base.metadata.create_all(self.engine)
+        """Missing tables and columns are added (app/schema.py); existing data is kept."""
+        from .schema import upgrade
+        return upgrade(self.engine, Base.metadata)
 
     def drop_all(self):
         Base.metadata.drop_all(self.engine)
