@@ -9,7 +9,7 @@ from helpers import Web, PROJECT, register_project
 from app.models import HumanTask, ProcessInstance, User
 
 PAGES = ["/", "/?tab=mine", "/?tab=done", "/?tab=started", "/start", "/start/project_registration", "/budgets",
-         "/projects", "/plans"]
+         "/projects", "/plans", "/tenders", "/contracts"]
 
 
 @pytest.fixture
@@ -329,3 +329,37 @@ def test_diagram_marks_a_finished_path_and_a_listening_withdraw(web, login):
                                                      "project_id": instance["data"]["project_id"]})
     marks = _marks(web("clerk").get(f"/instances/{plan['id']}").data.decode())
     assert marks["active"] == ["plan_review"] and marks["waiting"] == ["plan_withdraw"]
+
+
+def test_contract_page_shows_its_payments_plan_and_project(web, login, app, tmp_path):
+    from contract_records import filed_contract
+    from test_payments import pay
+    app.config["ATTACHMENTS_DIR"] = str(tmp_path / "attachments")
+    filed = filed_contract(login)
+    payment = pay(login, filed["id"], 45000)
+    clerk = web("clerk2")
+    listing = clerk.get("/contracts?status=filed").data.decode()
+    assert filed["number"] in listing and "¥45,000.00 元" in listing
+    assert filed["number"] not in clerk.get("/contracts?status=draft").data.decode()
+    page = clerk.get(f"/contracts/{filed['id']}").data.decode()
+    for text in ("合同编号", "已备案", "¥150,000.00 元", "支付", payment["number"], "已支付", "所属计划与项目"):
+        assert text in page, text
+    plan_page = clerk.get(f"/plans/{filed['plan_id']}").data.decode()
+    assert f"/contracts/{filed['id']}" in plan_page  # the plan links to its contract
+    # Another unit's contract is not found; the list does not show it.
+    other = web("clerk")
+    assert other.get(f"/contracts/{filed['id']}").status_code == 404
+    assert filed["number"] not in other.get("/contracts").data.decode()
+
+
+def test_tender_page_links_plan_and_shows_the_intent_reason(web, login):
+    from helpers import GAP, filed_plan
+    clerk, reviewer, finance, agency = (login(u) for u in ("clerk", "reviewer", "finance", "agency"))
+    _, plan_instance = filed_plan(clerk, reviewer, finance)
+    tx = agency.start("tender_execution", {"plan_id": plan_instance["data"]["plan_id"], "title": "实验室设备采购项目",
+                                           **GAP})
+    tender_id = tx["data"]["tender_id"]
+    page = web("clerk").get(f"/tenders/{tender_id}").data.decode()
+    assert "公告已发布" in page and GAP["intent_gap_reason"] in page and "/plans/" in page
+    assert tx["data"]["tender_number"] in web("clerk").get("/tenders").data.decode()
+    assert web("clerk2").get(f"/tenders/{tender_id}").status_code == 404

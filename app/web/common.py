@@ -120,7 +120,8 @@ def _http_error(exc):
 # -- template context -----------------------------------------------------------
 NAV = [("web.workbench", "工作台", "workbench"), ("web.start_list", "发起流程", "start"),
        ("web.budgets", "采购预算", "budgets"), ("web.projects", "采购项目", "projects"),
-       ("web.plans", "采购计划", "plans")]
+       ("web.plans", "采购计划", "plans"), ("web.tenders", "交易项目", "tenders"),
+       ("web.contracts", "采购合同", "contracts")]
 
 
 def qs(**overrides):

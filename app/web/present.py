@@ -13,9 +13,10 @@ LOCAL_TZ = timezone(timedelta(hours=8), "CST")
 
 RECORD_LABELS = {"project": "采购项目", "plan": "采购计划", "budget_line": "采购预算", "tender": "交易项目",
                  "contract": "合同", "payment": "支付", "acceptance": "履约验收", "requirement": "采购需求",
-                 "intent": "采购意向", "import_approval": "进口产品审批"}
+                 "intent": "采购意向", "import_approval": "进口产品审批", "supplementary_contract": "补充合同"}
 # Records with their own page in the UI.
-RECORD_PAGES = {"project": "web.project_detail", "plan": "web.plan_detail"}
+RECORD_PAGES = {"project": "web.project_detail", "plan": "web.plan_detail", "tender": "web.tender_detail",
+                "contract": "web.contract_detail"}
 INSTANCE_STATUS = {"running": ("运行中", "blue"), "completed": ("已完成", "green"), "cancelled": ("已取消", "gray"),
                    "error": ("异常", "red"), "suspended": ("已挂起", "orange")}
 TASK_STATUS = {"open": ("待处理", "blue"), "completed": ("已办结", "green"), "cancelled": ("已取消", "gray")}
@@ -29,7 +30,8 @@ FIELD_LABELS = {"status": "状态", "amount": "金额", "name": "名称", "categ
 MESSAGE_LABELS = {"withdraw": "撤回"}
 STATUS_COLORS = {"draft": "gray", "in_review": "blue", "registered": "green", "filed": "green", "used": "teal",
                  "closed": "gray", "revoked": "red", "deleted": "red", "terminated": "red", "announced": "blue",
-                 "opened": "blue", "awarded": "green", "failed": "red", "cancelled": "gray"}
+                 "opened": "blue", "awarded": "green", "failed": "red", "cancelled": "gray", "paid": "green",
+                 "accepted": "green", "fulfilled": "green", "returned": "orange", "terminating": "orange"}
 
 
 # -- formatting ---------------------------------------------------------------
@@ -105,8 +107,9 @@ def unit_names(session):
 
 
 def _statuses(model):
-    """The model module's STATUSES map (project, plan, tender, … each define one)."""
-    return getattr(sys.modules.get(model.__module__), "STATUSES", {})
+    """The record's STATUSES map: the class's own (payments, acceptances, …) or its module's (project, plan, …)."""
+    own = getattr(model, "STATUSES", None)
+    return own if isinstance(own, dict) else getattr(sys.modules.get(model.__module__), "STATUSES", {})
 
 
 def model_for(record_type):
@@ -154,7 +157,7 @@ def record_brief(record_type, obj):
         status_label = _statuses(type(obj)).get(status, status)
     return {"type": record_type, "id": obj.id, "label": RECORD_LABELS.get(record_type, record_type),
             "number": getattr(obj, "number", None) or getattr(obj, "code", None) or f"#{obj.id}",
-            "name": getattr(obj, "name", None) or getattr(obj, "title", None) or "",
+            "name": getattr(obj, "name", None) or getattr(obj, "title", None) or getattr(obj, "phase", None) or "",
             "amount": getattr(obj, "amount", None), "status": status, "status_label": status_label,
             "url": record_url(record_type, obj.id)}
 
@@ -193,6 +196,22 @@ def record_detail(session, record_type, obj):
                 ("采购进口产品", "是" if obj.is_import else "否")]
         if obj.sme_reason:
             rows.append(("未按政策预留的原因", obj.sme_reason))
+    elif record_type == "tender":
+        from ..models import tender as m
+        rows = [("交易编号", obj.number), ("项目名称", obj.title), ("公告发布", dt(obj.announced_at)),
+                ("开标", dt(obj.opened_at)), ("结束", dt(obj.closed_at)),
+                ("终止", m.TERMINATION.get(obj.termination, obj.termination))]
+        if obj.reason:
+            rows.append(("原因", obj.reason))
+        if obj.intent_gap_reason:
+            rows.append(("意向未满30天的理由", obj.intent_gap_reason))
+    elif record_type == "contract":
+        rows = [("合同编号", obj.number), ("合同名称", obj.name),
+                ("供应商", "、".join(s.get("name", "") for s in obj.suppliers or []) or "—"),
+                ("合同金额", money(obj.amount)), ("补充合同金额", money(obj.supplement_amount)),
+                ("已支付", money(obj.paid_amount)), ("签订日期", obj.signed_date or "—"),
+                ("备案时间", dt(obj.filed_at)), ("一签多年", "是" if obj.is_multi_year else "否"),
+                ("融资合同", "是" if obj.is_financing else "否")]
     elif record_type == "budget_line":
         from ..models import budget as m
         rows = [("指标编码", obj.code), ("指标名称", obj.name), ("年度", obj.year),
@@ -214,7 +233,35 @@ def record_detail(session, record_type, obj):
     if record_type == "plan" and obj.project_id:
         from ..models import Project
         extra["project"] = record_brief("project", session.get(Project, obj.project_id))
+    extra["sections"] = related(session, record_type, obj)
     return {**brief, "rows": rows, **extra}
+
+
+def _briefs(session, record_type, model, *where, order=None):
+    rows = session.scalars(select(model).where(*where).order_by(order if order is not None else model.id))
+    return [record_brief(record_type, r) for r in rows]
+
+
+def related(session, record_type, obj):
+    """[(title, [brief])] of the records hanging off this one: a project's plans, a plan's tenders and
+    contracts, a tender's contracts, a contract's payments, acceptances and supplementary contracts."""
+    from ..models import Acceptance, Contract, Payment, Plan, Project, SupplementaryContract, Tender
+    if record_type == "project":
+        return [("使用该项目的采购计划", _briefs(session, "plan", Plan, Plan.project_id == obj.id))]
+    if record_type == "plan":
+        return [("交易项目", _briefs(session, "tender", Tender, Tender.plan_id == obj.id)),
+                ("合同", _briefs(session, "contract", Contract, Contract.plan_id == obj.id))]
+    if record_type == "tender":
+        return [("采购计划", [record_brief("plan", session.get(Plan, obj.plan_id))]),
+                ("合同", _briefs(session, "contract", Contract, Contract.plan_id == obj.plan_id))]
+    if record_type == "contract":
+        return [("所属计划与项目", [record_brief("plan", session.get(Plan, obj.plan_id)),
+                              record_brief("project", session.get(Project, obj.project_id))]),
+                ("支付", _briefs(session, "payment", Payment, Payment.contract_id == obj.id)),
+                ("履约验收", _briefs(session, "acceptance", Acceptance, Acceptance.contract_id == obj.id)),
+                ("补充合同", _briefs(session, "supplementary_contract", SupplementaryContract,
+                                 SupplementaryContract.contract_id == obj.id))]
+    return []
 
 
 def instances_of(session, refs):

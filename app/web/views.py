@@ -15,8 +15,8 @@ from ..api.tasks import _visible_task, visible_tasks
 from ..engine import deployments, history, progress, runtime
 from ..engine.deployments import BPMN_NS
 from ..engine.runtime import Step
-from ..models import (BudgetLine, DomainError, HistoryEvent, HumanTask, InstanceRecord, NotFound, Plan, ProcessDefinition,
-                      ProcessInstance, Project, User)
+from ..models import (BudgetLine, Contract, DomainError, HistoryEvent, HumanTask, InstanceRecord, NotFound, Plan,
+                      ProcessDefinition, ProcessInstance, Project, Tender, User)
 from . import bp, present
 from .common import csrf_token, login_required, refuse, safe_next, web_user, writer_required
 
@@ -541,7 +541,7 @@ def _record_list(model, record_type, order):
     if q:
         needle = q.lower()
         items = [o for o in items if needle in " ".join(str(getattr(o, a, "") or "") for a in
-                                                        ("number", "code", "name")).lower()]
+                                                        ("number", "code", "name", "title")).lower()]
     items, pager = _paginate(items, _page())
     linked = present.instances_of(session, [(record_type, o.id) for o in items])
     return session, items, pager, linked, {"status": status, "q": q}, present.unit_names(session)
@@ -575,6 +575,24 @@ def plans():
                            units=units, statuses=STATUSES, methods=METHODS, plan_types=PLAN_TYPES)
 
 
+@bp.route("/tenders")
+@login_required
+def tenders():
+    from ..models.tender import STATUSES
+    session, items, pager, linked, f, units = _record_list(Tender, "tender", (Tender.id.desc(),))
+    return render_template("tenders.html", active="tenders", items=items, paging=pager, linked=linked, f=f,
+                           units=units, statuses=STATUSES)
+
+
+@bp.route("/contracts")
+@login_required
+def contracts():
+    from ..models.contract import STATUSES
+    session, items, pager, linked, f, units = _record_list(Contract, "contract", (Contract.id.desc(),))
+    return render_template("contracts.html", active="contracts", items=items, paging=pager, linked=linked, f=f,
+                           units=units, statuses=STATUSES)
+
+
 def _record_page(record_type, record_id, active):
     session, user = read_session(), web_user()
     obj = present.visible_record(session, user, record_type, record_id)
@@ -582,12 +600,8 @@ def _record_page(record_type, record_id, active):
         raise NotFound(present.RECORD_LABELS[record_type], record_id)
     detail = present.record_detail(session, record_type, obj)
     linked = present.instances_of(session, [(record_type, obj.id)]).get((record_type, obj.id), [])
-    extra = {}
-    if record_type == "project":
-        plans = list(session.scalars(select(Plan).where(Plan.project_id == obj.id).order_by(Plan.id)))
-        extra["plans"] = [present.record_brief("plan", p) for p in plans]
     return render_template("record.html", active=active, record=detail, linked=linked,
-                           unit=present.unit_names(session).get(obj.unit_id, ""), **extra)
+                           unit=present.unit_names(session).get(obj.unit_id, ""))
 
 
 @bp.route("/projects/<int:record_id>")
@@ -601,3 +615,14 @@ def project_detail(record_id):
 def plan_detail(record_id):
     return _record_page("plan", record_id, "plans")
 
+
+@bp.route("/tenders/<int:record_id>")
+@login_required
+def tender_detail(record_id):
+    return _record_page("tender", record_id, "tenders")
+
+
+@bp.route("/contracts/<int:record_id>")
+@login_required
+def contract_detail(record_id):
+    return _record_page("contract", record_id, "contracts")
