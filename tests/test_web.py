@@ -363,3 +363,23 @@ def test_tender_page_links_plan_and_shows_the_intent_reason(web, login):
     assert "公告已发布" in page and GAP["intent_gap_reason"] in page and "/plans/" in page
     assert tx["data"]["tender_number"] in web("clerk").get("/tenders").data.decode()
     assert web("clerk2").get(f"/tenders/{tender_id}").status_code == 404
+
+
+def test_instance_page_follows_the_call_activities_down(web, login):
+    """tender_execution → 取消采购 → 流标重招终止 → 计划终止 → review: each level's latest run is drawn."""
+    from helpers import GAP, filed_plan
+    clerk, reviewer, finance, agency = (login(u) for u in ("clerk", "reviewer", "finance", "agency"))
+    _, plan_instance = filed_plan(clerk, reviewer, finance)
+    tid = agency.start("tender_execution", {"plan_id": plan_instance["data"]["plan_id"], **GAP})["id"]
+    agency.complete(agency.task_named("开标或取消采购任务", tid)["id"], {"opening": "cancel", "reason": "资金收回"})
+    clerk.complete(clerk.task_named("采购人确认取消采购任务", tid)["id"], {"approved": "true"})
+    agency.complete(agency.task_named("流标重招终止申请", tid)["id"], {"reason": "本年度不再采购"})
+    clerk.complete(clerk.task_named("录入终止采购计划", tid)["id"], {"explanation": "资金收回"})
+
+    page = web("clerk").get(f"/instances/{tid}").data.decode()
+    subs = re.findall(r'data-testid="subdiagram" data-element="([^"]+)" (open)?', page)
+    trails = re.findall(r"调用的子流程：([^<]+?)\s*<span", page)
+    assert [opened for _, opened in subs] == ["open"] * 4  # every level still running, drawn open
+    assert trails == ["取消采购", "取消采购 › 流标重招终止与资金回收", "取消采购 › 流标重招终止与资金回收 › 采购计划终止",
+                      "取消采购 › 流标重招终止与资金回收 › 采购计划终止 › 审核岗审核"]
+    assert "review_task" in page  # the review's diagram and marks are on the page

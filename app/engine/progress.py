@@ -1,9 +1,11 @@
 """Where an instance stands on its diagram (read only): done elements, active ones, the path taken.
 
-Used by the web UI to mark the BPMN drawing. Works on the top-level process of the instance: a call
-activity whose sub-process is still running counts as active.
+Used by the web UI to mark the BPMN drawing: ``progress`` for one (sub-)workflow's own diagram, where a call
+activity whose sub-process is still running counts as active; ``called`` for the diagrams of the processes
+the call activities ran (e.g. the shared ``review``), so one can follow the instance into them.
 """
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.util.task import TaskState
 
 from .deployments import BPMN_NS
@@ -35,6 +37,7 @@ def progress(workflow, bpmn_xml, process_key):
     flows: sequence flows taken (source completed, target completed or active).
     """
     completed, active, waiting = set(), set(), set()
+    subprocesses = _top(workflow).subprocesses
     for task in workflow.get_tasks(skip_subprocesses=True):
         if task.workflow is not workflow:
             continue
@@ -45,10 +48,39 @@ def progress(workflow, bpmn_xml, process_key):
             completed.add(bpmn_id)
         elif task.state & ACTIVE_STATES:
             (waiting if _is_boundary(task.task_spec) and task.state == TaskState.WAITING else active).add(bpmn_id)
-        subprocess = workflow.subprocesses.get(task.id)
+        subprocess = subprocesses.get(task.id)
         if subprocess is not None and not subprocess.completed and task.state != TaskState.COMPLETED:
             active.add(bpmn_id)
     flows = [fid for fid, source, target in sequence_flows(bpmn_xml, process_key)
              if source in completed and (target in completed or target in active)]
     return {"completed": sorted(completed), "active": sorted(active), "waiting": sorted(waiting - active),
             "flows": flows}
+
+
+def _top(workflow):
+    """Sub-workflows are kept on the top workflow, keyed by the task that started them."""
+    return getattr(workflow, "top_workflow", None) or workflow
+
+
+def called(workflow, xml_for, trail=()):
+    """The latest run of every call activity, depth first: [{element, trail, key, status, xml, marks}].
+
+    ``xml_for(key)`` gives the BPMN XML of the called process (the version the instance is pinned to); a call
+    activity run again (a review loop) shows its latest run. ``trail`` names the call activities above."""
+    latest = {}
+    subprocesses = _top(workflow).subprocesses
+    for task in workflow.get_tasks(skip_subprocesses=True):  # tree order: a later run comes after an earlier one
+        if task.workflow is workflow and isinstance(task.task_spec, CallActivity) and task.id in subprocesses:
+            latest[task.task_spec.bpmn_id] = (task, subprocesses[task.id])
+    views = []
+    for task, sub in latest.values():
+        key = sub.spec.name
+        xml = xml_for(key)
+        if xml is None:
+            continue
+        label = task.task_spec.bpmn_name or task.task_spec.bpmn_id
+        views.append({"element": task.task_spec.bpmn_id, "trail": [*trail, label], "key": key,
+                      "status": "completed" if sub.completed else "running", "xml": xml,
+                      "marks": progress(sub, xml, key)})
+        views.extend(called(sub, xml_for, (*trail, label)))
+    return views

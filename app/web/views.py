@@ -494,6 +494,12 @@ def instance_detail(instance_id):
     definition = session.get(ProcessDefinition, instance.definition_id)
     workflow = runtime.load(Step(session, user, now()), instance)
     marks = progress.progress(workflow, definition.bpmn_xml, instance.key)
+    pinned = instance.subprocess_definitions or {}
+
+    def xml_for(key):
+        called = session.get(ProcessDefinition, pinned[key]) if key in pinned else None
+        return called.bpmn_xml if called is not None else None
+    subdiagrams = progress.called(workflow, xml_for)
     tasks = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
                                  .order_by(HumanTask.created_at)))
     open_tasks = [t for t in tasks if t.status == "open"]
@@ -507,6 +513,7 @@ def instance_detail(instance_id):
     clock = now()
     return render_template(
         "instance.html", active="workbench", instance=instance, definition=definition, marks=marks,
+        subdiagrams=subdiagrams, process_names=present.process_names(session),
         open_tasks=[{"task": t, "can_act": runtime.can_act(session, user, t)
                      and t.claimed_by in (None, user.username),
                      "who": people.get(t.assignee, t.assignee) if t.assignee else present.roles(t.candidate_groups),

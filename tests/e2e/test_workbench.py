@@ -166,11 +166,17 @@ def test_diagram_highlights_the_active_task(pages, login):
     page = pages.login("clerk")
     page.goto(f"/instances/{instance['id']}")
     page.wait_for_selector("#diagram[data-ready=true]")
-    expect(page.locator('.djs-element.highlight[data-element-id="reg_review"]')).to_have_count(1)
-    expect(page.locator(".djs-element.highlight")).to_have_count(1)
-    expect(page.locator('.djs-element.completed[data-element-id="reg_submit"]')).to_have_count(1)
-    expect(page.locator('.djs-connection.taken[data-element-id="Flow_reg_submit_reg_review"]')).to_have_count(1)
-    expect(page.locator('.djs-connection.taken[data-element-id="Flow_reg_review_reg_decision"]')).to_have_count(0)
+    main = page.locator("#diagram")
+    expect(main.locator('.djs-element.highlight[data-element-id="reg_review"]')).to_have_count(1)
+    expect(main.locator(".djs-element.highlight")).to_have_count(1)
+    expect(main.locator('.djs-element.completed[data-element-id="reg_submit"]')).to_have_count(1)
+    expect(main.locator('.djs-connection.taken[data-element-id="Flow_reg_submit_reg_review"]')).to_have_count(1)
+    expect(main.locator('.djs-connection.taken[data-element-id="Flow_reg_review_reg_decision"]')).to_have_count(0)
+    # Into the call activity: the shared review process, drawn open while it runs, its task marked.
+    sub = page.locator('[data-testid="subdiagram"][data-element="reg_review"]')
+    expect(sub).to_contain_text("进行中")
+    expect(sub.locator(".diagram[data-ready=true]")).to_have_count(1)
+    expect(sub.locator('.djs-element.highlight[data-element-id="review_task"]')).to_have_count(1)
     assert not page.js_errors
 
 
