@@ -194,3 +194,46 @@ def test_visibility_and_auditor(login):
     assert auditor.ok(auditor.get(f"/api/expert-extractions/{eid}/verify"))["ok"] is True
     assert auditor.post(f"/api/tasks/{list_task(clerk, instance['id'])['id']}/complete",
                         {"data": {"action": "complete"}}).status_code in (403, 404)
+
+
+def test_the_administrator_keeps_the_pool(app, login):
+    from app.models.expert import id_check
+    admin, clerk, auditor = login("admin"), login("clerk"), login("auditor")
+    body = "35010219800101001"
+    new = {"name": "林文华", "category": "law", "region": "福州市", "unit_name": "福建理则律师事务所",
+           "id_number": (body + id_check(body)).lower(), "title": "律师", "phone": "0591-88886666"}
+    for user in (clerk, auditor):
+        response = user.post("/api/experts", new)
+        assert response.status_code == 403 and response.json["message"] == "只有系统管理员可以维护专家库"
+    # Shape first (every field at once, in Chinese), then the ID number's check character, then duplicates.
+    bad = admin.post("/api/experts", {"category": "cooking", "id_number": "123", "phone": "call me"})
+    assert bad.status_code == 400 and bad.json["errors"] == {
+        "name": ["请填写姓名"], "region": ["请填写所在区划"], "unit_name": ["请填写工作单位"],
+        "category": ["专家分类应为 it（信息技术）、education（教学仪器设备）、medical（医疗设备）、construction（建设工程）、"
+                     "cost（工程造价）、finance（财务会计）、law（法律）、property（物业管理）"],
+        "id_number": ["身份证号码应为 18 位"], "phone": ["联系电话格式不正确"]}
+    wrong = admin.post("/api/experts", {**new, "id_number": body + ("0" if id_check(body) != "0" else "1")})
+    assert wrong.status_code == 400 and wrong.json["errors"] == {"id_number": ["身份证号码校验位不正确，请核对"]}
+    assert admin.post("/api/experts", {**new, "region": "不限"}).json["errors"] == {"region": ["专家所在区划不能是“不限”"]}
+
+    added = admin.post("/api/experts", new)
+    assert added.status_code == 201, added.json
+    expert = added.json
+    assert expert["id_number"] == body + id_check(body) and expert["updated_by"] == "admin" and expert["available"]
+    again = admin.post("/api/experts", new)
+    assert again.status_code == 409 and again.json["code"] == "EXPERT_EXISTS"
+    seen = next(e for e in clerk.ok(clerk.get("/api/experts", query_string={"category": "law"}))
+                if e["id"] == expert["id"])
+    assert seen["id_number"] == "350***********" + expert["id_number"][-4:] and "phone" not in seen
+
+    # 暂停抽取: no longer drawn; changes are checked like an addition; nothing else moves.
+    paused = admin.ok(admin.client.patch(f"/api/experts/{expert['id']}", headers=admin.headers,
+                                         json={"available": False, "title": "高级律师"}))
+    assert paused["available"] is False and paused["title"] == "高级律师" and paused["name"] == "林文华"
+    assert expert["id"] in [e["id"] for e in admin.ok(admin.get("/api/experts", query_string={"available": False}))]
+    clash = admin.client.patch(f"/api/experts/{expert['id']}", headers=admin.headers,
+                               json={"id_number": admin.ok(admin.get("/api/experts"))[0]["id_number"]})
+    assert clash.status_code == 409
+    assert admin.client.patch("/api/experts/99999", headers=admin.headers, json={"title": "x"}).status_code == 404
+    assert clerk.client.patch(f"/api/experts/{expert['id']}", headers=clerk.headers,
+                              json={"available": True}).status_code == 403

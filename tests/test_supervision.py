@@ -174,11 +174,15 @@ def test_resolution_thresholds_in_data_and_visibility(app, clock, login):
     finance.start("supervision_scan", {})
     assert len(warnings(app)) == 3 and warnings(app)[0][4] == "resolved"
 
-    # Thresholds live in the rule table: a 45-day year-end window catches unit 2's unfiled contract; a
-    # disabled rule is skipped; a further payment beyond the amount is a new finding.
+    # Thresholds live in the rule table, set by the administrator: a 45-day year-end window catches unit 2's
+    # unfiled contract; a disabled rule is skipped; a further payment beyond the amount is a new finding.
+    admin = login("admin")
+    set_rule = admin.ok(admin.client.put("/api/supervision/rules/year_end_unfiled", headers=admin.headers,
+                                         json={"params": {"days_before_year_end": 45}}))
+    assert set_rule["params"] == {"days_before_year_end": 45} and set_rule["updated_by"] == "admin"
+    admin.ok(admin.client.put("/api/supervision/rules/split_purchase", headers=admin.headers,
+                              json={"enabled": False}))
     with app.extensions["db"].Session() as s, s.begin():
-        s.get(SupervisionRule, "year_end_unfiled").params = {"days_before_year_end": 45}
-        s.get(SupervisionRule, "split_purchase").enabled = False
         s.get(Contract, seeded["C3"]).paid_amount = D("320000.00")
     rescan = finance.start("supervision_scan", {})
     starts.dispatch(app.extensions["db"], clock())
@@ -244,3 +248,31 @@ def test_intent_rule_flags_announcements_without_a_30_day_intent(app, clock, log
     assert message.startswith("交易项目 JY-T1 于 2026-10-11 发布采购公告，项目未公开采购意向（应不少于 30 日）")
     again = finance.start("supervision_scan", {})
     assert scan_outputs(finance, again["id"])["supervision.intent_30_days"]["intent_30_days"]["raised"] == []
+
+
+def test_only_the_administrator_sets_rules_within_their_ranges(app, login):
+    admin, clerk, auditor = login("admin"), login("clerk"), login("auditor")
+
+    def put(user, code, body):
+        return user.client.put(f"/api/supervision/rules/{code}", headers=user.headers, json=body)
+
+    for user in (clerk, auditor):
+        response = put(user, "contract_not_filed", {"params": {"days": 10}})
+        assert response.status_code == 403 and response.json["message"] == "只有系统管理员可以设置预警规则"
+    refusals = [({"params": {"weeks": 2}}, "params.weeks", "规则“合同未按时备案”没有参数 weeks（可设置：days）"),
+                ({"params": {"days": -1}}, "params.days", "天数应在 0 到 365 之间"),
+                ({"params": {"days": "7.5"}}, "params.days", "天数应为整数"),
+                ({"params": {"days": True}}, "params.days", "天数应为整数")]
+    for body, field, message in refusals:
+        response = put(admin, "contract_not_filed", body)
+        assert response.status_code == 400 and response.json["errors"] == {field: [message]}, response.json
+    bad_amount = put(admin, "split_purchase", {"params": {"limit_amount": "12.345"}})
+    assert bad_amount.json["errors"] == {"params.limit_amount": ["限额金额（元）应在 0.01 到 1000000000000 之间，最多两位小数"]}
+    assert put(admin, "split_purchase", {"params": {"limit_amount": "NaN"}}).status_code == 400
+    assert put(admin, "contract_not_filed", {"enabled": "maybe"}).status_code == 400
+    assert put(admin, "no_such_rule", {"enabled": False}).status_code == 404
+    rules = {r["code"]: r for r in admin.ok(admin.get("/api/supervision/rules"))}
+    assert rules["contract_not_filed"]["params"] == {"days": 7} and rules["split_purchase"]["enabled"] is True
+
+    done = admin.ok(put(admin, "split_purchase", {"params": {"limit_amount": 800000, "min_count": 3}}))
+    assert done["params"] == {"limit_amount": "800000.00", "min_count": 3}

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from ..models import NotFound
 from ..models.expert import CATEGORIES, STATUSES, Expert as ExpertRecord, ExpertExtraction
-from .common import current_user, login_required, read_session
-from .schemas import Base
+from .common import current_user, groups_only, login_required, now, read_session, transaction
+from .schemas import ApiError, Base
 
 blp = Blueprint("experts", __name__, url_prefix="/api", description="专家库与专家抽取")
 
@@ -22,6 +22,39 @@ class Expert(Base):
     id_number = fields.String(metadata={"description": "身份证号码（系统管理员以外脱敏显示）"})
     title = fields.String()
     available = fields.Boolean()
+
+
+class ExpertAdmin(Expert):
+    """What an administrator sees: the full ID number, the phone and who last changed the entry."""
+    phone = fields.String()
+    updated_by = fields.String(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
+
+
+def _text(label, max_len, required=True):
+    return fields.String(required=required, validate=validate.Length(
+        min=1 if required else 0, max=max_len, error=f"{label}应为{'1' if required else '0'}到 {max_len} 个字符"),
+        error_messages={"required": f"请填写{label}", "invalid": f"{label}应为文字"})
+
+
+class ExpertInput(Base):
+    """入库 (POST: name, category, region, unit_name and id_number required) or 修改 (PATCH: any of them)."""
+    name = _text("姓名", 50)
+    category = fields.String(required=True, validate=validate.OneOf(
+        list(CATEGORIES), error="专家分类应为 " + "、".join(f"{k}（{v}）" for k, v in CATEGORIES.items())),
+        error_messages={"required": "请选择专家分类"})
+    region = _text("所在区划", 64)
+    unit_name = _text("工作单位", 200)
+    id_number = fields.String(required=True, validate=validate.Length(equal=18, error="身份证号码应为 18 位"),
+                              error_messages={"required": "请填写身份证号码"})
+    title = _text("职称", 50, required=False)
+    phone = fields.String(validate=validate.Regexp(r"^[0-9+\-() ]{0,20}$", error="联系电话格式不正确"))
+    available = fields.Boolean(metadata={"description": "false：暂停抽取（请假、停用等）"},
+                               error_messages={"invalid": "是否可抽取应为 true 或 false"})
+
+
+class ExpertChange(ExpertInput):
+    """修改: any of the fields (used with partial=True)."""
 
 
 class ExpertQuery(Base):
@@ -107,7 +140,7 @@ def _extraction(session, ident):
 @blp.route("/experts", methods=["GET"])
 @login_required
 @blp.arguments(ExpertQuery, location="query", error_status_code=400)
-@blp.response(200, Expert(many=True))
+@blp.response(200, ExpertAdmin(many=True))
 def list_experts(args):
     session = read_session()
     query = select(ExpertRecord).order_by(ExpertRecord.id)
@@ -116,6 +149,40 @@ def list_experts(args):
             query = query.where(getattr(ExpertRecord, key) == args[key])
     reveal = "admin" in current_user().groups
     return [e.to_dict(reveal_id=reveal) for e in session.scalars(query)]
+
+
+ADMIN_ONLY = "只有系统管理员可以维护专家库"
+
+
+@blp.route("/experts", methods=["POST"])
+@groups_only("admin", message=ADMIN_ONLY)
+@blp.arguments(ExpertInput, error_status_code=400)
+@blp.response(201, ExpertAdmin)
+@blp.alt_response(400, schema=ApiError)
+@blp.alt_response(403, schema=ApiError)
+@blp.alt_response(409, schema=ApiError)
+def add_expert(body):
+    """专家入库. The ID number is checked (GB 11643 check character) and must be new to the pool (409)."""
+    with transaction() as (session, user):
+        return ExpertRecord.add(session, body, user, now()).to_dict(reveal_id=True)
+
+
+@blp.route("/experts/<int:expert_id>", methods=["PATCH"])
+@groups_only("admin", message=ADMIN_ONLY)
+@blp.arguments(ExpertChange(partial=True), error_status_code=400)
+@blp.response(200, ExpertAdmin)
+@blp.alt_response(400, schema=ApiError)
+@blp.alt_response(403, schema=ApiError)
+@blp.alt_response(404, schema=ApiError)
+def edit_expert(body, expert_id):
+    """修改专家信息, or ``{"available": false}`` to stop drawing an expert (暂停抽取). Draws already made keep
+    their snapshot of the pool."""
+    with transaction() as (session, user):
+        expert = session.get(ExpertRecord, expert_id, with_for_update=True)
+        if expert is None:
+            raise NotFound("专家", expert_id)
+        expert.edit(session, body, user, now())
+        return expert.to_dict(reveal_id=True)
 
 
 @blp.route("/expert-extractions", methods=["GET"])

@@ -4,9 +4,9 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from ..models import NotFound
-from ..models.supervision import DEFAULT_RULES, STATUSES, SupervisionRule, SupervisionWarning
-from .common import current_user, login_required, read_session
-from .schemas import Base
+from ..models.supervision import DEFAULT_RULES, STATUSES, SupervisionRule, SupervisionWarning, ensure_rules
+from .common import current_user, groups_only, login_required, now, read_session, transaction
+from .schemas import ApiError, Base
 
 blp = Blueprint("supervision", __name__, url_prefix="/api/supervision", description="监督预警")
 
@@ -17,6 +17,14 @@ class Rule(Base):
     enabled = fields.Boolean()
     params = fields.Dict(metadata={"description": "阈值，如 {\"days\": 7}、{\"limit_amount\": \"1000000.00\"}"})
     description = fields.String()
+    updated_by = fields.String(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
+
+
+class RuleInput(Base):
+    enabled = fields.Boolean(error_messages={"invalid": "是否启用应为 true 或 false"})
+    params = fields.Dict(keys=fields.String(), metadata={"description": "要修改的阈值，如 {\"days\": 10}"},
+                         error_messages={"invalid": "阈值应为对象，如 {\"days\": 10}"})
 
 
 class Warning(Base):
@@ -61,6 +69,24 @@ def rules():
                 {"code": code, "name": name, "enabled": True, "params": params, "description": description}
                 for code, (name, params, description) in DEFAULT_RULES.items()]
     return defaults + [r.to_dict() for code, r in rows.items() if code not in DEFAULT_RULES]
+
+
+@blp.route("/rules/<code>", methods=["PUT"])
+@groups_only("admin", message="只有系统管理员可以设置预警规则")
+@blp.arguments(RuleInput, error_status_code=400)
+@blp.response(200, Rule)
+@blp.alt_response(400, schema=ApiError)
+@blp.alt_response(403, schema=ApiError)
+@blp.alt_response(404, schema=ApiError)
+def configure_rule(body, code):
+    """启用/停用 a rule and set its thresholds (only the rule's own parameters, each within its range)."""
+    with transaction() as (session, user):
+        ensure_rules(session)
+        rule = session.get(SupervisionRule, code, with_for_update=True)
+        if rule is None:
+            raise NotFound("预警规则", code)
+        rule.configure(body.get("enabled"), body.get("params"), user, now())
+        return rule.to_dict()
 
 
 @blp.route("/warnings", methods=["GET"])

@@ -4,14 +4,12 @@ Administrators read and set them; auditors read them (they read everything); any
 400 with Chinese messages under the field names; a refused PUT changes nothing.
 """
 from decimal import Decimal
-from functools import wraps
-
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate
 
 from ..models.threshold import CATEGORIES, KINDS, all_rows, upsert
 from . import schemas
-from .common import current_user, login_required, now, read_session, transaction
+from .common import groups_only, login_required, now, read_session, transaction
 
 blp = Blueprint("thresholds", __name__, url_prefix="/api/thresholds", description="限额标准")
 
@@ -49,21 +47,9 @@ class ThresholdUpdate(schemas.Base):
                              validate=validate.Length(min=1, error="请至少提交一条限额"))
 
 
-def _only(*groups, message):
-    """Checked before the body is parsed: a clerk gets 403, not a lesson in the body's format."""
-    def decorate(fn):
-        @wraps(fn)
-        def wrapper(*args, **kwargs):
-            if not (current_user().groups & set(groups)):
-                abort(403, message=message)
-            return fn(*args, **kwargs)
-        return wrapper
-    return decorate
-
-
 @blp.route("", methods=["GET"])
 @login_required
-@_only("admin", "auditor", message="只有系统管理员可以查看和设置限额标准")
+@groups_only("admin", "auditor", message="只有系统管理员可以查看和设置限额标准")
 @blp.response(200, ThresholdSchema(many=True))
 def list_thresholds():
     return [t.to_dict() for t in all_rows(read_session())]
@@ -71,7 +57,7 @@ def list_thresholds():
 
 @blp.route("", methods=["PUT"])
 @login_required
-@_only("admin", message="只有系统管理员可以设置限额标准")
+@groups_only("admin", message="只有系统管理员可以设置限额标准")
 @blp.arguments(ThresholdUpdate, error_status_code=400)
 @blp.response(200, ThresholdSchema(many=True))
 @blp.alt_response(400, schema=schemas.ApiError)

@@ -113,6 +113,37 @@ class Expert(Base):
     title: Mapped[str] = mapped_column(String(50), default="")  # 职称
     phone: Mapped[str] = mapped_column(String(20), default="")
     available: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by: Mapped[str | None] = mapped_column(String(64))  # the administrator who last added or changed it
+    updated_at = mapped_column(UTCDateTime, nullable=True)
+
+    EDITABLE = ("name", "category", "region", "unit_name", "id_number", "title", "phone", "available")
+
+    @classmethod
+    def add(cls, session, values, user, now):
+        """入库: a new expert of the pool (``values`` already checked for shape by the API)."""
+        expert = cls(available=True, title="", phone="")
+        expert.edit(session, values, user, now)
+        session.add(expert)
+        session.flush()
+        return expert
+
+    def edit(self, session, values, user, now):
+        """Change what ``values`` names. Draws already made keep their snapshot of the pool, so their
+        verification is unaffected; the next draw sees the change (e.g. ``available`` false: not drawn)."""
+        if "id_number" in values:
+            number = values["id_number"].upper()
+            check_id_number(number)
+            other = session.scalar(select(Expert.id).where(Expert.id_number == number, Expert.id != self.id))
+            if other is not None:
+                raise DomainError("EXPERT_EXISTS", f"身份证号码 {number[:3]}***********{number[-4:]} 的专家已在专家库中"
+                                                   f"（编号 {other}）", field="id_number")
+            values = {**values, "id_number": number}
+        if values.get("region") == ANY_REGION:
+            raise DomainError("INVALID_INPUT", f"专家所在区划不能是“{ANY_REGION}”", field="region", status=400)
+        for key in self.EDITABLE:
+            if key in values:
+                setattr(self, key, values[key])
+        self.updated_by, self.updated_at = user.username, now
 
     def snapshot(self):
         return {"id": self.id, "category": self.category, "region": self.region, "unit": self.unit_name,
@@ -122,7 +153,26 @@ class Expert(Base):
         masked = self.id_number if reveal_id else f"{self.id_number[:3]}{'*' * 11}{self.id_number[-4:]}"
         return {"id": self.id, "name": self.name, "category": self.category,
                 "category_label": CATEGORIES.get(self.category, self.category), "region": self.region,
-                "unit_name": self.unit_name, "id_number": masked, "title": self.title, "available": self.available}
+                "unit_name": self.unit_name, "id_number": masked, "title": self.title, "available": self.available,
+                **({"phone": self.phone, "updated_by": self.updated_by, "updated_at": self.updated_at}
+                   if reveal_id else {})}
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def id_check(body):
+    """The check character of a resident ID number's first 17 digits (GB 11643-1999)."""
+    return "10X98765432"[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS)) % 11]
+
+
+def check_id_number(number):
+    """A mainland resident ID number: 17 digits and the check character computed from them."""
+    if len(number) != 18 or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+        raise DomainError("INVALID_INPUT", "身份证号码应为 18 位（前 17 位为数字，最后一位为数字或 X）",
+                          field="id_number", status=400)
+    if number[17] != id_check(number[:17]):
+        raise DomainError("INVALID_INPUT", "身份证号码校验位不正确，请核对", field="id_number", status=400)
 
 
 def pool_snapshot(session):
@@ -445,10 +495,9 @@ def seed_demo_experts(session, count=40):
         name = _SURNAMES[i % len(_SURNAMES)] + _GIVEN[(i * 7) % len(_GIVEN)]
         birth = f"19{60 + i % 30:02d}{1 + i % 12:02d}{1 + i % 28:02d}"
         body = f"350{100 + i:03d}{birth}{i:03d}"
-        check = "0123456789X"[sum(int(c) * w for c, w in zip(body, (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2))) % 11]
         session.add(Expert(name=name, category=categories[i % len(categories)],
                            region=_DEMO_REGIONS[(i // len(categories)) % len(_DEMO_REGIONS)],
-                           unit_name=_DEMO_UNITS[(i * 3 + i // 8) % len(_DEMO_UNITS)], id_number=body + check,
+                           unit_name=_DEMO_UNITS[(i * 3 + i // 8) % len(_DEMO_UNITS)], id_number=body + id_check(body),
                            title=_DEMO_TITLES[i % len(_DEMO_TITLES)], phone=f"1380000{i:04d}",
                            available=i % 13 != 12))
     session.flush()

@@ -35,6 +35,12 @@ STATUSES = {"open": "待处理", "resolved": "已处理"}
 OUTCOMES = {"rectified": "已整改", "explained": "已说明情况", "false_alarm": "经核实不属于违规"}
 
 
+# What an administrator may set per parameter: (label, kind, minimum, maximum).
+PARAMS = {"min_days": ("最少公开天数", int, 1, 365), "days": ("天数", int, 0, 365),
+          "min_count": ("最少登记次数", int, 2, 100), "days_before_year_end": ("年末前天数", int, 1, 365),
+          "limit_amount": ("限额金额（元）", Decimal, Decimal("0.01"), Decimal("1000000000000"))}
+
+
 class SupervisionRule(Base):
     __tablename__ = "supervision_rule"
 
@@ -43,6 +49,36 @@ class SupervisionRule(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     description: Mapped[str] = mapped_column(Text, default="")
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at = mapped_column(UTCDateTime, nullable=True)
+
+    def configure(self, enabled, params, user, now):
+        """An administrator switches the rule on or off and sets its thresholds; the next scan uses them.
+        Only the rule's own parameters, each within its range; nothing changes when one is refused."""
+        known = DEFAULT_RULES.get(self.code, (None, self.params or {}))[1]
+        new = dict(self.params or {})
+        for key, raw in (params or {}).items():
+            if key not in known:
+                allowed = "、".join(known) or "无"
+                raise DomainError("INVALID_INPUT", f"规则“{self.name}”没有参数 {key}（可设置：{allowed}）",
+                                  field=f"params.{key}", status=400)
+            label, kind, low, high = PARAMS[key]
+            try:
+                value = kind(str(raw)) if kind is Decimal else int(raw)
+                if isinstance(raw, bool) or (kind is int and str(raw).strip() != str(value)) \
+                        or (kind is Decimal and not value.is_finite()):
+                    raise ValueError
+            except (ValueError, ArithmeticError, TypeError):
+                raise DomainError("INVALID_INPUT", f"{label}应为{'整数' if kind is int else '金额'}",
+                                  field=f"params.{key}", status=400) from None
+            if not (low <= value <= high) or (kind is Decimal and value != value.quantize(Decimal("0.01"))):
+                raise DomainError("INVALID_INPUT", f"{label}应在 {low} 到 {high} 之间"
+                                                   f"{'，最多两位小数' if kind is Decimal else ''}",
+                                  field=f"params.{key}", status=400)
+            new[key] = f"{value:.2f}" if kind is Decimal else value
+        if enabled is not None:
+            self.enabled = bool(enabled)
+        self.params, self.updated_by, self.updated_at = new, user.username, now
 
     def param(self, key, kind=int):
         value = (self.params or {}).get(key, DEFAULT_RULES.get(self.code, (None, {}))[1].get(key))
@@ -50,7 +86,7 @@ class SupervisionRule(Base):
 
     def to_dict(self):
         return {"code": self.code, "name": self.name, "enabled": self.enabled, "params": self.params or {},
-                "description": self.description}
+                "description": self.description, "updated_by": self.updated_by, "updated_at": self.updated_at}
 
 
 def ensure_rules(session):
