@@ -69,20 +69,51 @@ def _item(year, category, record_type, record, unit_id, note="", project_id=None
                        data=payload, note=note)
 
 
-def classify_plan(session, plan):
+class _Facts:
+    """What the classifier asks of every record, fetched in a few queries for the whole year rather than a few
+    per record (10,000 records: seconds, not minutes, of the campaign's one write transaction)."""
+
+    def __init__(self, session, year):
+        from .plan import JointMember
+        plans = list(session.scalars(select(Plan).where(Plan.status.in_(LIVE_PLAN)).order_by(Plan.id)))
+        self.plans = [p for p in plans if p.year == year]
+        members = session.execute(select(JointMember.plan_id, JointMember.project_id)).all()
+        by_id = {p.id: p for p in plans}
+        self.plans_of = {}  # project id → its live plans, joint plans it responded to included
+        for plan in plans:
+            self.plans_of.setdefault(plan.project_id, []).append(plan)
+        for plan_id, project_id in members:
+            if plan_id in by_id:
+                self.plans_of.setdefault(project_id, []).append(by_id[plan_id])
+        ids = [p.id for p in self.plans]
+        self.tender = {}  # plan id → its latest tender
+        for tender in session.scalars(select(Tender).where(Tender.plan_id.in_(ids)).order_by(Tender.id)):
+            self.tender[tender.plan_id] = tender
+        self.unfiled = {}  # plan id → its first contract not yet filed
+        for contract in session.scalars(select(Contract).where(Contract.plan_id.in_(ids),
+                                                               Contract.status.in_(UNFILED_CONTRACT))
+                                        .order_by(Contract.id.desc())):
+            self.unfiled[contract.plan_id] = contract
+        self.filed = {}  # project id → its first filed contract
+        for contract, project_id in session.execute(
+                select(Contract, Plan.project_id).join(Plan, Plan.id == Contract.plan_id)
+                .where(Contract.status == "filed").order_by(Contract.id.desc())):
+            self.filed[project_id] = contract
+
+
+def classify_plan(plan, facts):
     """Seed 000 一(二)–(七) for one plan; returns (category, note, extra data)."""
     if plan.status == "draft":
         return "1.7", "", {}
     if plan.status == "in_review":
         return "1.2", "", {}
     if plan.status == "filed":
-        unfiled = session.scalars(select(Contract).where(Contract.plan_id == plan.id,
-                                                         Contract.status.in_(UNFILED_CONTRACT))).first()
+        unfiled = facts.unfiled.get(plan.id)
         if plan.plan_type == "no_process" and unfiled is not None:
             return "1.3", "已签订合同尚未备案：12月31日前完成合同备案", {"contract_id": unfiled.id}
         return "1.3", "", {"plan_type": plan.plan_type}
     # used: an announcement was published, an order placed or a contract filed.
-    tender = session.scalars(select(Tender).where(Tender.plan_id == plan.id).order_by(Tender.id.desc())).first()
+    tender = facts.tender.get(plan.id)
     if tender is None:
         if plan.plan_type in ("emall", "framework", "no_process", "renewal", "unified"):
             return "1.5", "已下单或已开展采购活动", {}
@@ -98,37 +129,39 @@ def classify_plan(session, plan):
 
 def classify(session, year):
     """All unfinished projects, plans and used budgets of ``year`` as new (unsaved) items."""
+    facts = _Facts(session, year)
     items = []
-    plans = list(session.scalars(select(Plan).where(Plan.year == year, Plan.status.in_(LIVE_PLAN))
-                                 .order_by(Plan.id)))
-    for plan in plans:
-        category, note, data = classify_plan(session, plan)
+    for plan in facts.plans:
+        category, note, data = classify_plan(plan, facts)
         items.append(_item(year, category, "plan", plan, plan.unit_id, note, project_id=plan.project_id, **data))
     for project in session.scalars(select(Project).where(Project.year == year, Project.status == "registered")
                                    .order_by(Project.id)):
-        if not project.live_plans(session):
+        if not facts.plans_of.get(project.id):
             items.append(_item(year, "1.1", "project", project, project.unit_id, project_id=project.id))
-    items.extend(_classify_budgets(session, year))
+    items.extend(_classify_budgets(session, year, facts))
     return items
 
 
-def _classify_budgets(session, year):
+def _classify_budgets(session, year, facts):
     items = []
+    shares = {}
+    for fund, project in session.execute(
+            select(ProjectFund, Project).join(Project, Project.id == ProjectFund.project_id)
+            .join(BudgetLine, BudgetLine.id == ProjectFund.budget_line_id)
+            .where(BudgetLine.year == year, Project.status.in_(("in_review", "registered")))
+            .order_by(ProjectFund.id)):
+        shares.setdefault(fund.budget_line_id, []).append((fund, project))
     for line in session.scalars(select(BudgetLine).where(BudgetLine.year == year).order_by(BudgetLine.id)):
         if line.used_amount == 0:
             items.append(_item(year, "2.1", "budget_line", line, line.unit_id, case="adjust",
                                amount=float(line.amount)))
             continue
-        shares = session.execute(select(ProjectFund, Project).join(Project, Project.id == ProjectFund.project_id)
-                                 .where(ProjectFund.budget_line_id == line.id,
-                                        Project.status.in_(("in_review", "registered")))).all()
-        for fund, project in shares:
-            filed = session.scalars(select(Contract).join(Plan, Plan.id == Contract.plan_id).where(
-                Plan.project_id == project.id, Contract.status == "filed")).first()
+        for fund, project in shares.get(line.id, []):
+            filed = facts.filed.get(project.id)
             if filed is not None:
                 category, extra = "2.2.3", {"case": "guarantee", "amount": float(fund.amount),
                                             "contract_id": filed.id}
-            elif any(p.status in ("filed", "used") for p in project.live_plans(session)):
+            elif any(p.status in ("filed", "used") for p in facts.plans_of.get(project.id, [])):
                 category, extra = "2.2.2", {}
             else:
                 category, extra = "2.2.1", {}
