@@ -179,7 +179,8 @@ def main():
     app = make_app(url)
     clerk, reviewer = Api(app, "clerk2"), Api(app, "reviewer2")
     reg = clerk.start("project_registration", {"name": "基准测试项目", "year": 2026, "category": "goods",
-                                               "amount": 1500000, "budget_line_id": 4, "implementation_form": "self"})
+                                               "amount": 1500000, "budget_line_id": 4, "implementation_form": "agency",
+                                               "is_government_procurement": True})
     reviewer.complete(task_id(reg, "审核岗审核"), {"approved": "true", "comment": "同意"})
     project_id = reg["data"]["project_id"]
     bare = Bare()
