@@ -88,6 +88,12 @@ def test_intent_reviewed_taken_back_and_published(app, login):
     # Other units neither see it nor may act on it.
     assert login("clerk2").get(f"/api/intents/{did}").status_code == 404
     assert login("auditor").get(f"/api/intents/{did}").status_code == 200
+    # The lists: the unit's own, filtered by status; another unit's list does not have it.
+    clerk = login("clerk")
+    assert [d["id"] for d in clerk.ok(clerk.get("/api/intents", query_string={"status": "published"}))] == [did]
+    assert clerk.ok(clerk.get("/api/intents", query_string={"status": "draft"})) == []
+    assert did not in [d["id"] for d in login("clerk2").ok(login("clerk2").get("/api/intents"))]
+    assert clerk.get("/api/intents", query_string={"status": "nope"}).status_code == 400
 
 
 def test_refusals_of_the_projects_picked(login):

@@ -144,6 +144,10 @@ def test_every_member_answers_then_the_lead_aggregates_early(app, clock, login):
     seen = plan(clerk2, pid)
     assert [r["unit_id"] for r in seen["responses"]] == [2]
     assert login("auditor").get(f"/api/unified-plans/{pid}").status_code == 200
+    # The list: the lead's and each asked member's, with the same view of the responses.
+    listed = clerk2.ok(clerk2.get("/api/unified-plans", query_string={"status": "aggregated"}))
+    assert [(p["id"], [r["unit_id"] for r in p["responses"]]) for p in listed] == [(pid, [2])]
+    assert [p["id"] for p in clerk.ok(clerk.get("/api/unified-plans"))] == [pid]
     history = clerk.history(iid)
     assert [e["data"]["topic"] for e in history if e["type"] == "service_task"] == [
         "unified.save", "unified.submit", "unified.return", "unified.save", "unified.submit",

@@ -1,13 +1,13 @@
 """Records of issue 7's procedures, read-only (they change only through their procedures): 采购意向公开
-(``/api/intents/<id>``) and 统招分签项目 (``/api/unified-plans/<id>``, the lead unit sees every member's response,
-a member unit its own). Auditors read all."""
+(``/api/intents``) and 统招分签项目 (``/api/unified-plans``: the lead unit sees every member's response, a member unit
+its own). Auditors read all."""
 from flask_smorest import Blueprint
-from marshmallow import fields
-from sqlalchemy import select
+from marshmallow import fields, validate
+from sqlalchemy import or_, select
 
 from ..models import NotFound
-from ..models.intent import IntentDisclosure
-from ..models.unified import UnifiedPlan, UnifiedResponse
+from ..models.intent import STATUSES as INTENT_STATUSES, IntentDisclosure
+from ..models.unified import STATUSES as UNIFIED_STATUSES, UnifiedPlan, UnifiedResponse
 from . import schemas
 from .common import current_user, login_required, read_session
 
@@ -79,6 +79,44 @@ class UnifiedPlanSchema(schemas.Base):
     termination_reason = fields.String()
     attachments = fields.List(fields.Dict())
     responses = fields.List(fields.Nested(ResponseSchema))
+
+
+class IntentQuery(schemas.Base):
+    status = fields.String(validate=validate.OneOf(list(INTENT_STATUSES), error="状态取值不正确"))
+
+
+class UnifiedQuery(schemas.Base):
+    status = fields.String(validate=validate.OneOf(list(UNIFIED_STATUSES), error="状态取值不正确"))
+
+
+@blp.route("/intents", methods=["GET"])
+@login_required
+@blp.arguments(IntentQuery, location="query", error_status_code=400)
+@blp.response(200, DisclosureSchema(many=True))
+def intents(args):
+    """Your units' 采购意向公开, newest first."""
+    session = read_session()
+    query = select(IntentDisclosure).where(IntentDisclosure.unit_id.in_(current_user().unit_ids(session)))
+    if args.get("status"):
+        query = query.where(IntentDisclosure.status == args["status"])
+    return [d.to_dict(session) for d in session.scalars(query.order_by(IntentDisclosure.id.desc()))]
+
+
+@blp.route("/unified-plans", methods=["GET"])
+@login_required
+@blp.arguments(UnifiedQuery, location="query", error_status_code=400)
+@blp.response(200, UnifiedPlanSchema(many=True))
+def unified_plans(args):
+    """统招分签项目 your units lead or were asked to respond to, newest first."""
+    session = read_session()
+    user = current_user()
+    units = user.unit_ids(session)
+    asked = select(UnifiedResponse.unified_plan_id).where(UnifiedResponse.unit_id.in_(units))
+    query = select(UnifiedPlan).where(or_(UnifiedPlan.unit_id.in_(units), UnifiedPlan.id.in_(asked)))
+    if args.get("status"):
+        query = query.where(UnifiedPlan.status == args["status"])
+    return [p.to_dict(session, None if user.is_auditor else units)
+            for p in session.scalars(query.order_by(UnifiedPlan.id.desc()))]
 
 
 @blp.route("/intents/<int:disclosure_id>", methods=["GET"])
