@@ -232,3 +232,36 @@ def test_sme_reservation_report_chain(roles, login):
     assert bad.status_code == 400 and set(bad.json["errors"]) == {"total_amount", "period_end"}
     # Another unit sees nothing of it.
     assert login("clerk2").get(f"/api/announcements/sme-reservation/{rid}").status_code == 404
+
+
+def test_holidays_the_administrator_enters_lengthen_the_publicity(app, login):
+    admin, clerk = login("admin"), login("clerk")
+    national_day = {"year": 2026, "days": [*({"date": f"2026-10-0{d}", "kind": "holiday", "name": "国庆节"}
+                                             for d in range(1, 8)),
+                                           {"date": "2026-10-10", "kind": "workday", "name": "国庆节调休"}]}
+    refused = clerk.client.put("/api/calendar", headers=clerk.headers, json=national_day)
+    assert refused.status_code == 403 and refused.json["message"] == "只有系统管理员可以设置工作日历"
+    bad = admin.client.put("/api/calendar", headers=admin.headers, json={"year": 2026, "days": [
+        {"date": "2027-01-01", "kind": "holiday"}]})
+    assert bad.status_code == 400 and bad.json["errors"] == {"days.0.date": ["第 1 行：2027-01-01 不在 2026 年"]}
+    weekday = admin.client.put("/api/calendar", headers=admin.headers, json={"year": 2026, "days": [
+        {"date": "2026-10-09", "kind": "workday"}]})
+    assert weekday.json["errors"] == {"days.0.kind": ["第 1 行：2026-10-09 是工作日，调休上班只能设在周末"]}
+    shape = admin.client.put("/api/calendar", headers=admin.headers, json={"year": 2026, "days": [
+        {"date": "10/01", "kind": "rest"}]})
+    assert set(shape.json["errors"]["days"]["0"]) == {"date", "kind"}
+    saved = admin.ok(admin.client.put("/api/calendar", headers=admin.headers, json=national_day))
+    assert [(d["date"], d["kind"]) for d in saved["days"]][-1] == ("2026-10-10", "workday")
+    assert len(clerk.ok(clerk.get("/api/calendar", query_string={"year": 2026}))["days"]) == 8
+    assert clerk.get("/api/calendar").status_code == 400  # which year?
+
+    # Published Wednesday 30 September: 8 Oct (Thu), 9 (Fri), 10 (Sat, worked), 12 (Mon), 13 (Tue) → ends 14 Oct 00:00.
+    from app.models.workdays import overrides
+    with app.extensions["db"].Session() as s:
+        entered = overrides(s)
+    assert working_days_after(date(2026, 9, 30), 5, entered) == date(2026, 10, 13)
+    assert publicity_end(datetime(2026, 9, 30, 2, 0, tzinfo=timezone.utc), 5, entered) == \
+        datetime(2026, 10, 13, 16, 0, tzinfo=timezone.utc)
+    assert working_days_after(date(2026, 9, 30), 5) == date(2026, 10, 7)  # without the calendar: weekdays only
+    # Replacing the year with an empty list removes its days.
+    assert admin.ok(admin.client.put("/api/calendar", headers=admin.headers, json={"year": 2026, "days": []}))["days"] == []

@@ -55,7 +55,7 @@ def publicity_delete(ctx):
 @handler("single_source.publish")
 def publicity_publish(ctx):
     """发布: the publicity period starts; ``publicity_end`` (ISO-8601, UTC) drives the diagram's timeDate timer."""
-    end = _publicity(ctx).publish(ctx.now)
+    end = _publicity(ctx).publish(ctx.session, ctx.now)
     return {"publicity_end": end.isoformat(),
             "publicity_end_local": end.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")}
 

@@ -51,3 +51,8 @@ from .threshold import Threshold  # noqa: E402
 from .unified import UnifiedPlan, UnifiedResponse  # noqa: E402
 
 __all__ += ["Intent", "IntentDisclosure", "ProjectVersion", "Threshold", "UnifiedPlan", "UnifiedResponse"]
+
+# The working-day calendar (法定节假日, 调休上班) an administrator keeps.
+from .workdays import CalendarDay  # noqa: E402
+
+__all__ += ["CalendarDay"]

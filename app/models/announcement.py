@@ -9,8 +9,8 @@ A single-source plan may not be announced or contracted before its publicity has
 
 The publicity period is at least five working days (《政府采购非招标采购方式管理办法》财政部令第74号 第三十八条:
 公示期不得少于5个工作日). It starts the day after publication and ends at 24:00 Beijing time of the last working
-day; Saturdays and Sundays are skipped. Statutory holidays and their make-up working days are not known to the
-service (no holiday calendar yet): a clerk who publishes before a holiday should lengthen ``publicity_days``.
+day of the working-day calendar (``workdays.py``: weekdays, less the statutory holidays, plus the weekend days
+worked instead, as the administrator entered them).
 
 中小企业预留执行情况公告 ``SmeReservationReport.status``: draft → in_review → reviewed → published; rejected →
 draft; draft → deleted. The clerk enters the period and the figures (001 §8.4 “填写时间和相关内容”).
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import (
     Audited, BEIJING, Base, DomainError, Drafted, Money, UTCDateTime, beijing, money, utcnow, invalid as _bad,
     text_field as _text)
+from .workdays import overrides, working_days_after
 
 MIN_PUBLICITY_DAYS = 5
 
@@ -46,21 +47,11 @@ def _date(value, field, label):
         raise _bad(field, f"{label}格式不正确（应为 YYYY-MM-DD）") from None
 
 
-def working_days_after(day, count):
-    """The ``count``-th working day (Monday–Friday) after ``day``."""
-    current, left = day, count
-    while left > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            left -= 1
-    return current
-
-
-def publicity_end(published_at, days=MIN_PUBLICITY_DAYS):
+def publicity_end(published_at, days=MIN_PUBLICITY_DAYS, calendar=None):
     """When a publicity published at ``published_at`` ends: 24:00 Beijing time of the ``days``-th working day
-    after the day of publication, as a UTC datetime."""
+    after the day of publication, as a UTC datetime. ``calendar``: the entered days (``workdays.overrides``)."""
     published_day = published_at.astimezone(BEIJING).date()
-    last = working_days_after(published_day, days)
+    last = working_days_after(published_day, days, calendar)
     return datetime.combine(last + timedelta(days=1), time(0, 0), tzinfo=BEIJING).astimezone(timezone.utc)
 
 
@@ -184,11 +175,11 @@ class SingleSourcePublicity(Drafted, Audited, Base):
         self._require("in_review", action="审核通过")
         self.status = "reviewed"
 
-    def publish(self, now):
+    def publish(self, session, now):
         """发布 (001 §8.3): the publicity period starts; returns its end (UTC)."""
         self._require("reviewed", action="发布")
         self.status, self.published_at = "publicizing", now
-        self.publicity_end = publicity_end(now, self.publicity_days)
+        self.publicity_end = publicity_end(now, self.publicity_days, overrides(session))
         return self.publicity_end
 
     def end(self, now):
