@@ -106,7 +106,7 @@ def unit_names(session):
     return {u.id: u.name for u in session.scalars(select(Unit))}
 
 
-def _statuses(model):
+def statuses(model):
     """The record's STATUSES map: the class's own (payments, acceptances, …) or its module's (project, plan, …)."""
     own = getattr(model, "STATUSES", None)
     return own if isinstance(own, dict) else getattr(sys.modules.get(model.__module__), "STATUSES", {})
@@ -154,7 +154,7 @@ def record_brief(record_type, obj):
     status = getattr(obj, "status", None)
     status_label = None
     if status is not None:
-        status_label = _statuses(type(obj)).get(status, status)
+        status_label = statuses(type(obj)).get(status, status)
     return {"type": record_type, "id": obj.id, "label": RECORD_LABELS.get(record_type, record_type),
             "number": getattr(obj, "number", None) or getattr(obj, "code", None) or f"#{obj.id}",
             "name": getattr(obj, "name", None) or getattr(obj, "title", None) or getattr(obj, "phase", None) or "",
@@ -303,12 +303,12 @@ def _value_labels(model, field):
 def _change_text(change):
     record_type, _, record_id = change.get("record", "").partition(":")
     model = model_for(record_type)
-    statuses = _statuses(model) if model is not None else {}
+    labels = statuses(model) if model is not None else {}
     parts = []
     for field, values in (change.get("fields") or {}).items():
         old, new = (values + [None, None])[:2] if isinstance(values, list) else (None, values)
         if field == "status":
-            old, new = statuses.get(old, old), statuses.get(new, new)
+            old, new = labels.get(old, old), labels.get(new, new)
         elif field.endswith("amount"):
             old, new = money(old) if old is not None else None, money(new)
         elif _value_labels(model, field):

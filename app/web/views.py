@@ -536,12 +536,13 @@ def instance_message(instance_id, name):
 
 
 # -- records -----------------------------------------------------------------------------------
-def _record_list(model, record_type, order):
+def _record_list(model, record_type, order, active, **extra):
+    """A page of the user's units' records (``<active>.html``), filtered by status and number/name."""
     session, user = read_session(), web_user()
-    units = user.unit_ids(session)
-    query = select(model).where(model.unit_id.in_(units)).order_by(*order)
+    query = select(model).where(model.unit_id.in_(user.unit_ids(session))).order_by(*order)
+    statuses = present.statuses(model) or None
     status = request.args.get("status", "")
-    if status and hasattr(model, "status"):
+    if status and statuses:
         query = query.where(model.status == status)
     q = request.args.get("q", "").strip()
     items = list(session.scalars(query))
@@ -550,54 +551,44 @@ def _record_list(model, record_type, order):
         items = [o for o in items if needle in " ".join(str(getattr(o, a, "") or "") for a in
                                                         ("number", "code", "name", "title")).lower()]
     items, pager = _paginate(items, _page())
-    linked = present.instances_of(session, [(record_type, o.id) for o in items])
-    return session, items, pager, linked, {"status": status, "q": q}, present.unit_names(session)
+    return render_template(f"{active}.html", active=active, items=items, paging=pager, record_type=record_type,
+                           linked=present.instances_of(session, [(record_type, o.id) for o in items]),
+                           f={"status": status, "q": q}, units=present.unit_names(session), statuses=statuses,
+                           **extra)
 
 
 @bp.route("/budgets")
 @login_required
 def budgets():
     from ..models.budget import FUND_TYPES
-    session, items, pager, linked, f, units = _record_list(BudgetLine, "budget_line",
-                                                           (BudgetLine.year.desc(), BudgetLine.code))
-    return render_template("budgets.html", active="budgets", items=items, paging=pager, linked=linked, f=f,
-                           units=units, fund_types=FUND_TYPES)
+    return _record_list(BudgetLine, "budget_line", (BudgetLine.year.desc(), BudgetLine.code), "budgets",
+                        fund_types=FUND_TYPES)
 
 
 @bp.route("/projects")
 @login_required
 def projects():
-    from ..models.project import CATEGORIES, STATUSES
-    session, items, pager, linked, f, units = _record_list(Project, "project", (Project.id.desc(),))
-    return render_template("projects.html", active="projects", items=items, paging=pager, linked=linked, f=f,
-                           units=units, statuses=STATUSES, categories=CATEGORIES)
+    from ..models.project import CATEGORIES
+    return _record_list(Project, "project", (Project.id.desc(),), "projects", categories=CATEGORIES)
 
 
 @bp.route("/plans")
 @login_required
 def plans():
-    from ..models.plan import METHODS, PLAN_TYPES, STATUSES
-    session, items, pager, linked, f, units = _record_list(Plan, "plan", (Plan.id.desc(),))
-    return render_template("plans.html", active="plans", items=items, paging=pager, linked=linked, f=f,
-                           units=units, statuses=STATUSES, methods=METHODS, plan_types=PLAN_TYPES)
+    from ..models.plan import METHODS, PLAN_TYPES
+    return _record_list(Plan, "plan", (Plan.id.desc(),), "plans", methods=METHODS, plan_types=PLAN_TYPES)
 
 
 @bp.route("/tenders")
 @login_required
 def tenders():
-    from ..models.tender import STATUSES
-    session, items, pager, linked, f, units = _record_list(Tender, "tender", (Tender.id.desc(),))
-    return render_template("tenders.html", active="tenders", items=items, paging=pager, linked=linked, f=f,
-                           units=units, statuses=STATUSES)
+    return _record_list(Tender, "tender", (Tender.id.desc(),), "tenders")
 
 
 @bp.route("/contracts")
 @login_required
 def contracts():
-    from ..models.contract import STATUSES
-    session, items, pager, linked, f, units = _record_list(Contract, "contract", (Contract.id.desc(),))
-    return render_template("contracts.html", active="contracts", items=items, paging=pager, linked=linked, f=f,
-                           units=units, statuses=STATUSES)
+    return _record_list(Contract, "contract", (Contract.id.desc(),), "contracts")
 
 
 def _record_page(record_type, record_id, active):
