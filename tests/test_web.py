@@ -383,3 +383,16 @@ def test_instance_page_follows_the_call_activities_down(web, login):
     assert trails == ["取消采购", "取消采购 › 流标重招终止与资金回收", "取消采购 › 流标重招终止与资金回收 › 采购计划终止",
                       "取消采购 › 流标重招终止与资金回收 › 采购计划终止 › 审核岗审核"]
     assert "review_task" in page  # the review's diagram and marks are on the page
+
+
+def test_settings_page_is_the_administrators(web):
+    page = web("admin").get("/admin").data.decode()
+    for text in ("限额标准", "工作日历", "监督预警规则", "专家库", "福州", "合同未按时备案", 'data-expert="1"'):
+        assert text in page, text
+    assert 'data-nav="admin"' in page and 'data-nav="audit"' in page
+    clerk_page = web("clerk").get("/").data.decode()
+    assert 'data-nav="admin"' not in clerk_page and 'data-nav="audit"' not in clerk_page
+    assert 'data-nav="audit"' in web("auditor").get("/").data.decode()
+    for user in ("clerk", "auditor"):
+        response = web(user).get("/admin")
+        assert response.status_code == 403 and "只有系统管理员可以进入系统设置" in response.data.decode()

@@ -13,9 +13,11 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
 
 def init_web(app):
     from . import common, views  # noqa: F401 - registers the routes on bp
-    from . import audit  # noqa: F401 - the audit pages (审计), on the same blueprint
-    from . import reports  # noqa: F401 - 统计报表 (report tables, monthly chart), on the same blueprint
-    from . import year_end  # noqa: F401 - 年终处理 progress page, on the same blueprint
+    # The other pages, on the same blueprint; each appends its menu entry in this order.
+    from . import reports  # noqa: F401 - 统计报表 (report tables, monthly chart)
+    from . import year_end  # noqa: F401 - 年终处理 progress page
+    from . import audit  # noqa: F401 - the audit pages (审计)
+    from . import admin  # noqa: F401 - 系统设置 (thresholds, calendar, supervision rules, expert pool)
     app.permanent_session_lifetime = timedelta(seconds=app.config["TOKEN_TTL_SECONDS"])
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

@@ -7,7 +7,7 @@ like ``views.py``; the 审计 menu entry appears for the roles that may open it.
 """
 import json
 
-from flask import g, render_template, request
+from flask import render_template, request
 from sqlalchemy import select
 
 from ..api.common import db, read_session
@@ -20,16 +20,8 @@ from .common import NAV, login_required, refuse, web_user
 from .views import _page, _paginate
 
 ORG_WIDE = {"auditor", "analyst", "admin"}
-AUDIT_NAV = ("web.audit_list", "审计", "audit")
+NAV.append(("web.audit_list", "审计", "audit", ORG_WIDE))
 STATUSES = {"running": "办理中", "completed": "已办结"}
-
-
-@bp.app_context_processor
-def _audit_nav():
-    user = g.get("user")
-    if user is not None and user.groups & ORG_WIDE:
-        return {"nav": NAV + [AUDIT_NAV]}
-    return {}
 
 
 def _allowed():

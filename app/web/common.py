@@ -118,10 +118,16 @@ def _http_error(exc):
 
 
 # -- template context -----------------------------------------------------------
-NAV = [("web.workbench", "工作台", "workbench"), ("web.start_list", "发起流程", "start"),
-       ("web.budgets", "采购预算", "budgets"), ("web.projects", "采购项目", "projects"),
-       ("web.plans", "采购计划", "plans"), ("web.tenders", "交易项目", "tenders"),
-       ("web.contracts", "采购合同", "contracts")]
+# (endpoint, label, key, roles that see it — None: everyone); modules append their pages.
+NAV = [("web.workbench", "工作台", "workbench", None), ("web.start_list", "发起流程", "start", None),
+       ("web.budgets", "采购预算", "budgets", None), ("web.projects", "采购项目", "projects", None),
+       ("web.plans", "采购计划", "plans", None), ("web.tenders", "交易项目", "tenders", None),
+       ("web.contracts", "采购合同", "contracts", None)]
+
+
+def nav_for(user):
+    return [(endpoint, label, key) for endpoint, label, key, roles in NAV
+            if roles is None or (user is not None and user.groups & roles)]
 
 
 def qs(**overrides):
@@ -149,6 +155,6 @@ def _units_label(user):
 @bp.app_context_processor
 def _context():
     user = g.get("user")
-    return {"csrf_token": csrf_token, "me": user, "nav": NAV, "qs": qs,
+    return {"csrf_token": csrf_token, "me": user, "nav": nav_for(user), "qs": qs,
             "my_units_label": _units_label(user) if user is not None else "",
             "now_local": dt(now())}

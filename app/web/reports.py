@@ -10,7 +10,7 @@ from ..api.common import now, read_session
 from . import bp, present
 from .common import NAV, login_required, web_user
 
-NAV.append(("web.reports", "统计报表", "reports"))
+NAV.append(("web.reports", "统计报表", "reports", None))
 COLORS = ["#1d4f91", "#2f6fce", "#00796b", "#c76a00", "#c8323c", "#6a4c93", "#5f6b7a", "#8d6e63", "#2e7d32"]
 WIDTH, HEIGHT, LEFT, TOP, BOTTOM = 760, 300, 86, 16, 40
 

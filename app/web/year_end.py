@@ -9,7 +9,7 @@ from ..models.year_end import progress
 from . import bp
 from .common import NAV, login_required, refuse, web_user
 
-NAV.append(("web.year_end", "年终处理", "year_end"))
+NAV.append(("web.year_end", "年终处理", "year_end", None))
 STATES = {"not_started": "待启动", "in_progress": "处理中", "done": "已完成", "blocked": "受阻"}
 RECORD_URLS = {"project": "web.project_detail", "plan": "web.plan_detail"}
 

@@ -1,0 +1,59 @@
+"""系统设置 for administrators: the thresholds (限额标准), the working-day calendar, the supervision rules and the
+expert pool on one page. The page reads the tables; saving goes through the same admin API as any client
+(PUT /api/thresholds, PUT /api/calendar, PUT /api/supervision/rules/<code>, POST/PATCH /api/experts), with the
+session cookie and CSRF header, so the rules and messages are the API's.
+"""
+from flask import render_template, request
+from sqlalchemy import select
+
+from ..api.common import now, read_session
+from ..models import Expert
+from ..models.base import BEIJING
+from ..models.expert import CATEGORIES as EXPERT_CATEGORIES
+from ..models.supervision import DEFAULT_RULES, PARAMS, SupervisionRule
+from ..models.threshold import CATEGORIES, DEFAULTS, KINDS, all_rows
+from ..models.workdays import KINDS as DAY_KINDS, year_days
+from . import bp
+from .common import NAV, login_required, refuse, web_user
+
+ADMINS = {"admin"}
+NAV.append(("web.admin", "系统设置", "admin", ADMINS))
+
+
+def _threshold_tables(session):
+    """[(kind, [(region, {category: row}, latest change)])]: one row per region, the seeds' regions first."""
+    order = {region: i for i, (_, region, *_rest) in enumerate(DEFAULTS)}
+    tables = {}
+    for row in all_rows(session):
+        tables.setdefault(row.kind, {}).setdefault(row.region, {})[row.category] = row
+    out = []
+    for kind in KINDS:
+        regions = sorted(tables.get(kind, {}).items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+        out.append((kind, [(region, cells, max((c for c in cells.values() if c.updated_at), default=None,
+                                               key=lambda c: c.updated_at)) for region, cells in regions]))
+    return out
+
+
+def _rules(session):
+    """Every rule with its parameters (the defaults before the first scan inserted the rows)."""
+    rows = {r.code: r for r in session.scalars(select(SupervisionRule))}
+    out = []
+    for code, (name, params, description) in DEFAULT_RULES.items():
+        row = rows.get(code)
+        values = {**params, **((row.params or {}) if row else {})}
+        out.append({"code": code, "name": name, "description": description, "enabled": row.enabled if row else True,
+                    "params": [(key, PARAMS[key][0], value) for key, value in values.items()]})
+    return out
+
+
+@bp.route("/admin")
+@login_required
+def admin():
+    if not (web_user().groups & ADMINS):
+        return refuse(403, "只有系统管理员可以进入系统设置")
+    session = read_session()
+    year = request.args.get("year", type=int) or now().astimezone(BEIJING).year
+    return render_template("admin.html", active="admin", thresholds=_threshold_tables(session), kinds=KINDS,
+                           categories=CATEGORIES, year=year, days=year_days(session, year), day_kinds=DAY_KINDS,
+                           rules=_rules(session), experts=list(session.scalars(select(Expert).order_by(Expert.id))),
+                           expert_categories=EXPERT_CATEGORIES)
