@@ -6,6 +6,9 @@ from . import create_app
 
 def main():
     app = create_app()
+    if app.config["DEMO_DATA"]:
+        from .demo_activity import seed_activity
+        seed_activity(app)  # work in progress for the demo users, on a fresh database only
     port = int(os.environ.get("PORT", 5000))
     host = os.environ.get("HOST", "127.0.0.1")
     print(f"政府采购流程服务 running on http://{host}:{port} ({app.config['DATABASE_URL'].split('://')[0]})")
