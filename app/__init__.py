@@ -19,7 +19,8 @@ def create_app(config=None):
         BPMN_DIR=str(ROOT / "bpmn"),
         FORMS_DIR=str(ROOT / "forms"),
         DEPLOY_ON_START=True,
-        DEMO_DATA=True,
+        DEMO_DATA=os.environ.get("DEMO_DATA", "1") != "0",  # 0: a real deployment, see ADMIN_PASSWORD
+        ADMIN_PASSWORD=os.environ.get("ADMIN_PASSWORD", ""),
         CLOCK=utcnow,
         # embedded: ticks inside this process; external: run `python -m app.engine.scheduler`; off: never.
         SCHEDULER=os.environ.get("SCHEDULER", "embedded"),
@@ -47,6 +48,9 @@ def create_app(config=None):
         if app.config["DEMO_DATA"]:
             from .demo import seed
             seed(session)
+        else:
+            from .models.org import ensure_admin
+            ensure_admin(session, app.config["ADMIN_PASSWORD"])  # the first administrator of an empty database
         from .models.threshold import seed_defaults
         seed_defaults(session)  # 限额标准: the seeds' figures when the table is empty
 

@@ -387,7 +387,8 @@ def test_instance_page_follows_the_call_activities_down(web, login):
 
 def test_settings_page_is_the_administrators(web):
     page = web("admin").get("/admin").data.decode()
-    for text in ("限额标准", "工作日历", "监督预警规则", "专家库", "福州", "合同未按时备案", 'data-expert="1"'):
+    for text in ("用户与岗位", "reviewer2", "采购单位审核岗", "福州市教育局", "限额标准", "工作日历", "监督预警规则", "专家库",
+                 "合同未按时备案", 'data-expert="1"'):
         assert text in page, text
     assert 'data-nav="admin"' in page and 'data-nav="audit"' in page
     clerk_page = web("clerk").get("/").data.decode()

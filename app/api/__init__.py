@@ -35,8 +35,9 @@ def init_api(app):
     from . import announcements, experts, reports, supervision  # 公告, 专家抽取, 监督预警, 报表 (001 ch.8, 10, 11)
     for module in (announcements, experts, reports, supervision):
         api.register_blueprint(module.blp)
-    from . import procurement_records, projects, thresholds, workdays  # versions, 限额标准, 意向, 统招分签, 工作日历
-    for module in (projects, thresholds, procurement_records, workdays):
+    # project versions, 限额标准, 意向, 统招分签, 工作日历, users and units
+    from . import procurement_records, projects, thresholds, users, workdays
+    for module in (projects, thresholds, procurement_records, workdays, users):
         api.register_blueprint(module.blp)
     from . import procurement  # 进口产品审批, 采购方式变更, 委托单 (issue 7)
     api.register_blueprint(procurement.blp)

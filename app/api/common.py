@@ -77,7 +77,7 @@ def current_user():
         from flask import session as cookie
         if cookie.get("uid"):
             user = session.get(User, cookie["uid"])
-            if user is not None and user.token_generation != cookie.get("gen"):
+            if user is not None and (not user.active or user.token_generation != cookie.get("gen")):
                 user = None
     g.user = user
     g.user_id = user.id if user else None

@@ -3,7 +3,9 @@ from sqlalchemy import Boolean, ForeignKey, String, Integer, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .base import Base
+import re
+
+from .base import Base, DomainError
 
 ROLES = {
     "clerk": "采购单位经办岗",
@@ -17,6 +19,22 @@ ROLES = {
 }
 
 LEVELS = {"provincial": "省级", "city": "市级", "county": "县级"}
+# Roles that act for purchasing units: they need the units granted (and clerks, reviewers, leaders a home unit).
+UNIT_ROLES = {"clerk", "reviewer", "leader", "finance", "agency"}
+HOME_ROLES = {"clerk", "reviewer", "leader"}
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
+
+
+def _invalid(field, message):
+    return DomainError("INVALID_INPUT", message, field=field, status=400)
+
+
+def check_password_policy(password, username=""):
+    """At least 8 characters with letters and digits, not the user name (passwords are stored hashed)."""
+    if len(password or "") < 8 or not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
+        raise _invalid("password", "密码至少 8 位，且须同时包含字母和数字")
+    if username and password.lower() == username.lower():
+        raise _invalid("password", "密码不能与用户名相同")
 
 
 class Unit(Base):
@@ -33,7 +51,41 @@ class Unit(Base):
 
     def to_dict(self):
         return {"id": self.id, "code": self.code, "name": self.name, "level": self.level,
-                "region": self.region, "parent_id": self.parent_id}
+                "level_label": LEVELS.get(self.level, self.level), "region": self.region,
+                "parent_id": self.parent_id}
+
+    @classmethod
+    def add(cls, session, values):
+        unit = cls(code="", name="", level="city", region="")
+        unit.edit(session, values)
+        session.add(unit)
+        session.flush()
+        return unit
+
+    def edit(self, session, values):
+        """Code (unique), name, level, region and parent (上级单位; the tree admits no cycle)."""
+        if "code" in values:
+            code = values["code"].strip()
+            other = session.scalar(select(Unit.id).where(Unit.code == code, Unit.id != self.id))
+            if other is not None:
+                raise DomainError("UNIT_EXISTS", f"单位编码 {code} 已被单位 {other} 使用", field="code")
+            self.code = code
+        for key in ("name", "level", "region"):
+            if key in values:
+                setattr(self, key, values[key].strip())
+        if "parent_id" in values:
+            parent_id = values["parent_id"]
+            if parent_id is not None:
+                _unit(session, parent_id, "parent_id")
+                seen, current = {self.id}, parent_id
+                while current is not None:
+                    if current in seen:
+                        raise _invalid("parent_id", "上级单位不能是本单位或其下级单位")
+                    seen.add(current)
+                    current = session.get(Unit, current).parent_id
+            self.parent_id = parent_id
+        if not self.code or not self.name:
+            raise _invalid("code" if not self.code else "name", "请填写单位编码和单位名称")
 
 
 # Overridable for test suites only; production keeps the strong default.
@@ -92,6 +144,77 @@ class User(Base):
         return {"id": self.id, "username": self.username, "display_name": self.display_name,
                 "unit_id": self.unit_id, "groups": sorted(self.groups)}
 
+    def admin_dict(self):
+        return {**self.to_dict(), "active": self.active,
+                "grants": [{"unit_id": g.unit_id, "include_children": g.include_children}
+                           for g in sorted(self.grants, key=lambda g: g.unit_id)]}
+
+    # -- administration (系统管理员: users, units, roles) ------------------------------------------------
+    @classmethod
+    def add(cls, session, values):
+        """A new user: unique lower-case user name, a password that meets the policy, roles and units."""
+        username = values["username"].strip().lower()
+        if not _USERNAME.match(username):
+            raise _invalid("username", "用户名为 3–64 位小写字母、数字或 _ . -，以字母或数字开头")
+        if session.scalar(select(cls.id).where(cls.username == username)) is not None:
+            raise DomainError("USER_EXISTS", f"用户名 {username} 已存在", field="username")
+        check_password_policy(values["password"], username)
+        user = cls(username=username, display_name="", active=True, token_generation=0)
+        user.set_password(values["password"])
+        user.edit(session, {"grants": None, **values}, actor=None)
+        session.add(user)
+        session.flush()
+        return user
+
+    def edit(self, session, values, actor):
+        """Name, home unit, roles, granted units, active. An administrator cannot lock themselves out."""
+        if "display_name" in values:
+            self.display_name = values["display_name"].strip()
+        if "unit_id" in values:
+            self.unit_id = _unit(session, values["unit_id"], "unit_id") if values["unit_id"] else None
+        if "roles" in values:
+            roles = list(dict.fromkeys(values["roles"]))
+            if not roles:
+                raise _invalid("roles", "请至少选择一个岗位")
+            if actor is self and "admin" not in roles:
+                raise DomainError("SELF_LOCKOUT", "不能取消自己的系统管理员岗位", field="roles")
+            self.roles = [UserRole(role=r) for r in roles]
+        if "grants" in values:
+            grants = values["grants"]
+            if grants is None:  # a new user: the home unit
+                grants = [{"unit_id": self.unit_id}] if self.unit_id else []
+            seen = {}
+            for grant in grants:
+                unit_id = _unit(session, grant["unit_id"], "grants")
+                seen[unit_id] = UnitGrant(unit_id=unit_id, include_children=bool(grant.get("include_children")))
+            self.grants = list(seen.values())
+        if "active" in values and not values["active"]:
+            if actor is self:
+                raise DomainError("SELF_LOCKOUT", "不能停用自己的账号", field="active")
+            if self.active:
+                self.token_generation += 1  # signed-in sessions and tokens end now
+        if "active" in values:
+            self.active = bool(values["active"])
+        if not self.display_name:
+            raise _invalid("display_name", "请填写姓名")
+        groups = self.groups
+        if groups & HOME_ROLES and not self.unit_id:
+            raise _invalid("unit_id", "经办岗、审核岗和需求领导须指定所属单位")
+        if groups & UNIT_ROLES and not self.grants:
+            raise _invalid("grants", "该岗位须授权至少一个单位")
+
+    def change_password(self, password):
+        """New password (policy checked); every token and session of the user ends."""
+        check_password_policy(password, self.username)
+        self.set_password(password)
+        self.token_generation += 1
+
+
+def _unit(session, unit_id, field):
+    if session.get(Unit, unit_id) is None:
+        raise _invalid(field, f"单位 {unit_id} 不存在")
+    return unit_id
+
 
 class UserRole(Base):
     __tablename__ = "user_role"
@@ -106,3 +229,15 @@ class UnitGrant(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True)
     include_children: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def ensure_admin(session, password):
+    """A database without any user (no demo data): the first administrator ``admin`` with ``password``
+    (ADMIN_PASSWORD), who then adds units and users. Returns True when one was created."""
+    if session.scalar(select(User.id).limit(1)) is not None:
+        return False
+    if not password:
+        raise RuntimeError("数据库中还没有用户：首次启动（DEMO_DATA=0）请设置 ADMIN_PASSWORD 以创建系统管理员 admin / "
+                           "no users yet: set ADMIN_PASSWORD to create the administrator 'admin'")
+    User.add(session, {"username": "admin", "display_name": "系统管理员", "password": password, "roles": ["admin"]})
+    return True

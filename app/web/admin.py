@@ -1,13 +1,15 @@
-"""系统设置 for administrators: the thresholds (限额标准), the working-day calendar, the supervision rules and the
-expert pool on one page. The page reads the tables; saving goes through the same admin API as any client
-(PUT /api/thresholds, PUT /api/calendar, PUT /api/supervision/rules/<code>, POST/PATCH /api/experts), with the
+"""系统设置 for administrators: users and units, the thresholds (限额标准), the working-day calendar, the
+supervision rules and the expert pool on one page. The page reads the tables; saving goes through the same admin API as any client
+(/api/users, /api/units, PUT /api/thresholds, PUT /api/calendar, PUT /api/supervision/rules/<code>,
+POST/PATCH /api/experts), with the
 session cookie and CSRF header, so the rules and messages are the API's.
 """
 from flask import render_template, request
 from sqlalchemy import select
 
 from ..api.common import now, read_session
-from ..models import Expert
+from ..models import Expert, Unit, User
+from ..models.org import LEVELS, ROLES
 from ..models.base import BEIJING
 from ..models.expert import CATEGORIES as EXPERT_CATEGORIES
 from ..models.supervision import DEFAULT_RULES, PARAMS, SupervisionRule
@@ -53,7 +55,10 @@ def admin():
         return refuse(403, "只有系统管理员可以进入系统设置")
     session = read_session()
     year = request.args.get("year", type=int) or now().astimezone(BEIJING).year
+    units = list(session.scalars(select(Unit).order_by(Unit.id)))
     return render_template("admin.html", active="admin", thresholds=_threshold_tables(session), kinds=KINDS,
                            categories=CATEGORIES, year=year, days=year_days(session, year), day_kinds=DAY_KINDS,
                            rules=_rules(session), experts=list(session.scalars(select(Expert).order_by(Expert.id))),
-                           expert_categories=EXPERT_CATEGORIES)
+                           expert_categories=EXPERT_CATEGORIES,
+                           users=list(session.scalars(select(User).order_by(User.id))), roles=ROLES,
+                           units=units, unit_names={u.id: u.name for u in units}, levels=LEVELS)

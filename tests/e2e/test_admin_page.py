@@ -1,4 +1,6 @@
 """系统设置 in a real browser: the administrator edits thresholds, the calendar, a rule and the expert pool."""
+import re
+
 from playwright.sync_api import expect
 
 
@@ -57,4 +59,31 @@ def test_administrator_keeps_the_settings(pages, login):
     form.get_by_role("button", name="新增专家").click()
     expect(ok).to_contain_text("已新增专家 林文华")
     assert "林文华" in [e["name"] for e in api.ok(api.get("/api/experts"))]
+    assert not page.js_errors
+
+
+def test_administrator_adds_and_stops_a_user(pages):
+    page = pages.login("admin")
+    page.goto("/admin")
+    ok, error = page.get_by_test_id("admin-ok"), page.get_by_test_id("admin-error")
+    form = page.locator("#user-form")
+    form.get_by_label("用户名").fill("clerk3")
+    form.get_by_label("姓名").fill("黄经办")
+    form.get_by_label("初始密码").fill("weakpass")
+    form.get_by_label("所属单位").select_option(label="福州市教育局")
+    form.get_by_label("岗位").select_option(["clerk"])
+    form.get_by_role("button", name="新增用户").click()
+    expect(error).to_contain_text("密码至少 8 位，且须同时包含字母和数字")
+    form.get_by_label("初始密码").fill("Caigou2026")
+    form.get_by_role("button", name="新增用户").click()
+    expect(ok).to_contain_text("已新增用户 clerk3")
+    page.wait_for_selector('[data-testid="users"] td:has-text("clerk3")')
+
+    newcomer = pages.login("clerk3", "Caigou2026")
+    expect(newcomer.locator(".sidenav")).to_contain_text("工作台")
+
+    page.get_by_label("启用clerk3").uncheck()
+    expect(ok).to_contain_text("clerk3 已停用")
+    newcomer.goto("/")
+    expect(newcomer).to_have_url(re.compile(r"/login"))
     assert not page.js_errors

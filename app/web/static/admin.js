@@ -28,7 +28,7 @@
     return out;
   }
 
-  function send(method, url, body, done) {
+  function send(method, url, body, done, failed) {
     fetch(url, {
       method: method, credentials: 'same-origin', body: JSON.stringify(body),
       headers: { 'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': csrf,
@@ -36,6 +36,7 @@
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (json) {
         if (response.ok) { done(json); return; }
+        if (failed) { failed(); }
         show(errorBox, json.message || ('保存失败（' + response.status + '）'), flatten(json.errors, '', []));
       });
     }).catch(function () { show(errorBox, '网络异常，未能保存，请稍后重试。'); });
@@ -81,6 +82,34 @@
         show(okBox, '已保存预警规则“' + json.name + '”。');
       });
     },
+    user: function () {
+      var form = document.getElementById('user-form');
+      var body = { roles: Array.prototype.map.call(form.elements.roles.selectedOptions, function (o) { return o.value; }) };
+      ['username', 'display_name', 'password'].forEach(function (k) { body[k] = form.elements[k].value.trim(); });
+      body.unit_id = form.elements.unit_id.value ? Number(form.elements.unit_id.value) : null;
+      send('POST', '/api/users', body, function (json) {
+        show(okBox, '已新增用户 ' + json.username + '。');
+        setTimeout(function () { window.location.reload(); }, 800);
+      });
+    },
+    password: function (button) {
+      var tr = button.closest('[data-user]');
+      var input = tr.querySelector('[name=password]');
+      send('PATCH', '/api/users/' + tr.dataset.user, { password: input.value }, function (json) {
+        input.value = '';
+        show(okBox, '已重置 ' + json.username + ' 的密码，其已登录的会话已失效。');
+      });
+    },
+    unit: function () {
+      var form = document.getElementById('unit-form');
+      var body = {};
+      ['code', 'name', 'level', 'region'].forEach(function (k) { body[k] = form.elements[k].value.trim(); });
+      body.parent_id = form.elements.parent_id.value ? Number(form.elements.parent_id.value) : null;
+      send('POST', '/api/units', body, function (json) {
+        show(okBox, '已新增单位 ' + json.name + '。');
+        setTimeout(function () { window.location.reload(); }, 800);
+      });
+    },
     expert: function () {
       var form = document.getElementById('expert-form');
       var body = {};
@@ -104,6 +133,15 @@
     }
     var remove = event.target.closest('[data-remove]');
     if (remove) { remove.closest('tr').remove(); }
+  });
+
+  document.querySelectorAll('[data-toggle-user]').forEach(function (box) {
+    box.addEventListener('change', function () {
+      var tr = box.closest('[data-user]');
+      send('PATCH', '/api/users/' + tr.dataset.user, { active: box.checked }, function (json) {
+        show(okBox, json.username + (json.active ? ' 已启用。' : ' 已停用，其已登录的会话已失效。'));
+      }, function () { box.checked = !box.checked; });
+    });
   });
 
   document.querySelectorAll('[data-toggle-expert]').forEach(function (box) {
