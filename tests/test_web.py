@@ -397,3 +397,22 @@ def test_settings_page_is_the_administrators(web):
     for user in ("clerk", "auditor"):
         response = web(user).get("/admin")
         assert response.status_code == 403 and "只有系统管理员可以进入系统设置" in response.data.decode()
+
+
+def test_changing_the_password_signs_out_everywhere(web, app):
+    clerk = web("clerk")
+    token = clerk.csrf()
+    assert "修改密码" in clerk.get("/").data.decode()
+    mismatch = clerk.client.post("/password", data={"csrf_token": token, "old_password": "demo",
+                                                    "new_password": "Zhang2026x", "confirm": "Zhang2026y"})
+    assert mismatch.status_code == 400 and "两次输入的新密码不一致" in mismatch.data.decode()
+    weak = clerk.client.post("/password", data={"csrf_token": token, "old_password": "demo",
+                                                "new_password": "short", "confirm": "short"})
+    assert weak.status_code == 400 and "密码至少 8 位" in weak.data.decode()
+    other = Web(app, "clerk")  # a second session of the same user, elsewhere
+    done = clerk.client.post("/password", data={"csrf_token": token, "old_password": "demo",
+                                                "new_password": "Zhang2026x", "confirm": "Zhang2026x"})
+    assert done.status_code == 302 and done.headers["Location"].startswith("/login")
+    assert other.get("/").status_code == 302  # the other session ended too
+    fresh = web()
+    assert fresh.login("clerk", "Zhang2026x").status_code == 302

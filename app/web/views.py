@@ -53,6 +53,27 @@ def logout():
     return redirect(url_for("web.login"))
 
 
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """修改密码: the old one, then a new one by the policy; every session ends, so sign in again."""
+    if request.method == "GET":
+        return render_template("password.html", active=None)
+    old, new = request.form.get("old_password") or "", request.form.get("new_password") or ""
+    if new != (request.form.get("confirm") or ""):
+        return render_template("password.html", active=None, error="两次输入的新密码不一致"), 400
+    try:
+        with transaction() as (db_session, user):
+            if not user.check_password(old):
+                raise DomainError("INVALID_INPUT", "原密码不正确", field="old_password", status=400)
+            user.change_password(new)
+    except DomainError as err:
+        return render_template("password.html", active=None, error=err.message), err.status
+    session.clear()
+    flash("密码已修改，请用新密码重新登录。", "success")
+    return redirect(url_for("web.login"))
+
+
 # -- helpers -----------------------------------------------------------------------------
 def _args():
     a = request.args
