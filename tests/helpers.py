@@ -69,10 +69,10 @@ def filed_plan(clerk, reviewer, finance=None, amount=300000, plan_amount=200000,
 class Api:
     """A test client that logs in as a demo user and speaks JSON."""
 
-    def __init__(self, app, username):
+    def __init__(self, app, username, password="demo"):
         self.client = app.test_client()
         self.username = username
-        response = self.client.post("/api/login", json={"username": username, "password": "demo"})
+        response = self.client.post("/api/login", json={"username": username, "password": password})
         assert response.status_code == 200, response.json
         self.headers = {"Authorization": f"Bearer {response.json['token']}"}
 

@@ -202,3 +202,34 @@ def test_import_needs_an_approved_import_approval(login, app):
     accepted = apply_plan(clerk, project["id"], amount=200000, sme_reserved_amount=200000, is_import=True,
                           import_approval_id=1)
     assert names(reviewer.tasks(), accepted["id"]) == ["采购单位审核岗审核"]
+
+
+def test_the_clerk_may_choose_the_next_reviewer(app, login):
+    """002 §1 7): 下一步审核人选择 — the first review goes to the chosen reviewer only."""
+    from helpers import Api, Web
+    admin = login("admin")
+    added = admin.post("/api/users", {"username": "reviewer3", "display_name": "郑审核", "password": "Shenhe2026",
+                                      "unit_id": 1, "roles": ["reviewer"]})
+    assert added.status_code == 201
+    clerk, reviewer = login("clerk"), login("reviewer")
+    project = register_project(clerk, reviewer)
+    chosen = Api(app, "reviewer3", password="Shenhe2026")
+
+    # Only an active reviewer of the plan's unit can be chosen: anyone else sends it back with the rule.
+    wrong = apply_plan(clerk, project["id"], next_reviewer="leader")
+    assert wrong["data"]["error_message"] == "下一步审核人 leader 不是本单位在岗的采购单位审核岗，请重新选择"
+    assert names(clerk.tasks(), wrong["id"]) == ["编辑采购计划"]
+    assert apply_plan(clerk, project["id"], next_reviewer="reviewer2")["data"]["error_code"] == "INVALID_INPUT"
+
+    instance = apply_plan(clerk, project["id"], amount=100000, sme_reserved_amount=100000, next_reviewer="reviewer3")
+    assert names(chosen.tasks(), instance["id"]) == ["采购单位审核岗审核"]
+    assert names(reviewer.tasks(), instance["id"]) == []  # assigned to the chosen one, not to the group
+    task = chosen.task_named("采购单位审核岗审核", instance["id"])
+    assert task["assignee"] == "reviewer3"
+    assert reviewer.post(f"/api/tasks/{task['id']}/complete", {"data": {"approved": "true"}}).status_code in (403, 404)
+    chosen.complete(task["id"], {"approved": "true", "comment": "同意"})
+    approve(login("finance"), "财政部门审核", instance["id"])
+    assert clerk.ok(clerk.get(f"/api/plans/{instance['data']['plan_id']}"))["status"] == "filed"
+    # The web form offers the unit's reviewers.
+    page = Web(app, "clerk").get("/start/plan_application").data.decode()
+    assert '"unit_reviewers"' in page and "郑审核（reviewer3）" in page and "reviewer2" not in page

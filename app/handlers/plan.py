@@ -3,7 +3,7 @@ import uuid
 
 from sqlalchemy import select
 
-from ..models import DomainError, Plan, Project, Tender, Unit, money
+from ..models import DomainError, Plan, Project, Tender, Unit, User, money
 from ..models.plan import METHODS, PLAN_TYPES
 from ..models.plan_types import set_joint_members
 from . import handler
@@ -56,7 +56,8 @@ def submit(ctx):
     plan = ctx.record(Plan, ctx.require("plan_id"), "采购计划")
     project = ctx.record(Project, plan.project_id, "项目")
     plan.submit(ctx.session, project)
-    return {}
+    # 下一步审核人: the first review goes to the reviewer the clerk chose, if any.
+    return {"next_reviewer": User.chosen_reviewer(ctx.session, ctx.get("next_reviewer"), plan.unit_id)}
 
 
 @handler("plan.withdraw")

@@ -203,6 +203,18 @@ class User(Base):
         if groups & UNIT_ROLES and not self.grants:
             raise _invalid("grants", "该岗位须授权至少一个单位")
 
+    @classmethod
+    def chosen_reviewer(cls, session, username, unit_id, group="reviewer"):
+        """下一步审核人选择 (002 §1 7)): an active user of ``group`` granted ``unit_id``, or None when none was
+        chosen (then anyone of the group may review)."""
+        username = (username or "").strip().lower()
+        if not username:
+            return None
+        user = session.scalar(select(cls).where(cls.username == username))
+        if user is None or not user.active or group not in user.groups or unit_id not in user.unit_ids(session):
+            raise _invalid("next_reviewer", f"下一步审核人 {username} 不是本单位在岗的{ROLES[group]}，请重新选择")
+        return user.username
+
     def change_password(self, password):
         """New password (policy checked); every token and session of the user ends."""
         check_password_policy(password, self.username)

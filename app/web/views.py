@@ -324,6 +324,27 @@ def _references(session, user, schema):
     return refs
 
 
+def _option_lists(session, schema, unit_ids):
+    """Options of select fields that name a list (form-js ``valuesKey``), for the form's units: ``unit_reviewers``
+    (下一步审核人选择) lists the active reviewers granted one of them."""
+    wanted = set()
+
+    def walk(components):
+        for c in components or []:
+            if c.get("valuesKey"):
+                wanted.add(c["valuesKey"])
+            walk(c.get("components"))
+    walk((schema or {}).get("components"))
+    lists = {}
+    if "unit_reviewers" in wanted:
+        from ..models import UserRole
+        reviewers = session.scalars(select(User).join(UserRole).where(UserRole.role == "reviewer", User.active)
+                                    .order_by(User.id))
+        lists["unit_reviewers"] = [{"label": f"{u.display_name}（{u.username}）", "value": u.username}
+                                   for u in reviewers if u.unit_ids(session) & set(unit_ids)]
+    return lists
+
+
 @bp.route("/tasks/<task_id>")
 @login_required
 def task_detail(task_id):
@@ -335,6 +356,8 @@ def task_detail(task_id):
     can_act = row.status == "open" and runtime.can_act(session, user, row) \
         and row.claimed_by in (None, user.username)
     data = _task_data(session, user, row) if row.status == "open" else _submitted_data(events, row)
+    if form is not None and row.unit_id is not None:
+        data.update(_option_lists(session, form.schema, {row.unit_id}))
     record = present.visible_record(session, user, row.record_type, row.record_id)
     names = present.process_names(session)
     people = present.user_names(session, [row.claimed_by, row.assignee, row.completed_by])
@@ -460,6 +483,8 @@ def start_form(key):
     if form is not None and "year" in _form_keys(form.schema):
         data["year"] = present.local(now()).year
     units = _unit_choices(session, user)
+    if form is not None:
+        data.update(_option_lists(session, form.schema, {u.id for u in units}))
     return render_template("start_form.html", active="start", definition=definition,
                            category=deployments.parsed(definition).properties.get("category"),
                            doc=_documentation(definition), form=form.schema if form else None, data=data,
