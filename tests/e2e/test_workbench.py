@@ -237,3 +237,13 @@ def test_files_picked_in_the_form_are_uploaded_and_submitted_as_attachment_ids(p
     # The file reached the handler as an attachment id: the refusal is now the contract rule, not a missing file.
     assert data["closing_attachment_ids"] == [stored[0]["id"]]
     assert "没有已备案的合同" in data["error_message"]
+
+
+def test_plan_form_offers_the_units_reviewers(pages):
+    clerk = pages.login("clerk")
+    clerk.goto("/start/plan_application")
+    wait_form(clerk)
+    field = clerk.locator(".fjs-form-field", has=clerk.locator("label", has_text="下一步审核人")).first
+    field.locator(".fjs-input-group").first.click()
+    expect(field.locator(".fjs-dropdownlist-item")).to_have_text(["李审核（reviewer）"])
+    assert not clerk.js_errors
