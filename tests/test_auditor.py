@@ -14,6 +14,8 @@ READ_ONLY_POSTS = {
     "web.login": "signing in to the web UI",
     "web.logout": "signing out",
     "audit.replay_instance": "the replay runs in memory in a read-only session (auditors' own tool)",
+    "users.change_own_password": "everyone, auditors included, changes their own password",
+    "web.password": "the same, in the web UI",
 }
 
 
@@ -124,3 +126,10 @@ def test_audit_page_shows_a_tampered_instance(app, login, username):
     web, _ = _web_session(app, username)
     detail = web.get("/audit/instances/1").data.decode()
     assert 'data-testid="chain-bad"' in detail
+
+
+def test_the_auditor_changes_only_their_own_password(app, login):
+    auditor = login("auditor")
+    done = auditor.post("/api/me/password", {"old_password": "demo", "new_password": "Shenji2026"})
+    assert done.status_code == 204
+    assert app.test_client().post("/api/login", json={"username": "auditor", "password": "Shenji2026"}).status_code == 200
