@@ -296,16 +296,21 @@ def _submitted_data(events, row):
     return {}
 
 
-def _form_keys(schema):
-    keys = set()
+def _form_values(schema, attribute):
+    """Every value of ``attribute`` (``key``, ``valuesKey``, …) among a Camunda Form's components, nested ones too."""
+    found = set()
 
     def walk(components):
         for c in components or []:
-            if c.get("key"):
-                keys.add(c["key"])
+            if c.get(attribute):
+                found.add(c[attribute])
             walk(c.get("components"))
     walk((schema or {}).get("components"))
-    return keys
+    return found
+
+
+def _form_keys(schema):
+    return _form_values(schema, "key")
 
 
 def _references(session, user, schema):
@@ -327,16 +332,8 @@ def _references(session, user, schema):
 def _option_lists(session, schema, unit_ids):
     """Options of select fields that name a list (form-js ``valuesKey``), for the form's units: ``unit_reviewers``
     (下一步审核人选择) lists the active reviewers granted one of them."""
-    wanted = set()
-
-    def walk(components):
-        for c in components or []:
-            if c.get("valuesKey"):
-                wanted.add(c["valuesKey"])
-            walk(c.get("components"))
-    walk((schema or {}).get("components"))
     lists = {}
-    if "unit_reviewers" in wanted:
+    if "unit_reviewers" in _form_values(schema, "valuesKey"):
         from ..models import UserRole
         reviewers = session.scalars(select(User).join(UserRole).where(UserRole.role == "reviewer", User.active)
                                     .order_by(User.id))
