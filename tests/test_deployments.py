@@ -61,6 +61,20 @@ def with_leader_level():
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
 
 
+def test_analyst_routes_the_review_chain_by_region(app, login):
+    """002 §2: the chain differs by unit and region — set in the diagram on unit_level / unit_region / unit_code."""
+    text = (ROOT / "bpmn" / "plan_application.bpmn").read_text(encoding="utf-8")
+    assert '${unit_level == "provincial"}' in text
+    text = text.replace('${unit_level == "provincial"}', '${unit_level == "provincial" || unit_region == "福州市"}')
+    deploy(app, [("plan_application.bpmn", text.encode())])
+    clerk2, reviewer2, finance = login("clerk2"), login("reviewer2"), login("finance")
+    project = register_project(clerk2, reviewer2, budget_line_id=4, amount=300000, region="福州市")
+    instance = apply_plan(clerk2, project["id"], amount=200000, sme_reserved_amount=200000)
+    assert instance["data"]["unit_region"] == "福州市" and instance["data"]["unit_code"] == "350101"
+    approve(reviewer2, "采购单位审核岗审核", instance["id"])
+    assert names(finance.tasks(), instance["id"]) == ["财政部门审核"]  # a city unit of 福州市 now goes to finance
+
+
 def test_unchanged_files_make_no_new_version(app, login):
     assert deploy(app, [("review.bpmn", (ROOT / "bpmn" / "review.bpmn").read_bytes())]) == ([], [])
     versions = login("analyst").ok(login("analyst").get("/api/processes/review/versions"))

@@ -47,8 +47,14 @@ def save(ctx):
     set_joint_members(ctx.session, plan, ctx.get("members"))  # 联合采购: the member units' projects and amounts
     if not plan_id:
         plan.number = f"JH{plan.year}{plan.id:06d}"
-    unit = ctx.session.get(Unit, plan.unit_id)
-    return {"plan_id": plan.id, "plan_number": plan.number, "unit_level": unit.level}
+    return {"plan_id": plan.id, "plan_number": plan.number, **unit_facts(ctx.session, plan.unit_id)}
+
+
+def unit_facts(session, unit_id):
+    """What a review chain may route on in the diagram (002 §2: the chain differs by unit and region):
+    ``unit_level`` (provincial/city/county), ``unit_region`` (e.g. 福州市) and ``unit_code``."""
+    unit = session.get(Unit, unit_id)
+    return {"unit_level": unit.level, "unit_region": unit.region or "", "unit_code": unit.code}
 
 
 @handler("plan.submit")

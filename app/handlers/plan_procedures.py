@@ -3,17 +3,14 @@
 instance's unit, pass the task data on and return the ids the diagrams carry."""
 from sqlalchemy import select
 
-from ..models import DomainError, ImportApproval, MethodChange, Plan, ProcessDefinition, Tender, Unit, User
+from ..models import DomainError, ImportApproval, MethodChange, Plan, ProcessDefinition, Tender, User
 from ..models.entrustment import live_entrustment
 from . import handler
+from .plan import unit_facts
 
 
 def _plan(ctx, ident=None):
     return ctx.record(Plan, ident if ident is not None else ctx.require("plan_id"), "采购计划")
-
-
-def _level(ctx, unit_id):
-    return ctx.session.get(Unit, unit_id).level
 
 
 # -- plan_dispatch 计划分派/收回 (002 §3–4) --------------------------------------------------------------------------
@@ -68,7 +65,7 @@ def method_change_open(ctx):
     return {"method_change_id": change.id, "method_change_number": change.number, "plan_id": plan.id,
             "tender_id": change.tender_id, "origin": change.origin, "entry_clerk": entry_clerk,
             "old_method": change.old_method, "agency_reason": change.agency_reason,
-            "unit_level": _level(ctx, plan.unit_id)}
+            **unit_facts(ctx.session, plan.unit_id)}
 
 
 @handler("method_change.submit")
