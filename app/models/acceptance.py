@@ -12,9 +12,9 @@ rejects (→ back to the clerk). Refused once the project is closed (001 §2.2.5
 from sqlalchemy import Date, ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Audited, Base, DomainError
+from .base import Audited, Base, DomainError, date_field
 from .contract import Contract
-from .reviewed import ReviewedRecord, beijing_today, check_project_open, past_date, text
+from .reviewed import ReviewedRecord, beijing_today, check_project_open, text
 
 RESULTS = {"pass": "验收合格", "fail": "验收不合格"}
 # Contracts whose acceptance counts for closing the project: filed, or filed and since fulfilled.
@@ -43,7 +43,7 @@ class Acceptance(ReviewedRecord, Audited, Base):
         result = values.get("result")
         if result not in RESULTS:
             raise DomainError("INVALID_INPUT", "请选择验收结论（验收合格或验收不合格）", field="result", status=400)
-        accepted_on = past_date(values.get("accepted_on"), "accepted_on", "验收日期", beijing_today(now))
+        accepted_on = date_field(values.get("accepted_on"), "accepted_on", "验收日期", latest=beijing_today(now))
         notes = text(values.get("notes"), "notes", "验收情况说明", 2000)
         contract.check_acceptance()  # filed only: not after 履约完成, not terminating/terminated/revoked
         check_project_open(project, "未完成的部分不允许发起履约验收")

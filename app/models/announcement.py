@@ -23,7 +23,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import (
-    Audited, BEIJING, Base, DomainError, Drafted, Money, UTCDateTime, beijing, money, utcnow, invalid as _bad,
+    Audited, BEIJING, Base, DomainError, Drafted, date_field, Money, UTCDateTime, beijing, money, utcnow, invalid as _bad,
     text_field as _text)
 from .workdays import overrides, working_days_after
 
@@ -34,17 +34,6 @@ PUBLICITY_STATUSES = {"draft": "录入中", "in_review": "审核中", "reviewed"
 PUBLICITY_SOURCES = {"plan": "采购计划选择单一来源", "failed": "采购方式变更（采购失败项目）"}
 REPORT_STATUSES = {"draft": "录入中", "in_review": "审核中", "reviewed": "待发布", "published": "已发布",
                    "deleted": "已删除"}
-
-
-def _date(value, field, label):
-    if value in (None, ""):
-        raise _bad(field, f"请填写{label}")
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise _bad(field, f"{label}格式不正确（应为 YYYY-MM-DD）") from None
 
 
 def publicity_end(published_at, days=MIN_PUBLICITY_DAYS, calendar=None):
@@ -274,8 +263,8 @@ class SmeReservationReport(Drafted, Audited, Base):
 
     def fill(self, session, values, today):
         self._require("draft", action="修改")
-        start = _date(values.get("period_start"), "period_start", "统计期间起始日期")
-        end = _date(values.get("period_end"), "period_end", "统计期间截止日期")
+        start = date_field(values.get("period_start"), "period_start", "统计期间起始日期")
+        end = date_field(values.get("period_end"), "period_end", "统计期间截止日期")
         if end < start:
             raise _bad("period_end", "统计期间截止日期不能早于起始日期")
         if end > today:

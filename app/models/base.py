@@ -1,5 +1,5 @@
 """Declarative base, shared column types and the domain error every model raises."""
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, ROUND_HALF_UP
 
 from sqlalchemy import DateTime, Numeric, TypeDecorator
@@ -48,6 +48,22 @@ def text_field(value, field, label, max_len=200, required=True):
     if len(text) > max_len:
         raise invalid(field, f"{label}长度应不超过 {max_len} 个字符")
     return text
+
+
+def date_field(value, field, label, required=True, latest=None):
+    """A date input (YYYY-MM-DD, or a longer ISO text cut to its date): required (请填写…) or None when empty;
+    not after ``latest`` when given (签订日期, 验收日期 are not in the future)."""
+    if value in (None, ""):
+        if required:
+            raise invalid(field, f"请填写{label}")
+        return None
+    try:
+        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise invalid(field, f"{label}格式不正确（应为 YYYY-MM-DD）") from None
+    if latest is not None and day > latest:
+        raise invalid(field, f"{label}不能晚于今天")
+    return day
 
 
 def utcnow():

@@ -34,7 +34,8 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Audited, Base, DomainError, Money, UTCDateTime, money, utcnow, invalid as _bad, text_field as _text
+from .base import (
+    Audited, Base, DomainError, Money, UTCDateTime, date_field, money, utcnow, invalid as _bad, text_field as _text)
 from .plan import STATUSES as PLAN_STATUSES
 
 STATUSES = {"draft": "录入中", "in_review": "审核中", "reviewed": "待发布", "published": "待备案", "filed": "已备案",
@@ -65,17 +66,6 @@ def _rows(value, field, label):
     if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
         raise _bad(field, f"{label}格式不正确")
     return value
-
-
-def parse_date(value, field="signed_date", label="日期"):
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise _bad(field, f"{label}格式不正确（应为 YYYY-MM-DD）") from None
 
 
 def parse_suppliers(value):
@@ -133,7 +123,7 @@ def parse_schedule(value):
         amount = money(row.get("amount"), "payment_schedule")
         if amount <= 0:
             raise _bad("payment_schedule", f"第 {i} 期支付的金额必须大于 0")
-        due = parse_date(row.get("due_date"), "payment_schedule", f"第 {i} 期支付的计划日期")
+        due = date_field(row.get("due_date"), "payment_schedule", f"第 {i} 期支付的计划日期", required=False)
         condition = _text(row.get("condition"), "payment_schedule", f"第 {i} 期支付的条件", 500, required=False)
         out.append({"phase": phase, "amount": str(amount), "due_date": due.isoformat() if due else None,
                     "condition": condition})
@@ -144,7 +134,7 @@ _PARSERS = {
     "name": lambda v: _text(v, "name", "合同名称"),
     "text_ref": lambda v: _text(v, "text_ref", "合同文本", required=False),
     "amount": money,
-    "signed_date": lambda v: parse_date(v, "signed_date", "合同签订日期"),
+    "signed_date": lambda v: date_field(v, "signed_date", "合同签订日期", required=False),
     "is_financing": bool,
     "is_multi_year": bool,
     "suppliers": parse_suppliers,

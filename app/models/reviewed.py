@@ -7,7 +7,6 @@ who edits and submits again or cancels it.
 """
 import re
 import uuid
-from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import JSON, ForeignKey, String, Text, func, select
@@ -21,21 +20,6 @@ OPEN = ("in_review", "returned")
 def beijing_today(now):
     """Dates people write (签订日期, 验收日期) are Beijing dates; the clock is UTC."""
     return now.astimezone(BEIJING).date()
-
-
-def past_date(value, field, label, today, required=True):
-    """A date not later than today (签订日期, 验收日期)."""
-    if value in (None, ""):
-        if required:
-            raise DomainError("INVALID_INPUT", f"请填写{label}", field=field, status=400)
-        return None
-    try:
-        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise DomainError("INVALID_INPUT", f"{label}格式不正确（应为 YYYY-MM-DD）", field=field, status=400) from None
-    if today is not None and day > today:
-        raise DomainError("INVALID_INPUT", f"{label}不能晚于今天", field=field, status=400)
-    return day
 
 
 _CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")

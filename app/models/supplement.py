@@ -17,9 +17,9 @@ from decimal import Decimal
 from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Audited, Base, DomainError, Money, money
+from .base import Audited, Base, DomainError, Money, date_field, money
 from .contract import STATUSES as CONTRACT_STATUSES
-from .reviewed import ReviewedRecord, beijing_today, check_project_open, credit_code, past_date, text
+from .reviewed import ReviewedRecord, beijing_today, check_project_open, credit_code, text
 
 SUPPLEMENT_LIMIT = Decimal("0.10")
 
@@ -53,8 +53,8 @@ class _OnContract(ReviewedRecord):
     def _fields(cls, values, attachments, now):
         return {"name": text(values.get("name"), "name", f"{cls.LABEL}名称"),
                 "amount": _positive(values.get("amount"), f"{cls.LABEL}金额"),
-                "signed_date": past_date(values.get("signed_date"), "signed_date", f"{cls.LABEL}签订日期",
-                                         beijing_today(now)),
+                "signed_date": date_field(values.get("signed_date"), "signed_date", f"{cls.LABEL}签订日期",
+                                          latest=beijing_today(now)),
                 "attachments": attachments}
 
     def _apply(self, record_fields):
