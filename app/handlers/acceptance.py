@@ -2,7 +2,7 @@
 these lock the contract, pass the task data on, and return the ids and the hashes of the 验收材料 used."""
 from ..models import Acceptance, Contract, Project
 from . import handler
-from .common import attachments, lock, outputs, own
+from .common import attachments, lock, outputs, own_on
 
 
 def _contract(ctx):
@@ -10,10 +10,7 @@ def _contract(ctx):
 
 
 def _acceptance(ctx, contract):
-    acceptance = own(ctx, Acceptance, "acceptance_id", "履约验收")
-    if acceptance is not None:
-        acceptance.check_contract(contract)
-    return acceptance
+    return own_on(ctx, Acceptance, "acceptance_id", "履约验收", contract)
 
 
 @handler("acceptance.submit")

@@ -28,6 +28,14 @@ def own(ctx, model, key, what):
     return lock(ctx, model, ident, what, field=key)
 
 
+def own_on(ctx, model, key, what, contract):
+    """``own`` for a record entered on a contract (payment, acceptance, supplement): it must be that contract's."""
+    record = own(ctx, model, key, what)
+    if record is not None:
+        record.check_contract(contract)
+    return record
+
+
 def attachments(ctx, key, label, required=True):
     """The attachments a form field names, checked to be the unit's: [{attachment_id, name, sha256}]."""
     return Attachment.resolve(ctx.session, ctx.get(key), ctx.instance.unit_id, key, label, required)

@@ -210,15 +210,12 @@ def fulfil(ctx):
 
 # -- supplementary_contract 补充合同 (001 §5.2), subcontract 分包合同 (001 §5.3) -----------------------
 from ..models import Project, Subcontract, SupplementaryContract  # noqa: E402
-from .common import attachments, lock, outputs, own  # noqa: E402
+from .common import attachments, lock, outputs, own_on  # noqa: E402
 
 
 def _on_contract(ctx, model, key, what):
     contract = lock(ctx, Contract, ctx.require("contract_id"), "合同", "contract_id")
-    record = own(ctx, model, key, what)
-    if record is not None:
-        record.check_contract(contract)
-    return contract, record
+    return contract, own_on(ctx, model, key, what, contract)
 
 
 _ON_CONTRACT_FIELDS = ("name", "amount", "signed_date", "content", "subcontractor_name", "subcontractor_credit_code")

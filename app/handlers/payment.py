@@ -3,7 +3,7 @@
 pass the task data on, and return the ids the diagram carries and the hashes of the attachments used."""
 from ..models import Contract, DomainError, Payment, Project, WriteOff
 from . import handler
-from .common import attachments, lock, outputs, own
+from .common import attachments, lock, outputs, own, own_on
 
 PAYMENT_FIELDS = ("amount", "phase", "note", "account_number")
 
@@ -17,10 +17,7 @@ def _project(ctx, contract):
 
 
 def _payment(ctx, contract):
-    payment = own(ctx, Payment, "payment_id", "支付申请")
-    if payment is not None:
-        payment.check_contract(contract)
-    return payment
+    return own_on(ctx, Payment, "payment_id", "支付申请", contract)
 
 
 # -- contract_payment 合同支付 (001 §6.1.1) ---------------------------------------------------------
