@@ -5,6 +5,7 @@ from pathlib import Path
 from flask import Flask
 
 from .db import Database
+from .ops.settings import database_url
 from .models import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -13,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(config=None):
     app = Flask(__name__)
     app.config.update(
-        DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'govproc.db'}"),
+        DATABASE_URL=database_url(),
         SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-change-me"),
         TOKEN_TTL_SECONDS=int(os.environ.get("TOKEN_TTL_SECONDS", 8 * 3600)),
         BPMN_DIR=str(ROOT / "bpmn"),
@@ -35,12 +36,13 @@ def create_app(config=None):
     )
     app.config.update(config or {})
     app.json.ensure_ascii = False
+    from .ops.health import init_ops; init_ops(app)  # noqa: E702 - request ids, logs, /healthz /readyz /metrics
     if app.config["DATABASE_URL"].startswith("sqlite:///"):
         Path(app.config["DATABASE_URL"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
 
     db = Database(app.config["DATABASE_URL"])
     app.extensions["db"] = db
-    db.create_all()
+    db.create_all(app.config)  # migrations to head (app/ops/migrate.py)
     with db.Session() as session, session.begin():
         if app.config["DEPLOY_ON_START"]:
             from .engine.deployments import deploy_directory
