@@ -138,15 +138,19 @@ def _missing(expected, present):
     return out
 
 
-@lru_cache(maxsize=1)
-def baseline_columns():
-    """{table: columns} the baseline revision creates (run on an in-memory SQLite database)."""
+@lru_cache(maxsize=8)
+def tables_at(revision):
+    """{table: columns} of the schema at ``revision`` (the migrations run on an in-memory SQLite database)."""
     engine = create_engine("sqlite://")
     with engine.begin() as conn:
-        command.upgrade(alembic_config("sqlite://", conn), BASELINE)
+        command.upgrade(alembic_config("sqlite://", conn), revision)
         found = _columns(conn)
     engine.dispose()
     return found
+
+
+def baseline_columns():
+    return tables_at(BASELINE)
 
 
 def _stamp_existing(conn, url, settings):
