@@ -59,7 +59,7 @@ def test_a_database_of_the_previous_release_is_upgraded_with_its_data(scratch_ur
     made, old_files = previous_release.build(tmp_path, scratch_url)
     db = Database(scratch_url)
     with db.engine.connect() as conn:
-        assert not inspect(conn).has_table("alembic_version")
+        assert inspect(conn).has_table("alembic_version") != previous_release.BEFORE_MIGRATIONS
     tables = sorted(migrate.baseline_columns())
     before = _row_counts(db, tables)
     assert before["process_instance"] > 0 and before["history_event"] > 0 and before["attachment"] == 1
