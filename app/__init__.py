@@ -5,7 +5,6 @@ from pathlib import Path
 from flask import Flask
 
 from .db import Database
-from .ops.settings import database_url
 from .models import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(config=None):
     app = Flask(__name__)
     app.config.update(
-        DATABASE_URL=database_url(),
+        DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'govproc.db'}"),
         SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-change-me"),
         TOKEN_TTL_SECONDS=int(os.environ.get("TOKEN_TTL_SECONDS", 8 * 3600)),
         BPMN_DIR=str(ROOT / "bpmn"),

@@ -158,3 +158,22 @@ def test_downgrade_to_an_unknown_revision_is_refused(scratch_url, monkeypatch, c
     assert manage(["db", "upgrade"]) == 0
     assert manage(["db", "downgrade", "9999"]) == 1
     assert "未知的结构版本“9999”" in capsys.readouterr().err
+
+
+def test_two_processes_upgrading_one_empty_database_at_once_both_succeed(scratch_url):
+    """Workers starting together: one upgrades under the lock, the other then finds the schema at head."""
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "DATABASE_URL": scratch_url}
+    processes = [subprocess.Popen([sys.executable, "-m", "app", "db", "upgrade"], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    said = sorted(out for out, _ in outputs)
+    assert said[0].startswith("已升级：0001, 0002, 0003") and said[1].startswith("已是目标版本"), said
+    db = Database(scratch_url)
+    try:
+        assert migrate.current(db) == migrate.head()
+    finally:
+        db.dispose()

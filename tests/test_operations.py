@@ -182,3 +182,23 @@ def test_json_log_lines_carry_the_request_id(app, login, capsys):
     access = [line for line in lines if line["logger"] == "app.access" and line["request_id"] == "trace-42"]
     assert access and access[0]["path"] == "/api/tasks" and access[0]["status"] == 200
     assert "Bearer" not in json.dumps(lines) and "demo" not in json.dumps(access)
+
+
+def test_stranded_instances_gauge_comes_from_the_stranded_check(app, monkeypatch):
+    """The gauge reports what app/engine/stranded.py's find_stranded returns (here a stand-in for it, so the wiring is
+    tested on its own), and is absent while no such check exists."""
+    import sys
+    import types
+    import app.engine as engine
+    monkeypatch.delattr(engine, "stranded", raising=False)
+    monkeypatch.setitem(sys.modules, "app.engine.stranded", None)  # no check: no sample, the scrape still works
+    assert "bpm_stranded_instances" not in app.test_client().get("/metrics").get_data(as_text=True)
+    app.extensions.pop("metrics_registry")
+    seen = []
+    check = types.SimpleNamespace(find_stranded=lambda session, now: seen.append(now) or [{"instance_id": 7}] * 3)
+    monkeypatch.setitem(sys.modules, "app.engine.stranded", check)
+    monkeypatch.setattr(engine, "stranded", check, raising=False)
+    assert _value(_scrape(app.test_client()), "bpm_stranded_instances") == 3
+    assert seen == [app.config["CLOCK"]()]
+    _scrape(app.test_client())
+    assert len(seen) == 1  # not recomputed at every scrape

@@ -4,6 +4,7 @@ served, ``-`` outside requests), and each request ends with one access line (met
 user id) — never a query string, header, password or token.
 
 Configured once per process, on the root logger, when LOG_FORMAT is set or the service runs outside the tests.
+Lines are written to standard error; a supervisor or container runtime collects them.
 """
 import json
 import logging
@@ -40,19 +41,22 @@ TEXT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
 def configure(app):
+    """Format the root logger's lines (adding a handler when it has none); once per process. Without LOG_FORMAT,
+    logging someone else configured (gunicorn's --log-config, the scheduler's basicConfig) is left alone."""
     fmt = (app.config.get("LOG_FORMAT") or os.environ.get("LOG_FORMAT") or "").strip().lower()
-    if not fmt and app.config.get("TESTING"):
-        return
     root = logging.getLogger()
-    if any(getattr(h, _MARK, False) for h in root.handlers):
-        return  # one handler per process, however many apps it makes
-    handler = logging.StreamHandler()
-    setattr(handler, _MARK, True)
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT))
-    root.addHandler(handler)
-    root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # our access line below has the request id
+    if not any(getattr(h, _MARK, False) for h in root.handlers):
+        if not fmt and (app.config.get("TESTING") or root.handlers):
+            return
+        handlers = list(root.handlers) or [logging.StreamHandler()]
+        for handler in handlers:
+            handler.addFilter(RequestIdFilter())
+            handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT))
+            setattr(handler, _MARK, True)
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # our access line below has the request id
     app.config["ACCESS_LOG"] = True
 
 

@@ -33,16 +33,18 @@ def observe_request(route, method, status, seconds):
     HTTP_DURATION.labels(route=route, method=method).observe(seconds)
 
 
+STRANDED_EVERY_SECONDS = 300  # the stranded check reads every running instance: not at every scrape
+
+
 def stranded_count(session, now):
-    """Hook for the stranded-instance check (app/engine/stranded.py): its ``count(session, now)`` when it has one,
-    else ``len(find(session, now))``; None (no sample) while the module is absent."""
+    """Hook for the stranded-instance check (app/engine/stranded.py): the number its ``find_stranded(session, now)``
+    returns; None (no sample) while the module is absent."""
     try:
         from ..engine import stranded
     except ImportError:
         return None
-    if hasattr(stranded, "count"):
-        return stranded.count(session, now)
-    return len(list(stranded.find(session, now)))
+    find = getattr(stranded, "find_stranded", None) or getattr(stranded, "find", None)
+    return None if find is None else len(find(session, now))
 
 
 class DatabaseCollector:
@@ -50,6 +52,14 @@ class DatabaseCollector:
 
     def __init__(self, app):
         self.app = app
+        self.stranded = (None, None)  # (monotonic time, count) of the last stranded check
+
+    def _stranded(self, session, now):
+        at, count = self.stranded
+        if at is None or time.monotonic() - at >= STRANDED_EVERY_SECONDS:
+            count = stranded_count(session, now)
+            self.stranded = (time.monotonic(), count)
+        return count
 
     def describe(self):
         return []  # never query the database while registering
@@ -101,7 +111,7 @@ class DatabaseCollector:
                 age = GaugeMetricFamily("bpm_scheduler_heartbeat_age_seconds", "距调度器最近一次心跳的秒数")
                 age.add_metric([], max(0.0, (now - beat).total_seconds()))
                 families.append(age)
-            stranded = stranded_count(session, now)
+            stranded = self._stranded(session, now)
             if stranded is not None:
                 gauge = GaugeMetricFamily("bpm_stranded_instances", "无人可推进的运行中流程实例数")
                 gauge.add_metric([], stranded)

@@ -24,7 +24,8 @@ from .settings import database_url  # noqa: F401 - env.py imports it from here
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 BASELINE = "0001"
-_LOCK_KEY = 7_265_110_365  # pg_advisory_xact_lock key for schema changes ("govproc" upgrade)
+# Per schema (a deployment, or one test run), so upgrades of different schemas never wait on each other.
+_LOCK_KEY = "hashtext(current_schema() || '/govproc-migrate')"
 
 
 class MigrationError(RuntimeError):
@@ -88,7 +89,7 @@ def locked(url):
                 conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
             with conn.begin():
                 if not sqlite:
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+                    conn.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})"))
                 yield conn
                 if sqlite:
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()

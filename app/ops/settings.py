@@ -1,7 +1,8 @@
 """Settings the operator commands need without starting the service (``python -m app db|backup|restore|verify``).
 
-``create_app`` reads the same functions, so the service and the commands always agree on where the data is.
-A ``config`` mapping (the app's config) wins over the environment, which wins over the default.
+They give the same defaults as ``create_app`` (DATABASE_URL there is written out beside the other settings), so
+the service and the commands agree on where the data is. A ``config`` mapping (the app's config) wins over the
+environment, which wins over the default.
 """
 import os
 from pathlib import Path
