@@ -35,12 +35,13 @@ def create_app(config=None):
     )
     app.config.update(config or {})
     app.json.ensure_ascii = False
+    from .ops.health import init_ops; init_ops(app)  # noqa: E702 - request ids, logs, /healthz /readyz /metrics
     if app.config["DATABASE_URL"].startswith("sqlite:///"):
         Path(app.config["DATABASE_URL"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
 
     db = Database(app.config["DATABASE_URL"])
     app.extensions["db"] = db
-    db.create_all()
+    db.create_all(app.config)  # migrations to head (app/ops/migrate.py)
     with db.Session() as session, session.begin():
         if app.config["DEPLOY_ON_START"]:
             from .engine.deployments import deploy_directory

@@ -1,10 +1,15 @@
-"""`python -m app`: run the service (PORT, DATABASE_URL from the environment)."""
+"""`python -m app`: run the service (PORT, DATABASE_URL from the environment); `python -m app db|backup|restore|verify`:
+the operator commands (app/manage.py)."""
 import os
+import sys
 
 from . import create_app
 
 
 def main():
+    if len(sys.argv) > 1:
+        from .manage import main as manage
+        sys.exit(manage(sys.argv[1:]))
     app = create_app()
     if app.config["DEMO_DATA"]:
         from .demo_activity import seed_activity

@@ -1,4 +1,6 @@
 """Database engine and sessions: SQLite (WAL, BEGIN IMMEDIATE) embedded, PostgreSQL for many workers."""
+import os
+
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import sessionmaker
 
@@ -27,7 +29,9 @@ def make_engine(url, immediate=True):
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # connect_timeout: a database that is down answers /readyz (and start-up) in seconds, never hangs them.
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                         connect_args={"connect_timeout": int(os.environ.get("DATABASE_CONNECT_TIMEOUT", 10))})
 
 
 class Database:
@@ -47,10 +51,13 @@ class Database:
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
 
-    def create_all(self):
-        """Missing tables and columns are added (app/schema.py); existing data is kept."""
-        from .schema import upgrade
-        return upgrade(self.engine, Base.metadata)
+    def create_all(self, settings=None):
+        """Upgrade the schema to the latest migration (app/ops/migrate.py); one query when it is already there.
+        ``settings`` (the app's config) tells data migrations where the attachments are. Returns what was applied."""
+        from .ops.migrate import upgrade
+        return upgrade(self, settings=settings)
 
     def drop_all(self):
         Base.metadata.drop_all(self.engine)
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")

@@ -119,14 +119,13 @@ def lap(times, fn, *args):
 
 def make_app(url):
     from app import create_app
-    from app.models import Base, org
+    from app.models import org
     org.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # seeding speed only
     if not url.startswith("sqlite"):
-        from app.db import make_engine
-        engine = make_engine(url)
-        Base.metadata.drop_all(engine)
-        Base.metadata.create_all(engine)
-        engine.dispose()
+        from app.db import Database
+        fresh = Database(url)
+        fresh.drop_all()  # tables and the schema revision: create_app migrates the empty database
+        fresh.dispose()
     return create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True})
 
 

@@ -18,9 +18,9 @@ from decimal import Decimal
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from app import create_app  # noqa: E402
-from app.db import make_engine  # noqa: E402
+from app.db import Database  # noqa: E402
 from app.engine import starts  # noqa: E402
-from app.models import Base, BudgetLine, Plan, Project, ProjectFund, Tender, User, org  # noqa: E402
+from app.models import BudgetLine, Plan, Project, ProjectFund, Tender, User, org  # noqa: E402
 
 KINDS = ("project", "draft", "in_review", "filed", "announced", "opened")  # 一(一)(七)(二)(三)(四)(五)
 
@@ -79,9 +79,9 @@ def main():
     org.PASSWORD_METHOD = "pbkdf2:sha256:1000"
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench_ye.db"
     if not url.startswith("sqlite"):
-        engine = make_engine(url)
-        Base.metadata.drop_all(engine)
-        engine.dispose()
+        fresh = Database(url)
+        fresh.drop_all()  # tables and the schema revision: create_app migrates the empty database
+        fresh.dispose()
     app = create_app({"DATABASE_URL": url, "TESTING": True, "SCHEDULER": "off"})
     t0 = time.perf_counter()
     seed(app, args.n)

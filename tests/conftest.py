@@ -54,6 +54,25 @@ def pg_url():
     admin.dispose()
 
 
+@pytest.fixture
+def scratch_url(tmp_path, pg_url):
+    """An empty database of the test's own, beside the shared one (PostgreSQL: a schema of its own)."""
+    if not pg_url:
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    from uuid import uuid4
+    from app.db import make_engine
+    schema = f"scratch_{os.getpid()}_{uuid4().hex[:8]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
 class Template:
     """The schema, deployed diagrams and demo data, built once per run and restored before each test.
 

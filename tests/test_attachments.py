@@ -1,23 +1,49 @@
-"""The attachment store: upload (size and type limits, by extension and by content), storage on disk under the
-configured directory, download only for those who may see the record (auditors read), and refused uploads that
-leave neither a file nor a row."""
+"""The attachment store: upload (size and type limits, by extension and by content), storage in the database
+(the default) or on disk under the configured directory — every test runs with both — download only for those
+who may see the record (auditors read), and refused uploads that leave neither a file nor a row."""
 import hashlib
 import io
 
 import pytest
+from sqlalchemy import select, update
 
 from contract_records import JPG, PDF, PNG, attach, filed_contract, office_zip, ole, upload
 
 
-@pytest.fixture(autouse=True)
-def store(app, tmp_path):
+@pytest.fixture(autouse=True, params=["database", "disk"])
+def store(request, app, tmp_path):
     path = tmp_path / "附件库"
     app.config["ATTACHMENTS_DIR"] = str(path)
+    app.config["ATTACHMENT_STORE"] = request.param
     return path
 
 
 def files_on_disk(root):
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def stored(app, root):
+    """{path: bytes} of every stored attachment, whichever store holds it (disk files are named by their path)."""
+    from app.models import Attachment, AttachmentContent
+    with app.extensions["db"].Session() as s:
+        kept = {a.path: c.data for a, c in s.execute(select(Attachment, AttachmentContent).join(
+            AttachmentContent, AttachmentContent.attachment_id == Attachment.id))}
+    kept.update({path: (root / path).read_bytes() for path in files_on_disk(root)})
+    return kept
+
+
+def tamper(app, root, attachment_id, content):
+    """Change (or, with None, delete) what the store holds for an attachment, behind the service's back."""
+    from app.models import Attachment, AttachmentContent
+    with app.extensions["db"].Session() as s, s.begin():
+        row = s.get(Attachment, attachment_id)
+        if row.store == "disk":
+            (root / row.path).unlink() if content is None else (root / row.path).write_bytes(content)
+        elif content is None:
+            s.delete(s.get(AttachmentContent, attachment_id))
+        else:
+            s.execute(update(AttachmentContent).where(AttachmentContent.attachment_id == attachment_id)
+                      .values(data=content))
 
 
 def rows(app):
@@ -49,15 +75,15 @@ ALLOWED = [
 def test_upload_store_and_download_each_allowed_type(app, login, store, contract):
     clerk = login("clerk2")
     for name, content, content_type in ALLOWED:
-        before = set(files_on_disk(store))
+        before = set(stored(app, store))
         body = upload(clerk, content, name, record_type="contract", record_id=contract["id"])
         assert body["name"] == name and body["size"] == len(content) and body["content_type"] == content_type
         assert body["sha256"] == hashlib.sha256(content).hexdigest()
         assert (body["record_type"], body["record_id"], body["unit_id"]) == \
             ("contract", contract["id"], contract["unit_id"])
-        (stored,) = set(files_on_disk(store)) - before
-        assert stored.startswith(f"contract/{contract['id']}/") and stored.endswith("." + name.rsplit(".", 1)[1].lower())
-        assert (store / stored).read_bytes() == content
+        (path,) = set(stored(app, store)) - before
+        assert path.startswith(f"contract/{contract['id']}/") and path.endswith("." + name.rsplit(".", 1)[1].lower())
+        assert stored(app, store)[path] == content
 
         response = clerk.get(f"/api/attachments/{body['id']}")
         assert response.status_code == 200 and response.data == content, name
@@ -99,7 +125,7 @@ def test_upload_against_an_instance(app, login, store, contract):
                                                 "payment_attachment_ids": [file_id]})
     body = upload(clerk, PNG, "补充截图.png", instance_id=instance["id"])
     assert body["instance_id"] == instance["id"] and body["unit_id"] == contract["unit_id"]
-    assert any(p.startswith(f"instance/{instance['id']}/") for p in files_on_disk(store))
+    assert any(p.startswith(f"instance/{instance['id']}/") for p in stored(app, store))
     listed = clerk.ok(clerk.get("/api/attachments", query_string={"instance_id": instance["id"]}))
     assert [a["id"] for a in listed] == [body["id"]]
     refused = upload(login("clerk"), PNG, "x.png", status=404, instance_id=instance["id"])
@@ -125,7 +151,7 @@ def test_refused_uploads_leave_nothing(app, login, store, contract):
         body = upload(clerk, content, name, status=status, record_type="contract", record_id=contract["id"])
         assert message in body["message"] and body["code"] == "ATTACHMENT_REFUSED", (name, body)
         assert body["errors"] == {"file": [body["message"]]}
-        assert files_on_disk(store) == [] and rows(app) == 0
+        assert stored(app, store) == {} and files_on_disk(store) == [] and rows(app) == 0
 
 
 def test_too_large_is_refused_with_413(app, login, store, contract):
@@ -140,7 +166,7 @@ def test_too_large_is_refused_with_413(app, login, store, contract):
     # Far over: refused from the request size, before the body is read.
     body = upload(clerk, PDF + b"%" * 200_000, "很大.pdf", status=413, record_type="contract", record_id=contract["id"])
     assert body["message"] == "附件超过大小上限 1 KB，请压缩或拆分后上传" and body["code"] == "ATTACHMENT_TOO_LARGE"
-    assert len(files_on_disk(store)) == 1 and rows(app) == 1
+    assert len(stored(app, store)) == 1 and rows(app) == 1
 
 
 def test_default_limit_is_ten_megabytes(app, login, store, contract):
@@ -149,7 +175,7 @@ def test_default_limit_is_ten_megabytes(app, login, store, contract):
     big = PDF + b"%" * (10 * 1024 * 1024 - len(PDF) + 1)
     body = upload(clerk, big, "扫描件.pdf", status=413, record_type="contract", record_id=contract["id"])
     assert body["message"] == "附件“扫描件.pdf”超过大小上限 10 MB，请压缩或拆分后上传"
-    assert files_on_disk(store) == [] and rows(app) == 0
+    assert stored(app, store) == {} and files_on_disk(store) == [] and rows(app) == 0
 
 
 def test_upload_target_is_required_and_checked(app, login, store, contract):
@@ -176,32 +202,32 @@ def test_upload_target_is_required_and_checked(app, login, store, contract):
     response = clerk.client.post("/api/attachments", headers=clerk.headers, content_type="multipart/form-data",
                                  data={"record_type": "contract", "record_id": str(contract["id"])})
     assert response.status_code == 400 and response.json["errors"] == {"file": ["请选择要上传的文件"]}
-    assert files_on_disk(store) == [] and rows(app) == 0
+    assert stored(app, store) == {} and files_on_disk(store) == [] and rows(app) == 0
 
 
 def test_names_never_become_paths(app, login, store, contract):
     clerk = login("clerk2")
     body = upload(clerk, PDF, "../../etc/合同.pdf", record_type="contract", record_id=contract["id"])
     assert body["name"] == "合同.pdf"
-    stored = files_on_disk(store)
-    assert len(stored) == 1 and stored[0].startswith(f"contract/{contract['id']}/") and "etc" not in stored[0]
+    (path,) = stored(app, store)
+    assert path.startswith(f"contract/{contract['id']}/") and "etc" not in path
 
 
 def test_a_changed_file_is_not_served(app, login, store, contract):
     clerk = login("clerk2")
     file_id = attach(clerk, contract["id"])
-    (path,) = [p for p in store.rglob("*") if p.is_file()]
-    path.write_bytes(PDF + b"tampered")
+    tamper(app, store, file_id, PDF + b"tampered")
     response = clerk.get(f"/api/attachments/{file_id}")
     assert response.status_code == 409 and response.json["code"] == "ATTACHMENT_CORRUPT"
     assert "与登记的校验值不一致" in response.json["message"]
-    path.unlink()
+    tamper(app, store, file_id, None)
     response = clerk.get(f"/api/attachments/{file_id}")
     assert response.status_code == 409 and response.json["code"] == "ATTACHMENT_MISSING"
 
 
 def test_attachments_dir_is_configurable_and_defaults_under_instance(app, login, tmp_path, contract):
     from app.api.attachments import attachments_dir
+    app.config["ATTACHMENT_STORE"] = "disk"
     with app.app_context():
         app.config.pop("ATTACHMENTS_DIR")
         assert attachments_dir().as_posix().endswith("instance/attachments")
@@ -209,3 +235,23 @@ def test_attachments_dir_is_configurable_and_defaults_under_instance(app, login,
         assert attachments_dir() == tmp_path / "elsewhere"
     upload(login("clerk2"), PDF, "a.pdf", record_type="contract", record_id=contract["id"])
     assert len(files_on_disk(tmp_path / "elsewhere")) == 1
+
+
+def test_each_row_is_read_from_the_store_that_holds_it(app, login, store, contract):
+    """Switching ATTACHMENT_STORE later keeps every earlier attachment readable."""
+    clerk = login("clerk2")
+    first = attach(clerk, contract["id"], "先传.pdf")
+    app.config["ATTACHMENT_STORE"] = "disk" if app.config["ATTACHMENT_STORE"] == "database" else "database"
+    second = upload(clerk, PNG, "后传.png", record_type="contract", record_id=contract["id"])["id"]
+    assert clerk.get(f"/api/attachments/{first}").data == PDF
+    assert clerk.get(f"/api/attachments/{second}").data == PNG
+    from app.models import Attachment
+    with app.extensions["db"].Session() as s:
+        assert {s.get(Attachment, first).store, s.get(Attachment, second).store} == {"disk", "database"}
+
+
+def test_an_unknown_store_stops_start_up(app):
+    from app import create_app
+    with pytest.raises(ValueError, match="ATTACHMENT_STORE 只能是 database 或 disk"):
+        create_app({"DATABASE_URL": app.config["DATABASE_URL"], "TESTING": True, "SECRET_KEY": "test",
+                    "ATTACHMENT_STORE": "s3"})

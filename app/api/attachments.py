@@ -1,11 +1,11 @@
 """Attachments (附件): upload once (multipart), reference by id in task data, download where the record is visible.
 
-Config: ``ATTACHMENTS_DIR`` (default ``instance/attachments``; env ``ATTACHMENTS_DIR``) and ``ATTACHMENT_MAX_BYTES``
-(default 10 MB; env ``ATTACHMENT_MAX_BYTES``). A refused upload (too large, wrong type, content not matching the
-extension) gets a Chinese message (400/413) and leaves neither a file nor a row.
+Config: ``ATTACHMENT_STORE`` (``database``, the default, or ``disk``: app/storage.py), ``ATTACHMENTS_DIR`` (default
+``instance/attachments``: the disk store's files, and every upload while it is checked) and ``ATTACHMENT_MAX_BYTES``
+(default 10 MB), each from the app config or the environment. A refused upload (too large, wrong type, content not
+matching the extension) gets a Chinese message (400/413) and leaves neither a file nor a row.
 """
 import os
-from pathlib import Path
 
 from flask import current_app, request, send_file
 from flask_smorest import Blueprint
@@ -15,7 +15,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..models import (RECORDS, Acceptance, Attachment, DomainError, NotFound, Payment, ProcessInstance, Subcontract,
                       SupplementaryContract, WriteOff)
+from .. import storage
 from ..models.attachment import DEFAULT_MAX_BYTES, size_text
+from ..ops import settings
 from .common import current_user, login_required, now, read_session, transaction, writer_required
 from .schemas import ApiError, Base
 
@@ -32,8 +34,7 @@ _SLACK = 64 * 1024
 
 
 def attachments_dir():
-    configured = current_app.config.get("ATTACHMENTS_DIR") or os.environ.get("ATTACHMENTS_DIR")
-    return Path(configured) if configured else Path(current_app.root_path).parent / "instance" / "attachments"
+    return settings.attachments_dir(current_app.config)
 
 
 def max_bytes():
@@ -124,11 +125,12 @@ def upload():
     try:
         with transaction() as (session, user):
             folder, unit_id, record_type, record_id, instance_id = _target(session, user, form)
-            row, stored = Attachment.store(session, received, root, folder, unit_id, user.id, now(),
-                                           record_type=record_type, record_id=record_id, instance_id=instance_id)
+            row, stored = storage.save(session, received, root, settings.attachment_store(current_app.config), folder,
+                                       unit_id, user.id, now(), record_type=record_type, record_id=record_id,
+                                       instance_id=instance_id)
             result = row.to_dict()
     except BaseException:
-        Attachment.discard(received[0], stored)
+        storage.discard(received[0], stored)
         raise
     return result
 
@@ -170,10 +172,9 @@ def info(attachment_id):
 @blp.doc(responses={"200": {"description": "文件内容", "content": {"application/octet-stream": {}}}})
 def download(attachment_id):
     """下载附件：与记录同单位的用户及审计可下载；内容与登记的 SHA-256 不一致时拒绝（409）。"""
-    row = _visible(read_session(), attachment_id)
-    root = attachments_dir()
-    row.verify(root)
-    response = send_file(row.full_path(root), mimetype=row.content_type, as_attachment=True, download_name=row.name,
+    session = read_session()
+    row = _visible(session, attachment_id)
+    response = send_file(storage.open_verified(session, row, attachments_dir()), mimetype=row.content_type, as_attachment=True, download_name=row.name,
                          etag=row.sha256, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Content-SHA256"] = row.sha256

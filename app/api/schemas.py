@@ -126,6 +126,7 @@ class HistoryEvent(Base):
     data = fields.Dict()
     changes = fields.List(fields.Dict())
     hash = fields.String()
+    request_id = fields.String(allow_none=True, metadata={"description": "写入该事件的请求编号（X-Request-Id），用于查日志；不参与哈希"})
 
 
 class Verify(Base):

@@ -5,6 +5,7 @@ from datetime import timezone
 
 from sqlalchemy import select
 
+from .. import request_id
 from ..models import HistoryEvent
 
 
@@ -26,7 +27,8 @@ def append(session, instance, type_, actor=None, at=None, task=None, data=None, 
     seq = instance.last_seq + 1
     digest = _digest(instance.last_hash, instance.id, seq, type_, actor, at, task, data, changes)
     event = HistoryEvent(instance_id=instance.id, seq=seq, type=type_, actor=actor, at=at, task=task, data=data,
-                         changes=changes, prev_hash=instance.last_hash, hash=digest)
+                         changes=changes, prev_hash=instance.last_hash, hash=digest,
+                         request_id=request_id.current())  # outside the hash: where to look in the logs
     session.add(event)
     instance.last_seq, instance.last_hash = seq, digest
     return event
@@ -62,4 +64,5 @@ def verify(session, instance):
 
 def to_dict(event):
     return {"seq": event.seq, "type": event.type, "at": event.at, "actor": event.actor,
-            "task": event.task, "data": event.data, "changes": event.changes, "hash": event.hash}
+            "task": event.task, "data": event.data, "changes": event.changes, "hash": event.hash,
+            "request_id": event.request_id}

@@ -7,6 +7,7 @@ whole or not at all. The instance row is locked first (PostgreSQL ``FOR UPDATE``
 serialises writers with ``BEGIN IMMEDIATE``) and carries a version column as a backstop.
 """
 import logging
+import time
 from uuid import UUID
 
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
@@ -18,6 +19,7 @@ from sqlalchemy import select
 
 from .. import handlers
 from ..models import RECORDS, DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance
+from ..ops.metrics import observe_step
 from . import deployments, expressions, forms, history, serializer, timers
 from .script_engine import SafeScriptEngine
 from .specs import HumanUserTask
@@ -44,6 +46,7 @@ class Step:
 
     def __init__(self, session, user, now):
         self.session, self.user, self.now = session, user, now
+        self.started = time.perf_counter()  # engine step duration metric (observe_step in save)
         self.instance = None
         self.workflow = None
         self.definition = None
@@ -133,6 +136,7 @@ class Step:
         timers.sync(self)
         sync_task_list(self)
         self.session.flush()
+        observe_step(self.instance.key, time.perf_counter() - self.started)
 
 
 def _unwrap(exc):

@@ -8,10 +8,12 @@ for the web workers); any number of scheduler processes may run, rows are claime
 import logging
 import os
 import socket
+from datetime import datetime, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from ..models import SchedulerHeartbeat
 from . import audit, starts, timers
 
 log = logging.getLogger(__name__)
@@ -20,6 +22,8 @@ log = logging.getLogger(__name__)
 def _tick(app, owner):
     try:
         db, now = app.extensions["db"], app.config["CLOCK"]()
+        with db.Session() as session, session.begin():
+            SchedulerHeartbeat.beat(session, owner, now)  # /readyz: a scheduler is ticking
         fired = timers.run_due(db, now, owner)
         started = starts.dispatch(db, now)
         if fired or started:
@@ -39,7 +43,7 @@ def _verify_histories(app):
 def _configure(scheduler, app):
     owner = f"{socket.gethostname()}-{os.getpid()}"
     scheduler.add_job(_tick, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], args=(app, owner),
-                      id="timers", max_instances=1, coalesce=True)
+                      id="timers", max_instances=1, coalesce=True, next_run_time=datetime.now(timezone.utc))
     scheduler.add_job(_verify_histories, "cron", hour=2, args=(app,), id="verify_histories", max_instances=1,
                       coalesce=True)
     return scheduler

@@ -56,3 +56,9 @@ __all__ += ["Intent", "IntentDisclosure", "ProjectVersion", "Threshold", "Unifie
 from .workdays import CalendarDay  # noqa: E402
 
 __all__ += ["CalendarDay"]
+
+# Attachment bytes kept in the database, the scheduler's heartbeat (issue 20: operations).
+from .attachment import AttachmentContent  # noqa: E402
+from .ops import SchedulerHeartbeat  # noqa: E402
+
+__all__ += ["AttachmentContent", "SchedulerHeartbeat"]

@@ -1,9 +1,10 @@
 """Attachments (附件): 合同文本, 说明附件, 验收材料 and the like, uploaded once and referenced by id.
 
 A file is uploaded (``POST /api/attachments``) against a record (``record_type``/``record_id``, e.g. the contract a
-payment is for) or a process instance; it is stored on disk under ``<ATTACHMENTS_DIR>/<record or instance
-folder>/`` with a generated name, and described by one ``attachment`` row: original name, size, content type,
-SHA-256, relative path, unit, uploader, time. Task data carries only ids (fields ending ``_attachment_ids`` or
+payment is for) or a process instance; its bytes are kept by an attachment store (``app/storage.py``: an
+``attachment_content`` row, or a file under ``<ATTACHMENTS_DIR>/<record or instance folder>/``), and it is
+described by one ``attachment`` row: original name, size, content type, SHA-256, store and relative path, unit,
+uploader, time. Task data carries only ids (fields ending ``_attachment_ids`` or
 ``attachment_id``); the handler that uses them calls ``Attachment.resolve`` and returns ``{attachment_id,
 sha256}`` for each, so the exact content that was submitted is in the instance history.
 
@@ -12,13 +13,12 @@ only PDF, Word (doc/docx), Excel (xls/xlsx), JPG, PNG and ZIP — by extension *
 renamed executable is refused. A refused upload leaves neither a file nor a row.
 """
 import hashlib
-import os
 import re
 import uuid
 import zipfile
 from pathlib import Path
 
-from sqlalchemy import ForeignKey, Integer, String, select
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, DomainError, UTCDateTime, utcnow
@@ -115,7 +115,9 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     content_type: Mapped[str] = mapped_column(String(100))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    path: Mapped[str] = mapped_column(String(300))  # relative to ATTACHMENTS_DIR
+    path: Mapped[str] = mapped_column(String(300))  # relative to ATTACHMENTS_DIR (disk store); a name otherwise
+    # Where the content is: ``database`` (an attachment_content row) or ``disk`` (ATTACHMENTS_DIR/path); app/storage.py
+    store: Mapped[str] = mapped_column(String(16), default="disk", server_default="disk")
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     record_type: Mapped[str | None] = mapped_column(String(40), nullable=True)
     record_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -128,8 +130,8 @@ class Attachment(Base):
     def receive(stream, filename, root, max_bytes=DEFAULT_MAX_BYTES):
         """Copy an uploaded stream into a temporary file under ``root``, checking size and type on the way.
 
-        Returns (temporary path, name, extension, size, sha256); the caller moves the file into place with
-        ``store`` or deletes it. Anything refused raises ``DomainError`` (400, or 413 when too large) after
+        Returns (temporary path, name, extension, size, sha256); the caller hands it to ``storage.save`` or
+        deletes it. Anything refused raises ``DomainError`` (400, or 413 when too large) after
         removing what was written.
         """
         name = clean_name(filename)
@@ -162,45 +164,6 @@ class Attachment(Base):
             tmp.unlink(missing_ok=True)
             raise
         return tmp, name, ext, size, digest.hexdigest()
-
-    @classmethod
-    def store(cls, session, received, root, folder, unit_id, uploaded_by, now, record_type=None, record_id=None,
-              instance_id=None):
-        """Add the row and move the received file to ``<root>/<folder>/``; the caller commits (or, on any error,
-        calls ``discard`` with the returned path)."""
-        tmp, name, ext, size, sha256 = received
-        relative = f"{folder}/{uuid.uuid4().hex}.{ext}"
-        row = cls(name=name, size=size, content_type=TYPES[ext][0], sha256=sha256, path=relative, unit_id=unit_id,
-                  record_type=record_type, record_id=record_id, instance_id=instance_id, uploaded_by=uploaded_by,
-                  uploaded_at=now)
-        session.add(row)
-        session.flush()
-        target = Path(root) / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, target)
-        return row, target
-
-    @staticmethod
-    def discard(*paths):
-        for path in paths:
-            if path is not None:
-                Path(path).unlink(missing_ok=True)
-
-    def full_path(self, root):
-        return Path(root) / self.path
-
-    def verify(self, root):
-        """The stored file still has the content recorded at upload (and in the history)."""
-        digest = hashlib.sha256()
-        try:
-            with open(self.full_path(root), "rb") as fh:
-                for chunk in iter(lambda: fh.read(_CHUNK), b""):
-                    digest.update(chunk)
-        except FileNotFoundError:
-            raise DomainError("ATTACHMENT_MISSING", f"附件 {self.id}（{self.name}）的文件不存在", status=409) from None
-        if digest.hexdigest() != self.sha256:
-            raise DomainError("ATTACHMENT_CORRUPT", f"附件 {self.id}（{self.name}）的文件与登记的校验值不一致，可能已被改动",
-                              status=409)
 
     # -- referencing attachments from task data ---------------------------------------------------------
     @classmethod
@@ -241,6 +204,16 @@ class Attachment(Base):
                 "sha256": self.sha256, "unit_id": self.unit_id, "record_type": self.record_type,
                 "record_id": self.record_id, "instance_id": self.instance_id, "uploaded_by": self.uploaded_by,
                 "uploaded_at": self.uploaded_at}
+
+
+class AttachmentContent(Base):
+    """The bytes of an attachment kept in the database (``ATTACHMENT_STORE=database``): its own table, so listing
+    attachments never reads them, written in the same transaction as the attachment row."""
+
+    __tablename__ = "attachment_content"
+
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachment.id"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 def hashes(attachments):

@@ -126,6 +126,8 @@ class HistoryEvent(Base):
     changes: Mapped[list] = mapped_column(JSON, default=list)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The request that wrote it (X-Request-Id, app/request_id.py), to find its log lines; outside the hash.
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Timer(Base):
