@@ -64,6 +64,38 @@ def _requirement_id(ctx, project_id):
     return requirement.id if requirement else None
 
 
+def _current_steps(ctx, record_type, record_id):
+    """Who holds the record now (the open tasks on it): 当前流程环节 and its operators, for the clerk to contact."""
+    from ..models import HumanTask
+    from ..models.org import ROLES
+    rows = ctx.session.scalars(select(HumanTask).where(
+        HumanTask.record_type == record_type, HumanTask.record_id == record_id, HumanTask.status == "open")
+        .order_by(HumanTask.created_at))
+    steps = [f"“{row.name}”（{row.assignee or '、'.join(ROLES.get(g, g) for g in row.candidate_groups or [])}）"
+             for row in rows]
+    return "、".join(steps) or "（没有正在办理的环节）"
+
+
+def _check_deleted(ctx, record, what, record_type):
+    """000 一(二)、二(二)1: done once the clerk has deleted the record after its current step returned it."""
+    if record.status != "deleted":
+        raise DomainError("NOT_DELETED", f"{what} {record.number} 尚未删除。当前环节：{_current_steps(ctx, record_type, record.id)}。"
+                                         f"请联系该环节操作人在审核时“退回”至录入岗，再在待办中删除后确认")
+
+
+@handler("plan.check_deleted")
+def check_plan_deleted(ctx):
+    plan = ctx.record(Plan, ctx.require("plan_id"), "采购计划")
+    _check_deleted(ctx, plan, "采购计划", "plan")
+    return {"project_id": plan.project_id, "plan_type": plan.plan_type}
+
+
+@handler("project.check_deleted")
+def check_project_deleted(ctx):
+    _check_deleted(ctx, ctx.record(Project, ctx.require("project_id"), "采购项目"), "采购项目", "project")
+    return {}
+
+
 @handler("year_end.check_contract_filed")
 def check_contract_filed(ctx):
     contract = ctx.record(Contract, ctx.require("contract_id"), "合同")
