@@ -110,8 +110,9 @@ def request_member_revocations(ctx):
     plan = ctx.record(Plan, ctx.require("plan_id"), "采购计划")
     members = list(ctx.session.scalars(select(JointMember).where(JointMember.plan_id == plan.id)))
     for member in members:
-        ctx.request_start("project_revocation", f"joint{plan.id}:project:{member.project_id}", member.unit_id,
-                          {"project_id": member.project_id, "reason": f"联合采购计划 {plan.number} 已撤销（年终处理）"})
+        # The member unit's own cleanup: its clerk enters the revocation reason (修改撤销申请), its leader reviews.
+        ctx.request_start("ye_close_project", f"joint{plan.id}:project:{member.project_id}", member.unit_id,
+                          {"project_id": member.project_id})
     return {"member_projects": [m.project_id for m in members]}
 
 
