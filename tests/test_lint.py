@@ -150,3 +150,37 @@ def test_deployment_runs_the_same_lint(app):
         with pytest.raises(DeploymentError) as info:
             deployments.deploy(session, [(REG, text.encode())], deployed_by="analyst")
     assert [p["element"] for p in info.value.problems] == ["reg_edit_action"]
+
+
+# -- nothing strands by construction (issue 14) ---------------------------------------------------------------
+def test_user_task_nobody_can_hold(workdir):
+    problems = lint_edited(workdir, REG, (' camunda:assignee="${initiator}" camunda:candidateGroups="clerk"', ""))
+    assert [(f, e) for f, e, _ in problems] == [(REG, "reg_edit")]
+    assert "没有人能处理它" in problems[0][2] and "candidateGroups" in problems[0][2]
+
+
+def test_message_nobody_may_send(workdir):
+    """A withdraw message in a process only a timer starts: the initiator is the system, nobody may send it."""
+    name = "plan_application.bpmn"
+    problems = lint_edited(
+        workdir, name,
+        ('<bpmn:startEvent id="plan_start" name="申报采购计划" camunda:formRef="plan_application" '
+         'camunda:formRefBinding="latest">',
+         '<bpmn:startEvent id="plan_start" name="每年"><bpmn:timerEventDefinition id="t1"><bpmn:timeCycle '
+         'xsi:type="bpmn:tFormalExpression">R/2026-12-01T00:00:00+08:00/P1Y</bpmn:timeCycle></bpmn:timerEventDefinition>'))
+    assert "没有人能发送它" in by_element(problems)["plan_withdraw"], problems
+    unknown = lint_edited(workdir, name, ('<bpmn:boundaryEvent id="plan_withdraw" name="撤回" attachedToRef="plan_review">',
+                                          '<bpmn:boundaryEvent id="plan_withdraw" name="撤回" attachedToRef="plan_review">'
+                                          '<bpmn:extensionElements><camunda:properties><camunda:property '
+                                          'name="candidateGroups" value="clrek" /></camunda:properties>'
+                                          '</bpmn:extensionElements>'))
+    assert [(f, e) for f, e, _ in unknown] == [(name, "plan_withdraw")] and "不是已知角色" in unknown[0][2]
+
+
+def test_variables_all_after_a_mapping_overrides_it(workdir):
+    name = "project_change.bpmn"
+    problems = lint_edited(workdir, name, ('<camunda:in variables="all" /><camunda:in sourceExpression="leader" '
+                                           'target="review_group" />', '<camunda:in sourceExpression="leader" '
+                                           'target="review_group" /><camunda:in variables="all" />'))
+    assert [(f, e) for f, e, _ in problems] == [(name, "prj_chg_review")]
+    assert "会覆盖前面的映射" in problems[0][2]

@@ -177,7 +177,18 @@ class TimerTextMixin:
         return super().parse_timer_event(event)
 
 
-class StartEventParser(TimerTextMixin, CamundaStartEventParser):
+class PropertiesMixin:
+    """Camunda extension properties of an event (``camunda:properties``), e.g. the candidateGroups that may send a
+    message; SpiffWorkflow reads them for tasks only."""
+
+    def parse_extensions(self, node=None):
+        ext = dict(super().parse_extensions(node) or {})
+        for prop in self.xpath("./bpmn:extensionElements/camunda:properties/camunda:property"):
+            ext[prop.get("name")] = prop.get("value")
+        return ext
+
+
+class StartEventParser(PropertiesMixin, TimerTextMixin, CamundaStartEventParser):
 
     def parse_extensions(self, node=None):
         ext = super().parse_extensions(node)
@@ -186,11 +197,11 @@ class StartEventParser(TimerTextMixin, CamundaStartEventParser):
         return ext
 
 
-class IntermediateCatchEventParser(TimerTextMixin, CamundaIntermediateCatchEventParser):
+class IntermediateCatchEventParser(PropertiesMixin, TimerTextMixin, CamundaIntermediateCatchEventParser):
     pass
 
 
-class BoundaryEventParser(TimerTextMixin, CamundaBoundaryEventParser):
+class BoundaryEventParser(PropertiesMixin, TimerTextMixin, CamundaBoundaryEventParser):
     pass
 
 
