@@ -315,6 +315,8 @@ def _unapproved_plans_and_project(app, ids, big, clerk, reviewer, finance):
     assert _status(app, Project, ids["2.2.1"]) == "deleted"
     with app.extensions["db"].Session() as s:
         assert s.get(BudgetLine, big).used_amount == used - Decimal(50000)  # 二(二)1: the budget is unused again
+    for key in ("1.2a", "1.2b", "2.2.1"):  # the procedures that held them ended where they were deleted
+        assert clerk.ok(clerk.get(f"/api/instances/{ids[key + '_instance']}"))["status"] == "completed", key
     for name in ("联系当前环节退回并删除采购计划", "联系当前环节退回并删除采购项目"):
         for task in [t for t in clerk.tasks() if t["name"] == name]:
             done = clerk.complete(task["id"], {"confirmed": "yes"})

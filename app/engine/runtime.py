@@ -185,8 +185,10 @@ def _snapshot(workflow):
     inner = [t for t in workflow.get_tasks(state=states) if t.workflow is not workflow]
     if inner:
         latest = max(inner, key=lambda t: t.last_state_change)
-        data.pop("error_code", None), data.pop("error_message", None)
-        data.update({k: latest.data[k] for k in ("error_code", "error_message") if latest.data.get(k)})
+        for key in ("error_code", "error_message"):
+            data.pop(key, None)
+            if latest.data.get(key):
+                data[key] = latest.data[key]
     return data
 
 
