@@ -87,8 +87,9 @@ def test_cancellation_of_an_entrusted_tender_declined_then_confirmed(app, people
     done = clerk.complete(task["id"], {"approved": "false", "comment": "项目资金已落实，继续采购"})
     assert done["status"] == "completed" and done["tasks"] == []
     tender = record(clerk, "tenders", tender_id)
-    assert (tender["status"], tender["cancel_requested"], tender["reason"]) == (
-        "announced", False, "项目资金已落实，继续采购")
+    assert (tender["status"], tender["cancel_requested"], tender["reason"]) == ("announced", False, "采购需求取消")
+    declined = [e for e in clerk.history(cid) if e["type"] == "task_completed"][-1]
+    assert declined["actor"] == "clerk" and declined["data"]["data"]["comment"] == "项目资金已落实，继续采购"
     only(people, eid, agency=["开标或取消采购任务"])
     assert _entrustment(clerk, instance)["status"] == "announced"
 

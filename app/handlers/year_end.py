@@ -3,7 +3,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from ..models import BudgetLine, BudgetSystemRequest, Contract, DomainError, JointMember, Plan, Project, money
+from ..models import (BudgetLine, BudgetSystemRequest, Contract, DomainError, HumanTask, JointMember, Plan, Project,
+                      money)
+from ..models.org import ROLES
 from ..models.year_end import YearEndItem, classify as classify_records
 from . import handler
 from ..models.base import BEIJING
@@ -66,8 +68,6 @@ def _requirement_id(ctx, project_id):
 
 def _current_steps(ctx, record_type, record_id):
     """Who holds the record now (the open tasks on it): 当前流程环节 and its operators, for the clerk to contact."""
-    from ..models import HumanTask
-    from ..models.org import ROLES
     rows = ctx.session.scalars(select(HumanTask).where(
         HumanTask.record_type == record_type, HumanTask.record_id == record_id, HumanTask.status == "open")
         .order_by(HumanTask.created_at))

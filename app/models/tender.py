@@ -91,7 +91,7 @@ class Tender(Audited, Base):
         self._require("announced", action="驳回取消采购")
         if not self.cancel_requested:
             raise DomainError("NO_CANCEL_REQUEST", f"交易项目 {self.number} 没有待确认的取消采购任务")
-        self.reason = _required(comment, "不确认的理由", field="comment")
+        _required(comment, "不确认的理由", field="comment")  # kept in the task's history, beside the agency's reason
         self.cancel_requested = False
 
     def request_failure_notice(self, reason):
