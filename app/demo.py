@@ -17,6 +17,7 @@ USERS = [
     ("finance", "赵财政", 0, ["finance"], [0, 1]),
     ("clerk2", "陈经办", 1, ["clerk"], [1]),
     ("reviewer2", "林审核", 1, ["reviewer"], [1]),
+    ("leader2", "黄领导", 1, ["leader"], [1]),
     ("agency", "福建省采购中心", None, ["agency"], [0, 1]),
     ("auditor", "周审计", None, ["auditor"], []),
     ("analyst", "吴分析", None, ["analyst"], []),

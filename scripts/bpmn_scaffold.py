@@ -80,12 +80,15 @@ class Diagram:
         return self._add("scriptTask", nid, name, col, row, {"scriptFormat": "python"},
                          f"<bpmn:script>{escape(script)}</bpmn:script>")
 
-    def call(self, nid, name, col, row, called, ins=None):
-        body = ""
-        if ins:
-            body = "<bpmn:extensionElements>" + "".join(
-                f"<camunda:in sourceExpression={quoteattr(v)} target={quoteattr(k)} />" for k, v in ins.items()
-            ) + '<camunda:in variables="all" /><camunda:out variables="all" /></bpmn:extensionElements>'
+    def call(self, nid, name, col, row, called, ins=None, passed=(), returned=(), all_in=False, all_out=False):
+        """Camunda 7 passes only what is mapped: ``ins`` {target: sourceExpression}, ``passed`` / ``returned``
+        variable names copied in / out under the same name, ``all_in`` / ``all_out`` for variables="all"."""
+        maps = ['<camunda:in variables="all" />'] if all_in else []
+        maps += [f"<camunda:in source={quoteattr(v)} target={quoteattr(v)} />" for v in passed]
+        maps += [f"<camunda:in sourceExpression={quoteattr(v)} target={quoteattr(k)} />" for k, v in (ins or {}).items()]
+        maps += ['<camunda:out variables="all" />'] if all_out else []
+        maps += [f"<camunda:out source={quoteattr(v)} target={quoteattr(v)} />" for v in returned]
+        body = f"<bpmn:extensionElements>{''.join(maps)}</bpmn:extensionElements>" if maps else ""
         return self._add("callActivity", nid, name, col, row, {"calledElement": called}, body)
 
     def xor(self, nid, name, col, row, default=None):
@@ -140,15 +143,21 @@ class Diagram:
             tyb = t["y"] + t["h"] if bottom else t["y"]
             return [(sxc, syb), (sxc, lane), (txc, lane), (txc, tyb)]
         if s["attached"]:
-            if abs(sx - (t["x"] + t["w"] / 2)) < 1:
+            if t["x"] <= sx <= t["x"] + t["w"]:  # straight down into a node below the host
                 return [(sx, sy), (sx, t["y"])]
             return [(sx, sy), (sx, ty), (tx, ty)]
+        scx, tcx = s["x"] + s["w"] / 2, t["x"] + t["w"] / 2
+        if abs(scx - tcx) < 1:  # same column: straight up or down
+            down = t["y"] > s["y"]
+            return [(scx, s["y"] + s["h"] if down else s["y"]), (tcx, t["y"] if down else t["y"] + t["h"])]
         if abs(sy - ty) < 1:
+            if tx < sx:  # same row, leftwards: from the left side into the right side
+                return [(s["x"], sy), (t["x"] + t["w"], ty)]
             return [(sx, sy), (tx, ty)]
         if s["tag"].endswith("Gateway"):
             gx = s["x"] + s["w"] / 2
             gy = s["y"] + s["h"] if ty > sy else s["y"]
-            return [(gx, gy), (gx, ty), (tx, ty)]
+            return [(gx, gy), (gx, ty), (tx if tx > gx else t["x"] + t["w"], ty)]
         mid = (sx + tx) / 2
         return [(sx, sy), (mid, sy), (mid, ty), (tx, ty)]
 

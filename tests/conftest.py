@@ -153,3 +153,31 @@ def login(app):
             cache[username] = Api(app, username)
         return cache[username]
     return _login
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if call.when == "call":
+        item.call_failed = outcome.get_result().failed
+
+
+@pytest.fixture(autouse=True)
+def no_stranded_instances(request):
+    """After every test that uses the app, no running instance may be left that nobody and nothing can move
+    (``app/engine/stranded.py``, issue 14): the test that strands one fails. A test that leaves one on purpose
+    says why with ``@pytest.mark.strands("why")``."""
+    if "app" not in request.fixturenames or request.node.get_closest_marker("strands"):
+        yield
+        return
+    application, clock = request.getfixturevalue("app"), request.getfixturevalue("clock")
+    yield
+    if getattr(request.node, "call_failed", False):
+        return
+    from app.engine.stranded import find_stranded
+    with application.extensions["db"].Session() as session:
+        found = find_stranded(session, clock())
+    if found:
+        lines = [f"#{s['instance_id']} {s['key']}（{s['name']}）：{s['reason']}" for s in found]
+        pytest.fail("测试留下了无人可推进的流程实例 / the test stranded instances:\n" + "\n".join(lines),
+                    pytrace=False)

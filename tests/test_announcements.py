@@ -159,6 +159,7 @@ def test_failed_project_path_and_refusals(app, roles):
     # The tender fails (废标): 采购方式变更 to single source starts from the failed project.
     agency.complete(agency.task_named("开标或取消采购任务", tx["id"])["id"], {"opening": "open"})
     agency.complete(agency.task_named("评标结果", tx["id"])["id"], {"result": "failed", "reason": "有效投标人不足三家"})
+    clerk.complete(clerk.task_named("采购人确认废标公告", tx["id"])["id"], {"approved": "true"})  # 000 一(六) 步骤一
     instance = clerk.start("single_source_publicity", publicity_data(source="failed", tender_id=tender_id))
     record = publicity(clerk, instance["data"]["publicity_id"])
     assert (record["source"], record["tender_id"], record["plan_id"], record["project_id"]) == \

@@ -77,11 +77,15 @@ def test_entrustment_end_to_end_with_review_invitation(app, people):
     ent = _entrustment(clerk, instance)
     assert ent["status"] == "evaluated" and ent["winner"]["name"] == WINNER["winner_name"]
     assert ent["award_amount"] == "480000.00"
+    # 004 §三(二): the purchaser confirms the result before the agency publishes the result announcement.
+    only(people, iid, clerk=["采购结果确认"])
+    assert ent["result_title"] == ""
+    _do(clerk, "采购结果确认", iid, {"approved": "true"})
+    assert _entrustment(clerk, instance)["status"] == "result_confirmed"
     only(people, iid, agency=["审核、发布采购结果公告"])
     _do(agency, "审核、发布采购结果公告", iid, {})
-    assert _entrustment(clerk, instance)["result_title"] == "福州精密仪器有限公司中标（成交）结果公告"
-    only(people, iid, clerk=["采购结果确认"])
-    _do(clerk, "采购结果确认", iid, {"approved": "true"})
+    ent = _entrustment(clerk, instance)
+    assert ent["status"] == "result_published" and ent["result_title"] == "福州精密仪器有限公司中标（成交）结果公告"
     only(people, iid, agency=["发送中标通知书"])
     done = _do(agency, "发送中标通知书", iid, {"notice_note": "已通过交易系统发送"})
 
@@ -99,9 +103,9 @@ def test_entrustment_end_to_end_with_review_invitation(app, people):
     assert topics(history) == ["entrustment.create", "entrustment.submit", "entrustment.approve", "entrustment.accept", "entrustment.documents",
                                "entrustment.confirm_documents", "entrustment.announce", "entrustment.register",
                                "entrustment.reply_invitation", "tender.open", "entrustment.evaluate",
-                               "entrustment.publish_result", "entrustment.confirm_result", "entrustment.award"]
+                               "entrustment.confirm_result", "entrustment.publish_result", "entrustment.award"]
     assert actors(history) == ["reviewer", "agency", "agency", "clerk", "agency", "agency", "clerk", "agency", "agency",
-                               "agency", "clerk", "agency"]
+                               "clerk", "agency", "agency"]
     assert clerk.ok(clerk.get(f"/api/instances/{iid}/verify"))["ok"] is True
 
     # contract_filing picks the award's draft up by id.
@@ -157,20 +161,25 @@ def test_every_return_path_city_unit(app, people):
     only(people, iid, agency=["开标或取消采购任务"])  # no invitation: straight to opening
     _do(agency, "开标或取消采购任务", iid, {"opening": "open"})
     _do(agency, "评审", iid, {"result": "awarded", **WINNER, "award_amount": 390000})
-    _do(agency, "审核、发布采购结果公告", iid, {"result_title": "课桌椅采购结果公告"})
-    # 采购结果有异议 → back to the evaluation.
+    # 采购结果有异议 → back to the evaluation, before anything is published.
+    response = clerk.post(f"/api/tasks/{clerk.task_named('采购结果确认', iid)['id']}/complete",
+                          {"data": {"approved": "false"}})
+    assert response.status_code == 400 and "comment" in response.json["errors"]
     _do(clerk, "采购结果确认", iid, {"approved": "false", "comment": "中标金额与报价不符"})
     only(people, iid, agency=["评审"])
+    ent = _entrustment(clerk, instance)
+    assert ent["status"] == "evaluated" and ent["result_title"] == "" and ent["review_comment"] == "中标金额与报价不符"
     _do(agency, "评审", iid, {"result": "awarded", **WINNER, "award_amount": 385000})
-    _do(agency, "审核、发布采购结果公告", iid, {})
     _do(clerk, "采购结果确认", iid, {"approved": "true"})
+    _do(agency, "审核、发布采购结果公告", iid, {"result_title": "课桌椅采购结果公告"})
+    assert _entrustment(clerk, instance)["result_title"] == "课桌椅采购结果公告"
     done = _do(agency, "发送中标通知书", iid)
     assert done["status"] == "completed"
     assert money(record(clerk, "contracts", done["data"]["contract_id"])["amount"]) == money(385000)
     announcing = ["agency", "agency"] if intent_rule else ["agency"]
     assert actors(clerk.history(iid)) == [
         "reviewer2", "clerk2", "reviewer2", "agency", "clerk2", "reviewer2", "agency", "agency", "clerk2", "agency",
-        "clerk2", *announcing, "agency", "agency", "agency", "agency", "clerk2", "agency", "agency", "clerk2", "agency"]
+        "clerk2", *announcing, "agency", "agency", "agency", "clerk2", "agency", "clerk2", "agency", "agency"]
 
 
 def test_abandon_then_entrust_again(app, people):
@@ -225,7 +234,7 @@ def test_refusals(app, people):
     assert "请填写招标失败原因" in failed["data"]["error_message"]
     assert record(clerk, "tenders", failed["data"]["tender_id"])["status"] == "opened"
     _do(agency, "评审", iid, {"result": "awarded", **WINNER, "award_amount": 500000})
-    only(people, iid, agency=["审核、发布采购结果公告"])
+    only(people, iid, clerk3=["采购结果确认"])  # the plan's clerk confirms the result first (004 §三(二))
 
 
 def test_cancel_before_opening_runs_the_cancellation_chain(app, people):
@@ -272,11 +281,25 @@ def test_failed_tender_terminated(app, people):
     _do(agency, "评审", iid, {"result": "failed", "reason": "有效投标人不足三家"})
     assert _entrustment(clerk, instance)["status"] == "failed"
     only(people, iid, agency=["流标重招处理"])
-    _do(agency, "流标重招处理", iid, {"retender": "terminate", "reason": "有效投标人不足三家，本年度不再采购"})
-    tender = record(clerk, "tenders", _entrustment(clerk, instance)["tender_id"])
-    assert tender["status"] == "failed" and tender["reason"] == "有效投标人不足三家，本年度不再采购"
+    _do(agency, "流标重招处理", iid, {"retender": "terminate", "reason": "有效投标人不足三家"})
+    tender_id = _entrustment(clerk, instance)["tender_id"]
+    tender = record(clerk, "tenders", tender_id)
+    # The 废标公告 waits for the purchaser: nothing is published before 采购人确认 (000 一(六) 步骤一).
+    assert tender["status"] == "opened" and tender["failure_requested"] is True and tender["result"] == "failed"
     only(people, iid, clerk=["采购人确认废标公告"], clerk3=["采购人确认废标公告"])  # failed_bid_termination: the unit's clerks
-    _do(clerk, "采购人确认废标公告", iid, {"acknowledged": "yes"})
+    response = clerk.post(f"/api/tasks/{clerk.task_named('采购人确认废标公告', iid)['id']}/complete",
+                          {"data": {"approved": "false"}})
+    assert response.status_code == 400 and "comment" in response.json["errors"]
+    assert record(clerk, "tenders", tender_id)["failure_requested"] is True
+    _do(clerk, "采购人确认废标公告", iid, {"approved": "false", "comment": "废标原因应写明投标人数量"})
+    only(people, iid, agency=["修改废标公告"])
+    assert record(clerk, "tenders", tender_id)["status"] == "opened"
+    revise = agency.task_named("修改废标公告", iid)
+    assert agency.ok(agency.get(f"/api/tasks/{revise['id']}"))["data"]["comment"] == "废标原因应写明投标人数量"
+    agency.complete(revise["id"], {"reason": "有效投标人不足三家（仅两家），本年度不再采购"})
+    _do(clerk, "采购人确认废标公告", iid, {"approved": "true"})
+    tender = record(clerk, "tenders", tender_id)
+    assert tender["status"] == "failed" and tender["reason"] == "有效投标人不足三家（仅两家），本年度不再采购"
     _do(agency, "流标重招终止申请", iid, {"reason": "本年度不再采购"})
     _do(clerk, "录入终止采购计划", iid, {"explanation": "招标失败，不再采购"})
     approve(reviewer, "审核岗审核", iid)
@@ -285,7 +308,14 @@ def test_failed_tender_terminated(app, people):
     done = approve(leader, "需求领导审核", iid)
     assert done["status"] == "completed"
     assert record(clerk, "plans", plan["id"])["status"] == "terminated"
+    assert _entrustment(clerk, instance)["status"] == "terminated"
     only(people, iid)
+    done_topics = topics(clerk.history(iid))
+    assert done_topics[done_topics.index("tender.request_failure_notice"):] == [
+        "tender.request_failure_notice", "tender.decline_failure_notice", "tender.request_failure_notice",
+        "tender.publish_failure", "tender.request_termination", "plan.check_termination", "plan.request_termination",
+        "plan.terminate", "project.recoverable_amount", "project.check_fund_adjustment", "project.adjust_funds",
+        "entrustment.close"]
 
 
 def test_failed_tender_retendered_after_a_method_change(app, people):
@@ -322,8 +352,8 @@ def test_failed_tender_retendered_after_a_method_change(app, people):
     assert second_tender["id"] != first_tender and second_tender["number"].endswith("-2")
     _to_evaluation(people, iid)
     _do(agency, "评审", iid, {"result": "awarded", **WINNER, "award_amount": 440000})
-    _do(agency, "审核、发布采购结果公告", iid, {})
     _do(clerk, "采购结果确认", iid, {"approved": "true"})
+    _do(agency, "审核、发布采购结果公告", iid, {})
     done = _do(agency, "发送中标通知书", iid)
     assert done["status"] == "completed"
     assert record(clerk, "tenders", second_tender["id"])["status"] == "awarded"
@@ -353,3 +383,4 @@ def test_method_change_abandoned_ends_in_termination(app, people):
     _do(clerk, "录入资金调整", iid, {"kind": "recover", "amount": 400000})
     assert approve(leader, "需求领导审核", iid)["status"] == "completed"
     assert record(clerk, "plans", plan["id"])["status"] == "terminated"
+    assert _entrustment(clerk, instance)["status"] == "terminated"

@@ -150,3 +150,80 @@ def test_deployment_runs_the_same_lint(app):
         with pytest.raises(DeploymentError) as info:
             deployments.deploy(session, [(REG, text.encode())], deployed_by="analyst")
     assert [p["element"] for p in info.value.problems] == ["reg_edit_action"]
+
+
+# -- nothing strands by construction (issue 14) ---------------------------------------------------------------
+def test_user_task_nobody_can_hold(workdir):
+    problems = lint_edited(workdir, REG, (' camunda:assignee="${initiator}" camunda:candidateGroups="clerk"', ""))
+    assert [(f, e) for f, e, _ in problems] == [(REG, "reg_edit")]
+    assert "没有人能处理它" in problems[0][2] and "candidateGroups" in problems[0][2]
+
+
+def test_message_nobody_may_send(workdir):
+    """A withdraw message in a process only a timer starts: the initiator is the system, nobody may send it."""
+    name = "plan_application.bpmn"
+    problems = lint_edited(
+        workdir, name,
+        ('<bpmn:startEvent id="plan_start" name="申报采购计划" camunda:formRef="plan_application" '
+         'camunda:formRefBinding="latest">',
+         '<bpmn:startEvent id="plan_start" name="每年"><bpmn:timerEventDefinition id="t1"><bpmn:timeCycle '
+         'xsi:type="bpmn:tFormalExpression">R/2026-12-01T00:00:00+08:00/P1Y</bpmn:timeCycle></bpmn:timerEventDefinition>'))
+    assert "没有人能发送它" in by_element(problems)["plan_withdraw"], problems
+    unknown = lint_edited(workdir, name, ('<bpmn:boundaryEvent id="plan_withdraw" name="撤回" attachedToRef="plan_review">',
+                                          '<bpmn:boundaryEvent id="plan_withdraw" name="撤回" attachedToRef="plan_review">'
+                                          '<bpmn:extensionElements><camunda:properties><camunda:property '
+                                          'name="candidateGroups" value="clrek" /></camunda:properties>'
+                                          '</bpmn:extensionElements>'))
+    assert [(f, e) for f, e, _ in unknown] == [(name, "plan_withdraw")] and "不是已知角色" in unknown[0][2]
+
+
+def test_variables_all_after_a_mapping_overrides_it(workdir):
+    name = "project_change.bpmn"
+    problems = lint_edited(workdir, name, ('<camunda:in variables="all" /><camunda:in sourceExpression="leader" '
+                                           'target="review_group" />', '<camunda:in sourceExpression="leader" '
+                                           'target="review_group" /><camunda:in variables="all" />'))
+    assert [(f, e) for f, e, _ in problems] == [(name, "prj_chg_review")]
+    assert "会覆盖前面的映射" in problems[0][2]
+
+
+def _crosses(p, q, box, pad=2):
+    """Does segment p–q pass through the inside of box (x, y, w, h)? (Liang–Barsky clipping.)"""
+    x, y, w, h = box
+    t0, t1 = 0.0, 1.0
+    dx, dy = q[0] - p[0], q[1] - p[1]
+    for edge, dist in ((-dx, p[0] - x - pad), (dx, x + w - pad - p[0]), (-dy, p[1] - y - pad), (dy, y + h - pad - p[1])):
+        if edge == 0:
+            if dist < 0:
+                return False
+            continue
+        t = dist / edge
+        if edge < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return False
+    return True
+
+
+def test_flows_do_not_cross_shapes():
+    """The project's diagrams stay readable in Camunda Modeler: no sequence flow runs through another element."""
+    from lxml import etree
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+          "dc": "http://www.omg.org/spec/DD/20100524/DC", "di": "http://www.omg.org/spec/DD/20100524/DI"}
+    crossings = []
+    for path in sorted((ROOT / "bpmn").glob("*.bpmn")):
+        tree = etree.parse(str(path))
+        kinds = {n.get("id"): etree.QName(n).localname for n in tree.iter() if n.get("id")}
+        shapes = {s.get("bpmnElement"): tuple(float(s.find("dc:Bounds", ns).get(k)) for k in ("x", "y", "width", "height"))
+                  for s in tree.iterfind(".//bpmndi:BPMNShape", ns)
+                  if kinds.get(s.get("bpmnElement")) not in ("participant", "lane")}
+        hosts = {n.get("id"): n.get("attachedToRef") for n in tree.iterfind(".//bpmn:boundaryEvent", ns)}
+        for edge in tree.iterfind(".//bpmndi:BPMNEdge", ns):
+            flow = tree.find(f".//bpmn:sequenceFlow[@id='{edge.get('bpmnElement')}']", ns)
+            ends = {flow.get("sourceRef"), flow.get("targetRef")}
+            ends |= {hosts[e] for e in list(ends) if e in hosts} | {b for b, h in hosts.items() if h in ends}
+            points = [(float(w.get("x")), float(w.get("y"))) for w in edge.iterfind("di:waypoint", ns)]
+            crossings += [f"{path.name}: {flow.get('id')} → {element}" for element, box in shapes.items()
+                          if element not in ends and any(_crosses(a, b, box) for a, b in zip(points, points[1:]))]
+    assert crossings == []

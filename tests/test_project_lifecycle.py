@@ -185,16 +185,6 @@ def test_implementation_form_change_saved_when_it_fits_refused_otherwise(login):
 
 
 # -- 项目结项 ----------------------------------------------------------------------------------------------------
-def _leader2(app):
-    from app.models import UnitGrant, User, UserRole
-    with app.extensions["db"].Session() as s, s.begin():
-        user = User(username="leader2", display_name="林领导", unit_id=2)
-        user.set_password("demo")
-        user.roles = [UserRole(role="leader")]
-        user.grants = [UnitGrant(unit_id=2)]
-        s.add(user)
-
-
 def _accept(login, contract_id):
     clerk, reviewer = login("clerk2"), login("reviewer2")
     report = attach(clerk, contract_id, "验收报告.pdf")
@@ -208,7 +198,6 @@ CITY = ("clerk2", "reviewer2", "leader2", "clerk", "leader")
 
 
 def test_closing_needs_an_accepted_filed_contract_then_the_project_is_closed_for_good(app, login):
-    _leader2(app)
     clerk, leader = login("clerk2"), login("leader2")
     contract = filed_contract(login)
     pid = contract["project_id"]

@@ -117,9 +117,12 @@ def test_failed_bid_chain(app, roles):
     agency.complete(agency.task_named("开标或取消采购任务", tid)["id"], {"opening": "open"})
     assert _tender(app, plan_id)["status"] == "opened"
     agency.complete(agency.task_named("评标结果", tid)["id"], {"result": "failed", "reason": "有效投标人不足三家"})
-    assert _tender(app, plan_id)["status"] == "failed"
+    # 000 一(六) 步骤一: the 废标公告 is published only once the purchaser confirms it.
+    tender = clerk.ok(clerk.get(f"/api/tenders/{_tender(app, plan_id)['id']}"))
+    assert (tender["status"], tender["result"], tender["failure_requested"]) == ("opened", "failed", True)
     assert _open_tasks(roles, {tid})["clerk"] == ["采购人确认废标公告"]
-    clerk.complete(clerk.task_named("采购人确认废标公告", tid)["id"], {"acknowledged": "yes"})
+    clerk.complete(clerk.task_named("采购人确认废标公告", tid)["id"], {"approved": "true"})
+    assert _tender(app, plan_id)["status"] == "failed" and _tender(app, plan_id)["failure_requested"] is False
     agency.complete(agency.task_named("流标重招终止申请", tid)["id"], {"reason": "本年度不再采购"})
     clerk.complete(clerk.task_named("录入终止采购计划", tid)["id"], {"explanation": "招标失败，不再采购"})
     approve(reviewer, "审核岗审核", tid)
@@ -148,7 +151,7 @@ def test_standalone_cancellation_of_an_opened_tender_is_refused(app, roles):
                                              **GAP})
     response = agency.post("/api/processes/failed_bid_termination/instances",
                            {"data": {"tender_id": tid2["data"]["tender_id"], "reason": "x"}})
-    assert response.status_code == 409 and "不能发布废标公告" in response.json["message"]
+    assert response.status_code == 409 and "不能发起废标公告" in response.json["message"]
 
 
 def test_plan_termination_needs_the_agency_application(roles):

@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from app.engine import starts, timers
 from app.models import (BudgetLine, Contract, JointMember, Plan, Project, ProjectFund, Requirement, StartRequest,
-                        Tender, UnitGrant, User, UserRole)
+                        Tender)
 from app.models.year_end import YearEndItem
-from helpers import Web, pause_start_timers
+from helpers import PROJECT, Api, Web, approve, pause_start_timers
 
 CHINA = timezone(timedelta(hours=8))
 CONTRACT = {"name": "年终测试合同", "amount": 100000, "signed_date": "2026-11-18",
@@ -78,7 +78,6 @@ def seed(app):
         p["1.1a"], p["1.1b"] = seed.project(), seed.project()
         for key, req in (("1.2a", False), ("1.2b", True)):
             p[key] = seed.project(requirement=req)
-            seed.plan(p[key], "in_review")
         p["1.3project"] = seed.project(requirement=True)
         seed.plan(p["1.3project"], "filed", "project")
         p["1.3emall"] = seed.project()
@@ -108,26 +107,43 @@ def seed(app):
         for key in ("1.7a", "1.7b"):
             p[key] = seed.project(requirement=True)
             seed.plan(p[key], "draft")
-        leader2 = User(username="leader2", display_name="市需求领导", unit_id=2)
-        leader2.set_password("demo")
-        leader2.roles = [UserRole(role="leader")]
-        leader2.grants = [UnitGrant(unit_id=2)]
-        s.add(leader2)
-        return {k: v.id for k, v in p.items()}, seed.big.id
+        ids, big = {k: v.id for k, v in p.items()}, seed.big.id
+    _in_review(app, ids, big)
+    return ids, big
+
+
+def _in_review(app, ids, big):
+    """一(二) plans and 二(二)1 a project still in review, as the unit's clerk left them: each with the procedure
+    that holds it (plan 1.2b already past the unit reviewer, waiting at 财政部门审核)."""
+    clerk, reviewer = Api(app, "clerk"), Api(app, "reviewer")
+    for key in ("1.2a", "1.2b"):
+        plan = clerk.start("plan_application", {"year": 2026, "project_id": ids[key], "method": "open_tender",
+                                                "amount": 100000, "sme_reserved_amount": 100000, "action": "submit"})
+        ids[f"{key}_instance"] = plan["id"]
+    approve(reviewer, "采购单位审核岗审核", ids["1.2b_instance"])
+    registration = clerk.start("project_registration", {**PROJECT, "amount": 50000, "budget_line_id": big})
+    ids["2.2.1"], ids["2.2.1_instance"] = registration["data"]["project_id"], registration["id"]
 
 
 def _task_data(user, task):
     """What each role enters at each seed step."""
     name = task["name"]
     data = user.ok(user.get(f"/api/tasks/{task['id']}"))["data"]
-    if name in ("需求领导审核", "审核岗审核", "财政业务处室审核", "采购人确认取消采购任务", "合同审核"):
+    if name in ("需求领导审核", "审核岗审核", "财政业务处室审核", "采购人确认取消采购任务", "合同审核",
+                "采购人确认废标公告"):
         return {"approved": "true", "comment": "同意"}
-    if name == "审核采购计划时退回至录入岗" or name.endswith("退回计划") or name == "代理机构退回采购计划":
+    if name.endswith("退回计划") or name == "代理机构退回采购计划":
         return {"comment": "年终处理退回"}
-    if name in ("删除采购计划", "删除暂存的采购计划", "12月31日前完成合同备案"):
+    if name in ("删除暂存的采购计划", "12月31日前完成合同备案"):
         return {"confirmed": "yes"}
-    if name in ("确认继续开展采购活动", "采购人确认废标公告"):
+    if name == "确认继续开展采购活动":
         return {"acknowledged": "yes"}
+    if name == "修改撤销申请":  # 000 一(一)(三): the clerk enters the reason of the revocation
+        return {"reason": f"年终处理：{user.username}录入的撤销原因", "action": "submit"}
+    if name == "取消采购任务（年终处理）":
+        return {"decision": "cancel", "reason": "财政性资金年终收回，取消采购"}
+    if name == "发起废标公告（年终处理）":
+        return {"decision": "publish", "reason": "招标失败，本年度不再重新采购"}
     if name == "流标重招终止申请":
         return {"reason": "财政资金年终收回，本年度不再采购"}
     if name == "录入终止采购计划":
@@ -196,14 +212,18 @@ def test_campaign_played_to_the_end(app, clock, campaign, login):
     ids, big, campaign_instance = campaign
     users = [login(u) for u in ("clerk", "reviewer", "leader", "finance", "agency", "clerk2", "reviewer2", "leader2")]
     assert starts.dispatch(app.extensions["db"], clock()) > 0
-    clerk = login("clerk")
+    clerk, reviewer, finance, agency = login("clerk"), login("reviewer"), login("finance"), login("agency")
     names = {t["name"] for t in clerk.tasks()}
     # Each clerk finds the seed's step names in the task list.
     assert {"删除暂存的采购计划", "确认继续开展采购活动", "12月31日前完成合同备案", "在预算管理一体化系统中调整采购预算",
-            "申请政府采购保障性资金", "采购人确认取消采购任务"} <= names
-    assert {t["name"] for t in login("agency").tasks()} >= {"代理机构退回采购计划"}
-    assert {t["name"] for t in login("reviewer").tasks()} >= {"审核采购计划时退回至录入岗"}
-    assert {t["name"] for t in clerk.tasks()}.isdisjoint({"审核采购计划时退回至录入岗"})
+            "申请政府采购保障性资金", "联系当前环节退回并删除采购计划", "联系当前环节退回并删除采购项目"} <= names
+    # 一(四)/(六): the agency gets the tasks; nothing is cancelled or published in the system's name.
+    assert {t["name"] for t in agency.tasks()} >= {"代理机构退回采购计划", "取消采购任务（年终处理）", "发起废标公告（年终处理）"}
+    assert "采购人确认取消采购任务" not in names and "采购人确认废标公告" not in names
+    with app.extensions["db"].Session() as s:
+        assert {t.cancel_requested or t.failure_requested for t in s.scalars(select(Tender))} == {False}
+
+    _unapproved_plans_and_project(app, ids, big, clerk, reviewer, finance)
 
     # The no-process plan's unfiled contract must be filed first: confirming too early is refused.
     task = clerk.task_named("12月31日前完成合同备案")
@@ -222,6 +242,16 @@ def test_campaign_played_to_the_end(app, clock, campaign, login):
                "1.7a", "1.7b")
     for key in revoked:
         assert _status(app, Project, ids[key]) == "revoked", key
+    assert _status(app, Project, ids["2.2.1"]) == "deleted"
+    _revocations_entered_by_the_clerks(app, ids)
+    with app.extensions["db"].Session() as s:  # 一(四)/(六) were started by the agency, confirmed by the purchaser
+        from app.models import HistoryEvent
+        steps = {(e.data["topic"], e.actor) for e in s.scalars(select(HistoryEvent).where(
+            HistoryEvent.type == "service_task")) if e.data["topic"] in (
+            "tender.start_cancellation", "tender.confirm_cancellation", "tender.request_failure_notice",
+            "tender.publish_failure")}
+        assert steps == {("tender.start_cancellation", "agency"), ("tender.confirm_cancellation", "clerk"),
+                         ("tender.request_failure_notice", "agency"), ("tender.publish_failure", "clerk")}
     for key in ("1.2a", "1.2b", "1.7a", "1.7b"):
         assert _plan_of(app, ids[key]).status == "deleted", key
     for key in ("1.3project", "1.3emall", "1.3no_process", "1.3joint"):
@@ -259,6 +289,51 @@ def test_campaign_played_to_the_end(app, clock, campaign, login):
     adjustable = {b["code"] for b in report["budgets"] if b["adjustable"]}
     assert {"2026-350001-002", "2026-350001-003"} <= adjustable and "2026-YE-001" not in adjustable
     assert [t["name"] for t in login("finance").tasks() if t["instance_id"] == campaign_instance["id"]] == []
+
+
+def _unapproved_plans_and_project(app, ids, big, clerk, reviewer, finance):
+    """一(二) and 二(二)1: the current step's operator returns the record in its own review; the clerk deletes it
+    there; only then does the clerk's year-end task go on. Nobody else's pending review is cancelled."""
+    early = clerk.complete(clerk.task_named("联系当前环节退回并删除采购计划")["id"], {"confirmed": "yes"})
+    message = early["data"]["error_message"]
+    assert "尚未删除" in message and "当前环节" in message
+    # plan 1.2b waits at 财政部门审核: finance still has it; the unit reviewer has no year-end task to return it.
+    assert "财政部门审核" in [t["name"] for t in finance.tasks() if t["instance_id"] == ids["1.2b_instance"]]
+    assert [t for t in reviewer.tasks() if "退回" in t["name"]] == []
+    for key, who, step in (("1.2a", reviewer, "采购单位审核岗审核"), ("1.2b", finance, "财政部门审核")):
+        who.complete(who.task_named(step, ids[f"{key}_instance"])["id"],
+                     {"approved": "false", "comment": "年终处理：退回至录入岗"})
+        edit = clerk.task_named("编辑采购计划", ids[f"{key}_instance"])
+        data = clerk.ok(clerk.get(f"/api/tasks/{edit['id']}"))["data"]
+        clerk.complete(edit["id"], {**{k: data[k] for k in ("year", "project_id", "method", "amount")}, "action": "delete"})
+        assert _plan_of(app, ids[key]).status == "deleted"
+    with app.extensions["db"].Session() as s:
+        used = s.get(BudgetLine, big).used_amount
+    reviewer.complete(reviewer.task_named("审核岗审核", ids["2.2.1_instance"])["id"],
+                      {"approved": "false", "comment": "年终处理：退回至录入岗"})
+    clerk.complete(clerk.task_named("修改项目登记", ids["2.2.1_instance"])["id"], {**PROJECT, "action": "delete"})
+    assert _status(app, Project, ids["2.2.1"]) == "deleted"
+    with app.extensions["db"].Session() as s:
+        assert s.get(BudgetLine, big).used_amount == used - Decimal(50000)  # 二(二)1: the budget is unused again
+    for key in ("1.2a", "1.2b", "2.2.1"):  # the procedures that held them ended where they were deleted
+        assert clerk.ok(clerk.get(f"/api/instances/{ids[key + '_instance']}"))["status"] == "completed", key
+    for name in ("联系当前环节退回并删除采购计划", "联系当前环节退回并删除采购项目"):
+        for task in [t for t in clerk.tasks() if t["name"] == name]:
+            done = clerk.complete(task["id"], {"confirmed": "yes"})
+            assert not done["data"].get("error_message"), done["data"]
+
+
+def _revocations_entered_by_the_clerks(app, ids):
+    """000 一(一)(三): every project and plan revocation of the campaign carries the reason its clerk entered."""
+    from app.models import HistoryEvent, ProcessInstance
+    with app.extensions["db"].Session() as s:
+        entries = [e for e in s.scalars(select(HistoryEvent).join(ProcessInstance).where(
+            ProcessInstance.business_key.like("ye2026:%") | ProcessInstance.business_key.like("joint%"),
+            HistoryEvent.type == "task_completed",
+            HistoryEvent.task.like("%:修改撤销申请")))]
+        assert len(entries) >= 11
+        assert {e.actor for e in entries} == {"clerk", "clerk2"}
+        assert all(e.data["data"]["reason"] == f"年终处理：{e.actor}录入的撤销原因" for e in entries)
 
 
 def test_reminder_fires_once_and_rerun_starts_nothing_twice(app, clock, campaign, login):

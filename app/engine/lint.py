@@ -56,13 +56,55 @@ def check(session, parser, filename, form_keys=(), process_keys=()):
                 for group in ts.candidate_groups:
                     if not expressions.is_juel(group) and group not in ROLES:
                         add(bpmn_id, f"候选组 “{group}” 不是已知角色（{', '.join(ROLES)}） / unknown candidate group")
+                if not (ts.candidate_groups or ts.candidate_users or ts.assignee):
+                    add(bpmn_id, "用户任务没有候选组、候选用户或处理人，没有人能处理它，流程会停在这里；请设置 candidateGroups"
+                                 " / user task nobody can hold: set candidate groups, users or an assignee")
             form_key = (getattr(ts, "extensions", None) or {}).get("form_key")
             if form_key and not isinstance(ts, HumanUserTask) and form_key not in forms:
                 add(bpmn_id, f"开始表单 “{form_key}” 未部署 / start form not deployed")
             if isinstance(ts, CallActivity) and ts.spec not in processes:
                 add(bpmn_id, f"调用活动引用的流程 “{ts.spec}” 未部署；请先部署它 / called process not deployed")
+            problems.extend(_check_mappings(ts, filename))
+            problems.extend(_check_message_senders(ts, filename, starts_by_person(spec)))
     problems.extend(_check_gateway_reads(session, parser, filename, form_keys))
     problems.extend(_check_layout(parser, filename))
+    return problems
+
+
+# -- nothing strands by construction ---------------------------------------------------------------------------
+def starts_by_person(spec):
+    """Can a person start the process (a none start event)? Otherwise its initiator is the system."""
+    return any(type(ts).__name__ == "StartEvent" and type(getattr(ts, "event_definition", None)).__name__ ==
+               "NoneEventDefinition" for ts in spec.task_specs.values())
+
+
+def _check_message_senders(ts, filename, person_started):
+    """A message event somebody must send: its candidateGroups are known roles, or the initiator is a person."""
+    definition = getattr(ts, "event_definition", None)
+    if type(definition).__name__ != "MessageEventDefinition":
+        return []
+    groups = [g.strip() for g in (getattr(ts, "extensions", None) or {}).get("candidateGroups", "").split(",")
+              if g.strip()]
+    problems = [{"file": filename, "element": ts.bpmn_id, "message": (
+        f"消息事件的 candidateGroups “{g}” 不是已知角色 / unknown candidate group of a message event")}
+        for g in groups if g not in ROLES]
+    if not groups and not person_started:
+        problems.append({"file": filename, "element": ts.bpmn_id, "message": (
+            f"消息“{definition.name}”只能由发起人发送，但本流程只由定时器发起（发起人是系统），没有人能发送它；请设置扩展属性 "
+            "candidateGroups / a message nobody may send: the process is only started by a timer")})
+    return problems
+
+
+def _check_mappings(ts, filename):
+    """``camunda:in variables="all"`` after a specific mapping overwrites it (Camunda applies them in order)."""
+    problems = []
+    for direction in ("in_mappings", "out_mappings"):
+        targets = [target for target, _, _ in getattr(ts, direction, None) or []]
+        if "*" in targets and any(t != "*" for t in targets[:targets.index("*")]):
+            tag = "camunda:in" if direction == "in_mappings" else "camunda:out"
+            problems.append({"file": filename, "element": ts.bpmn_id, "message": (
+                f'{tag} variables="all" 写在具体映射之后，会覆盖前面的映射；请把它放在第一个 / variables="all" after a '
+                f"specific mapping overrides it: put it first")})
     return problems
 
 
@@ -122,7 +164,8 @@ def _set_in_diagram(parser, fields):
                 known |= fields(form_key) or set()
             known |= set(getattr(ts, "input_parameters", None) or {})
             known |= set(getattr(ts, "output_parameters", None) or {})
-            known |= {target for target, _, _ in getattr(ts, "in_mappings", None) or []}
+            known |= {target for target, _, _ in getattr(ts, "in_mappings", None) or [] if target != "*"}
+            known |= {target for target, _, _ in getattr(ts, "out_mappings", None) or [] if target != "*"}
             for line in (getattr(ts, "script", None) or "").splitlines():
                 name, sep, _ = line.partition("=")
                 if sep and name.strip().isidentifier():

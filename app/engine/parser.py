@@ -84,12 +84,12 @@ class UserTaskParser(CamundaTaskParser):
         for value in groups + users + [attr("assignee") or "", attr("dueDate") or ""]:
             if expressions.is_juel(value):
                 _check_expression(self, value, "用户任务属性")
-        inputs, _ = parse_input_output(self)
+        inputs, outputs = parse_input_output(self)
         return self.spec_class(
             self.spec, self.bpmn_id,
             candidate_groups=groups, candidate_users=users, assignee=attr("assignee"),
             due_date=attr("dueDate"), form_key=form_key_from(attr("formRef") or attr("formKey")),
-            input_parameters=inputs, **self.bpmn_attributes)
+            input_parameters=inputs, output_parameters=outputs, **self.bpmn_attributes)
 
 
 class ServiceTaskParser(CamundaTaskParser):
@@ -111,21 +111,34 @@ class ServiceTaskParser(CamundaTaskParser):
 
 
 class MappedCallActivityParser(CallActivityParser):
-    """``<camunda:in sourceExpression="reviewer" target="review_group"/>``; ``variables="all"`` is the default."""
+    """Camunda 7 variable passing: ``<camunda:in>`` into the called process, ``<camunda:out>`` back, in
+    document order (a later mapping of the same target wins). Without any, nothing passes but the engine's own
+    variables (initiator, unit_id, business_key); ``variables="all"`` passes everything, as in Camunda."""
 
     def create_task(self):
+        return self.spec_class(self.spec, self.bpmn_id, SubprocessParser.get_call_activity_spec(self),
+                               in_mappings=self._mappings("in"), out_mappings=self._mappings("out"),
+                               **self.bpmn_attributes)
+
+    def _mappings(self, direction):
         mappings = []
-        for node in self.xpath("./bpmn:extensionElements/camunda:in"):
+        for node in self.xpath(f"./bpmn:extensionElements/camunda:{direction}"):
             target = node.get("target")
-            if node.get("sourceExpression") is not None:
+            if node.get("variables") == "all":
+                mappings.append(("*", None, False))
+            elif node.get("businessKey") is not None:
+                continue  # the business key always passes (an engine variable)
+            elif node.get("sourceExpression") is not None and target:
                 value = node.get("sourceExpression")
                 if expressions.is_juel(value):
                     _check_expression(self, value, f"调用参数 {target}")
                 mappings.append((target, value, True))
             elif node.get("source") and target:
                 mappings.append((target, node.get("source"), False))
-        return self.spec_class(self.spec, self.bpmn_id, SubprocessParser.get_call_activity_spec(self),
-                               in_mappings=mappings, **self.bpmn_attributes)
+            else:
+                _problem(self, f"camunda:{direction} 缺少 source/sourceExpression 与 target，或 variables=\"all\""
+                               f" / camunda:{direction} needs source and target, or variables=\"all\"")
+        return mappings
 
 
 class SafeScriptTaskParser(ScriptTaskParser):
@@ -164,7 +177,18 @@ class TimerTextMixin:
         return super().parse_timer_event(event)
 
 
-class StartEventParser(TimerTextMixin, CamundaStartEventParser):
+class PropertiesMixin:
+    """Camunda extension properties of an event (``camunda:properties``), e.g. the candidateGroups that may send a
+    message; SpiffWorkflow reads them for tasks only."""
+
+    def parse_extensions(self, node=None):
+        ext = dict(super().parse_extensions(node) or {})
+        for prop in self.xpath("./bpmn:extensionElements/camunda:properties/camunda:property"):
+            ext[prop.get("name")] = prop.get("value")
+        return ext
+
+
+class StartEventParser(PropertiesMixin, TimerTextMixin, CamundaStartEventParser):
 
     def parse_extensions(self, node=None):
         ext = super().parse_extensions(node)
@@ -173,11 +197,11 @@ class StartEventParser(TimerTextMixin, CamundaStartEventParser):
         return ext
 
 
-class IntermediateCatchEventParser(TimerTextMixin, CamundaIntermediateCatchEventParser):
+class IntermediateCatchEventParser(PropertiesMixin, TimerTextMixin, CamundaIntermediateCatchEventParser):
     pass
 
 
-class BoundaryEventParser(TimerTextMixin, CamundaBoundaryEventParser):
+class BoundaryEventParser(PropertiesMixin, TimerTextMixin, CamundaBoundaryEventParser):
     pass
 
 

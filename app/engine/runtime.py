@@ -50,6 +50,7 @@ class Step:
         self.instance = None
         self.workflow = None
         self.definition = None
+        self.taken_over = []  # other instances this step ended or moved on (recorded with the service task)
 
     @property
     def actor(self):
@@ -62,7 +63,9 @@ class Step:
             raise EngineError(f"服务任务 {task.task_spec.bpmn_id} 的 Topic “{topic}” 没有处理程序", "NO_HANDLER")
         ctx = handlers.Context(self.session, self.instance, inputs, dict(task.data), self.user, self.now, engine=self)
         savepoint = self.session.begin_nested()
+        outer = self.session.info.get("changes")  # a step this one runs inside (another instance's handler)
         self.session.info["changes"] = []
+        self.taken_over = []
         try:
             outputs = fn(ctx) or {}
             self.session.flush()
@@ -71,9 +74,14 @@ class Step:
             raise
         finally:
             changes = self.session.info.pop("changes", [])
+            if outer is not None:
+                self.session.info["changes"] = outer
         savepoint.commit()
         self.link_records(changes)
-        self.event("service_task", task, {"topic": topic, "inputs": inputs, "outputs": outputs}, changes)
+        data = {"topic": topic, "inputs": inputs, "outputs": outputs}
+        if self.taken_over:
+            data["taken_over"] = self.taken_over
+        self.event("service_task", task, data, changes)
         return outputs
 
     def link_records(self, changes):
@@ -92,7 +100,26 @@ class Step:
                    ProcessInstance.id != self.instance.id)).all()
         for instance_id in ids:
             cancel_instance(self.session, self.user, instance_id, reason, self.now, by_instance=self.instance.id)
+            self.taken_over.append({"instance_id": instance_id, "cancelled": reason})
         return list(ids)
+
+    def notify_instances(self, record_type, record_id, name, data=None):
+        """Deliver BPMN message ``name`` to the other running instances working on the record that wait for it
+        (e.g. 取消采购 confirmed: the 委托代理采购 that ran the tender ends through its own path). Both histories
+        say so: the receiver's ``message_received`` names this instance, this step's service task the receivers."""
+        self.session.flush()  # this handler's changes are recorded before another instance's step begins
+        ids = self.session.scalars(
+            select(ProcessInstance.id).join(InstanceRecord, InstanceRecord.instance_id == ProcessInstance.id)
+            .where(InstanceRecord.record_type == record_type, InstanceRecord.record_id == int(record_id),
+                   ProcessInstance.status == "running", ProcessInstance.id != self.instance.id)
+            .order_by(ProcessInstance.id)).all()
+        delivered = []
+        for instance_id in ids:
+            if deliver_message(self.session, self.user, instance_id, name, data or {}, self.now,
+                               by_instance=self.instance.id) is not None:
+                delivered.append(instance_id)
+                self.taken_over.append({"instance_id": instance_id, "message": name})
+        return delivered
 
     def record_error(self, task, err):
         self.event("error_caught", task, {"code": err.code, "message": err.message})
@@ -151,13 +178,22 @@ def _unwrap(exc):
 
 
 def _snapshot(workflow):
-    """The instance's current data: that of its most recently changed active task (or the last one run)."""
+    """The instance's current data: that of its most recently changed active task (or the last one run); a
+    refusal inside a called process (``error_code``/``error_message`` of its latest task) shows there too."""
     if workflow.is_completed():
         return workflow.data
-    active = [t for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
-              if t.workflow is workflow]
+    states = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+    active = [t for t in workflow.get_tasks(state=states) if t.workflow is workflow]
     task = max(active, key=lambda t: t.last_state_change) if active else workflow.last_task
-    return dict(task.data) if task is not None else {}
+    data = dict(task.data) if task is not None else {}
+    inner = [t for t in workflow.get_tasks(state=states) if t.workflow is not workflow]
+    if inner:
+        latest = max(inner, key=lambda t: t.last_state_change)
+        for key in ("error_code", "error_message"):
+            data.pop(key, None)
+            if latest.data.get(key):
+                data[key] = latest.data[key]
+    return data
 
 
 def _task_name(task):
@@ -458,16 +494,31 @@ def send_message(session, user, instance_id, name, data, now):
     if user.is_auditor:
         raise DomainError("FORBIDDEN", "审计角色只能查看", status=403)
     instance = _lock_instance(session, instance_id)
+    values = {k: v for k, v in (data or {}).items() if k not in RESERVED}
+    delivered = deliver_message(session, user, instance_id, name, values, now, check=_check_sender)
+    if delivered is None:
+        raise DomainError("NOT_WAITING", f"流程当前不接受“{name}”操作（可能已有人处理）", status=409)
+    return delivered
+
+
+def deliver_message(session, user, instance_id, name, values, now, by_instance=None, check=None):
+    """Deliver message ``name`` if the instance waits for it (None if not); ``check`` may refuse the sender."""
+    instance = _lock_instance(session, instance_id)
+    if instance.status != "running":
+        return None
     step = Step(session, user, now)
     workflow = load(step, instance)
     waiting = [t for t in workflow.waiting_events() if t.event_type == "MessageEventDefinition" and t.name == name]
     if not waiting:
-        raise DomainError("NOT_WAITING", f"流程当前不接受“{name}”操作（可能已有人处理）", status=409)
-    _check_sender(session, user, instance, workflow, name)
-    values = {k: v for k, v in (data or {}).items() if k not in RESERVED}
+        return None
+    if check is not None:
+        check(session, user, instance, workflow, name)
+    received = {"name": name, "data": values, "ready": ready_user_tasks(workflow)}
+    if by_instance is not None:
+        received["by_instance"] = by_instance
 
     def deliver():
-        step.event("message_received", data={"name": name, "data": values, "ready": ready_user_tasks(workflow)})
+        step.event("message_received", data=received)
         # Camunda message events put the payload under `result_var`: here `<name>_data`, e.g. withdraw_data.
         workflow.catch(BpmnEvent(MessageEventDefinition(name), {"payload": values, "result_var": f"{name}_data"}))
     step.run(deliver)
@@ -475,14 +526,21 @@ def send_message(session, user, instance_id, name, data, now):
     return instance
 
 
-def _check_sender(session, user, instance, workflow, name):
-    """Who may send a message: the catching event's ``candidateGroups`` property, else the initiator."""
+def waiting_messages(workflow):
+    """[(message name, candidate groups, initiator)] for each message event the workflow waits for: who may send
+    it is a member of the catching event's ``candidateGroups`` property, or the instance's initiator."""
+    out = []
     for task in workflow.get_tasks(state=TaskState.WAITING):
         definition = getattr(task.task_spec, "event_definition", None)
-        if isinstance(definition, MessageEventDefinition) and definition.name == name:
+        if isinstance(definition, MessageEventDefinition):
             groups = {g.strip() for g in (task.task_spec.extensions or {}).get("candidateGroups", "").split(",")
                       if g.strip()}
-            initiator = task.data.get("initiator")
-            if user.username == initiator or (groups & user.groups):
-                return
+            out.append((definition.name, groups, task.data.get("initiator")))
+    return out
+
+
+def _check_sender(session, user, instance, workflow, name):
+    for message, groups, initiator in waiting_messages(workflow):
+        if message == name and (user.username == initiator or (groups & user.groups)):
+            return
     raise DomainError("FORBIDDEN", f"您不能执行“{name}”操作", status=403)

@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from ..models import SchedulerHeartbeat
-from . import audit, starts, timers
+from . import audit, starts, stranded, timers
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,23 @@ def _verify_histories(app):
         log.exception("daily history verification failed")
 
 
+def _check_stranded(app):
+    """Daily: an incident per running instance nobody and nothing can move (``stranded.py``)."""
+    try:
+        found = stranded.run_daily(app.extensions["db"], app.config["CLOCK"]())
+        if found["stranded"]:
+            log.warning("%d stranded instance(s): %s", len(found["stranded"]), found["stranded"])
+    except Exception:  # noqa: BLE001 - the next day retries
+        log.exception("daily stranded-instance check failed")
+
+
 def _configure(scheduler, app):
     owner = f"{socket.gethostname()}-{os.getpid()}"
     scheduler.add_job(_tick, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], args=(app, owner),
                       id="timers", max_instances=1, coalesce=True, next_run_time=datetime.now(timezone.utc))
     scheduler.add_job(_verify_histories, "cron", hour=2, args=(app,), id="verify_histories", max_instances=1,
+                      coalesce=True)
+    scheduler.add_job(_check_stranded, "cron", hour=2, minute=30, args=(app,), id="check_stranded", max_instances=1,
                       coalesce=True)
     return scheduler
 

@@ -1,4 +1,6 @@
 """Task specs for what analysts draw: user tasks with Camunda assignment, external service tasks, safe scripts."""
+from copy import deepcopy
+
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ScriptTask, ServiceTask, UserTask
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -21,10 +23,14 @@ def resolve_parameters(parameters, data):
 
 
 class HumanUserTask(UserTask):
-    """A user task with Camunda's assignment attributes; the task list row is built from these."""
+    """A user task with Camunda's assignment attributes; the task list row is built from these.
+
+    Input parameters are the task's local variables (Camunda 7): the form sees them, but after completion
+    they are gone again (a variable of the same name the process had is restored); output parameters,
+    evaluated over the task's variables and the submitted values, are what the task adds to the process."""
 
     def __init__(self, wf_spec, bpmn_id, candidate_groups=None, candidate_users=None, assignee=None,
-                 due_date=None, form_key=None, input_parameters=None, **kwargs):
+                 due_date=None, form_key=None, input_parameters=None, output_parameters=None, **kwargs):
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.candidate_groups = candidate_groups or []
         self.candidate_users = candidate_users or []
@@ -32,12 +38,27 @@ class HumanUserTask(UserTask):
         self.due_date = due_date
         self.form_key = form_key
         self.input_parameters = input_parameters or {}
+        self.output_parameters = output_parameters or {}
 
     def _update_hook(self, my_task):
         ready = super()._update_hook(my_task)
         if ready and self.input_parameters:
+            shadowed = {name: my_task.data[name] for name in self.input_parameters if name in my_task.data}
+            my_task.internal_data["shadowed"] = shadowed
             my_task.data.update(resolve_parameters(self.input_parameters, my_task.data))
         return ready
+
+    def _on_complete_hook(self, my_task):
+        if self.input_parameters or self.output_parameters:
+            outputs = resolve_parameters(self.output_parameters, my_task.data)
+            shadowed = my_task.internal_data.pop("shadowed", {})
+            for name in self.input_parameters:
+                if name in shadowed:
+                    my_task.data[name] = shadowed[name]
+                else:
+                    my_task.data.pop(name, None)
+            my_task.data.update(outputs)
+        super()._on_complete_hook(my_task)
 
 
 class ExternalServiceTask(ServiceTask):
@@ -86,19 +107,38 @@ class SafeScriptTask(ScriptTask):
     """Script tasks run through the safe evaluator (``name = expression`` lines only)."""
 
 
-class MappedCallActivity(CallActivity):
-    """A call activity that also applies ``camunda:in`` mappings (e.g. which group reviews) to the child."""
+# Variables the engine keeps for every process (who started it, for which unit, under which business key): a
+# called process always has them, whatever its mappings say.
+ENGINE_SCOPE = ("initiator", "unit_id", "business_key")
 
-    def __init__(self, wf_spec, bpmn_id, subworkflow_spec, in_mappings=None, **kwargs):
+
+def _apply_mappings(mappings, source):
+    values = {}
+    for target, expression, is_expression in mappings:
+        if target == "*":
+            values.update(deepcopy(source))
+        elif is_expression:
+            values[target] = expressions.template(expression, source)
+        else:
+            values[target] = deepcopy(source.get(expression))
+    return values
+
+
+class MappedCallActivity(CallActivity):
+    """A call activity that passes variables the way Camunda 7 does: only what ``camunda:in`` maps goes into the
+    called process, only what ``camunda:out`` maps comes back; the caller keeps its own variables."""
+
+    def __init__(self, wf_spec, bpmn_id, subworkflow_spec, in_mappings=None, out_mappings=None, **kwargs):
         super().__init__(wf_spec, bpmn_id, subworkflow_spec, **kwargs)
         self.in_mappings = in_mappings or []
+        self.out_mappings = out_mappings or []
 
     def copy_data(self, my_task, subworkflow):
-        super().copy_data(my_task, subworkflow)
-        if self.in_mappings:
-            start = subworkflow.get_next_task(subworkflow.task_tree, skip_subprocesses=True, spec_name="Start")
-            values = {}
-            for target, source, is_expression in self.in_mappings:
-                values[target] = expressions.template(source, my_task.data) if is_expression \
-                    else my_task.data.get(source)
-            start.set_data(**values)
+        start = subworkflow.get_next_task(subworkflow.task_tree, skip_subprocesses=True, spec_name="Start")
+        values = {key: my_task.data[key] for key in ENGINE_SCOPE if key in my_task.data}
+        values.update(_apply_mappings(self.in_mappings, my_task.data))
+        start.set_data(**values)
+
+    def update_data(self, my_task, subworkflow):
+        returned = _apply_mappings(self.out_mappings, subworkflow.last_task.data)
+        my_task.data = {**my_task.data, **returned}

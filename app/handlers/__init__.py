@@ -99,6 +99,11 @@ class Context:
         """End running instances of ``processes`` working on a record that this procedure takes over."""
         return self.engine.cancel_instances(record_type, record_id, processes, reason)
 
+    def notify_instances(self, record_type, record_id, message, data=None):
+        """Tell the other running instances working on a record (those waiting for BPMN message ``message``)
+        that this procedure has taken it over; they move on through their own path."""
+        return self.engine.notify_instances(record_type, record_id, message, data)
+
     @property
     def user_id(self):
         return self.user.id if self.user is not None else None

@@ -1,5 +1,6 @@
 """Handlers for entrustment (委托代理采购, seed 004 §3(二)(三)). The rules are on ``Entrustment`` and ``Tender``; the
-cancel and failed-bid chains are the existing procurement_cancellation / failed_bid_termination call activities."""
+cancel and failed-bid chains are the procurement_cancellation / failed_bid_termination call activities, or procedures
+of their own that end the entrustment through ``entrustment.close``."""
 
 from sqlalchemy import func, select
 
@@ -163,6 +164,15 @@ def cancelled(ctx):
     if tender.status == "cancelled":
         entrustment.cancelled()
     return {"tender_status": tender.status}
+
+
+@handler("entrustment.close")
+def close(ctx):
+    """The entrustment ends with its tender: ``outcome`` cancelled (取消采购 confirmed, here or by a cancellation
+    procedure of its own) or terminated (废标公告 published, 流标重招终止)."""
+    entrustment = _entrustment(ctx)
+    entrustment.close(_tender(ctx, entrustment), ctx.require("outcome"))
+    return {"entrustment_status": entrustment.status}
 
 
 @handler("entrustment.retender")

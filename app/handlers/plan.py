@@ -151,15 +151,6 @@ def terminate(ctx):
     return {}
 
 
-@handler("plan.year_end_return")
-def year_end_return(ctx):
-    """一(二) 步骤一: the current reviewer returns the plan to the entry post; its review ends."""
-    plan = _plan(ctx)
-    ctx.cancel_instances("plan", plan.id, ["plan_application"], "年终处理：审核岗退回采购计划")
-    plan.return_for_edit(ctx.get("comment") or "年终处理退回")
-    return {"project_id": plan.project_id}
-
-
 @handler("plan.year_end_delete")
 def year_end_delete(ctx):
     """一(二)/(七): the clerk deletes the plan; an application still open on it ends."""

@@ -37,33 +37,61 @@ def record_failure(ctx):
 
 @handler("tender.start_cancellation")
 def start_cancellation(ctx):
-    """取消采购任务; the agency's own tender_execution on this tender ends: this procedure takes over."""
+    """取消采购任务 (agency). The procedure running the tender (交易执行 or 委托代理采购) goes on until the
+    purchaser confirms: it ends then (``confirm_cancellation``), or carries on if the purchaser declines."""
     tender = _tender(ctx)
     tender.start_cancellation(ctx.get("reason"))
-    ctx.cancel_instances("tender", tender.id, ["tender_execution"], "取消采购任务已发起")
     return {"plan_id": tender.plan_id}
 
 
 @handler("tender.confirm_cancellation")
 def confirm_cancellation(ctx):
+    """采购人确认取消采购任务: the tender is cancelled; the procedure that ran it ends through its own
+    取消 path (message ``tender_cancelled``), recorded in both histories."""
     tender = _tender(ctx)
     tender.confirm_cancellation(ctx.now)
+    ctx.notify_instances("tender", tender.id, "tender_cancelled")
     return {"tender_status": tender.status}
 
 
 @handler("tender.decline_cancellation")
 def decline_cancellation(ctx):
+    """采购人不确认 (with a reason): the request is withdrawn and the tender's procedure continues."""
     tender = _tender(ctx)
-    tender.decline_cancellation()
+    tender.decline_cancellation(ctx.get("comment"))
     return {"tender_status": tender.status}
+
+
+@handler("tender.request_failure_notice")
+def request_failure_notice(ctx):
+    """废标公告 drafted by the agency, sent to the purchaser for confirmation (not yet published)."""
+    tender = _tender(ctx)
+    tender.request_failure_notice(ctx.get("reason"))
+    return {"plan_id": tender.plan_id}
+
+
+@handler("tender.decline_failure_notice")
+def decline_failure_notice(ctx):
+    _tender(ctx).decline_failure_notice(ctx.get("comment"))
+    return {}
 
 
 @handler("tender.publish_failure")
 def publish_failure(ctx):
+    """废标公告发布: the tender has failed; a procedure still waiting on it (委托代理采购's 流标重招处理) ends
+    through its own path (message ``tender_failed``)."""
     tender = _tender(ctx)
-    tender.publish_failure(ctx.get("reason"), ctx.now)
-    ctx.cancel_instances("tender", tender.id, ["tender_execution"], "废标公告已发布")
-    return {"plan_id": tender.plan_id}
+    tender.publish_failure(ctx.get("reason"), ctx.now, confirmed=ctx.get("confirmed") is True)
+    ctx.notify_instances("tender", tender.id, "tender_failed")
+    return {"plan_id": tender.plan_id, "tender_status": tender.status}
+
+
+@handler("tender.check_ended")
+def check_ended(ctx):
+    """The path a procedure takes when another one ended its tender: only if the tender really ended so."""
+    tender = _tender(ctx)
+    tender.check_ended(ctx.require("expected_status"))
+    return {"tender_status": tender.status}
 
 
 @handler("tender.request_termination")

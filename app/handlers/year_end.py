@@ -3,7 +3,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from ..models import BudgetLine, BudgetSystemRequest, Contract, DomainError, JointMember, Plan, Project, money
+from ..models import (BudgetLine, BudgetSystemRequest, Contract, DomainError, HumanTask, JointMember, Plan, Project,
+                      money)
+from ..models.org import ROLES
 from ..models.year_end import YearEndItem, classify as classify_records
 from . import handler
 from ..models.base import BEIJING
@@ -64,6 +66,36 @@ def _requirement_id(ctx, project_id):
     return requirement.id if requirement else None
 
 
+def _current_steps(ctx, record_type, record_id):
+    """Who holds the record now (the open tasks on it): 当前流程环节 and its operators, for the clerk to contact."""
+    rows = ctx.session.scalars(select(HumanTask).where(
+        HumanTask.record_type == record_type, HumanTask.record_id == record_id, HumanTask.status == "open")
+        .order_by(HumanTask.created_at))
+    steps = [f"“{row.name}”（{row.assignee or '、'.join(ROLES.get(g, g) for g in row.candidate_groups or [])}）"
+             for row in rows]
+    return "、".join(steps) or "（没有正在办理的环节）"
+
+
+def _check_deleted(ctx, record, what, record_type):
+    """000 一(二)、二(二)1: done once the clerk has deleted the record after its current step returned it."""
+    if record.status != "deleted":
+        raise DomainError("NOT_DELETED", f"{what} {record.number} 尚未删除。当前环节：{_current_steps(ctx, record_type, record.id)}。"
+                                         f"请联系该环节操作人在审核时“退回”至录入岗，再在待办中删除后确认")
+
+
+@handler("plan.check_deleted")
+def check_plan_deleted(ctx):
+    plan = ctx.record(Plan, ctx.require("plan_id"), "采购计划")
+    _check_deleted(ctx, plan, "采购计划", "plan")
+    return {"project_id": plan.project_id, "plan_type": plan.plan_type}
+
+
+@handler("project.check_deleted")
+def check_project_deleted(ctx):
+    _check_deleted(ctx, ctx.record(Project, ctx.require("project_id"), "采购项目"), "采购项目", "project")
+    return {}
+
+
 @handler("year_end.check_contract_filed")
 def check_contract_filed(ctx):
     contract = ctx.record(Contract, ctx.require("contract_id"), "合同")
@@ -78,8 +110,9 @@ def request_member_revocations(ctx):
     plan = ctx.record(Plan, ctx.require("plan_id"), "采购计划")
     members = list(ctx.session.scalars(select(JointMember).where(JointMember.plan_id == plan.id)))
     for member in members:
-        ctx.request_start("project_revocation", f"joint{plan.id}:project:{member.project_id}", member.unit_id,
-                          {"project_id": member.project_id, "reason": f"联合采购计划 {plan.number} 已撤销（年终处理）"})
+        # The member unit's own cleanup: its clerk enters the revocation reason (修改撤销申请), its leader reviews.
+        ctx.request_start("ye_close_project", f"joint{plan.id}:project:{member.project_id}", member.unit_id,
+                          {"project_id": member.project_id})
     return {"member_projects": [m.project_id for m in members]}
 
 

@@ -2,7 +2,8 @@
 
 The purchaser (采购人): 创建委托单 → 委托单审核 → 采购文件确认 → 评审邀请函回复 (optional) → 采购结果确认.
 The agency (代理机构): 受理审核委托单 → 生成采购项目/采购文件 → 发布采购公告 (``Tender.announce``) → 报名登记 →
-开标 → 评审 → 发布结果公告 → 发送中标通知书 (``Tender.award``) → a contract draft for ``contract_filing``.
+开标 → 评审 → (the purchaser confirms the result) → 审核、发布采购结果公告 → 发送中标通知书 (``Tender.award``) → a
+contract draft for ``contract_filing``.
 
 ``Entrustment.status`` follows the steps; the tender (``Tender``) keeps its own states (announced → opened →
 awarded / failed / cancelled). A failed tender may be re-tendered after a method change (流标重招-变更采购方式,
@@ -20,10 +21,11 @@ from .base import (
 
 STATUSES = {"draft": "录入中", "in_review": "审核中", "submitted": "待代理机构受理", "accepted": "已受理（编制采购文件）",
             "documents": "采购文件待确认", "confirmed": "采购文件已确认", "announced": "采购公告已发布",
-            "evaluated": "评审完成", "result_published": "结果公告已发布", "result_confirmed": "采购结果已确认",
-            "awarded": "已发送中标通知书", "failed": "招标失败", "cancelled": "已取消采购", "abandoned": "已撤回"}
+            "evaluated": "评审完成（待采购人确认）", "result_confirmed": "采购结果已确认", "result_published": "结果公告已发布",
+            "awarded": "已发送中标通知书", "failed": "招标失败", "terminated": "招标失败，已终止",
+            "cancelled": "已取消采购", "abandoned": "已撤回"}
 LIVE = ("draft", "in_review", "submitted", "accepted", "documents", "confirmed", "announced", "evaluated",
-        "result_published", "result_confirmed", "failed")
+        "result_confirmed", "result_published", "failed")
 # Plans whose procurement goes through the transaction system; the others have their own channels (001 §4.1 注).
 ENTRUSTABLE = ("project", "joint", "unified")
 
@@ -199,32 +201,46 @@ class Entrustment(Audited, Base):
                                                   f"{plan.amount:,.2f} 元", field="award_amount")
         self.award_amount, self.status, self.failure_reason = amount, "evaluated", ""
 
+    def return_result(self, comment):
+        """采购人对采购结果有异议: back to the agency's evaluation, before anything is published."""
+        self._require("evaluated", action="退回采购结果")
+        if not (comment or "").strip():
+            raise _bad("comment", "不确认采购结果时必须填写意见")
+        self.review_comment = comment
+
+    def confirm_result(self):
+        """采购结果确认 (004 §三(二)): the purchaser confirms the evaluation before the result is announced."""
+        self._require("evaluated", action="确认采购结果")
+        self.status, self.review_comment = "result_confirmed", ""
+
     def publish_result(self, title):
-        """审核、发布采购结果公告."""
-        self._require("evaluated", action="发布结果公告")
+        """审核、发布采购结果公告 — after the purchaser confirmed the result."""
+        self._require("result_confirmed", action="发布结果公告")
         self.result_title = _text(title, "result_title", "结果公告标题", 200, required=False) or \
             f"{self.winner.get('name', '')}中标（成交）结果公告"
         self.status = "result_published"
 
-    def return_result(self, comment):
-        """采购人对采购结果有异议: back to the agency's evaluation."""
-        self._require("result_published", action="退回采购结果")
-        if not (comment or "").strip():
-            raise _bad("comment", "不确认采购结果时必须填写意见")
-        self.status, self.review_comment = "evaluated", comment
-
-    def confirm_result(self):
-        self._require("result_published", action="确认采购结果")
-        self.status, self.review_comment = "result_confirmed", ""
-
     def award(self, contract, now):
         """发送中标通知书: the award is final; ``contract`` is the draft ``contract_filing`` picks up."""
-        self._require("result_confirmed", action="发送中标通知书")
+        self._require("result_published", action="发送中标通知书")
         self.status, self.contract_id, self.awarded_at = "awarded", contract.id, now
 
     def cancelled(self):
         self._require("announced", action="取消采购")
         self.status = "cancelled"
+
+    def close(self, tender, outcome):
+        """The entrustment ends with its tender: ``cancelled`` (取消采购 confirmed) or ``terminated`` (废标公告
+        published, 流标重招终止). Refused unless the tender really ended so."""
+        if outcome == "cancelled":
+            tender.check_ended("cancelled")
+            self.cancelled()
+        elif outcome == "terminated":
+            tender.check_ended("failed")
+            self._require("announced", "failed", action="终止")
+            self.status = "terminated"
+        else:
+            raise _bad("outcome", "结束方式应为 cancelled 或 terminated")
 
     def retender(self):
         """流标重招-变更采购方式 approved: new documents for a new tender on the same plan."""

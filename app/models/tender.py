@@ -2,7 +2,7 @@
 from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Audited, Base, DomainError, UTCDateTime, utcnow
+from .base import Audited, Base, DomainError, UTCDateTime, text_field, utcnow
 
 STATUSES = {"announced": "公告已发布", "opened": "已开标", "awarded": "已中标", "failed": "废标/流标",
             "cancelled": "已取消采购"}
@@ -10,9 +10,13 @@ STATUSES = {"announced": "公告已发布", "opened": "已开标", "awarded": "�
 TERMINATION = {"none": "无", "requested": "已申请终止", "performed": "已终止"}
 
 
+def _required(text, label, field="reason"):
+    return text_field(text, field, label, 1000)
+
+
 class Tender(Audited, Base):
     __tablename__ = "tender"
-    __audit_fields__ = ("status", "termination", "cancel_requested", "result")
+    __audit_fields__ = ("status", "termination", "cancel_requested", "failure_requested", "result", "reason")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -21,6 +25,8 @@ class Tender(Audited, Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="announced", index=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 废标公告 drafted by the agency, waiting for the purchaser's confirmation before it is published (000 一(六)).
+    failure_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     termination: Mapped[str] = mapped_column(String(16), default="none")
     result: Mapped[str] = mapped_column(String(16), default="none")  # 评标结果: none / awarded / failed
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -45,7 +51,8 @@ class Tender(Audited, Base):
         gap = Intent.check_announcement(object_session(plan), plan, intent_gap_reason, now)
         plan.mark_used()
         return cls(number=f"JY{plan.number[2:]}-{plan.id}", title=title or plan.name, plan_id=plan.id,
-                   unit_id=plan.unit_id, status="announced", cancel_requested=False, termination="none", result="none",
+                   unit_id=plan.unit_id, status="announced", cancel_requested=False, failure_requested=False,
+                   termination="none", result="none",
                    reason="", intent_gap_reason=gap["reason"], announced_at=now)
 
     def open_bids(self, now):
@@ -69,24 +76,57 @@ class Tender(Audited, Base):
             raise DomainError("TENDER_OPENED", f"交易项目 {self.number} 已开标，不能取消采购（应按招标失败处理）")
         self._require("announced", action="取消采购")
         if self.cancel_requested:
-            raise DomainError("CANCEL_PENDING", f"交易项目 {self.number} 已发起取消采购任务")
-        self.cancel_requested, self.reason = True, reason or ""
+            raise DomainError("CANCEL_PENDING", f"交易项目 {self.number} 已发起取消采购任务，等待采购人确认，不能重复发起")
+        self.cancel_requested, self.reason = True, _required(reason, "取消原因")
 
     def confirm_cancellation(self, now):
         """采购人确认取消采购任务."""
         self._require("announced", action="确认取消采购")
         if not self.cancel_requested:
             raise DomainError("NO_CANCEL_REQUEST", f"交易项目 {self.number} 没有待确认的取消采购任务")
-        self.status, self.closed_at = "cancelled", now
+        self.status, self.cancel_requested, self.closed_at = "cancelled", False, now
 
-    def decline_cancellation(self):
+    def decline_cancellation(self, comment):
+        """采购人不确认: the request is withdrawn with the purchaser's reason; the tender goes on."""
         self._require("announced", action="驳回取消采购")
+        if not self.cancel_requested:
+            raise DomainError("NO_CANCEL_REQUEST", f"交易项目 {self.number} 没有待确认的取消采购任务")
+        _required(comment, "不确认的理由", field="comment")  # kept in the task's history, beside the agency's reason
         self.cancel_requested = False
 
-    def publish_failure(self, reason, now):
-        """废标公告: only for an opened tender (000 一(六))."""
+    def request_failure_notice(self, reason):
+        """废标公告 drafted by the agency: the purchaser confirms it before it is published (000 一(六) 步骤一)."""
+        self._require("opened", action="发起废标公告")
+        if self.result != "failed":
+            raise DomainError("NOT_FAILED", f"交易项目 {self.number} 的评标结果不是招标失败，不能发起废标公告")
+        if self.failure_requested:
+            raise DomainError("FAILURE_PENDING", f"交易项目 {self.number} 的废标公告已提交，等待采购人确认")
+        self.failure_requested, self.reason = True, _required(reason, "废标原因")
+
+    def decline_failure_notice(self, comment):
+        """采购人不确认废标公告: back to the agency with the purchaser's reason; nothing is published."""
+        self._require("opened", action="退回废标公告")
+        if not self.failure_requested:
+            raise DomainError("NO_FAILURE_NOTICE", f"交易项目 {self.number} 没有待确认的废标公告")
+        _required(comment, "不确认的理由", field="comment")
+        self.failure_requested = False
+
+    def publish_failure(self, reason, now, confirmed=False):
+        """废标公告发布 (000 一(六)): ``confirmed`` — the notice the purchaser confirmed; otherwise the agency's own
+        notice on the way to 流标重招-变更采购方式, refused while another notice waits for the purchaser."""
         self._require("opened", action="发布废标公告")
-        self.status, self.reason, self.closed_at = "failed", reason or "", now
+        if confirmed and not self.failure_requested:
+            raise DomainError("NO_FAILURE_NOTICE", f"交易项目 {self.number} 没有待确认的废标公告")
+        if not confirmed and self.failure_requested:
+            raise DomainError("FAILURE_PENDING", f"交易项目 {self.number} 已有待采购人确认的废标公告，请等待采购人确认")
+        self.status, self.failure_requested, self.closed_at = "failed", False, now
+        self.reason = reason or self.reason or ""
+
+    def check_ended(self, status):
+        """Another procedure ended this tender (取消采购 / 废标): refused unless it really did."""
+        if self.status != status:
+            raise DomainError("TENDER_STATE", f"交易项目 {self.number} 当前状态为“{STATUSES[self.status]}”，"
+                                              f"不是“{STATUSES[status]}”")
 
     def request_termination(self):
         """流标重招终止申请 (agency): the tender was cancelled or failed."""
@@ -104,7 +144,8 @@ class Tender(Audited, Base):
     def to_dict(self):
         return {"id": self.id, "number": self.number, "title": self.title, "plan_id": self.plan_id,
                 "unit_id": self.unit_id, "status": self.status, "status_label": STATUSES[self.status],
-                "cancel_requested": self.cancel_requested, "termination": self.termination,
+                "cancel_requested": self.cancel_requested, "failure_requested": bool(self.failure_requested),
+                "termination": self.termination,
                 "termination_label": TERMINATION[self.termination], "reason": self.reason, "result": self.result,
                 "intent_gap_reason": self.intent_gap_reason or "",
                 "announced_at": self.announced_at, "opened_at": self.opened_at, "closed_at": self.closed_at}

@@ -16,16 +16,18 @@ CATEGORIES = {
     "1.1": ("一(一) 已录入采购项目登记的项目", "ye_registered_project"),
     "1.2": ("一(二) 已录入未终审的采购计划", "ye_unapproved_plan"),
     "1.3": ("一(三) 已备案或核准但未开展采购活动的采购计划", "ye_filed_plan_no_activity"),
-    "1.4": ("一(四) 已开展采购活动且可取消采购的采购计划", "procurement_cancellation"),
+    "1.4": ("一(四) 已开展采购活动且可取消采购的采购计划", "ye_cancel_procurement"),
     "1.5": ("一(五) 已开展采购活动且不可取消项目的采购计划", "ye_continue"),
-    "1.6": ("一(六) 招标失败的采购计划", "failed_bid_termination"),
+    "1.6": ("一(六) 招标失败的采购计划", "ye_failed_bid"),
     "1.7": ("一(七) 暂存的采购计划", "ye_draft_plan"),
     "2.1": ("二(一) 未使用的政府采购预算", "ye_budget_surplus"),
-    "2.2.1": ("二(二)1 已录入未终审采购项目/计划所占用的预算", None),
+    "2.2.1": ("二(二)1 已录入未终审采购项目/计划所占用的预算", None),  # projects in review: UNAPPROVED_PROJECT
     "2.2.2": ("二(二)2 未备案合同的采购计划所占用的预算", None),
     "2.2.3": ("二(二)3 已备案合同的采购计划所占用的预算", "ye_budget_surplus"),
     "unclassified": ("未能归类（需人工处理）", None),
 }
+# 二(二)1 for a project still in registration review: deleted after its current step returns it (one item per project).
+UNAPPROVED_PROJECT = "ye_unapproved_project"
 LIVE_PLAN = ("draft", "in_review", "filed", "used")
 UNFILED_CONTRACT = ("draft", "in_review", "reviewed", "published")
 
@@ -59,14 +61,14 @@ class YearEndItem(Base):
         return f"ye{self.year}:{self.record_type}:{self.record_id}{suffix}"
 
 
-def _item(year, category, record_type, record, unit_id, note="", project_id=None, **data):
+def _item(year, category, record_type, record, unit_id, note="", project_id=None, process_key=None, **data):
     key = {"plan": "plan_id", "project": "project_id", "budget_line": "budget_line_id"}[record_type]
     payload = {key: record.id, "year": year, "year_end_category": category, **data}
     if project_id is not None:
         payload["project_id"] = project_id
     return YearEndItem(year=year, category=category, record_type=record_type, record_id=record.id,
-                       project_id=project_id or 0, unit_id=unit_id, process_key=CATEGORIES[category][1],
-                       data=payload, note=note)
+                       project_id=project_id or 0, unit_id=unit_id,
+                       process_key=process_key or CATEGORIES[category][1], data=payload, note=note)
 
 
 class _Facts:
@@ -138,6 +140,10 @@ def classify(session, year):
                                    .order_by(Project.id)):
         if not facts.plans_of.get(project.id):
             items.append(_item(year, "1.1", "project", project, project.unit_id, project_id=project.id))
+    for project in session.scalars(select(Project).where(Project.year == year, Project.status == "in_review")
+                                   .order_by(Project.id)):
+        items.append(_item(year, "2.2.1", "project", project, project.unit_id, "项目登记尚未终审：退回后删除，释放预算",
+                           project_id=project.id, process_key=UNAPPROVED_PROJECT))
     items.extend(_classify_budgets(session, year, facts))
     return items
 
@@ -148,7 +154,7 @@ def _classify_budgets(session, year, facts):
     for fund, project in session.execute(
             select(ProjectFund, Project).join(Project, Project.id == ProjectFund.project_id)
             .join(BudgetLine, BudgetLine.id == ProjectFund.budget_line_id)
-            .where(BudgetLine.year == year, Project.status.in_(("in_review", "registered")))
+            .where(BudgetLine.year == year, Project.status == "registered")
             .order_by(ProjectFund.id)):
         shares.setdefault(fund.budget_line_id, []).append((fund, project))
     for line in session.scalars(select(BudgetLine).where(BudgetLine.year == year).order_by(BudgetLine.id)):

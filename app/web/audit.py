@@ -8,11 +8,12 @@ like ``views.py``; the 审计 menu entry appears for the roles that may open it.
 import json
 
 from flask import render_template, request
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..api.common import db, read_session
 from ..engine import audit as audit_engine
 from ..engine import history, progress
+from ..engine import stranded as stranded_engine
 from ..engine.replay import replay
 from ..models import Incident, NotFound, ProcessDefinition, ProcessInstance, User
 from . import bp, present
@@ -56,9 +57,12 @@ def audit_list():
         User.id.in_({i.started_by for i in page_items if i.started_by})))} if page_items else {}
     incidents = list(session.scalars(select(Incident).where(Incident.kind == audit_engine.INCIDENT_KIND,
                                                             Incident.status == "open").order_by(Incident.id)))
+    stranded = session.scalar(select(func.count(Incident.id)).where(
+        Incident.kind == stranded_engine.INCIDENT_KIND, Incident.status == "open"))
     return render_template("audit_list.html", active="audit", items=page_items, paging=paging, f=f,
                            processes=present.process_names(session), units=present.unit_names(session),
-                           versions=versions, starters=starters, statuses=STATUSES, incidents=incidents)
+                           versions=versions, starters=starters, statuses=STATUSES, incidents=incidents,
+                           stranded=stranded, may_see_stranded=bool(web_user().groups & {"admin", "auditor"}))
 
 
 def _timeline(session, events, report):
@@ -100,3 +104,19 @@ def audit_instance(instance_id):
             status_label=label, status_color=color, unit=present.unit_names(session).get(instance.unit_id, ""),
             timeline=timeline, chain=chain, state=state, report=report,
             diagram={"xml": definition.bpmn_xml, "flows": flows, "steps": steps})
+
+
+@bp.route("/audit/stranded")
+@login_required
+def audit_stranded():
+    """无人可推进的流程: running instances nobody and nothing can move, with why (``engine/stranded.py``)."""
+    user = web_user()
+    if not user.groups & {"admin", "auditor"}:
+        return refuse(403, "只有系统管理员和审计可以查看无人可推进的流程实例")
+    session = read_session()
+    from ..api.common import now
+    found = stranded_engine.find_stranded(session, now())
+    incidents = {i.instance_id: i for i in session.scalars(select(Incident).where(
+        Incident.kind == stranded_engine.INCIDENT_KIND, Incident.status == "open"))}
+    return render_template("audit_stranded.html", active="audit", items=found, incidents=incidents,
+                           units=present.unit_names(session))
