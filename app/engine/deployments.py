@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from ..models import Deployment, FormDefinition, ProcessDefinition, utcnow
 from . import lint, timers
 from .parser import CAMUNDA, ProcurementParser
+from .specs import LEGACY_SEMANTICS, SEMANTICS
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
@@ -41,9 +42,9 @@ def content_hash(data):
     return hashlib.sha256(data if isinstance(data, bytes) else data.encode("utf-8")).hexdigest()
 
 
-def parse_file(text, filename):
+def parse_file(text, filename, semantics=SEMANTICS):
     """Parse one .bpmn; return (parser, problems). Problems are collected, not raised one by one."""
-    parser = ProcurementParser()
+    parser = ProcurementParser(semantics)
     try:
         parser.add_bpmn_text(text, filename)
         for process_id in parser.get_process_ids():
@@ -62,10 +63,11 @@ def top_processes(parser):
 
 def parsed(definition):
     """The runnable spec of a deployed definition, parsed once per process."""
-    cache_key = (definition.key, definition.content_hash)
+    semantics = definition.semantics or LEGACY_SEMANTICS
+    cache_key = (definition.key, definition.content_hash, semantics)
     hit = _parsed_cache.get(cache_key)
     if hit is None:
-        parser, problems = parse_file(definition.bpmn_xml, definition.resource_name)
+        parser, problems = parse_file(definition.bpmn_xml, definition.resource_name, semantics)
         spec = parser.get_spec(definition.key)
         local = parser.get_subprocess_specs(definition.key, require_call_activity_specs=False)
         called = {k for k, v in local.items() if v is None}
@@ -98,13 +100,14 @@ def can_start(definition, user):
 
 
 def _unchanged(session, digest):
-    rows = session.scalars(select(ProcessDefinition).where(ProcessDefinition.content_hash == digest)).all()
+    rows = session.scalars(select(ProcessDefinition).where(ProcessDefinition.content_hash == digest,
+                                                           ProcessDefinition.semantics == SEMANTICS)).all()
     return bool(rows) and all(latest(session, row.key).id == row.id for row in rows)
 
 
 def _deployed(session, digest):
-    return session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.content_hash == digest).limit(1)) \
-        is not None
+    return session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.content_hash == digest,
+                                                             ProcessDefinition.semantics == SEMANTICS).limit(1)) is not None
 
 
 def latest(session, key):
@@ -197,13 +200,14 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
         digest = content_hash(text)
         for process_id in top_processes(parser):
             current = latest(session, process_id)
-            if current is not None and changed_only and current.content_hash == digest:
+            if current is not None and changed_only and current.content_hash == digest \
+                    and current.semantics == SEMANTICS:
                 continue
             spec = parser.get_spec(process_id)
             new_defs.append(ProcessDefinition(
                 key=process_id, name=parser.get_process_parser(process_id).get_name(), bpmn_xml=text, content_hash=digest,
                 resource_name=Path(filename).name, deployed_by=deployed_by, deployment=deployment,
-                version=(current.version + 1) if current else 1))
+                version=(current.version + 1) if current else 1, semantics=SEMANTICS))
     if not new_defs and not new_forms:
         return None, [], []
     now = now or utcnow()

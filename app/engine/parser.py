@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
 
 from . import expressions
-from .specs import ExternalServiceTask, HumanUserTask, MappedCallActivity, SafeScriptTask
+from .specs import SEMANTICS, ExternalServiceTask, HumanUserTask, MappedCallActivity, SafeScriptTask
 
 CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
 # Form references as Modeler writes them: formRef="plan_application" (Camunda 7.16+), or the older
@@ -40,6 +40,10 @@ def form_key_from(value):
 def _problem(parser, message):
     parser.process_parser.parser.problems.append(
         {"file": parser.filename, "element": parser.bpmn_id, "message": message})
+
+
+def _legacy(parser):
+    return parser.process_parser.parser.semantics < SEMANTICS
 
 
 def _check_expression(parser, expression, what):
@@ -89,7 +93,7 @@ class UserTaskParser(CamundaTaskParser):
             self.spec, self.bpmn_id,
             candidate_groups=groups, candidate_users=users, assignee=attr("assignee"),
             due_date=attr("dueDate"), form_key=form_key_from(attr("formRef") or attr("formKey")),
-            input_parameters=inputs, output_parameters=outputs, **self.bpmn_attributes)
+            input_parameters=inputs, output_parameters=outputs, legacy=_legacy(self), **self.bpmn_attributes)
 
 
 class ServiceTaskParser(CamundaTaskParser):
@@ -118,7 +122,7 @@ class MappedCallActivityParser(CallActivityParser):
     def create_task(self):
         return self.spec_class(self.spec, self.bpmn_id, SubprocessParser.get_call_activity_spec(self),
                                in_mappings=self._mappings("in"), out_mappings=self._mappings("out"),
-                               **self.bpmn_attributes)
+                               legacy=_legacy(self), **self.bpmn_attributes)
 
     def _mappings(self, direction):
         mappings = []
@@ -220,8 +224,9 @@ class ProcurementParser(CamundaParser):
         full_tag("boundaryEvent"): (BoundaryEventParser, BoundaryEvent),
     }
 
-    def __init__(self):
+    def __init__(self, semantics=SEMANTICS):
         super().__init__()
+        self.semantics = semantics  # of the definition parsed (specs.SEMANTICS)
         self.problems = []
         self.trees = []
 

@@ -9,6 +9,13 @@ from ..models.base import DomainError
 from . import expressions
 
 
+# How variables pass between a process and its call activities and user tasks. A deployed definition keeps the
+# semantics it was deployed with (process_definition.semantics), so an upgrade never changes a running instance:
+# 1 = SpiffWorkflow's (every variable flows into a called process and back; user-task input parameters stay),
+# 2 = Camunda 7's (only camunda:in/out mappings pass; input parameters are task-local, output parameters map back).
+LEGACY_SEMANTICS, SEMANTICS = 1, 2
+
+
 def resolve_parameters(parameters, data):
     """Input/output parameter values: ``${…}`` is evaluated, anything else is a literal (as in Camunda)."""
     resolved = {}
@@ -30,8 +37,10 @@ class HumanUserTask(UserTask):
     evaluated over the task's variables and the submitted values, are what the task adds to the process."""
 
     def __init__(self, wf_spec, bpmn_id, candidate_groups=None, candidate_users=None, assignee=None,
-                 due_date=None, form_key=None, input_parameters=None, output_parameters=None, **kwargs):
+                 due_date=None, form_key=None, input_parameters=None, output_parameters=None, legacy=False,
+                 **kwargs):
         super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.legacy = legacy
         self.candidate_groups = candidate_groups or []
         self.candidate_users = candidate_users or []
         self.assignee = assignee
@@ -42,14 +51,16 @@ class HumanUserTask(UserTask):
 
     def _update_hook(self, my_task):
         ready = super()._update_hook(my_task)
-        if ready and self.input_parameters:
+        if ready and self.input_parameters and self.legacy:
+            my_task.data.update(resolve_parameters(self.input_parameters, my_task.data))
+        elif ready and self.input_parameters:
             shadowed = {name: my_task.data[name] for name in self.input_parameters if name in my_task.data}
             my_task.internal_data["shadowed"] = shadowed
             my_task.data.update(resolve_parameters(self.input_parameters, my_task.data))
         return ready
 
     def _on_complete_hook(self, my_task):
-        if self.input_parameters or self.output_parameters:
+        if not self.legacy and (self.input_parameters or self.output_parameters):
             outputs = resolve_parameters(self.output_parameters, my_task.data)
             shadowed = my_task.internal_data.pop("shadowed", {})
             for name in self.input_parameters:
@@ -128,17 +139,26 @@ class MappedCallActivity(CallActivity):
     """A call activity that passes variables the way Camunda 7 does: only what ``camunda:in`` maps goes into the
     called process, only what ``camunda:out`` maps comes back; the caller keeps its own variables."""
 
-    def __init__(self, wf_spec, bpmn_id, subworkflow_spec, in_mappings=None, out_mappings=None, **kwargs):
+    def __init__(self, wf_spec, bpmn_id, subworkflow_spec, in_mappings=None, out_mappings=None, legacy=False,
+                 **kwargs):
         super().__init__(wf_spec, bpmn_id, subworkflow_spec, **kwargs)
         self.in_mappings = in_mappings or []
         self.out_mappings = out_mappings or []
+        self.legacy = legacy
 
     def copy_data(self, my_task, subworkflow):
+        if self.legacy:  # everything in, then the in-mappings on top
+            super().copy_data(my_task, subworkflow)
+            start = subworkflow.get_next_task(subworkflow.task_tree, skip_subprocesses=True, spec_name="Start")
+            start.set_data(**_apply_mappings([m for m in self.in_mappings if m[0] != "*"], my_task.data))
+            return
         start = subworkflow.get_next_task(subworkflow.task_tree, skip_subprocesses=True, spec_name="Start")
         values = {key: my_task.data[key] for key in ENGINE_SCOPE if key in my_task.data}
         values.update(_apply_mappings(self.in_mappings, my_task.data))
         start.set_data(**values)
 
     def update_data(self, my_task, subworkflow):
+        if self.legacy:
+            return super().update_data(my_task, subworkflow)
         returned = _apply_mappings(self.out_mappings, subworkflow.last_task.data)
         my_task.data = {**my_task.data, **returned}

@@ -19,6 +19,9 @@ class ProcessDefinition(Base):
     deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployment.id"))
     deployed_by: Mapped[str] = mapped_column(String(64), default="system")
     deployed_at = mapped_column(UTCDateTime, default=utcnow)
+    # How variables pass between the process, its call activities and user tasks (engine.specs.SEMANTICS): kept
+    # per version, so running instances go on as they started after an upgrade changes the engine's default.
+    semantics: Mapped[int] = mapped_column(Integer, default=2)
 
     deployment = relationship("Deployment")
 
