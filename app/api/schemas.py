@@ -56,11 +56,6 @@ class Int(fields.Integer):
         return super()._validated(value)
 
 
-def Id(**kwargs):  # noqa: N802 - used like a field class
-    """A record id: 1..MAX_ID."""
-    return Int(minimum=1, **kwargs)
-
-
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

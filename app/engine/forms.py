@@ -92,7 +92,7 @@ class IsoDate(fields.Field):
             raise ValidationError("时间格式不正确（应为 HH:MM）")
         day = parse_day(text)
         if day is None:
-            raise ValidationError("日期格式不正确（应为 YYYY-MM-DD 的有效日期）")
+            raise ValidationError("日期格式不正确（应为 YYYY-MM-DD）")
         if self.subtype == "date":
             return day.isoformat()
         return datetime.fromisoformat(text).isoformat() if len(text) > 10 else day.isoformat()

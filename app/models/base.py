@@ -86,7 +86,7 @@ def date_field(value, field, label, required=True, latest=None):
         return None
     day = parse_day(value)
     if day is None:
-        raise invalid(field, f"{label}格式不正确（应为 YYYY-MM-DD 的有效日期）")
+        raise invalid(field, f"{label}格式不正确（应为 YYYY-MM-DD）")
     if latest is not None and day > latest:
         raise invalid(field, f"{label}不能晚于今天")
     return day
