@@ -1,6 +1,7 @@
 """Never a 500 on bad input: ids of any size, NUL bytes and lone surrogates, deep JSON, long lists, loose
 numbers and dates — each a 400/404 with a Chinese message, nothing changed. Runs on SQLite and PostgreSQL
 (where ids past 2^31 and NUL bytes used to reach the database and fail there)."""
+import io
 import json
 import re
 
@@ -111,7 +112,7 @@ def test_attachment_target_ids_of_any_size_are_404(app, login, tmp_path):
     app.config["ATTACHMENTS_DIR"] = str(tmp_path)
     clerk = login("clerk")
     for field in ("record_id", "instance_id"):
-        data = {"file": (__import__("io").BytesIO(b"%PDF-1.4\n"), "a.pdf"), field: str(2**63)}
+        data = {"file": (io.BytesIO(b"%PDF-1.4\n"), "a.pdf"), field: str(2**63)}
         if field == "record_id":
             data["record_type"] = "contract"
         response = clerk.client.post("/api/attachments", data=data, headers=clerk.headers,
