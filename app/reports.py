@@ -12,6 +12,7 @@ A contract counts once it is filed (备案): filed, terminating, terminated or f
 amount as filed or last changed (补充合同 are not added). Figures are exact decimals; nothing is rounded.
 Callers pass the unit ids the reader may see (an auditor sees all); the tables never show other units.
 """
+import re
 from decimal import Decimal
 from io import BytesIO
 
@@ -122,6 +123,29 @@ def _table(title, year, columns, rows):
             "rows": rows, "total": total}
 
 
+# Characters an .xlsx cell cannot hold (XML 1.0 forbids C0 controls but tab, LF, CR; UTF-8 no lone surrogates).
+_XLSX_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+XLSX_CELL_MAX = 32767  # Excel's limit per cell
+_CUT = "…（内容过长已截断，完整内容见 JSON 导出）"
+
+
+def xlsx_value(value):
+    """A value every .xlsx reader opens: illegal characters written as visible escapes (\\u0007), text cut at
+    Excel's cell limit."""
+    if not isinstance(value, str):
+        return value
+    text = _XLSX_ILLEGAL.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    return text if len(text) <= XLSX_CELL_MAX else text[:XLSX_CELL_MAX - len(_CUT)] + _CUT
+
+
+def xlsx_append(sheet, values):
+    """Append a row of data: cleaned values, and text is text — "=…" a clerk typed never becomes a formula."""
+    sheet.append([xlsx_value(v) for v in values])
+    for cell in sheet[sheet.max_row]:
+        if cell.data_type == "f":
+            cell.data_type = "s"
+
+
 def to_xlsx(table, scope):
     """The table as an Excel workbook (bytes): title, scope line, header, rows, total; money as numbers."""
     from openpyxl import Workbook
@@ -129,18 +153,18 @@ def to_xlsx(table, scope):
     from openpyxl.utils import get_column_letter
     wb = Workbook()
     ws = wb.active
-    ws.title = table["title"][:31]
+    ws.title = re.sub(r"[\\/*?:\[\]]", "", xlsx_value(table["title"]))[:31] or "报表"
     columns = table["columns"]
-    ws.append([table["title"]])
+    xlsx_append(ws, [table["title"]])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
     ws["A1"].font = Font(bold=True, size=14)
     ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append([f"年度：{table['year']}    范围：{scope}"])
-    ws.append([c["label"] for c in columns])
+    xlsx_append(ws, [f"年度：{table['year']}    范围：{scope}"])
+    xlsx_append(ws, [c["label"] for c in columns])
     for cell in ws[3]:
         cell.font = Font(bold=True)
     for row in table["rows"] + [table["total"]]:
-        ws.append([row.get(c["key"], "") for c in columns])
+        xlsx_append(ws, [row.get(c["key"], "") for c in columns])
     for row in ws.iter_rows(min_row=4):
         for cell in row:
             if isinstance(cell.value, Decimal):

@@ -23,14 +23,25 @@ def new_id():
     return uuid.uuid4().hex
 
 
-def init_app(app):
-    from flask import g, request
-
-    @app.before_request
-    def _assign():
+def ensure():
+    """This request's id, assigned on first use (also by an error raised before the request's own hooks ran);
+    None outside a request."""
+    from flask import g, has_request_context, request
+    if not has_request_context():
+        return None
+    if "request_id" not in g:
         incoming = request.headers.get(HEADER, "")
         g.request_id = incoming if _VALID.match(incoming) else new_id()
         g.request_id_token = _current.set(g.request_id)
+    return g.request_id
+
+
+def init_app(app):
+    from flask import g
+
+    @app.before_request
+    def _assign():
+        ensure()
 
     @app.after_request
     def _header(response):

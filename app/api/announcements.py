@@ -6,7 +6,7 @@ from sqlalchemy import select
 from ..models import NotFound
 from ..models.announcement import PUBLICITY_STATUSES, REPORT_STATUSES, SingleSourcePublicity, SmeReservationReport
 from .common import current_user, login_required, read_session
-from .schemas import Base, Money
+from .schemas import Base, Int, Money
 
 blp = Blueprint("announcements", __name__, url_prefix="/api/announcements", description="公告管理")
 
@@ -25,20 +25,20 @@ class PublicityExpert(Base):
 
 
 class Publicity(Base):
-    id = fields.Integer()
+    id = Int()
     number = fields.String()
-    unit_id = fields.Integer()
+    unit_id = Int()
     source = fields.String(metadata={"description": "plan 采购计划选择单一来源 / failed 采购失败项目"})
     source_label = fields.String()
-    project_id = fields.Integer()
-    plan_id = fields.Integer(allow_none=True)
-    tender_id = fields.Integer(allow_none=True)
+    project_id = Int()
+    plan_id = Int(allow_none=True)
+    tender_id = Int(allow_none=True)
     title = fields.String()
     supplier = fields.Nested(Supplier)
     experts = fields.List(fields.Nested(PublicityExpert))
     reason = fields.String()
     attachment_ref = fields.String()
-    publicity_days = fields.Integer(metadata={"description": "公示期（工作日），不少于 5"})
+    publicity_days = Int(metadata={"description": "公示期（工作日），不少于 5"})
     status = fields.String(metadata={"description": "/".join(PUBLICITY_STATUSES)})
     status_label = fields.String()
     review_comment = fields.String()
@@ -49,9 +49,9 @@ class Publicity(Base):
 
 
 class Report(Base):
-    id = fields.Integer()
+    id = Int()
     number = fields.String()
-    unit_id = fields.Integer()
+    unit_id = Int()
     title = fields.String()
     period_start = fields.String()
     period_end = fields.String()
@@ -59,7 +59,7 @@ class Report(Base):
     reserved_amount = Money()
     sme_contract_amount = Money()
     small_micro_contract_amount = Money()
-    reserved_project_count = fields.Integer()
+    reserved_project_count = Int()
     sme_share = fields.String(allow_none=True, metadata={"description": "中小企业合同金额占比，四位小数"})
     content = fields.String()
     attachment_ref = fields.String()
@@ -71,8 +71,8 @@ class Report(Base):
 
 
 class PublicityQuery(Base):
-    plan_id = fields.Integer()
-    project_id = fields.Integer()
+    plan_id = Int()
+    project_id = Int()
     status = fields.String(validate=validate.OneOf(list(PUBLICITY_STATUSES), error="状态取值不正确"))
 
 

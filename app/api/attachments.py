@@ -18,8 +18,9 @@ from ..models import (RECORDS, Acceptance, Attachment, DomainError, NotFound, Pa
 from .. import storage
 from ..models.attachment import DEFAULT_MAX_BYTES, size_text
 from ..ops import settings
+from ..models.inputs import check_text, parse_id
 from .common import current_user, login_required, now, read_session, transaction, writer_required
-from .schemas import ApiError, Base
+from .schemas import ApiError, Base, Int, file_response
 
 blp = Blueprint("attachments", __name__, url_prefix="/api/attachments", description="附件")
 
@@ -51,27 +52,30 @@ def _bad(field, message):
 
 
 class AttachmentOut(Base):
-    id = fields.Integer()
+    id = Int()
     name = fields.String(metadata={"description": "原文件名"})
-    size = fields.Integer(metadata={"description": "字节数"})
+    size = Int(metadata={"description": "字节数"})
     content_type = fields.String()
     sha256 = fields.String(metadata={"description": "内容的 SHA-256（十六进制）"})
-    unit_id = fields.Integer(allow_none=True)
+    unit_id = Int(allow_none=True)
     record_type = fields.String(allow_none=True)
-    record_id = fields.Integer(allow_none=True)
-    instance_id = fields.Integer(allow_none=True)
-    uploaded_by = fields.Integer(allow_none=True)
+    record_id = Int(allow_none=True)
+    instance_id = Int(allow_none=True)
+    uploaded_by = Int(allow_none=True)
     uploaded_at = fields.DateTime()
 
 
 class AttachmentQuery(Base):
     record_type = fields.String(validate=validate.OneOf(list(TARGETS), error="不支持的记录类型"))
-    record_id = fields.Integer()
-    instance_id = fields.Integer()
+    record_id = Int()
+    instance_id = Int()
 
 
 def _target(session, user, form):
     """Where the upload belongs: (folder, unit_id, record_type, record_id, instance_id), checked to be visible."""
+    for key, value in form.items(multi=True):  # multipart: the request guard leaves these to us
+        check_text(key, "form")
+        check_text(value, key)
     record_type = (form.get("record_type") or "").strip()
     record_id = (form.get("record_id") or "").strip()
     instance_id = (form.get("instance_id") or "").strip()
@@ -79,16 +83,16 @@ def _target(session, user, form):
     if record_type or record_id:
         if record_type not in TARGETS:
             raise _bad("record_type", f"不支持的记录类型“{record_type}”" if record_type else "请填写附件所属记录的类型")
-        if not record_id.isdigit():
+        if not record_id.isdecimal():
             raise _bad("record_id", "记录编号应为整数")
-        record = session.get(TARGETS[record_type], int(record_id))
+        record = session.get(TARGETS[record_type], parse_id(record_id) or 0)
         if record is None or record.unit_id not in units:
             raise NotFound(TARGET_LABELS[record_type], record_id)
         return f"{record_type}/{record.id}", record.unit_id, record_type, record.id, None
     if instance_id:
-        if not instance_id.isdigit():
+        if not instance_id.isdecimal():
             raise _bad("instance_id", "流程实例编号应为整数")
-        instance = session.get(ProcessInstance, int(instance_id))
+        instance = session.get(ProcessInstance, parse_id(instance_id) or 0)
         if instance is None or (instance.unit_id is not None and instance.unit_id not in units):
             raise NotFound("流程实例", instance_id)
         return f"instance/{instance.id}", instance.unit_id, None, None, instance.id
@@ -117,6 +121,7 @@ def upload():
         raise _too_large(limit) from None
     if upload_file is None or not upload_file.filename:
         raise _bad("file", "请选择要上传的文件")
+    check_text(upload_file.filename, "file")
     session, user = read_session(), current_user()
     _target(session, user, form)  # refuse early, before reading the file
     root = attachments_dir()
@@ -169,7 +174,7 @@ def info(attachment_id):
 
 @blp.route("/<int:attachment_id>", methods=["GET"])
 @login_required
-@blp.doc(responses={"200": {"description": "文件内容", "content": {"application/octet-stream": {}}}})
+@blp.doc(**file_response("文件内容（Content-Type 为上传时识别的类型）", "*/*"))
 def download(attachment_id):
     """下载附件：与记录同单位的用户及审计可下载；内容与登记的 SHA-256 不一致时拒绝（409）。"""
     session = read_session()

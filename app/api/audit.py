@@ -10,8 +10,10 @@ from sqlalchemy import select
 from ..engine import audit, history
 from ..engine.replay import replay
 from ..models import HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance, User
+from ..reports import xlsx_append
 from . import schemas
 from .common import current_user, db, login_required, now, read_session, to_json
+from .schemas import Int
 
 blp = Blueprint("audit", __name__, url_prefix="/api/instances", description="审计：重放与导出")
 
@@ -20,7 +22,7 @@ ORG_WIDE = {"auditor", "analyst", "admin"}
 
 
 class ReplayStep(schemas.Base):
-    seq = fields.Integer()
+    seq = Int()
     type = fields.String()
     task = fields.String(allow_none=True)
     actor = fields.String(allow_none=True)
@@ -33,13 +35,56 @@ class ReplayStep(schemas.Base):
 
 
 class ReplayReport(schemas.Base):
-    instance_id = fields.Integer()
+    instance_id = Int()
     ok = fields.Boolean()
-    events = fields.Integer()
+    events = Int()
     steps = fields.List(fields.Nested(ReplayStep))
     first_divergence = fields.Dict(allow_none=True)
     state = fields.Dict(metadata={"description": "{ok, reason, differences}: replay vs the stored workflow"})
     final = fields.Dict(allow_none=True)
+
+
+class ExportedInstance(schemas.Base):
+    id = Int()
+    key = fields.String()
+    version = Int()
+    status = fields.String()
+    business_key = fields.String(allow_none=True)
+    unit_id = Int(allow_none=True)
+    started_by = fields.String(allow_none=True)
+    started_at = fields.String(metadata={"description": "ISO-8601"})
+    ended_at = fields.String(allow_none=True)
+    data = fields.Dict()
+
+
+class ExportedDefinition(schemas.Base):
+    id = Int()
+    key = fields.String()
+    name = fields.String()
+    version = Int()
+    content_hash = fields.String()
+    resource = fields.String(allow_none=True)
+    deployed_by = fields.String(allow_none=True)
+    deployed_at = fields.String(allow_none=True)
+
+
+class ExportedEvent(schemas.HistoryEvent):
+    at = fields.String(metadata={"description": "ISO-8601"})
+    prev_hash = fields.String(allow_none=True)
+
+
+class Export(schemas.Base):
+    """The JSON export (``govproc-instance-history/1``): everything an auditor needs to check one instance offline."""
+    format = fields.String(metadata={"description": "govproc-instance-history/1"})
+    exported_at = fields.String()
+    exported_by = fields.String()
+    instance = fields.Nested(ExportedInstance)
+    definition = fields.Nested(ExportedDefinition)
+    subprocess_definitions = fields.Dict(metadata={"description": "{called key: {id, version, content_hash}}"})
+    records = fields.List(fields.String(), metadata={"description": "record:id"})
+    tasks = fields.List(fields.Dict(), metadata={"description": "every human task row of the instance"})
+    history = fields.List(fields.Nested(ExportedEvent))
+    verify = fields.Nested(schemas.Verify)
 
 
 def instance_for(session, instance_id, roles=None):
@@ -96,6 +141,7 @@ def export_data(session, instance):
 
 @blp.route("/<int:instance_id>/export.json", methods=["GET"])
 @login_required
+@blp.response(200, Export)
 def export_json(instance_id):
     """The instance's full history (and its verification) as one JSON document."""
     session = read_session()
@@ -141,7 +187,7 @@ def export_xlsx_bytes(data):
             ("关联记录", ", ".join(data["records"])), ("导出时间 (UTC)", data["exported_at"]),
             ("导出人", data["exported_by"])]
     for label, value in rows:
-        summary.append([label, _text(value)])
+        xlsx_append(summary, [label, _text(value)])
     summary.column_dimensions["A"].width = 22
     summary.column_dimensions["B"].width = 80
     for cell in summary["A"]:
@@ -149,9 +195,9 @@ def export_xlsx_bytes(data):
 
     sheet = book.create_sheet("历史")
     header = ["序号", "时间 (UTC)", "类型", "事件", "操作人", "任务", "数据", "记录变更", "前一哈希", "哈希"]
-    sheet.append(header)
+    xlsx_append(sheet, header)
     for e in data["history"]:
-        sheet.append([e["seq"], e["at"], e["type"], _EVENT_LABELS.get(e["type"], e["type"]), e["actor"], e["task"],
+        xlsx_append(sheet, [e["seq"], e["at"], e["type"], _EVENT_LABELS.get(e["type"], e["type"]), e["actor"], e["task"],
                       _text(e["data"]), _changes_text(e["changes"]), e["prev_hash"], e["hash"]])
     widths = [6, 30, 18, 12, 12, 28, 60, 50, 20, 20]
     for index, width in enumerate(widths):
@@ -166,9 +212,9 @@ def export_xlsx_bytes(data):
     tasks = book.create_sheet("任务")
     columns = ["id", "name", "bpmn_id", "status", "candidate_groups", "assignee", "claimed_by", "created_at",
                "completed_at", "completed_by"]
-    tasks.append(columns)
+    xlsx_append(tasks, columns)
     for t in data["tasks"]:
-        tasks.append([_text(t.get(c)) for c in columns])
+        xlsx_append(tasks, [_text(t.get(c)) for c in columns])
     for cell in tasks[1]:
         cell.font = Font(bold=True)
     out = io.BytesIO()
@@ -178,10 +224,11 @@ def export_xlsx_bytes(data):
 
 @blp.route("/<int:instance_id>/export.xlsx", methods=["GET"])
 @login_required
+@blp.doc(**schemas.file_response("Excel 工作簿（流程实例、历史、任务三张表）"))
 def export_xlsx(instance_id):
     """The instance's history as an Excel workbook (sheets 流程实例, 历史, 任务)."""
     session = read_session()
     body = export_xlsx_bytes(export_data(session, instance_for(session, instance_id)))
-    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", headers={
+    return Response(body, mimetype=schemas.XLSX, headers={
         "Content-Disposition": f'attachment; filename="instance-{instance_id}-history.xlsx"'})
 

@@ -7,7 +7,7 @@ from ..models import Contract as ContractRecord
 from ..models import NotFound, Plan
 from ..models.contract import STATUSES
 from .common import current_user, login_required, read_session
-from .schemas import Base, Money
+from .schemas import Base, Int, Money
 
 blp = Blueprint("contracts", __name__, url_prefix="/api/contracts", description="采购合同")
 
@@ -37,17 +37,17 @@ class ContractPaymentTerm(Base):
 
 
 class ContractVersion(Base):
-    version = fields.Integer()
+    version = Int()
     kind = fields.String(metadata={"description": "filing/change/account_change/refiling"})
     kind_label = fields.String()
     content = fields.Dict(metadata={"description": "该版本的合同内容"})
     reason = fields.String()
-    request_id = fields.Integer(allow_none=True)
+    request_id = Int(allow_none=True)
     created_at = fields.DateTime()
 
 
 class ContractRequest(Base):
-    id = fields.Integer()
+    id = Int()
     kind = fields.String(metadata={"description": "change/termination/account_change/revocation"})
     kind_label = fields.String()
     status = fields.String(metadata={"description": "in_review/returned/approved/cancelled"})
@@ -62,12 +62,12 @@ class ContractRequest(Base):
 
 
 class Contract(Base):
-    id = fields.Integer()
+    id = Int()
     number = fields.String()
     name = fields.String()
-    unit_id = fields.Integer()
-    plan_id = fields.Integer()
-    project_id = fields.Integer()
+    unit_id = Int()
+    plan_id = Int()
+    project_id = Int()
     source = fields.String(metadata={"description": "manual 手工录入 / award 中标结果"})
     suppliers = fields.List(fields.Nested(ContractSupplier))
     accounts = fields.List(fields.Nested(ContractAccount))
@@ -88,7 +88,7 @@ class Contract(Base):
     status_label = fields.String()
     pending = fields.String(allow_none=True, metadata={"description": "未办结申请的类型"})
     pending_label = fields.String(allow_none=True)
-    current_version = fields.Integer(metadata={"description": "0 before first filed"})
+    current_version = Int(metadata={"description": "0 before first filed"})
     review_comment = fields.String()
     announcement_title = fields.String()
     performance_note = fields.String()
@@ -104,7 +104,7 @@ class ContractDetail(Contract):
 
 
 class ContractQuery(Base):
-    plan_id = fields.Integer(metadata={"description": "只列出该采购计划的合同"})
+    plan_id = Int(metadata={"description": "只列出该采购计划的合同"})
     status = fields.String(validate=validate.OneOf(list(STATUSES), error="合同状态取值不正确"))
 
 

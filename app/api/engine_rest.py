@@ -21,7 +21,7 @@ Process-definition ids are Camunda-style ``<key>:<version>:<our definition id>``
 last colon alone is accepted too. Errors are Camunda's ``{"type": …, "message": …}``; 401 carries
 ``WWW-Authenticate: Basic`` so the Modeler asks for credentials.
 """
-import json
+import math
 import re
 from datetime import timezone
 
@@ -33,8 +33,10 @@ from werkzeug.exceptions import HTTPException
 from ..engine import deployments, runtime
 from ..engine.deployments import BPMN_NS, DeploymentError
 from ..engine.parser import CAMUNDA
-from ..models import Deployment, DomainError, ProcessDefinition, ProcessInstance, User
+from ..models import Deployment, DomainError, ProcessDefinition, ProcessInstance, User, inputs
+from ..models.inputs import MAX_ID, parse_id
 from .common import now, read_session, transaction, user_from_token
+from .errors import unexpected
 
 bp = Blueprint("engine_rest", __name__, url_prefix="/engine-rest")
 
@@ -65,6 +67,11 @@ def _camunda_error(err):
 @bp.errorhandler(DomainError)
 def _domain_error(err):
     return _domain_response(err)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc):
+    return _domain_response(unexpected(exc))  # 503 for a database that cannot answer, else 500; never its text
 
 
 @bp.errorhandler(HTTPException)
@@ -131,8 +138,8 @@ def definition_id(definition):
 
 
 def _find_definition(session, ident):
-    last = str(ident).rsplit(":", 1)[-1]
-    definition = session.get(ProcessDefinition, int(last)) if last.isdigit() else None
+    number = parse_id(str(ident).rsplit(":", 1)[-1])
+    definition = session.get(ProcessDefinition, number) if number is not None else None
     if definition is None or (":" in str(ident) and definition_id(definition) != ident):
         raise CamundaError(404, "RestException", f"没有 id 为 {ident} 的流程定义 / "
                                                  f"no matching process definition with id {ident}")
@@ -231,12 +238,25 @@ def version():
     return jsonify({"version": API_LEVEL})
 
 
+def _count_param(name):
+    """A paging parameter (firstResult, maxResults): a non-negative whole number, or None when absent."""
+    text = request.args.get(name)
+    if text in (None, ""):
+        return None
+    if text.strip() == "0":
+        return 0
+    number = parse_id(text)
+    if number is None:
+        raise CamundaError(400, "InvalidRequestException", f"{name} 应为 0 到 {MAX_ID} 之间的整数 / "
+                                                           f"cannot set query parameter '{name}' to value '{text}'")
+    return number
+
+
 def _paged(query):
-    first = request.args.get("firstResult", type=int) or 0
-    limit = request.args.get("maxResults", type=int)
-    query = query.offset(max(first, 0))
+    first, limit = _count_param("firstResult"), _count_param("maxResults")
+    query = query.offset(first or 0)
     if limit is not None:
-        query = query.limit(max(limit, 0))
+        query = query.limit(limit)
     return query
 
 
@@ -249,7 +269,8 @@ def list_deployments():
         query = query.where(Deployment.name == request.args["name"])
     if request.args.get("source"):
         query = query.where(Deployment.source == request.args["source"])
-    if request.args.get("maxResults", type=int) == 0:
+    if _count_param("maxResults") == 0:
+        _count_param("firstResult")
         return jsonify([])
     return jsonify([deployment_dto(d) for d in session.scalars(_paged(query))])
 
@@ -275,7 +296,11 @@ def _flag(value):
 
 
 def _uploaded_files():
-    files = [(part.filename or field, part.read()) for field, part in request.files.items(multi=True)]
+    for field, value in request.form.items(multi=True):  # the guard reads url-encoded forms, not multipart
+        inputs.check_text(field, "form")
+        inputs.check_text(value, field)
+    files = [(inputs.check_text(part.filename or field, field), part.read())
+             for field, part in request.files.items(multi=True)]
     # A part sent without a filename arrives as a form field; take it when its name is a resource name.
     for field, value in request.form.items(multi=True):
         if field.endswith((".bpmn", ".form", ".bpmn20.xml")):
@@ -343,16 +368,15 @@ def list_definitions():
     query = select(ProcessDefinition).order_by(ProcessDefinition.key, ProcessDefinition.version)
     if request.args.get("key"):
         query = query.where(ProcessDefinition.key == request.args["key"])
-    if request.args.get("deploymentId", "").isdigit():
-        query = query.where(ProcessDefinition.deployment_id == int(request.args["deploymentId"]))
+    if request.args.get("deploymentId"):
+        query = query.where(ProcessDefinition.deployment_id == (parse_id(request.args["deploymentId"]) or 0))
     rows = list(session.scalars(query))
     if _flag(request.args.get("latestVersion")):
         latest = {}
         for row in rows:
             latest[row.key] = row
         rows = list(latest.values())
-    first = request.args.get("firstResult", type=int) or 0
-    limit = request.args.get("maxResults", type=int)
+    first, limit = _count_param("firstResult") or 0, _count_param("maxResults")
     rows = rows[first:first + limit] if limit is not None else rows[first:]
     return jsonify([definition_dto(d) for d in rows])
 
@@ -388,7 +412,7 @@ def variables_to_data(variables):
                     raise ValueError
                 data[name] = int(value)
             elif kind == "double":
-                if isinstance(value, bool):
+                if isinstance(value, bool) or not math.isfinite(float(value)):
                     raise ValueError
                 data[name] = float(value)
             elif kind == "boolean":
@@ -402,7 +426,7 @@ def variables_to_data(variables):
                 data[name] = str(value)
             elif kind == "json" or (kind == "object" and "json" in str(
                     (var.get("valueInfo") or {}).get("serializationDataFormat", ""))):
-                data[name] = json.loads(value) if isinstance(value, str) else value
+                data[name] = inputs.loads(value, field=name) if isinstance(value, str) else value
             else:
                 errors.append(f"{name}: 不支持的变量类型 {var.get('type')} / unsupported variable type")
         except (TypeError, ValueError):

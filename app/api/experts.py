@@ -7,13 +7,13 @@ from sqlalchemy import select
 from ..models import NotFound
 from ..models.expert import CATEGORIES, STATUSES, Expert as ExpertRecord, ExpertExtraction
 from .common import current_user, groups_only, login_required, now, read_session, transaction
-from .schemas import ApiError, Base
+from .schemas import ApiError, Base, Int
 
 blp = Blueprint("experts", __name__, url_prefix="/api", description="专家库与专家抽取")
 
 
 class Expert(Base):
-    id = fields.Integer()
+    id = Int()
     name = fields.String()
     category = fields.String(metadata={"description": "/".join(CATEGORIES)})
     category_label = fields.String()
@@ -66,39 +66,39 @@ class ExpertQuery(Base):
 class Group(Base):
     category = fields.String()
     region = fields.String()
-    count = fields.Integer()
+    count = Int()
 
 
 class Draw(Base):
-    round = fields.Integer()
+    round = Int()
     seed = fields.String(metadata={"description": "随机种子（16 位十六进制）"})
     pool_digest = fields.String(metadata={"description": "专家库快照的 SHA-256"})
-    pool_size = fields.Integer()
-    needs = fields.List(fields.Integer(), metadata={"description": "本次每组抽取人数"})
-    exclude_ids = fields.List(fields.Integer(), metadata={"description": "本次之前已抽取的专家"})
+    pool_size = Int()
+    needs = fields.List(Int(), metadata={"description": "本次每组抽取人数"})
+    exclude_ids = fields.List(Int(), metadata={"description": "本次之前已抽取的专家"})
     result = fields.List(fields.Dict(), metadata={"description": "每组 {candidates: 候选专家编号, drawn: 抽中专家编号}"})
     created_at = fields.DateTime()
 
 
 class DrawnExpert(Base):
-    expert_id = fields.Integer()
+    expert_id = Int()
     name = fields.String()
     unit_name = fields.String()
     title = fields.String()
     category = fields.String()
     region = fields.String()
-    group = fields.Integer(metadata={"description": "组次（从 1 起）"})
-    round = fields.Integer(metadata={"description": "第几次抽取"})
+    group = Int(metadata={"description": "组次（从 1 起）"})
+    round = Int(metadata={"description": "第几次抽取"})
     answer = fields.String(metadata={"description": "pending/accepted/declined"})
     answer_label = fields.String()
     replaced = fields.Boolean(metadata={"description": "拒绝参加后已补抽"})
 
 
 class Extraction(Base):
-    id = fields.Integer()
+    id = Int()
     number = fields.String()
-    unit_id = fields.Integer()
-    project_id = fields.Integer(allow_none=True)
+    unit_id = Int()
+    project_id = Int(allow_none=True)
     title = fields.String()
     method = fields.String()
     method_label = fields.String()
@@ -118,7 +118,7 @@ class ExtractionDetail(Extraction):
 
 
 class DrawCheck(Base):
-    round = fields.Integer()
+    round = Int()
     seed = fields.String()
     pool_digest_ok = fields.Boolean()
     same_result = fields.Boolean()

@@ -7,18 +7,19 @@ from ..engine import timers
 from ..models import Incident, NotFound
 from . import schemas
 from .common import current_user, login_required, now, read_session, transaction
+from .schemas import Int
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/incidents", description="异常事件")
 
 
 class IncidentSchema(schemas.Base):
-    id = fields.Integer()
-    instance_id = fields.Integer(allow_none=True)
+    id = Int()
+    instance_id = Int(allow_none=True)
     task = fields.String(allow_none=True)
     kind = fields.String()
     error = fields.String()
     status = fields.String()
-    timer_id = fields.Integer(allow_none=True)
+    timer_id = Int(allow_none=True)
     created_at = fields.DateTime()
     resolved_at = fields.DateTime(allow_none=True)
 

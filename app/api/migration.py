@@ -8,6 +8,7 @@ from . import schemas
 from .common import current_user, login_required, now, read_session, transaction
 from .audit import instance_for
 from .instances import instance_view
+from .schemas import Int
 
 blp = Blueprint("migration", __name__, url_prefix="/api/instances", description="版本迁移")
 
@@ -16,7 +17,7 @@ PREVIEWERS = {"analyst", "auditor", "admin"}
 
 
 class MigrationQuery(schemas.Base):
-    version = fields.Integer(required=True, validate=validate.Range(min=1, error="版本号应为正整数"))
+    version = Int(required=True, validate=validate.Range(min=1, error="版本号应为正整数"))
 
 
 class MigrationElement(schemas.Base):
@@ -29,10 +30,10 @@ class MigrationElement(schemas.Base):
 
 
 class MigrationPlan(schemas.Base):
-    instance_id = fields.Integer()
+    instance_id = Int()
     key = fields.String()
-    from_version = fields.Integer()
-    to_version = fields.Integer()
+    from_version = Int()
+    to_version = Int()
     safe = fields.Boolean(metadata={"description": "no executed or running element changed or removed"})
     blocking = fields.List(fields.Nested(MigrationElement), metadata={"description": "why it is refused"})
     changed = fields.List(fields.Nested(MigrationElement))

@@ -12,22 +12,22 @@ from ..models import Subcontract as SubcontractRecord
 from ..models import SupplementaryContract as SupplementRecord
 from ..models import WriteOff as WriteOffRecord
 from .common import current_user, login_required, read_session
-from .schemas import Base, Money
+from .schemas import Base, Int, Money
 
 blp = Blueprint("payments", __name__, url_prefix="/api", description="合同支付、冲销、履约验收、补充合同、分包合同")
 
 
 class AttachmentRef(Base):
-    attachment_id = fields.Integer()
+    attachment_id = Int()
     name = fields.String()
     sha256 = fields.String()
 
 
 class Reviewed(Base):
-    id = fields.Integer()
+    id = Int()
     number = fields.String()
-    contract_id = fields.Integer()
-    unit_id = fields.Integer()
+    contract_id = Int()
+    unit_id = Int()
     status = fields.String(metadata={"description": "in_review/returned/<完成状态>/cancelled"})
     status_label = fields.String()
     attachments = fields.List(fields.Nested(AttachmentRef))
@@ -43,13 +43,13 @@ class PayeeAccount(Base):
 
 
 class WriteOff(Reviewed):
-    payment_id = fields.Integer()
+    payment_id = Int()
     amount = Money()
     reason = fields.String()
 
 
 class Payment(Reviewed):
-    project_id = fields.Integer()
+    project_id = Int()
     amount = Money()
     phase = fields.String(metadata={"description": "款项名称（支付计划期次）"})
     account = fields.Nested(PayeeAccount)
@@ -64,7 +64,7 @@ class PaymentDetail(Payment):
 
 
 class Acceptance(Reviewed):
-    project_id = fields.Integer()
+    project_id = Int()
     result = fields.String(metadata={"description": "pass 验收合格 / fail 验收不合格"})
     result_label = fields.String()
     accepted_on = fields.String(allow_none=True)
@@ -79,7 +79,7 @@ class OnContract(Reviewed):
 
 
 class SupplementaryContract(OnContract):
-    project_id = fields.Integer()
+    project_id = Int()
 
 
 class Subcontract(OnContract):

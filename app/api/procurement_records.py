@@ -10,14 +10,15 @@ from ..models.intent import STATUSES as INTENT_STATUSES, IntentDisclosure
 from ..models.unified import STATUSES as UNIFIED_STATUSES, UnifiedPlan, UnifiedResponse
 from . import schemas
 from .common import current_user, login_required, read_session
+from .schemas import Int
 
 blp = Blueprint("procurement_records", __name__, url_prefix="/api", description="采购意向、统招分签项目")
 
 
 class IntentSchema(schemas.Base):
-    id = fields.Integer()
-    disclosure_id = fields.Integer()
-    project_id = fields.Integer()
+    id = Int()
+    disclosure_id = Int()
+    project_id = Int()
     project_name = fields.String()
     summary = fields.String(metadata={"description": "采购需求概况"})
     budget_amount = schemas.Money()
@@ -29,9 +30,9 @@ class IntentSchema(schemas.Base):
 
 
 class DisclosureSchema(schemas.Base):
-    id = fields.Integer()
+    id = Int()
     number = fields.String()
-    unit_id = fields.Integer()
+    unit_id = Int()
     title = fields.String()
     status = fields.String(metadata={"description": "draft / in_review / reviewed / published / deleted"})
     status_label = fields.String()
@@ -42,10 +43,10 @@ class DisclosureSchema(schemas.Base):
 
 
 class ResponseSchema(schemas.Base):
-    id = fields.Integer()
-    unified_plan_id = fields.Integer()
-    unit_id = fields.Integer()
-    round = fields.Integer()
+    id = Int()
+    unified_plan_id = Int()
+    unit_id = Int()
+    round = Int()
     status = fields.String(metadata={"description": "pending / in_review / responded / declined / expired"})
     status_label = fields.String()
     quantities = fields.List(fields.Dict())
@@ -53,22 +54,22 @@ class ResponseSchema(schemas.Base):
     reason = fields.String()
     review_comment = fields.String()
     answered_at = fields.DateTime(allow_none=True)
-    instance_id = fields.Integer(allow_none=True)
+    instance_id = Int(allow_none=True)
 
 
 class UnifiedPlanSchema(schemas.Base):
-    id = fields.Integer()
+    id = Int()
     number = fields.String()
-    unit_id = fields.Integer(metadata={"description": "牵头单位"})
+    unit_id = Int(metadata={"description": "牵头单位"})
     name = fields.String()
-    year = fields.Integer()
+    year = Int()
     category = fields.String()
     items = fields.List(fields.Dict())
     execution_plan = fields.String()
-    member_unit_ids = fields.List(fields.Integer())
-    project_id = fields.Integer(allow_none=True)
+    member_unit_ids = fields.List(Int())
+    project_id = Int(allow_none=True)
     response_deadline = fields.DateTime()
-    round = fields.Integer()
+    round = Int()
     status = fields.String(metadata={"description": "draft / in_review / responding / aggregated / not_aggregated / "
                                                    "terminated / deleted"})
     status_label = fields.String()

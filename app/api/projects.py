@@ -5,20 +5,21 @@ from marshmallow import fields
 from ..models import NotFound, Project
 from . import schemas
 from .common import current_user, login_required, read_session
+from .schemas import Int
 
 blp = Blueprint("project_versions", __name__, url_prefix="/api/projects", description="采购项目版本")
 
 
 class VersionSchema(schemas.Base):
-    version = fields.Integer()
+    version = Int()
     kind = fields.String(metadata={"description": "registered / change / implementation_form / closing"})
     kind_label = fields.String()
     reason = fields.String()
     changes = fields.Dict(metadata={"description": "{字段: [变更前, 变更后]}"})
     attachments = fields.List(fields.Dict())
     snapshot = fields.Dict(metadata={"description": "该版本的完整项目内容"})
-    instance_id = fields.Integer(allow_none=True)
-    created_by = fields.Integer(allow_none=True)
+    instance_id = Int(allow_none=True)
+    created_by = Int(allow_none=True)
     created_at = fields.DateTime(allow_none=True)
     current = fields.Boolean()
 

@@ -8,16 +8,15 @@ from marshmallow import fields, validate
 from .. import reports
 from ..models import NotFound, Unit
 from .common import current_user, login_required, now, read_session, to_json
-from .schemas import Base
+from .schemas import Base, Int, XLSX, file_response
 
 blp = Blueprint("reports", __name__, url_prefix="/api/reports", description="报表服务")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ReportQuery(Base):
-    year = fields.Integer(validate=validate.Range(min=2000, max=2100, error="年度应在 2000 到 2100 之间"),
+    year = Int(validate=validate.Range(min=2000, max=2100, error="年度应在 2000 到 2100 之间"),
                           metadata={"description": "年度，默认今年"})
-    unit_id = fields.Integer(metadata={"description": "只统计该单位（须在可见范围内）"})
+    unit_id = Int(metadata={"description": "只统计该单位（须在可见范围内）"})
 
 
 class Column(Base):
@@ -27,8 +26,8 @@ class Column(Base):
 
 class Table(Base):
     title = fields.String()
-    year = fields.Integer()
-    unit_id = fields.Integer(allow_none=True)
+    year = Int()
+    unit_id = Int(allow_none=True)
     columns = fields.List(fields.Nested(Column))
     rows = fields.List(fields.Dict(), metadata={"description": "金额为两位小数的字符串"})
     total = fields.Dict(metadata={"description": "合计行"})
@@ -42,9 +41,9 @@ class Series(Base):
 
 class Monthly(Base):
     title = fields.String()
-    year = fields.Integer()
-    unit_id = fields.Integer(allow_none=True)
-    months = fields.List(fields.Integer())
+    year = Int()
+    unit_id = Int(allow_none=True)
+    months = fields.List(Int())
     series = fields.List(fields.Nested(Series))
     totals = fields.List(fields.String())
 
@@ -88,7 +87,7 @@ def funds(args):
 @blp.route("/funds.xlsx", methods=["GET"])
 @login_required
 @blp.arguments(ReportQuery, location="query", error_status_code=400)
-@blp.response(200, content_type=XLSX)
+@blp.doc(**file_response("政府采购资金情况表（Excel）"))
 def funds_xlsx(args):
     return _xlsx(reports.funds, args)
 
@@ -105,7 +104,7 @@ def contracts(args):
 @blp.route("/contracts.xlsx", methods=["GET"])
 @login_required
 @blp.arguments(ReportQuery, location="query", error_status_code=400)
-@blp.response(200, content_type=XLSX)
+@blp.doc(**file_response("单位采购合同信息统计（Excel）"))
 def contracts_xlsx(args):
     return _xlsx(reports.contracts, args)
 

@@ -1,5 +1,10 @@
 """Request and response shapes; the OpenAPI document is generated from these."""
-from marshmallow import EXCLUDE, Schema, fields, validate
+import re
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from ..models import DomainError, money
+from ..models.inputs import INT_MAX, INT_MIN
 
 # Field messages in Chinese, as the rest of the service speaks to clerks.
 fields.Field.default_error_messages.update(
@@ -14,13 +19,57 @@ class Base(Schema):
         unknown = EXCLUDE
 
 
-Money = lambda **kw: fields.Decimal(places=2, as_string=True, **kw)  # noqa: E731 - yuan, two places, as text
+class MoneyField(fields.Decimal):
+    """Yuan, two places. Out: a string ("800000.00", documented as string/decimal). In: a number or numeric
+    string with at most two places within ``MONEY_MAX`` — refused, never rounded."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault("example", "800000.00")
+        super().__init__(places=2, as_string=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return money(value, attr, signed=True)  # the sign, like any range, is the field's validators' to say
+        except DomainError as err:
+            raise ValidationError(err.message) from None
+
+
+Money = MoneyField
+
+_WHOLE = re.compile(r"\s*[+-]?[0-9]{1,100}\s*")
+
+
+class Int(fields.Integer):
+    """A whole number within the 32-bit columns: 2026.5 or "1.5" is refused, never rounded; a query's "12" is 12."""
+
+    def __init__(self, *, minimum=INT_MIN, maximum=INT_MAX, **kwargs):
+        rules = kwargs.pop("validate", None) or []
+        rules = [rules] if callable(rules) else list(rules)
+        bounds = validate.Range(min=minimum, max=maximum, error=f"应为 {minimum} 到 {maximum} 之间的整数")
+        super().__init__(validate=[bounds, *rules], **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, float) and not value.is_integer() or isinstance(value, str) and not _WHOLE.fullmatch(value):
+            raise self.make_error("invalid", input=value)
+        if isinstance(value, float):
+            value = int(value) if abs(value) < 2**53 else value  # 2026.0 is 2026; 1e300 stays out of range
+        return super()._validated(value)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def file_response(description, content_type=XLSX):
+    """OpenAPI for a 200 that is a file download (Excel export, attachment), for ``@blp.doc(**…)``."""
+    return {"responses": {"200": {"description": description, "content": {
+        content_type: {"schema": {"type": "string", "format": "binary"}}}}}}
 
 
 class ApiError(Base):
-    code = fields.String()
+    code = fields.String(metadata={"description": "机器可读的错误代码，如 INVALID_INPUT、NOT_FOUND、DB_UNAVAILABLE"})
     message = fields.String(metadata={"description": "中文说明"})
     errors = fields.Dict(keys=fields.String(), metadata={"description": "{字段: [中文信息]}"})
+    request_id = fields.String(metadata={"description": "请求编号（5xx 时给出，与响应头 X-Request-Id 相同）"})
 
 
 class Login(Base):
@@ -29,29 +78,29 @@ class Login(Base):
 
 
 class User(Base):
-    id = fields.Integer()
+    id = Int()
     username = fields.String()
     display_name = fields.String()
-    unit_id = fields.Integer(allow_none=True)
+    unit_id = Int(allow_none=True)
     groups = fields.List(fields.String())
 
 
 class Token(Base):
     token = fields.String()
-    expires_in = fields.Integer(metadata={"description": "seconds"})
+    expires_in = Int(metadata={"description": "seconds"})
     user = fields.Nested(User)
 
 
 class Process(Base):
     key = fields.String()
     name = fields.String()
-    version = fields.Integer()
+    version = Int()
     category = fields.String(allow_none=True, metadata={"description": "项目/计划/交易/合同/支付/年终"})
     can_start = fields.Boolean(metadata={"description": "whether the caller's roles may start it"})
 
 
 class ProcessVersion(Process):
-    id = fields.Integer()
+    id = Int()
     deployed_by = fields.String()
     deployed_at = fields.DateTime()
     content_hash = fields.String()
@@ -59,13 +108,13 @@ class ProcessVersion(Process):
 
 class StartInstance(Base):
     business_key = fields.String(validate=validate.Length(max=100, error="业务编号过长"), allow_none=True)
-    unit_id = fields.Integer(allow_none=True, metadata={"description": "acting unit; defaults to the caller's"})
+    unit_id = Int(allow_none=True, metadata={"description": "acting unit; defaults to the caller's"})
     data = fields.Dict(load_default=dict)
 
 
 class Task(Base):
     id = fields.String()
-    instance_id = fields.Integer()
+    instance_id = Int()
     process = fields.String(attribute="process_key")
     name = fields.String()
     bpmn_id = fields.String()
@@ -73,10 +122,10 @@ class Task(Base):
     candidate_users = fields.List(fields.String())
     assignee = fields.String(allow_none=True)
     claimed_by = fields.String(allow_none=True)
-    unit_id = fields.Integer(allow_none=True)
+    unit_id = Int(allow_none=True)
     status = fields.String()
     record_type = fields.String(allow_none=True)
-    record_id = fields.Integer(allow_none=True)
+    record_id = Int(allow_none=True)
     form_key = fields.String(allow_none=True)
     created_at = fields.DateTime()
     due_at = fields.DateTime(allow_none=True)
@@ -100,12 +149,12 @@ class Complete(Base):
 
 
 class Instance(Base):
-    id = fields.Integer()
+    id = Int()
     key = fields.String()
-    version = fields.Integer()
+    version = Int()
     status = fields.String()
     business_key = fields.String(allow_none=True)
-    unit_id = fields.Integer(allow_none=True)
+    unit_id = Int(allow_none=True)
     started_by = fields.String(allow_none=True)
     started_at = fields.DateTime()
     ended_at = fields.DateTime(allow_none=True)
@@ -118,7 +167,7 @@ class Message(Base):
 
 
 class HistoryEvent(Base):
-    seq = fields.Integer()
+    seq = Int()
     type = fields.String()
     at = fields.DateTime()
     actor = fields.String(allow_none=True)
@@ -131,8 +180,8 @@ class HistoryEvent(Base):
 
 class Verify(Base):
     ok = fields.Boolean()
-    checked = fields.Integer()
-    first_bad_seq = fields.Integer(allow_none=True)
+    checked = Int()
+    first_bad_seq = Int(allow_none=True)
     reason = fields.String(allow_none=True)
     chain = fields.Dict(metadata={"description": "hash chain: {ok, checked, first_bad_seq, reason}"})
     state = fields.Dict(metadata={"description": "stored workflow vs its replayed history: {ok, reason, seq, "
@@ -140,11 +189,11 @@ class Verify(Base):
 
 
 class Budget(Base):
-    id = fields.Integer()
+    id = Int()
     code = fields.String()
     name = fields.String()
-    unit_id = fields.Integer()
-    year = fields.Integer()
+    unit_id = Int()
+    year = Int()
     fund_type = fields.String()
     amount = Money()
     used_amount = Money()
@@ -152,16 +201,16 @@ class Budget(Base):
 
 
 class Fund(Base):
-    budget_line_id = fields.Integer()
+    budget_line_id = Int()
     amount = Money()
 
 
 class Project(Base):
-    id = fields.Integer()
+    id = Int()
     number = fields.String()
     name = fields.String()
-    unit_id = fields.Integer()
-    year = fields.Integer()
+    unit_id = Int()
+    year = Int()
     category = fields.String()
     amount = Money()
     planned_amount = Money()
@@ -181,40 +230,40 @@ class Project(Base):
 
 
 class Plan(Base):
-    id = fields.Integer()
+    id = Int()
     number = fields.String()
     name = fields.String()
-    unit_id = fields.Integer()
-    year = fields.Integer()
+    unit_id = Int()
+    year = Int()
     plan_type = fields.String()
-    project_id = fields.Integer()
-    budget_line_id = fields.Integer(allow_none=True)
+    project_id = Int()
+    budget_line_id = Int(allow_none=True)
     category = fields.String()
     method = fields.String()
     amount = Money()
     sme_reserved_amount = Money()
     sme_reason = fields.String()
     is_import = fields.Boolean()
-    import_approval_id = fields.Integer(allow_none=True)
+    import_approval_id = Int(allow_none=True)
     status = fields.String()
     status_label = fields.String()
     review_comment = fields.String()
-    assignee_id = fields.Integer(allow_none=True)
+    assignee_id = Int(allow_none=True)
     returned = fields.Boolean(metadata={"description": "退回至采购监管子系统"})
     pending_action = fields.String(allow_none=True, metadata={"description": "revocation / termination / "
                                                                            "method_change in review"})
     closing_reason = fields.String()
     items = fields.List(fields.Dict(), metadata={"description": "采购内容清单 rows the plan buys (电子卖场: one)"})
-    original_contract_id = fields.Integer(allow_none=True, metadata={"description": "合同续签: the original contract"})
+    original_contract_id = Int(allow_none=True, metadata={"description": "合同续签: the original contract"})
     members = fields.List(fields.Dict(), metadata={"description": "联合采购: [{unit_id, project_id, amount}]"})
 
 
 class Tender(Base):
-    id = fields.Integer()
+    id = Int()
     number = fields.String()
     title = fields.String()
-    plan_id = fields.Integer()
-    unit_id = fields.Integer()
+    plan_id = Int()
+    unit_id = Int()
     status = fields.String()
     status_label = fields.String()
     cancel_requested = fields.Boolean(metadata={"description": "已发起取消采购任务，待采购人确认"})

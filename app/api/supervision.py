@@ -6,7 +6,7 @@ from sqlalchemy import select
 from ..models import NotFound
 from ..models.supervision import DEFAULT_RULES, STATUSES, SupervisionRule, SupervisionWarning, ensure_rules
 from .common import current_user, groups_only, login_required, now, read_session, transaction
-from .schemas import ApiError, Base
+from .schemas import ApiError, Base, Int
 
 blp = Blueprint("supervision", __name__, url_prefix="/api/supervision", description="监督预警")
 
@@ -28,20 +28,20 @@ class RuleInput(Base):
 
 
 class Warning(Base):
-    id = fields.Integer()
+    id = Int()
     rule = fields.String(metadata={"description": "/".join(DEFAULT_RULES)})
     rule_name = fields.String()
     record_type = fields.String(metadata={"description": "tender/contract/unit"})
-    record_id = fields.Integer()
+    record_id = Int()
     record_key = fields.String(metadata={"description": "记录及所发现的事实，同一规则同一 key 只预警一次"})
-    unit_id = fields.Integer()
+    unit_id = Int()
     message = fields.String()
     details = fields.Dict()
     status = fields.String(metadata={"description": "open/resolved"})
     status_label = fields.String()
     raised_at = fields.DateTime()
-    raised_by_instance = fields.Integer(allow_none=True)
-    resolution_instance = fields.Integer(allow_none=True, metadata={"description": "巡检处理流程实例"})
+    raised_by_instance = Int(allow_none=True)
+    resolution_instance = Int(allow_none=True, metadata={"description": "巡检处理流程实例"})
     outcome = fields.String(allow_none=True)
     outcome_label = fields.String(allow_none=True)
     resolution = fields.String()
@@ -51,7 +51,7 @@ class Warning(Base):
 class WarningQuery(Base):
     status = fields.String(validate=validate.OneOf(list(STATUSES), error="状态取值不正确"))
     rule = fields.String(validate=validate.OneOf(list(DEFAULT_RULES), error="规则取值不正确"))
-    unit_id = fields.Integer()
+    unit_id = Int()
 
 
 def _names(session):

@@ -3,19 +3,19 @@
 Administrators read and set them; auditors read them (they read everything); anyone else gets 403. Bad values get
 400 with Chinese messages under the field names; a refused PUT changes nothing.
 """
-from decimal import Decimal
 from flask_smorest import Blueprint
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
 
 from ..models.threshold import CATEGORIES, KINDS, all_rows, upsert
 from . import schemas
 from .common import groups_only, login_required, now, read_session, transaction
+from .schemas import Int
 
 blp = Blueprint("thresholds", __name__, url_prefix="/api/thresholds", description="限额标准")
 
 
 class ThresholdSchema(schemas.Base):
-    id = fields.Integer()
+    id = Int()
     kind = fields.String(metadata={"description": "decentralized 分散采购限额 / transaction 须委托代理机构的限额"})
     kind_label = fields.String()
     region = fields.String(metadata={"description": "区划（省级、福州、厦门…）；* 为所有区划"})
@@ -27,19 +27,13 @@ class ThresholdSchema(schemas.Base):
     updated_at = fields.DateTime(allow_none=True)
 
 
-def _two_places(amount):
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ValidationError("金额最多保留两位小数")
-
-
 class ThresholdInput(schemas.Base):
     kind = fields.String(required=True, validate=validate.OneOf(list(KINDS), error="限额类型应为 decentralized（分散采购限额）"
                                                                                   "或 transaction（须委托代理机构的限额）"))
     region = fields.String(required=True, validate=validate.Length(min=1, max=32, error="区划应为 1 到 32 个字符"))
     category = fields.String(required=True, validate=validate.OneOf(list(CATEGORIES), error="品目类别应为 goods、services 或 works"))
-    amount = fields.Decimal(required=True, validate=[
-        validate.Range(min=0, min_inclusive=False, max=10 ** 12, error="金额应大于 0 元且不超过 1 万亿元"), _two_places],
-        error_messages={"invalid": "金额应为数字", "special": "金额应为数字"})
+    amount = schemas.Money(required=True, validate=validate.Range(
+        min=0, min_inclusive=False, max=10 ** 12, error="金额应大于 0 元且不超过 1 万亿元"))
 
 
 class ThresholdUpdate(schemas.Base):

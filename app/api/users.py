@@ -12,21 +12,22 @@ from ..models import NotFound, Unit, User
 from ..models.org import LEVELS, ROLES
 from . import schemas
 from .common import current_user, groups_only, login_required, read_session, transaction
+from .schemas import Int
 
 blp = Blueprint("users", __name__, url_prefix="/api", description="用户、岗位与单位")
 ADMIN_ONLY = "只有系统管理员可以管理用户和单位"
 
 
 class GrantSchema(schemas.Base):
-    unit_id = fields.Integer(required=True, error_messages={"required": "请选择授权单位", "invalid": "单位编号应为整数"})
+    unit_id = Int(required=True, error_messages={"required": "请选择授权单位", "invalid": "单位编号应为整数"})
     include_children = fields.Boolean(load_default=False, metadata={"description": "含下级单位"})
 
 
 class UserAccount(schemas.Base):
-    id = fields.Integer()
+    id = Int()
     username = fields.String()
     display_name = fields.String()
-    unit_id = fields.Integer(allow_none=True)
+    unit_id = Int(allow_none=True)
     groups = fields.List(fields.String(), metadata={"description": "岗位: " + "、".join(ROLES)})
     active = fields.Boolean()
     grants = fields.List(fields.Nested(GrantSchema))
@@ -37,7 +38,7 @@ class UserAccountInput(schemas.Base):
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=100, error="姓名应为 1 到 100 个字符"),
                                  error_messages={"required": "请填写姓名"})
     password = fields.String(required=True, load_only=True, error_messages={"required": "请设置初始密码"})
-    unit_id = fields.Integer(allow_none=True, error_messages={"invalid": "单位编号应为整数"})
+    unit_id = Int(allow_none=True, error_messages={"invalid": "单位编号应为整数"})
     roles = fields.List(fields.String(validate=validate.OneOf(
         list(ROLES), error="岗位应为 " + "、".join(f"{k}（{v}）" for k, v in ROLES.items()))), required=True,
         error_messages={"required": "请选择岗位"})
@@ -55,13 +56,13 @@ class PasswordInput(schemas.Base):
 
 
 class UnitSchema(schemas.Base):
-    id = fields.Integer()
+    id = Int()
     code = fields.String()
     name = fields.String()
     level = fields.String()
     level_label = fields.String()
     region = fields.String()
-    parent_id = fields.Integer(allow_none=True)
+    parent_id = Int(allow_none=True)
 
 
 class UnitInput(schemas.Base):
@@ -73,7 +74,7 @@ class UnitInput(schemas.Base):
                                                                                     "city（市级）或 county（县级）"),
                           error_messages={"required": "请选择级次"})
     region = fields.String(validate=validate.Length(max=64, error="区划应不超过 64 个字符"))
-    parent_id = fields.Integer(allow_none=True, error_messages={"invalid": "上级单位编号应为整数"})
+    parent_id = Int(allow_none=True, error_messages={"invalid": "上级单位编号应为整数"})
 
 
 class UnitChange(UnitInput):

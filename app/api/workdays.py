@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 from ..models.workdays import KINDS, set_year, year_days
 from . import schemas
 from .common import groups_only, login_required, now, read_session, transaction
+from .schemas import Int
 
 blp = Blueprint("calendar", __name__, url_prefix="/api/calendar", description="工作日历（法定节假日与调休）")
 
@@ -22,12 +23,12 @@ class DaySchema(schemas.Base):
 
 
 class YearSchema(schemas.Base):
-    year = fields.Integer()
+    year = Int()
     days = fields.List(fields.Nested(DaySchema))
 
 
 class YearQuery(schemas.Base):
-    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100, error="年度应在 2000 到 2100 之间"),
+    year = Int(required=True, validate=validate.Range(min=2000, max=2100, error="年度应在 2000 到 2100 之间"),
                           error_messages={"required": "请指定年度", "invalid": "年度应为整数"})
 
 

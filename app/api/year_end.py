@@ -5,6 +5,7 @@ from marshmallow import fields
 from ..models.year_end import progress
 from . import schemas
 from .common import current_user, login_required, read_session
+from .schemas import Int
 
 blp = Blueprint("year_end", __name__, url_prefix="/api/year-end", description="年终处理")
 
@@ -13,23 +14,23 @@ class CategorySchema(schemas.Base):
     category = fields.String()
     label = fields.String()
     procedure = fields.String(allow_none=True)
-    found = fields.Integer()
-    not_started = fields.Integer(metadata={"description": "its instance is queued, not yet started"})
-    in_progress = fields.Integer()
-    done = fields.Integer()
-    blocked = fields.Integer()
+    found = Int()
+    not_started = Int(metadata={"description": "its instance is queued, not yet started"})
+    in_progress = Int()
+    done = Int()
+    blocked = Int()
 
 
 class ItemSchema(schemas.Base):
-    id = fields.Integer()
+    id = Int()
     category = fields.String()
     label = fields.String()
     record_type = fields.String()
-    record_id = fields.Integer()
-    project_id = fields.Integer(allow_none=True)
-    unit_id = fields.Integer()
+    record_id = Int()
+    project_id = Int(allow_none=True)
+    unit_id = Int()
     procedure = fields.String(allow_none=True)
-    instance_id = fields.Integer(allow_none=True)
+    instance_id = Int(allow_none=True)
     state = fields.String(metadata={"description": "not_started / in_progress / done / blocked"})
     note = fields.String()
     reminded_at = fields.DateTime(allow_none=True)
@@ -40,14 +41,14 @@ class BudgetReportSchema(schemas.Budget):
 
 
 class ProgressSchema(schemas.Base):
-    year = fields.Integer()
+    year = Int()
     categories = fields.List(fields.Nested(CategorySchema))
     items = fields.List(fields.Nested(ItemSchema))
     unclassified = fields.List(fields.Nested(ItemSchema))
     budgets = fields.List(fields.Nested(BudgetReportSchema))
 
 
-@blp.route("/<int:year>", methods=["GET"])
+@blp.route("/<int(min=2000, max=2100):year>", methods=["GET"])  # other years: 404
 @login_required
 @blp.response(200, ProgressSchema)
 def year_progress(year):

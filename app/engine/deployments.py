@@ -1,14 +1,17 @@
 """Deploying diagrams and forms as versioned definitions, and turning a definition into runnable specs."""
+import codecs
 import hashlib
-import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from lxml import etree
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from sqlalchemy import func, select
 
-from ..models import Deployment, FormDefinition, ProcessDefinition, utcnow
+from ..models import Deployment, DomainError, FormDefinition, ProcessDefinition, inputs, utcnow
 from . import lint, timers
 from .parser import CAMUNDA, ProcurementParser
 from .specs import LEGACY_SEMANTICS, SEMANTICS
@@ -36,6 +39,57 @@ class Parsed:
 
 # Content-addressed, so a cache entry can never describe a different diagram than the row it came from.
 _parsed_cache: dict[tuple, Parsed] = {}
+
+
+FORM_MAX_DEPTH, FORM_MAX_ITEMS = 64, 10000  # a Camunda Form nests groups; a select may list many options
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']""")
+_DECLARATION = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
+
+
+def _decode_xml(data):
+    """Diagram text from a file's bytes, by its byte-order mark or XML declaration (UTF-8, UTF-16, ISO-8859-1,
+    GBK…). The declaration is rewritten to UTF-8, the encoding the text is stored and parsed in."""
+    if isinstance(data, str):
+        return data
+    codec = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    if codec is None and data[:2] in (b"<\x00", b"\x00<"):
+        codec = "utf-16-le" if data[:1] == b"<" else "utf-16-be"
+    if codec is None:
+        declared = _DECLARED.match(data[:1024])
+        codec = declared.group(1).decode("ascii") if declared else "utf-8"
+    try:
+        codecs.lookup(codec)
+    except LookupError:
+        raise ValueError(f"不支持 XML 声明中的编码 {codec}，请在 Camunda Modeler 中另存为 UTF-8 / "
+                         f"unsupported encoding") from None
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        raise ValueError(f"文件内容不是 {codec} 编码（XML 声明未写明编码时应为 UTF-8），请在 Camunda Modeler 中另存为 "
+                         f"UTF-8 / file is not valid {codec}") from None
+    return _DECLARATION.sub(r"\1\2UTF-8\2", text.lstrip("\ufeff"), count=1)
+
+
+def _decode_form(data):
+    """Form JSON from a file's bytes: UTF-8 (with or without BOM), or UTF-16/32 with a byte-order mark."""
+    if isinstance(data, str):
+        return data
+    codec = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        raise ValueError("文件不是 UTF-8 编码") from None
+
+
+def _process_ids(text):
+    """The process ids a diagram declares (a cheap read; the full parse reports malformed XML)."""
+    try:
+        root = etree.fromstring(text.encode("utf-8"), parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    except (etree.XMLSyntaxError, ValueError):
+        return []
+    return [p.get("id") for p in root.iterfind(f"{{{BPMN_NS}}}process") if p.get("id")]
 
 
 def content_hash(data):
@@ -154,19 +208,30 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
     Returns (deployment or None, [ProcessDefinition], [FormDefinition]) and raises DeploymentError
     with every problem found, changing nothing, when any file is refused.
     """
-    forms, diagrams, problems = {}, [], []
+    forms, diagrams, problems, owners = {}, [], [], {}
     for filename, data in files:
-        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
         if filename.endswith(".form"):
             try:
-                schema = json.loads(text)
+                text = _decode_form(data)
+                schema = inputs.loads(text, max_depth=FORM_MAX_DEPTH, max_items=FORM_MAX_ITEMS)
                 if not isinstance(schema, dict) or not isinstance(schema.get("components"), list):
                     raise ValueError("缺少 components")
-            except ValueError as exc:
-                problems.append({"file": filename, "element": None, "message": f"表单不是有效的 Camunda Form JSON: {exc}"})
+            except (ValueError, DomainError) as exc:
+                problems.append({"file": filename, "element": None,
+                                 "message": f"表单不是有效的 Camunda Form JSON: {getattr(exc, 'message', exc)}"})
                 continue
+            if Path(filename).stem in forms:
+                problems.append({"file": filename, "element": None,
+                                 "message": f"表单 {Path(filename).stem} 在本次部署中出现了两次 / duplicate form"})
             forms[Path(filename).stem] = (schema, content_hash(text))
         elif filename.endswith((".bpmn", ".bpmn20.xml", ".xml")):
+            try:
+                text = _decode_xml(data)
+            except ValueError as exc:
+                problems.append({"file": filename, "element": None, "message": str(exc)})
+                continue
+            for process_id in _process_ids(text):
+                owners.setdefault(process_id, []).append(filename)
             digest = content_hash(text)
             if changed_only and (_unchanged(session, digest) or (known_is_unchanged and _deployed(session, digest))):
                 continue  # deployed as it is: no new version, nothing to parse or lint again
@@ -175,6 +240,11 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
             diagrams.append((filename, text, parser))
         else:
             problems.append({"file": filename, "element": None, "message": "只能部署 .bpmn 和 .form 文件"})
+    for process_id, names in owners.items():
+        if len(names) > 1:
+            problems.append({"file": names[-1], "element": process_id, "message": (
+                f"流程 id {process_id} 在本次部署的多个文件中重复（{'、'.join(names)}），每个流程只能由一个文件定义 / "
+                f"duplicate process id in one deployment")})
     deployed_keys = {pid for _, _, parser in diagrams for pid in top_processes(parser)}
     for filename, text, parser in diagrams:
         try:

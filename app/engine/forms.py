@@ -5,10 +5,14 @@ same Chinese messages. Only keys the form declares reach the process: a caller c
 ``initiator``, ``unit_id`` or any other variable the form does not ask for.
 """
 import re
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from ..models import DomainError
+from ..models.base import MONEY_MAX, MONEY_RANGE_MESSAGE, parse_day
+from ..models.inputs import FORM_MAX_ROWS, FORM_MAX_TEXT, MAX_ID, SAFE_NUMBER, check_json
 
 MESSAGES = {
     "required": "此项为必填项",
@@ -20,14 +24,17 @@ _STATIC = {"text", "spacer", "separator", "image", "html", "button", "iframe", "
 
 
 class Number(fields.Field):
-    """form-js number: a JSON number or numeric string; kept JSON-friendly (int or float)."""
+    """form-js number: a JSON number or numeric string; kept JSON-friendly (int or float).
 
-    def __init__(self, decimal_digits=None, **kwargs):
+    Strict, never rounded: ``integer`` refuses fractions (2026.5 is no year), ``money`` takes at most two places
+    up to ``MONEY_MAX``; any other number stays within what a browser holds exactly."""
+
+    def __init__(self, decimal_digits=None, integer=False, money=False, maximum=None, **kwargs):
         super().__init__(**kwargs)
-        self.decimal_digits = decimal_digits
+        self.decimal_digits, self.integer, self.money, self.maximum = decimal_digits, integer, money, maximum
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)) or len(str(value)) > 100:
             raise ValidationError("请输入数字")
         try:
             number = Decimal(str(value).strip().replace(",", ""))
@@ -35,9 +42,26 @@ class Number(fields.Field):
             raise ValidationError("请输入数字") from None
         if not number.is_finite():
             raise ValidationError("请输入数字")
-        if self.decimal_digits is not None and -number.as_tuple().exponent > self.decimal_digits:
-            raise ValidationError(f"最多保留 {self.decimal_digits} 位小数")
+        if self.money and abs(number) > MONEY_MAX:
+            raise ValidationError(MONEY_RANGE_MESSAGE)
+        if abs(number) > (self.maximum or SAFE_NUMBER):
+            raise ValidationError(f"数值超出范围（应不大于 {self.maximum or SAFE_NUMBER}）")
+        if self.integer and number != number.to_integral_value():
+            raise ValidationError("请输入整数")
+        places = 2 if self.money and self.decimal_digits is None else self.decimal_digits
+        if places is not None and -number.normalize().as_tuple().exponent > places:
+            raise ValidationError(f"最多保留 {places} 位小数")
         return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _integer_key(key):
+    """Data conventions (DESIGN.md): `<record>_id` references, years, counts and day counts are whole numbers."""
+    return key == "year" or key == "count" or key.endswith(("_id", "_count", "_days"))
+
+
+def _money_key(key):
+    """Money is in yuan under keys ending in `amount` (and unit prices), two places at most."""
+    return key.endswith(("amount", "price"))
 
 
 class Boolean(fields.Boolean):
@@ -61,14 +85,20 @@ class IsoDate(fields.Field):
         self.subtype = subtype
 
     def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            if self.subtype == "date":
-                return date.fromisoformat(str(value)[:10]).isoformat()
-            if self.subtype == "time":
-                return str(value)
-            return datetime.fromisoformat(str(value)).isoformat()
-        except ValueError:
-            raise ValidationError("日期格式不正确（应为 YYYY-MM-DD）") from None
+        text = value.strip() if isinstance(value, str) else ""
+        if self.subtype == "time":
+            if _TIME.fullmatch(text):
+                return text
+            raise ValidationError("时间格式不正确（应为 HH:MM）")
+        day = parse_day(text)
+        if day is None:
+            raise ValidationError("日期格式不正确（应为 YYYY-MM-DD）")
+        if self.subtype == "date":
+            return day.isoformat()
+        return datetime.fromisoformat(text).isoformat() if len(text) > 10 else day.isoformat()
+
+
+_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?")
 
 
 def _length_messages(v):
@@ -104,7 +134,7 @@ def _field_for(component):
         common.update(required=False, load_default=component["defaultValue"])
     validators = []
     if kind in ("textfield", "textarea"):
-        validators += _length_messages(v)
+        validators += _length_messages(v if v.get("maxLength") is not None else {**v, "maxLength": FORM_MAX_TEXT})
         if v.get("pattern"):
             validators.append(validate.Regexp(re.compile(v["pattern"]), error="格式不正确"))
         if v.get("validationType") == "email":
@@ -115,7 +145,10 @@ def _field_for(component):
             validators.append(validate.Length(min=1, error=MESSAGES["required"]))
         return _TextField(validate=validators, **common)
     if kind == "number":
-        return Number(decimal_digits=component.get("decimalDigits"), validate=_range_validators(v), **common)
+        key = str(component.get("key") or "")
+        digits = component.get("decimalDigits")
+        return Number(decimal_digits=digits, integer=digits == 0 or _integer_key(key), money=_money_key(key),
+                      maximum=MAX_ID if key.endswith("_id") else None, validate=_range_validators(v), **common)
     if kind == "checkbox":
         return Boolean(**common)
     if kind in ("select", "radio"):
@@ -128,6 +161,7 @@ def _field_for(component):
     if kind in ("checklist", "taglist"):
         options = _options(component)
         inner = fields.Raw(validate=[validate.OneOf(options, error="请选择有效的选项")] if options else [])
+        validators.append(_max_rows())
         if required:
             validators.append(validate.Length(min=1, error=MESSAGES["required"]))
         return fields.List(inner, validate=validators, **common)
@@ -148,6 +182,10 @@ class _TextField(fields.String):
         return value.strip()
 
 
+def _max_rows():
+    return validate.Length(max=FORM_MAX_ROWS, error=f"最多 {FORM_MAX_ROWS} 项")
+
+
 def _collect(components, declared):
     for component in components:
         kind = component.get("type")
@@ -158,7 +196,8 @@ def _collect(components, declared):
         elif kind in ("group", "dynamiclist") and component.get("path"):
             sub = build_schema({"components": component.get("components", [])})
             if kind == "dynamiclist":
-                declared[component["path"]] = fields.List(fields.Nested(sub), required=False, allow_none=True)
+                declared[component["path"]] = fields.List(fields.Nested(sub), required=False, allow_none=True,
+                                                          validate=[_max_rows()])
             else:
                 declared[component["path"]] = fields.Nested(sub, required=False, allow_none=True)
         elif component.get("key"):
@@ -193,6 +232,10 @@ def validate_data(form, data, cache_key=None):
     """
     if not isinstance(data, dict):
         raise ValidationError({"data": ["应为 JSON 对象"]})
+    try:
+        check_json(data)  # whatever the entry point: storable text, bounded nesting and lists
+    except DomainError as err:
+        raise ValidationError({err.field or "data": [err.message]}) from None
     schema = _cache.get(cache_key) if cache_key is not None else None
     if schema is None:
         schema = build_schema(form)

@@ -16,9 +16,11 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import handlers
 from ..models import RECORDS, DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance
+from ..models.inputs import parse_id
 from ..ops.metrics import observe_step
 from . import deployments, expressions, forms, history, serializer, timers
 from .script_engine import SafeScriptEngine
@@ -146,8 +148,8 @@ class Step:
             raise _unwrap(exc) from exc
         except expressions.ExpressionError as exc:
             raise EngineError(str(exc), "EXPRESSION_ERROR") from exc
-        except DomainError:
-            raise
+        except (DomainError, SQLAlchemyError):
+            raise  # a database failure is the service's (503/500), and its SQL text is never a user's message
         except Exception as exc:
             log.exception("engine step failed on instance %s", self.instance.id if self.instance else None)
             raise EngineError(f"流程执行出错，已回滚：{exc}") from exc
@@ -169,7 +171,7 @@ class Step:
 def _unwrap(exc):
     seen = exc
     while seen is not None:
-        if isinstance(seen, DomainError):
+        if isinstance(seen, (DomainError, SQLAlchemyError)):
             return seen
         if isinstance(seen, expressions.ExpressionError):
             return EngineError(str(seen), "EXPRESSION_ERROR")
@@ -343,9 +345,9 @@ def _unit_of_record(session, data):
     """Users without a home unit (agencies) act for the unit of the record they start on."""
     for key in RECORD_KEYS:
         model = RECORDS.get(key[:-3])
-        value = (data or {}).get(key) if isinstance(data, dict) else None
-        if model is not None and isinstance(value, (int, str)) and str(value).isdigit():
-            record = session.get(model, int(value))
+        value = parse_id((data or {}).get(key) if isinstance(data, dict) else None)
+        if model is not None and value is not None:
+            record = session.get(model, value)
             return record.unit_id if record is not None else None
     return None
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from ..models import DomainError, NotFound
+from ..models.inputs import parse_id
 
 _registry: dict[str, Callable] = {}
 
@@ -69,13 +70,15 @@ class Context:
         """Load a record of the instance's unit with a row lock, or refuse."""
         if ident in (None, ""):
             raise DomainError("MISSING_INPUT", f"缺少{what}编号", status=400)
-        try:
-            ident = int(ident)
-        except (TypeError, ValueError):
-            raise DomainError("INVALID_INPUT", f"{what}编号不正确", status=400) from None
-        obj = self.session.get(model, ident, with_for_update=True)
+        number = parse_id(ident)
+        if number is None:  # 1.5, "abc" or past the id column's range: no record can have it
+            if isinstance(ident, (int, str)) and str(ident).strip().isdecimal():
+                raise NotFound(what, ident)
+            raise DomainError("INVALID_INPUT", f"{what}编号不正确", status=400)
+        obj = self.session.get(model, number, with_for_update=True)
         if obj is None:
-            raise NotFound(what, ident)
+            raise NotFound(what, number)
+        ident = number
         if self.instance.unit_id is not None and obj.unit_id != self.instance.unit_id:
             raise DomainError("WRONG_UNIT", f"{what} {ident} 不属于本单位", status=403)
         return obj

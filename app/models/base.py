@@ -1,4 +1,5 @@
 """Declarative base, shared column types and the domain error every model raises."""
+import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, ROUND_HALF_UP
 
@@ -50,17 +51,42 @@ def text_field(value, field, label, max_len=200, required=True):
     return text
 
 
+_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+
+
+def parse_day(value):
+    """A real calendar day from ``YYYY-MM-DD`` (or an ISO date-time starting with one); None otherwise.
+
+    Stricter than ``date.fromisoformat``, which also takes 20260101 and 2026-W01-1."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip() if isinstance(value, str) else ""
+    match = _DAY.match(text)
+    if match is None:
+        return None
+    if len(text) > 10:
+        try:
+            datetime.fromisoformat(text)  # the rest must be a real time of that day
+        except ValueError:
+            return None
+    try:
+        return date(*map(int, match.groups()))
+    except ValueError:
+        return None  # 2026-02-30
+
+
 def date_field(value, field, label, required=True, latest=None):
-    """A date input (YYYY-MM-DD, or a longer ISO text cut to its date): required (请填写…) or None when empty;
+    """A date input (YYYY-MM-DD, or an ISO date-time cut to its date): required (请填写…) or None when empty;
     not after ``latest`` when given (签订日期, 验收日期 are not in the future)."""
     if value in (None, ""):
         if required:
             raise invalid(field, f"请填写{label}")
         return None
-    try:
-        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise invalid(field, f"{label}格式不正确（应为 YYYY-MM-DD）") from None
+    day = parse_day(value)
+    if day is None:
+        raise invalid(field, f"{label}格式不正确（应为 YYYY-MM-DD）")
     if latest is not None and day > latest:
         raise invalid(field, f"{label}不能晚于今天")
     return day
@@ -90,16 +116,25 @@ class UTCDateTime(TypeDecorator):
 
 Money = Numeric(16, 2, asdecimal=True)
 CENT = Decimal("0.01")
+# The largest amount stored exactly on both databases: NUMERIC(16,2) holds 14 integer digits on PostgreSQL,
+# but SQLite keeps numbers as 8-byte floats, exact to 15 significant digits — 13 integer digits and 2 places.
+MONEY_MAX = Decimal("9999999999999.99")
+MONEY_RANGE_MESSAGE = "金额应不超过 9999999999999.99 元"
 
 
-def money(value, field="amount"):
-    """Parse a yuan amount: a number with at most two decimal places, not negative."""
+def money(value, field="amount", signed=False):
+    """Parse a yuan amount: a number with at most two decimal places, within ``MONEY_MAX``; not negative unless
+    ``signed``. Refused, never rounded."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise DomainError("INVALID_AMOUNT", "金额格式不正确，应为数字", field=field, status=400)
     try:
-        amount = Decimal(str(value))
+        amount = Decimal(str(value).strip())
     except Exception:
-        raise DomainError("INVALID_AMOUNT", "金额格式不正确", field=field, status=400) from None
-    if not amount.is_finite() or amount < 0:
+        raise DomainError("INVALID_AMOUNT", "金额格式不正确，应为数字", field=field, status=400) from None
+    if not amount.is_finite() or (amount < 0 and not signed):
         raise DomainError("INVALID_AMOUNT", "金额必须为非负数", field=field, status=400)
+    if abs(amount) > MONEY_MAX:
+        raise DomainError("INVALID_AMOUNT", MONEY_RANGE_MESSAGE, field=field, status=400)
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
         raise DomainError("INVALID_AMOUNT", "金额最多保留两位小数", field=field, status=400)
     return amount.quantize(CENT)

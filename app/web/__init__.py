@@ -23,6 +23,7 @@ def init_web(app):
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.register_blueprint(bp)
     app.jinja_env.filters.update(common.FILTERS)
+    app.extensions["html_error_page"] = common.refuse  # 404/405 outside /api: a page, not JSON
 
     @app.before_request
     def _api_cookie_csrf():

@@ -55,6 +55,7 @@ def admin():
         return refuse(403, "只有系统管理员可以进入系统设置")
     session = read_session()
     year = request.args.get("year", type=int) or now().astimezone(BEIJING).year
+    year = min(max(year, 2000), 2100)  # the calendar's years, as /api/calendar takes them
     units = list(session.scalars(select(Unit).order_by(Unit.id)))
     return render_template("admin.html", active="admin", thresholds=_threshold_tables(session), kinds=KINDS,
                            categories=CATEGORIES, year=year, days=year_days(session, year), day_kinds=DAY_KINDS,

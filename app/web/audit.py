@@ -16,6 +16,7 @@ from ..engine import history, progress
 from ..engine import stranded as stranded_engine
 from ..engine.replay import replay
 from ..models import Incident, NotFound, ProcessDefinition, ProcessInstance, User
+from ..models.inputs import parse_id
 from . import bp, present
 from .common import NAV, login_required, refuse, web_user
 from .views import _page, _paginate
@@ -43,8 +44,8 @@ def audit_list():
         query = query.where(ProcessInstance.key == f["process"])
     if f["status"] in STATUSES:
         query = query.where(ProcessInstance.status == f["status"])
-    if f["unit"].isdigit():
-        query = query.where(ProcessInstance.unit_id == int(f["unit"]))
+    if f["unit"]:
+        query = query.where(ProcessInstance.unit_id == (parse_id(f["unit"]) or 0))
     instances = list(session.scalars(query))
     if f["q"]:
         needle = f["q"].lower()

@@ -8,6 +8,7 @@ from flask import g, jsonify, redirect, render_template, request, session, url_f
 from werkzeug.exceptions import HTTPException
 
 from ..api.common import current_user, domain_error_response, now, read_session
+from ..api.errors import unexpected
 from ..models import DomainError, Unit
 from . import bp
 from .present import FILTERS, dt  # noqa: F401 - FILTERS re-exported for init_web
@@ -93,7 +94,8 @@ def writer_required(fn):
 
 
 def refuse(status, message, title=None):
-    titles = {400: "请求有误", 403: "无权访问", 404: "未找到", 409: "操作冲突", 422: "无法处理"}
+    titles = {400: "请求有误", 403: "无权访问", 404: "未找到", 409: "操作冲突", 422: "无法处理", 500: "系统错误",
+              503: "服务暂不可用"}
     if wants_json():
         return jsonify({"code": titles.get(status, "ERROR"), "message": message}), status
     return render_template("error.html", status=status, title=title or titles.get(status, "出错了"),
@@ -107,6 +109,11 @@ def _domain_error(err):
     if wants_json():
         return jsonify(body), status
     return refuse(status, err.message)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc):
+    return _domain_error(unexpected(exc))  # 503 for a database that cannot answer, else 500; logged, never shown
 
 
 @bp.errorhandler(HTTPException)

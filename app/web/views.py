@@ -17,6 +17,7 @@ from ..engine.deployments import BPMN_NS
 from ..engine.runtime import Step
 from ..models import (BudgetLine, Contract, DomainError, HistoryEvent, HumanTask, InstanceRecord, NotFound, Plan,
                       ProcessDefinition, ProcessInstance, Project, Tender, User)
+from ..models.inputs import parse_id
 from . import bp, present
 from .common import csrf_token, login_required, refuse, safe_next, web_user, writer_required
 
@@ -497,10 +498,12 @@ def start_submit(key):
     if payload is None:
         return refuse(400, "提交的数据格式不正确")
     unit_id = payload.get("unit_id")
-    try:
-        unit_id = int(unit_id) if unit_id not in (None, "") else None
-    except (TypeError, ValueError):
-        return refuse(400, "所选单位无效")
+    if unit_id not in (None, ""):
+        unit_id = parse_id(unit_id)
+        if unit_id is None:
+            return refuse(400, "所选单位无效")
+    else:
+        unit_id = None
     with transaction() as (session, user):
         instance = runtime.start_instance(session, user, key, payload.get("data") or {}, None, unit_id, now())
         message = _next_step_message(session, instance).replace("已提交", "流程已发起", 1)
