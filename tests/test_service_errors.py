@@ -12,7 +12,7 @@ from sqlalchemy import event, text
 
 from helpers import PLAN, PROJECT, Web, register_project
 
-RID = re.compile(r"请求编号 ([0-9a-f]{16})")
+RID = re.compile(r"请求编号 ([0-9a-f]{32})")
 
 
 def _snapshot(app):
