@@ -158,7 +158,7 @@ def test_an_unexpected_error_is_a_chinese_500_with_the_request_id(app, login, mo
 def test_every_response_carries_a_request_id(app, login):
     clerk = login("clerk")
     ids = {clerk.get("/api/tasks").headers["X-Request-Id"] for _ in range(3)}
-    assert len(ids) == 3 and all(re.fullmatch(r"[0-9a-f]{16}", i) for i in ids)
+    assert len(ids) == 3 and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
     assert app.test_client().get("/login").headers["X-Request-Id"]
     assert clerk.get("/api/nothing-here").headers["X-Request-Id"]
     # A proxy's own id is kept, so one id follows the request through every log.
