@@ -41,6 +41,8 @@ def init_api(app):
         api.register_blueprint(module.blp)
     from . import procurement  # 进口产品审批, 采购方式变更, 委托单 (issue 7)
     api.register_blueprint(procurement.blp)
+    from . import login_security  # 登录安全: failed sign-ins, locks, unlocking (issue 12)
+    api.register_blueprint(login_security.blp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, lambda err: (lambda b, s: (jsonify(b), s))(*domain_error_response(err)))
     app.teardown_appcontext(close_session)

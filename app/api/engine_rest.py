@@ -35,6 +35,7 @@ from ..engine.deployments import BPMN_NS, DeploymentError
 from ..engine.parser import CAMUNDA
 from ..models import Deployment, DomainError, ProcessDefinition, ProcessInstance, User
 from .common import now, read_session, transaction, user_from_token
+from .signin import Throttled, authenticate
 
 bp = Blueprint("engine_rest", __name__, url_prefix="/engine-rest")
 
@@ -54,6 +55,8 @@ def _error_response(status, type_, message, **extra):
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Basic realm="govproc"'
+    if status == 429 and "retryAfter" in extra:
+        response.headers["Retry-After"] = str(extra["retryAfter"])
     return response
 
 
@@ -95,9 +98,13 @@ def _authenticate():
     auth = request.authorization
     user = None
     if auth is not None and auth.type == "basic":
-        user = session.scalar(select(User).where(User.username == (auth.username or "")))
-        if user is None or not user.active or not user.check_password(auth.password or ""):
+        try:  # throttled per user name and address like every sign-in (app/api/signin.py)
+            user = authenticate(auth.username or "", auth.password or "", "engine-rest")
+        except Throttled as err:
+            raise CamundaError(429, "AuthenticationException", err.message, retryAfter=err.retry_after) from None
+        if user is None:
             raise CamundaError(401, "AuthenticationException", "用户名或密码错误 / wrong username or password")
+        user = session.get(User, user.id)
     elif auth is not None and auth.type == "bearer":
         try:
             user = user_from_token(session, auth.token or "")

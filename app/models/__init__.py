@@ -56,3 +56,8 @@ __all__ += ["Intent", "IntentDisclosure", "ProjectVersion", "Threshold", "Unifie
 from .workdays import CalendarDay  # noqa: E402
 
 __all__ += ["CalendarDay"]
+
+# Sign-in state shared by every worker: generated signing keys, server-side sessions, the login throttle.
+from .security import AppSecret, AuthSession, LoginFailure, LoginThrottle  # noqa: E402
+
+__all__ += ["AppSecret", "AuthSession", "LoginFailure", "LoginThrottle"]
