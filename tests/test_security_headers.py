@@ -35,7 +35,7 @@ def test_every_response_carries_the_security_headers(app, login):
     for name, response in responses(app, login).items():
         headers = response.headers
         csp = dict(part.strip().split(" ", 1) for part in headers["Content-Security-Policy"].split(";"))
-        assert csp["script-src"] == "'self'", name  # no inline script, no eval
+        assert csp["script-src"] == "'self'" and csp["style-src"] == "'self'", name  # nothing inline, no eval
         assert csp["frame-ancestors"] == "'none'" and csp["object-src"] == "'none'", name
         assert csp["default-src"] == "'self'" and csp["base-uri"] == "'none'", name
         assert headers["X-Frame-Options"] == "DENY", name
@@ -66,9 +66,10 @@ def test_cookies_are_httponly_and_lax_and_secure_only_over_https(app):
 
 
 @pytest.mark.parametrize("template", sorted(p.name for p in TEMPLATES.glob("*.html")))
-def test_templates_hold_no_inline_script(template):
+def test_templates_hold_no_inline_script_or_style(template):
     text = (TEMPLATES / template).read_text()
     for tag in re.findall(r"<script\b[^>]*>", text):
         assert "src=" in tag or 'type="application/json"' in tag, tag  # data blocks are not run
     assert not re.search(r"\son[a-z]+\s*=", text), "inline event handler"
     assert "javascript:" not in text
+    assert "<style" not in text and not re.search(r"\sstyle\s*=", text), "inline style"
