@@ -56,6 +56,7 @@ def test_a_locked_name_waits_or_an_administrator_unlocks_it(app, clock, login):
     throttles = admin.ok(admin.get("/api/login-throttles"))
     row = next(t for t in throttles if t["scope"] == "user" and t["key"] == "reviewer")
     assert row["locked"] and row["failures"] == app.config["LOGIN_LOCK_FAILURES"] and row["locked_until"]
+    assert row["retry_after"] == app.config["LOGIN_LOCK_SECONDS"] - app.config["LOGIN_MAX_DELAY_SECONDS"]
     failures = admin.ok(admin.get("/api/login-failures"))
     mine = [f for f in failures if f["username"] == "reviewer"]
     assert len(mine) == app.config["LOGIN_LOCK_FAILURES"] and mine[0]["locked"] and not mine[-1]["locked"]
@@ -112,10 +113,16 @@ def test_one_address_guessing_many_names_is_locked_out(app, clock):
     assert api_login(app, "clerk").status_code == 200  # the same user from another address
 
 
-def test_an_office_behind_one_address_is_not_locked_by_its_own_logins(app):
-    app.config.update(LOGIN_ADDRESS_FREE_FAILURES=1, LOGIN_ADDRESS_LOCK_FAILURES=2)
+def test_an_office_behind_one_address_is_not_locked_by_its_own_logins(app, clock):
+    app.config.update(LOGIN_ADDRESS_FREE_FAILURES=1, LOGIN_ADDRESS_LOCK_FAILURES=3)
     for name in ("clerk", "reviewer", "leader", "finance", "clerk", "agency"):
         assert api_login(app, name).status_code == 200  # successes give their count back
+    fail(app, "guess", 2, OTHER_ADDRESS)  # the office's address is now slowed down …
+    assert api_login(app, "clerk", environ=OTHER_ADDRESS).status_code == 429
+    clock.advance(seconds=1)
+    assert api_login(app, "clerk", environ=OTHER_ADDRESS).status_code == 200
+    # … and a success in between neither counts nor restarts the wait.
+    assert api_login(app, "reviewer", environ=OTHER_ADDRESS).status_code == 200
 
 
 def test_the_web_login_is_throttled_in_chinese(app, clock):

@@ -6,6 +6,7 @@ Auditors read them too. The rules are app/api/signin.py's.
 """
 import logging
 
+from flask import current_app
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
 from sqlalchemy import or_, select
@@ -13,6 +14,7 @@ from sqlalchemy import or_, select
 from ..models import LoginFailure, LoginThrottle
 from . import schemas
 from .common import groups_only, now, read_session, transaction
+from .signin import Policy
 
 blp = Blueprint("login_security", __name__, url_prefix="/api", description="登录安全")
 log = logging.getLogger(__name__)
@@ -27,6 +29,7 @@ class Throttle(schemas.Base):
     last_failure_at = fields.DateTime(allow_none=True)
     locked_until = fields.DateTime(allow_none=True, metadata={"description": "锁定到何时；未锁定为 null"})
     locked = fields.Boolean()
+    retry_after = fields.Integer(metadata={"description": "下一次登录尝试须等待的秒数；0 为无需等待"})
 
 
 class Failure(schemas.Base):
@@ -44,11 +47,11 @@ class FailureQuery(schemas.Base):
 
 def throttle_rows(session):
     """Names and addresses with failures or a lock, locked first, the latest failure first."""
-    moment = now()
+    moment, policy = now(), Policy.of(current_app.config)
     rows = session.scalars(select(LoginThrottle).where(or_(LoginThrottle.failures > 0,
                                                            LoginThrottle.locked_until > moment))
                            .order_by(LoginThrottle.last_failure_at.desc()))
-    return sorted((row.to_dict(moment) for row in rows), key=lambda r: not r["locked"])
+    return sorted((row.to_dict(moment, policy) for row in rows), key=lambda r: not r["locked"])
 
 
 def failure_rows(session, limit=100):

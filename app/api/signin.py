@@ -113,16 +113,18 @@ def _count_attempt(keys, policy, moment):
         wait = max(w for w, _ in waits)
         if wait:
             raise Throttled(wait, any(locked for w, locked in waits if w))
+        previous = {(row.scope, row.key): row.last_failure_at for row in rows}
         for row in rows:
             row.count(moment, policy)
+    return previous
 
 
-def _verdict(keys, policy, moment, user, username, channel):
+def _verdict(keys, policy, moment, user, username, channel, previous):
     with db().Session() as session, session.begin():
         rows = _rows(session, keys)
         if user is not None:
             for row in rows:
-                row.give_back(policy)
+                row.give_back(policy, moment, previous.get((row.scope, row.key)))
                 if row.scope == "user" or row.failures == 0:
                     session.delete(row)  # a success clears the name; an address only its own attempt
             return
@@ -141,7 +143,7 @@ def authenticate(username, password, channel):
     policy, moment = Policy.of(current_app.config), now()
     name = clean_name(username)
     keys = [("user", name), ("address", client_address())]
-    _count_attempt(keys, policy, moment)
+    previous = _count_attempt(keys, policy, moment)
     lookup = _lookup_name(username)
     # A lone surrogate cannot be hashed (nor be anyone's password): it is checked (and fails) with "?" in its place.
     password = str(password or "").encode("utf-8", "replace").decode("utf-8")
@@ -151,5 +153,5 @@ def authenticate(username, password, channel):
             check_password_hash(_dummy_hash(), password)  # the same work as a real check
         elif not user.check_password(password) or not user.active:
             user = None
-    _verdict(keys, policy, moment, user, name, channel)
+    _verdict(keys, policy, moment, user, name, channel, previous)
     return user

@@ -88,16 +88,19 @@ class LoginThrottle(Base):
         if self.failures >= policy.lock_after(self.scope):
             self.locked_until = now + timedelta(seconds=policy.lock_seconds)
 
-    def give_back(self, policy):
-        """A counted attempt succeeded: it was no failure, and a lock it set is lifted."""
+    def give_back(self, policy, counted_at, previous):
+        """The attempt counted at ``counted_at`` succeeded: it was no failure, so it neither adds to the count,
+        nor delays the next attempt, nor keeps a lock it set."""
         self.failures = max(self.failures - 1, 0)
+        if self.last_failure_at == counted_at:
+            self.last_failure_at = previous
         if self.failures < policy.lock_after(self.scope):
             self.locked_until = None
 
-    def to_dict(self, now):
+    def to_dict(self, now, policy):
         return {"id": self.id, "scope": self.scope, "key": self.key, "failures": self.failures,
                 "last_failure_at": self.last_failure_at, "locked_until": self.locked_until if self.locked(now) else None,
-                "locked": self.locked(now)}
+                "locked": self.locked(now), "retry_after": self.wait_seconds(now, policy)}
 
 
 def _ceil(seconds):

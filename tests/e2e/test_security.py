@@ -56,3 +56,21 @@ def test_a_cookie_copied_before_logout_opens_nothing_after(pages):
     expect(thief).to_have_url(re.compile(r"/login$"))
     expect(thief.locator("input[name=username]")).to_be_visible()
     assert thief.context.request.get("/api/tasks").status == 401
+
+
+def test_withdraw_asks_first_without_an_inline_handler(pages, login):
+    """The 撤回 button's confirmation (once an inline onsubmit, now web.js reading data-confirm)."""
+    from helpers import apply_plan, register_project
+    project = register_project(login("clerk"), login("reviewer"))
+    instance = apply_plan(login("clerk"), project["id"])
+    page = pages.login("clerk")
+    page.goto(f"/instances/{instance['id']}")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_test_id("message-withdraw").click()
+    expect(page.get_by_test_id("message-withdraw")).to_be_visible()  # dismissed: nothing sent
+    assert asked and asked[0].startswith("确定要") and asked[0].endswith("吗？")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("message-withdraw").click()
+    expect(page.get_by_test_id("message-withdraw")).to_have_count(0)  # accepted: withdrawn
+    assert not page.js_errors
