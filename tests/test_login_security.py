@@ -163,3 +163,13 @@ def test_the_admin_page_lists_and_unlocks(app, clock):
     assert response.status_code == 204
     assert api_login(app, "clerk2").status_code == 200
     assert "clerk2" not in admin.get("/admin").data.decode().split('data-testid="login-throttles"')[1].split("</table>")[0]
+
+
+def test_old_failures_are_forgotten(app, clock, login):
+    fail(app, "clerk", 2)
+    clock.advance(seconds=app.config["LOGIN_LOCK_SECONDS"])
+    fail(app, "someone", 1)  # any failure clears what is old enough
+    admin = login("admin")
+    rows = {(t["scope"], t["key"]): t["failures"] for t in admin.ok(admin.get("/api/login-throttles"))}
+    assert rows == {("user", "someone"): 1, ("address", "127.0.0.1"): 1}
+    assert len(admin.ok(admin.get("/api/login-failures", query_string={"limit": 2}))) == 2  # the log stays

@@ -132,9 +132,10 @@ def _verdict(keys, policy, moment, user, username, channel, previous):
                                  locked=any(row.locked(moment) for row in rows)))
         session.execute(delete(LoginFailure).where(LoginFailure.at < moment - timedelta(days=KEEP_FAILURES_DAYS)))
         stale = moment - timedelta(seconds=policy.lock_seconds)
-        session.execute(delete(LoginThrottle).where(
-            LoginThrottle.last_failure_at < stale,
-            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < moment)))
+        forgotten = select(LoginThrottle.id).where(  # old failures, no lock (any more); rows in use are skipped
+            or_(LoginThrottle.last_failure_at <= stale, LoginThrottle.last_failure_at.is_(None)),
+            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < moment)).with_for_update(skip_locked=True)
+        session.execute(delete(LoginThrottle).where(LoginThrottle.id.in_(forgotten.scalar_subquery())))
 
 
 def authenticate(username, password, channel):
