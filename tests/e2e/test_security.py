@@ -74,3 +74,22 @@ def test_withdraw_asks_first_without_an_inline_handler(pages, login):
     page.get_by_test_id("message-withdraw").click()
     expect(page.get_by_test_id("message-withdraw")).to_have_count(0)  # accepted: withdrawn
     assert not page.js_errors
+
+
+def test_an_administrator_unlocks_a_locked_name_on_the_settings_page(pages, app, clock):
+    client = app.test_client()
+    for _ in range(app.config["LOGIN_LOCK_FAILURES"]):
+        assert client.post("/api/login", json={"username": "clerk2", "password": "wrong"}).status_code == 401
+        clock.advance(seconds=app.config["LOGIN_MAX_DELAY_SECONDS"])
+    assert client.post("/api/login", json={"username": "clerk2", "password": "demo"}).status_code == 429
+
+    page = pages.login("admin")
+    page.goto("/admin")
+    row = page.get_by_test_id("login-throttles").locator("tr", has_text="clerk2")
+    expect(row).to_contain_text("已锁定至")
+    expect(page.get_by_test_id("login-failures")).to_contain_text("clerk2")
+    row.get_by_role("button", name="解锁").click()
+    expect(page.get_by_test_id("admin-ok")).to_contain_text("已解锁")
+    expect(row).to_have_count(0)
+    assert client.post("/api/login", json={"username": "clerk2", "password": "demo"}).status_code == 200
+    assert not page.js_errors
