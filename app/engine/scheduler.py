@@ -59,7 +59,10 @@ def main():
     app = create_app({"SCHEDULER": "external"})
     print(f"timer scheduler for {app.config['DATABASE_URL'].split('://')[0]} "
           f"every {app.config['SCHEDULER_INTERVAL_SECONDS']} s")
-    _configure(BlockingScheduler(), app).start()
+    try:
+        _configure(BlockingScheduler(), app).start()
+    except KeyboardInterrupt:  # Ctrl-C on the terminal running ./run.sh reaches this process too
+        pass
 
 
 if __name__ == "__main__":
