@@ -14,11 +14,24 @@ def create_app(config=None):
     app = Flask(__name__)
     app.config.update(
         DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'govproc.db'}"),
-        SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-change-me"),
-        TOKEN_TTL_SECONDS=int(os.environ.get("TOKEN_TTL_SECONDS", 8 * 3600)),
+        SECRET_KEY=None,  # from the environment or generated per installation: app/secret_key.py
+        TOKEN_TTL_SECONDS=int(os.environ.get("TOKEN_TTL_SECONDS", 8 * 3600)),  # sessions and tokens alike
+        # Sign-in throttling per user name and per client address (app/api/signin.py, README "Security").
+        LOGIN_FREE_FAILURES=int(os.environ.get("LOGIN_FREE_FAILURES", 3)),
+        LOGIN_LOCK_FAILURES=int(os.environ.get("LOGIN_LOCK_FAILURES", 10)),
+        LOGIN_ADDRESS_FREE_FAILURES=int(os.environ.get("LOGIN_ADDRESS_FREE_FAILURES", 10)),
+        LOGIN_ADDRESS_LOCK_FAILURES=int(os.environ.get("LOGIN_ADDRESS_LOCK_FAILURES", 30)),
+        LOGIN_LOCK_SECONDS=int(os.environ.get("LOGIN_LOCK_SECONDS", 15 * 60)),
+        LOGIN_MAX_DELAY_SECONDS=int(os.environ.get("LOGIN_MAX_DELAY_SECONDS", 60)),
+        # HTTPS=1 when users reach the service over TLS: Secure cookies and HSTS (app/security_headers.py).
+        HTTPS=os.environ.get("HTTPS", "0") == "1",
+        # How many reverse proxies in front set X-Forwarded-For/-Proto (0: none; the client is the peer).
+        TRUSTED_PROXIES=int(os.environ.get("TRUSTED_PROXIES", 0)),
         BPMN_DIR=str(ROOT / "bpmn"),
         FORMS_DIR=str(ROOT / "forms"),
         DEPLOY_ON_START=True,
+        # Off in web workers started by `python -m app serve`, which prepares the database once beforehand.
+        PREPARE_ON_START=os.environ.get("PREPARE_ON_START", "1") != "0",
         DEMO_DATA=os.environ.get("DEMO_DATA", "1") != "0",  # 0: a real deployment, see ADMIN_PASSWORD
         ADMIN_PASSWORD=os.environ.get("ADMIN_PASSWORD", ""),
         CLOCK=utcnow,
@@ -41,19 +54,13 @@ def create_app(config=None):
 
     db = Database(app.config["DATABASE_URL"])
     app.extensions["db"] = db
-    db.create_all(app.config)  # migrations to head (app/ops/migrate.py)
-    with db.Session() as session, session.begin():
-        if app.config["DEPLOY_ON_START"]:
-            from .engine.deployments import deploy_directory
-            deploy_directory(session, app.config["BPMN_DIR"], app.config["FORMS_DIR"], now=app.config["CLOCK"]())
-        if app.config["DEMO_DATA"]:
-            from .demo import seed
-            seed(session)
-        else:
-            from .models.org import ensure_admin
-            ensure_admin(session, app.config["ADMIN_PASSWORD"])  # the first administrator of an empty database
-        from .models.threshold import seed_defaults
-        seed_defaults(session)  # 限额标准: the seeds' figures when the table is empty
+    if app.config["PREPARE_ON_START"]:
+        from .startup import prepare
+        prepare(app)  # schema, start-up deployment, seeds: once, under a lock (app/startup.py)
+    from .secret_key import configure
+    configure(app, db)  # SECRET_KEY: the environment's, or this installation's generated key
+    from .security_headers import init_security
+    init_security(app)
 
     from .api import init_api
     init_api(app)

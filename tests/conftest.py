@@ -134,7 +134,10 @@ def app(tmp_path, clock, template):
         import shutil
         shutil.copyfile(template.url[len("sqlite:///"):], tmp_path / "test.db")
         url = f"sqlite:///{tmp_path / 'test.db'}"
-    application = create_app({"DATABASE_URL": url, "CLOCK": clock, "TESTING": True, "SECRET_KEY": "test"})
+    # Sessions expire by the app's clock, which tests move days ahead: here they outlive any test
+    # (tests/test_sessions.py sets its own lifetime).
+    application = create_app({"DATABASE_URL": url, "CLOCK": clock, "TESTING": True, "SECRET_KEY": "test",
+                              "TOKEN_TTL_SECONDS": 10 * 365 * 86400})
     yield application
     application.extensions["db"].dispose()
 

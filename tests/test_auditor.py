@@ -13,6 +13,7 @@ READ_ONLY_POSTS = {
     "auth.login": "signing in to the API",
     "web.login": "signing in to the web UI",
     "web.logout": "signing out",
+    "auth.logout": "signing out of the API (ends the caller's own session)",
     "audit.replay_instance": "the replay runs in memory in a read-only session (auditors' own tool)",
     "users.change_own_password": "everyone, auditors included, changes their own password",
     "web.password": "the same, in the web UI",

@@ -4,7 +4,6 @@ from functools import wraps
 
 from flask import current_app, g, request
 from flask_smorest import abort
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..models import User
@@ -43,29 +42,21 @@ def transaction():
             abort(409, message="数据已被他人修改，请刷新后重试")
 
 
-def _serializer():
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="api-token")
-
-
-def issue_token(user):
-    return _serializer().dumps({"uid": user.id, "gen": user.token_generation})
-
-
 def user_from_token(session, token):
+    """The user of a live API token; 401 when it is expired, forged, signed out or outdated."""
+    from .sessions import TokenError, session_user, token_session_id
     try:
-        payload = _serializer().loads(token, max_age=current_app.config["TOKEN_TTL_SECONDS"])
-    except SignatureExpired:
-        abort(401, message="登录已过期，请重新登录")
-    except BadSignature:
-        abort(401, message="登录凭证无效")
-    user = session.get(User, payload.get("uid"))
-    if user is None or not user.active or user.token_generation != payload.get("gen"):
-        abort(401, message="登录凭证无效")
+        raw = token_session_id(token)
+    except TokenError as err:
+        abort(401, message=str(err))
+    user = session_user(session, raw, now())
+    if user is None:
+        abort(401, message="登录凭证无效或已退出，请重新登录")
     return user
 
 
 def current_user():
-    """The caller, from a bearer token (API) or the session cookie (web UI)."""
+    """The caller, from a bearer token (API) or the session cookie (web UI); both name a server-side session."""
     if "user" in g:
         return g.user
     session = read_session()
@@ -75,10 +66,9 @@ def current_user():
         user = user_from_token(session, header[7:].strip())
     else:
         from flask import session as cookie
-        if cookie.get("uid"):
-            user = session.get(User, cookie["uid"])
-            if user is not None and (not user.active or user.token_generation != cookie.get("gen")):
-                user = None
+        from .sessions import session_user
+        if cookie.get("sid"):
+            user = session_user(session, cookie["sid"], now())
     g.user = user
     g.user_id = user.id if user else None
     return user

@@ -37,6 +37,7 @@ from ..models import Deployment, DomainError, ProcessDefinition, ProcessInstance
 from ..models.inputs import MAX_ID, parse_id
 from .common import now, read_session, transaction, user_from_token
 from .errors import unexpected
+from .signin import Throttled, authenticate
 
 bp = Blueprint("engine_rest", __name__, url_prefix="/engine-rest")
 
@@ -56,6 +57,8 @@ def _error_response(status, type_, message, **extra):
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Basic realm="govproc"'
+    if status == 429 and "retryAfter" in extra:
+        response.headers["Retry-After"] = str(extra["retryAfter"])
     return response
 
 
@@ -102,9 +105,13 @@ def _authenticate():
     auth = request.authorization
     user = None
     if auth is not None and auth.type == "basic":
-        user = session.scalar(select(User).where(User.username == (auth.username or "")))
-        if user is None or not user.active or not user.check_password(auth.password or ""):
+        try:  # throttled per user name and address like every sign-in (app/api/signin.py)
+            user = authenticate(auth.username or "", auth.password or "", "engine-rest")
+        except Throttled as err:
+            raise CamundaError(429, "AuthenticationException", err.message, retryAfter=err.retry_after) from None
+        if user is None:
             raise CamundaError(401, "AuthenticationException", "用户名或密码错误 / wrong username or password")
+        user = session.get(User, user.id)
     elif auth is not None and auth.type == "bearer":
         try:
             user = user_from_token(session, auth.token or "")

@@ -70,11 +70,15 @@ def start_embedded(app):
 
 def main():
     from .. import create_app
-    logging.basicConfig(level=logging.INFO)
+    from ..startup import configure_logging
+    configure_logging()
     app = create_app({"SCHEDULER": "external"})
     print(f"timer scheduler for {app.config['DATABASE_URL'].split('://')[0]} "
           f"every {app.config['SCHEDULER_INTERVAL_SECONDS']} s")
-    _configure(BlockingScheduler(), app).start()
+    try:
+        _configure(BlockingScheduler(), app).start()
+    except KeyboardInterrupt:  # Ctrl-C on the terminal running ./run.sh reaches this process too
+        pass
 
 
 if __name__ == "__main__":

@@ -62,3 +62,8 @@ from .attachment import AttachmentContent  # noqa: E402
 from .ops import SchedulerHeartbeat  # noqa: E402
 
 __all__ += ["AttachmentContent", "SchedulerHeartbeat"]
+
+# Sign-in state shared by every worker: generated signing keys, server-side sessions, the login throttle.
+from .security import AppSecret, AuthSession, LoginFailure, LoginThrottle  # noqa: E402
+
+__all__ += ["AppSecret", "AuthSession", "LoginFailure", "LoginThrottle"]

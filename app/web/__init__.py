@@ -1,6 +1,7 @@
 """Task-list web UI (工作台) for clerks, reviewers, agencies and auditors: Jinja pages, a little vanilla JS.
 
-Sign-in uses the Flask session cookie (``uid`` + ``gen``, read by ``app.api.common.current_user``);
+Sign-in uses the Flask session cookie naming a server-side session (``sid``, read by
+``app.api.common.current_user``; app/api/sessions.py);
 every POST carries the session's CSRF token (hidden field or ``X-CSRF-Token`` header).
 """
 from datetime import timedelta
@@ -29,6 +30,6 @@ def init_web(app):
     def _api_cookie_csrf():
         # The API also accepts the web session cookie; a write made with it needs the CSRF header too.
         if request.path.startswith("/api/") and request.method not in ("GET", "HEAD", "OPTIONS") \
-                and not request.headers.get("Authorization") and session.get("uid"):
+                and not request.headers.get("Authorization") and session.get("sid"):
             return common.check_csrf(json_reply=True)
         return None

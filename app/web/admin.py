@@ -1,13 +1,15 @@
-"""系统设置 for administrators: users and units, the thresholds (限额标准), the working-day calendar, the
+"""系统设置 for administrators: users and units, 登录安全 (failed sign-ins, locks, 解锁), the thresholds (限额标准), the working-day calendar, the
 supervision rules and the expert pool on one page. The page reads the tables; saving goes through the same admin API as any client
-(/api/users, /api/units, PUT /api/thresholds, PUT /api/calendar, PUT /api/supervision/rules/<code>,
+(/api/users, /api/units, DELETE /api/login-throttles/<id>, PUT /api/thresholds, PUT /api/calendar, PUT /api/supervision/rules/<code>,
 POST/PATCH /api/experts), with the
 session cookie and CSRF header, so the rules and messages are the API's.
 """
-from flask import render_template, request
+from flask import current_app, render_template, request
 from sqlalchemy import select
 
 from ..api.common import now, read_session
+from ..api.login_security import failure_rows, throttle_rows
+from ..api.signin import Policy
 from ..models import Expert, Unit, User
 from ..models.org import LEVELS, ROLES
 from ..models.base import BEIJING
@@ -19,6 +21,7 @@ from . import bp
 from .common import NAV, login_required, refuse, web_user
 
 ADMINS = {"admin"}
+CHANNELS = {"web": "网页登录", "api": "接口登录", "engine-rest": "Camunda Modeler"}
 NAV.append(("web.admin", "系统设置", "admin", ADMINS))
 
 
@@ -62,4 +65,6 @@ def admin():
                            rules=_rules(session), experts=list(session.scalars(select(Expert).order_by(Expert.id))),
                            expert_categories=EXPERT_CATEGORIES,
                            users=list(session.scalars(select(User).order_by(User.id))), roles=ROLES,
-                           units=units, unit_names={u.id: u.name for u in units}, levels=LEVELS)
+                           units=units, unit_names={u.id: u.name for u in units}, levels=LEVELS,
+                           login_throttles=throttle_rows(session), login_failures=failure_rows(session, 20),
+                           login_policy=Policy.of(current_app.config), channels=CHANNELS)

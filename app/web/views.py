@@ -11,6 +11,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..api.common import now, read_session, transaction
 from ..api.instances import visible_instance
+from ..api.sessions import end_session, open_session
+from ..api.signin import Throttled, authenticate
 from ..api.tasks import _visible_task, visible_tasks
 from ..engine import deployments, history, progress, runtime
 from ..engine.deployments import BPMN_NS
@@ -36,19 +38,29 @@ def login():
         return render_template("login.html", next=next_url, username="")
     username = (request.form.get("username") or "").strip()
     password = request.form.get("password") or ""
-    user = read_session().scalar(select(User).where(User.username == username)) if username else None
-    if user is None or not user.active or not user.check_password(password):
+    try:
+        user = authenticate(username, password, "web") if username else None
+    except Throttled as err:
+        return render_template("login.html", next=next_url, username=username, error=err.message), 429, \
+            {"Retry-After": str(err.retry_after)}
+    if user is None:
         return render_template("login.html", next=next_url, username=username,
                                error="用户名或密码错误"), 401
+    with transaction() as (db_session, _):
+        sid = open_session(db_session, user, "web", now())
     session.clear()  # a fresh session (and CSRF token) after signing in
     session.permanent = True
-    session["uid"], session["gen"] = user.id, user.token_generation
+    session["sid"] = sid
     csrf_token()
     return redirect(next_url or url_for("web.workbench"))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """退出: the server-side session ends, so a copy of this cookie is refused from now on."""
+    if session.get("sid"):
+        with transaction() as (db_session, _):
+            end_session(db_session, session["sid"])
     session.clear()
     flash("您已安全退出。", "info")
     return redirect(url_for("web.login"))

@@ -57,12 +57,22 @@ class Pages:
         context = self.browser.new_context(base_url=self.base, locale="zh-CN", timezone_id="Asia/Shanghai",
                                            viewport={"width": 1400, "height": 900})
         context.set_default_timeout(10000)
+        # Content-Security-Policy violations (the policy is app/security_headers.py), as the page sees them.
+        context.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation', "
+                                "function (e) { window.__csp.push(e.violatedDirective + ' ' + e.blockedURI); });")
         page = context.new_page()
-        errors = []
+        errors, console_errors = [], []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.js_errors = errors
+        page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+        page.js_errors, page.console_errors = errors, console_errors
         self.pages.append(page)
         return page
+
+    @staticmethod
+    def csp_violations(page):
+        """What the Content-Security-Policy refused on this page (reported events and console errors)."""
+        reported = page.evaluate("window.__csp || []")
+        return reported + [m for m in page.console_errors if "Content Security Policy" in m]
 
     def login(self, username, password="demo"):
         page = self.new()
@@ -88,5 +98,7 @@ def pages(browser, server, request):
                 page.screenshot(path=str(RESULTS / f"{name}{'-' + str(i) if i else ''}.png"), full_page=True)
             except Exception:  # noqa: BLE001 - a screenshot must never hide the real failure
                 pass
+    violations = [m for page in p.pages for m in page.console_errors if "Content Security Policy" in m]
     for page in p.pages:
         page.context.close()
+    assert not violations, violations  # every browser test runs under the policy (app/security_headers.py)

@@ -30,11 +30,11 @@
 
   function send(method, url, body, done, failed) {
     fetch(url, {
-      method: method, credentials: 'same-origin', body: JSON.stringify(body),
+      method: method, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
       headers: { 'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': csrf,
                  'X-Requested-With': 'fetch' }
     }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (json) {
+      return (response.status === 204 ? Promise.resolve({}) : response.json().catch(function () { return {}; })).then(function (json) {
         if (response.ok) { done(json); return; }
         if (failed) { failed(); }
         show(errorBox, json.message || ('保存失败（' + response.status + '）'), flatten(json.errors, '', []));
@@ -108,6 +108,13 @@
       send('POST', '/api/units', body, function (json) {
         show(okBox, '已新增单位 ' + json.name + '。');
         setTimeout(function () { window.location.reload(); }, 800);
+      });
+    },
+    unlock: function (button) {
+      var tr = button.closest('[data-throttle]');
+      send('DELETE', '/api/login-throttles/' + tr.dataset.throttle, undefined, function () {
+        tr.remove();
+        show(okBox, '已解锁，该用户名或登录地址可以重新登录。');
       });
     },
     expert: function () {
