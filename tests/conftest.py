@@ -106,8 +106,14 @@ def clock():
     return Clock()
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "app_config(dict): extra create_app config for the test's app "
+                                       "(e.g. a small step budget)")
+
+
 @pytest.fixture
-def app(tmp_path, clock, template):
+def app(request, tmp_path, clock, template):
+    marker = request.node.get_closest_marker("app_config")
     if template.rows is not None:
         template.restore_postgres()
         url = template.url
@@ -115,7 +121,8 @@ def app(tmp_path, clock, template):
         import shutil
         shutil.copyfile(template.url[len("sqlite:///"):], tmp_path / "test.db")
         url = f"sqlite:///{tmp_path / 'test.db'}"
-    application = create_app({"DATABASE_URL": url, "CLOCK": clock, "TESTING": True, "SECRET_KEY": "test"})
+    application = create_app({"DATABASE_URL": url, "CLOCK": clock, "TESTING": True, "SECRET_KEY": "test",
+                              **(marker.args[0] if marker else {})})
     yield application
     application.extensions["db"].dispose()
 
