@@ -161,3 +161,36 @@ def test_incident_without_a_timer_is_resolved_not_retried(app, login):
     resolved = admin.ok(admin.post(f"/api/incidents/{incident['id']}/resolve"))
     assert resolved["status"] == "resolved" and resolved["resolved_at"]
     assert admin.post(f"/api/incidents/{incident['id']}/resolve").status_code == 409
+
+
+@SMALL_BUDGET
+def test_requested_starts_that_loop_fail_alone(app, clock, login):
+    """Instances handlers ask for (year-end cleanups) start in batches: a looping one fails with its incident,
+    the others of the batch start."""
+    from app.engine import starts
+    from app.models import StartRequest
+    db = app.extensions["db"]
+    with db.Session() as s, s.begin():
+        for key, path in (("a", "task"), ("b", "now"), ("c", "task")):
+            s.add(StartRequest(process_key="loop_no_wait", business_key=key, unit_id=1, data={"path": path},
+                               status="pending"))
+    assert starts.dispatch(db, clock()) == 2
+    with db.Session() as s:
+        status = {r.business_key: (r.status, r.error) for r in s.scalars(select(StartRequest))}
+    assert status["a"][0] == status["c"][0] == "started"
+    assert status["b"][0] == "failed" and "超出执行预算" in status["b"][1]
+    [incident] = incidents(login("admin"))
+    assert (incident["kind"], incident["task"], incident["instance_id"]) == ("step_budget", "l_inc", None)
+    assert_released(app)
+
+
+@SMALL_BUDGET
+def test_loop_after_a_message(app, login):
+    clerk, admin = login("clerk"), login("admin")
+    instance = clerk.start("loop_no_wait", {"path": "message"})
+    history = clerk.history(instance["id"])
+    assert_stopped(clerk.post(f"/api/instances/{instance['id']}/messages/poke", {"data": {}}))
+    assert clerk.history(instance["id"]) == history
+    assert_released(app)
+    [incident] = incidents(admin)
+    assert (incident["kind"], incident["task"], incident["instance_id"]) == ("step_budget", "l_inc", instance["id"])

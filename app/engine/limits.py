@@ -121,13 +121,13 @@ class StepBudget:
                 else f"{self.limits.seconds:g} 秒")
         where = self.element() or "?"
         name = getattr(self.task.task_spec, "bpmn_name", None) if self.task is not None else None
-        label = f"{where}（{name}）" if name and getattr(self.task.task_spec, "bpmn_id", None) == where else where
+        label = f"{where}（{name}）" if name and getattr(self.task.task_spec, "bpmn_id", None) == where else f"{where} "
         if looped:
             cycle = "、".join(f"{e}×{self.runs[e]}" for e in looped)
-            why = f"在元素 {label} 处循环（反复执行：{cycle}），循环中没有等待状态"
+            why = f"在元素 {label}处循环（反复执行：{cycle}），循环中没有等待状态"
             fix = "请在循环中加入用户任务、消息或定时事件，或修正网关条件"
         else:
-            why = f"在元素 {label} 处运行过久"
+            why = f"在元素 {label}处运行过久"
             fix = "请简化该元素的表达式或脚本"
         return (f"流程步骤超出执行预算（{over}），已整体回滚：{why}。{fix}。/ step budget exceeded "
                 f"({over.replace(' 次任务状态变化', ' task transitions').replace(' 秒', ' s')}) at element {where}; "
