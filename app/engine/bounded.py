@@ -137,8 +137,11 @@ def bounded_round(number, ndigits=None):
 
 
 def bounded_sum(iterable, start=0):
+    items = list(iterable)
+    if all(isinstance(v, (int, float, Decimal)) for v in [start, *items]):
+        return check(sum(items, start))  # numbers: each within bounds, so their sum is too (a few bits more)
     total = start
-    for item in iterable:
+    for item in items:  # texts or lists: concatenation checked step by step
         total = binop("Add", total, item)
     return total
 

@@ -306,7 +306,11 @@ def _fire_start(session, row, now):
 
 
 def run_due(db, now, owner="embedded"):
-    """One scheduler tick: claim what is due and fire it. Returns how many fired."""
+    """One scheduler tick: claim what is due and fire it. Returns how many fired.
+
+    The claim is one short transaction; each timer then fires in a transaction of its own, whose step runs
+    under the step budget (``limits``), so the tick never holds the write lock for longer than one step may
+    take, and a timer that cannot fire (a loop, a period below the minimum) fails alone with an incident."""
     return sum(1 for timer_id in claim(db, now, owner) if fire(db, timer_id, owner, now))
 
 
