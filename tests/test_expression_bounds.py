@@ -85,8 +85,12 @@ def test_ordinary_expressions_still_work(expression, expected):
 def test_script_lines_are_bounded_too():
     data = {"text": "x"}
     with pytest.raises(ExpressionLimit):
-        execute_script("a = text * 1000\nb = a * 1000\nc = b * 1000", data)
-    assert data["b"] == "x" * 1000000  # the lines before the refused one ran
+        execute_script("a = text * 1000\nb = a * 999\nc = b * 1000", data)
+    assert len(data["b"]) == 999000  # the lines before the refused one ran
+    with pytest.raises(ExpressionLimit, match="合计"):  # many lines cannot add up to what one may not make
+        execute_script("a = text * 400000\nb = text * 400000\nc = text * 400000", {"text": "x"})
+    with pytest.raises(ExpressionLimit, match="200"):
+        execute_script("a = 1\n" * 201, {})
 
 
 # -- at deployment ------------------------------------------------------------------------------------------

@@ -259,8 +259,19 @@ def template(value, data):
     return value
 
 
+MAX_SCRIPT_LINES = 200
+
+
+def check_script_size(script):
+    if len((script or "").splitlines()) > MAX_SCRIPT_LINES:
+        raise ExpressionLimit(f"脚本超过 {MAX_SCRIPT_LINES} 行 / script longer than {MAX_SCRIPT_LINES} lines")
+
+
 def execute_script(script, data):
-    """Run a script task: only lines of the form ``name = expression`` are allowed."""
+    """Run a script task: only lines of the form ``name = expression`` are allowed. What one script assigns
+    counts together against the size bound, so many lines cannot add up to a value no single one may make."""
+    check_script_size(script)
+    sizes = {}
     for lineno, line in enumerate((script or "").splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -270,3 +281,7 @@ def execute_script(script, data):
         if not sep or expr.startswith("=") or not name.isidentifier() or name.startswith("_"):
             raise ExpressionError(f"脚本第 {lineno} 行只允许“变量 = 表达式” / line {lineno}: only 'name = expression'")
         data[name] = evaluate(expr.strip(), data)
+        sizes[name] = bounded.size(data[name])
+        if sum(sizes.values()) > bounded.MAX_SIZE:
+            raise ExpressionLimit(f"脚本第 {lineno} 行：脚本赋值合计超过 {bounded.MAX_SIZE} 个字符/元素 / "
+                                  f"line {lineno}: the script's values exceed {bounded.MAX_SIZE} in all")
