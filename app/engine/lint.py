@@ -205,7 +205,8 @@ def check_timers(parser, filename):
                 except (ValueError, SyntaxError):
                     continue  # an expression: known only at run time
                 if isinstance(text, str):
-                    problem = timers.period_problem(text, isinstance(definition, CycleTimerEventDefinition))
+                    problem = timers.period_problem(text, isinstance(definition, CycleTimerEventDefinition),
+                                                    ts.bpmn_id)
                     if problem:
                         problems.append({"file": filename, "element": ts.bpmn_id, "message": problem})
     return problems

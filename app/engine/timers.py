@@ -119,10 +119,12 @@ class TimerPeriodError(limits.StepAborted):
 
     def __init__(self, element, text, what="周期"):
         minimum = limits.current.timer_min_seconds
+        timer = f"定时器 {element} 的" if element else "定时器的"
+        english = "cycle" if what == "周期" else "duration"
         super().__init__("TIMER_PERIOD", (
-            f"定时器 {element or ''} 的{what} “{text}” 短于最短允许的 {minimum} 秒；请改为至少 PT{minimum}S"
-            f"（如 PT1H、P1D） / timer {'cycle' if what == '周期' else 'duration'} shorter than the minimum of "
-            f"{minimum} s").replace("定时器  的", "定时器的"), element, kind="timer_period")
+            f"{timer}{what} “{text}” 短于最短允许的 {minimum} 秒；请改为至少 PT{minimum}S（如 PT1H、P1D） / "
+            f"timer {english} {text} of {element or 'this timer'} is shorter than the minimum of {minimum} s"),
+            element, kind="timer_period")
 
 
 _REFERENCE = datetime(2001, 1, 1, tzinfo=timezone.utc)  # a 31-day month, non-leap year: periods at their shortest
@@ -140,7 +142,7 @@ def cycle_parts(expression):
     return cycles, (parts[1] if len(parts) == 3 else None), parts[-1]
 
 
-def period_problem(text, cycle):
+def period_problem(text, cycle, element=None):
     """Why a static timer text is refused at deployment (Chinese and English), or None."""
     try:
         period = cycle_parts(text)[2] if cycle else text
@@ -150,7 +152,7 @@ def period_problem(text, cycle):
     except Exception:  # noqa: BLE001 - Spiff raises a bare Exception for a malformed duration
         return f"无法解析的定时器{'周期' if cycle else '时长'} “{text}” / malformed ISO-8601 timer"
     if seconds < limits.current.timer_min_seconds:
-        return TimerPeriodError(None, text, "周期" if cycle else "时长").message
+        return TimerPeriodError(element, text, "周期" if cycle else "时长").message
     return None
 
 
