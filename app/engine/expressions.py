@@ -9,7 +9,7 @@ no attribute access to private names, no calls beyond a few pure functions.
 Evaluation is bounded (``bounded.py``): nesting depth, sizes of numbers, texts and
 lists, repetition and powers are checked before they are computed, and the running
 step's deadline between operations. What can be known from the text alone — too
-deep, or literals such as ``10**10**10`` — is refused when the diagram is deployed.
+deep, or literals such as ``'x'*600000000`` — is refused when the diagram is deployed.
 """
 import ast
 import copy
@@ -170,8 +170,8 @@ def _literal_only(node):
 
 
 def _check_literal_parts(tree, expression):
-    """Compute, with the bounds, each largest part made of literals only (``10**10**10``,
-    ``int(Decimal('1e400000'))``, ``'x'*600000000``): one too big refuses the expression now, at deployment,
+    """Compute, with the bounds, each largest part made of literals only (``int(Decimal('1e400000'))``,
+    ``'x'*600000000``; ``**`` is not allowed at all): one too big refuses the expression now, at deployment,
     rather than failing every step that reaches it. Other errors (``1/0`` in a branch never taken) are left to
     run time."""
     stack = [tree.body]
