@@ -52,6 +52,8 @@ def create_app(config=None):
     if app.config["DATABASE_URL"].startswith("sqlite:///"):
         Path(app.config["DATABASE_URL"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
 
+    from .engine import limits
+    limits.configure(app.config)  # STEP_MAX_TRANSITIONS, STEP_MAX_SECONDS, TIMER_MIN_SECONDS (README "Limits")
     db = Database(app.config["DATABASE_URL"])
     app.extensions["db"] = db
     if app.config["PREPARE_ON_START"]:

@@ -9,13 +9,17 @@ XML and BPMN structure; constructs the service does not run (scripts, Java class
 condition, parameter and assignee expression parses in the safe evaluator; every service-task topic has
 a registered handler; every formRef / start form has a form; every candidate group is a known role; a
 gateway right after a user task reads only variables its form declares or the diagram visibly sets
-(see ``lint.py``); call activities name a deployed or included process; every element has diagram layout.
+(see ``lint.py``); call activities name a deployed or included process; timer cycles and durations are at
+least TIMER_MIN_SECONDS (default 60); every element has diagram layout. Cycles with no wait state (no user
+task, receive task or message/timer/signal catch event) are printed as warnings: they do not fail the check.
 Nothing is written anywhere: the files are deployed into a throw-away in-memory database (or, with
 --database, into a transaction that is rolled back).
 
-Prints ``file [element]: message`` per problem; exit status 0 when clean, 1 when there are problems.
+Prints ``file [element]: message`` per problem (``警告 / warning: file [element]: message`` per warning); exit
+status 0 when there are no problems, 1 when there are.
 """
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -34,8 +38,9 @@ def collect(paths):
     return files
 
 
-def lint(files, database=None, context=True):
-    """[(file, element, message)] for ``files`` (paths), as a deployment would refuse them."""
+def lint(files, database=None, context=True, warnings=None):
+    """[(file, element, message)] for ``files`` (paths), as a deployment would refuse them; what lint only warns
+    about is appended to ``warnings`` (a list) when one is given."""
     from sqlalchemy.orm import Session
 
     from app.db import make_engine
@@ -58,11 +63,14 @@ def lint(files, database=None, context=True):
                 except DeploymentError:
                     pass  # the project's own files have problems: lint without them as context
             try:
-                deployments.deploy(session, [(p.name, p.read_bytes()) for p in files], name="lint",
-                                   changed_only=False)
-                problems = []
+                deployment, _, _ = deployments.deploy(session, [(p.name, p.read_bytes()) for p in files],
+                                                      name="lint", changed_only=False)
+                problems, found = [], getattr(deployment, "warnings", [])
             except DeploymentError as err:
                 problems = [(p["file"], p.get("element"), p["message"]) for p in err.problems]
+                found = err.warnings
+            if warnings is not None:
+                warnings.extend((w["file"], w.get("element"), w["message"]) for w in found)
             session.rollback()
     finally:
         engine.dispose()
@@ -80,13 +88,17 @@ def main(argv=None):
     if not files:
         print("没有找到 .bpmn 或 .form 文件 / no .bpmn or .form files found", file=sys.stderr)
         return 1
-    problems = lint(files, args.database, context=not args.no_context)
+    logging.getLogger("app.engine.deployments").setLevel(logging.ERROR)  # warnings are printed below instead
+    warnings = []
+    problems = lint(files, args.database, context=not args.no_context, warnings=warnings)
     for file, element, message in problems:
         print(f"{file} [{element or '-'}]: {message}")
+    for file, element, message in warnings:
+        print(f"警告 / warning: {file} [{element or '-'}]: {message}")
     diagrams = sum(1 for f in files if f.suffix == ".bpmn")
     print(f"检查了 {diagrams} 个流程图、{len(files) - diagrams} 个表单：" +
-          (f"{len(problems)} 个问题 / {len(problems)} problem(s)" if problems else "没有问题 / no problems"),
-          file=sys.stderr)
+          (f"{len(problems)} 个问题 / {len(problems)} problem(s)" if problems else "没有问题 / no problems") +
+          (f"，{len(warnings)} 个警告 / {len(warnings)} warning(s)" if warnings else ""), file=sys.stderr)
     return 1 if problems else 0
 
 

@@ -125,8 +125,14 @@ def clock():
     return Clock()
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "app_config(dict): extra create_app config for the test's app "
+                                       "(e.g. a small step budget)")
+
+
 @pytest.fixture
-def app(tmp_path, clock, template):
+def app(request, tmp_path, clock, template):
+    marker = request.node.get_closest_marker("app_config")
     if template.rows is not None:
         template.restore_postgres()
         url = template.url
@@ -135,9 +141,9 @@ def app(tmp_path, clock, template):
         shutil.copyfile(template.url[len("sqlite:///"):], tmp_path / "test.db")
         url = f"sqlite:///{tmp_path / 'test.db'}"
     # Sessions expire by the app's clock, which tests move days ahead: here they outlive any test
-    # (tests/test_sessions.py sets its own lifetime).
+    # (tests/test_sessions.py sets its own lifetime). An ``app_config`` marker adds settings (e.g. small budgets).
     application = create_app({"DATABASE_URL": url, "CLOCK": clock, "TESTING": True, "SECRET_KEY": "test",
-                              "TOKEN_TTL_SECONDS": 10 * 365 * 86400})
+                              "TOKEN_TTL_SECONDS": 10 * 365 * 86400, **(marker.args[0] if marker else {})})
     yield application
     application.extensions["db"].dispose()
 

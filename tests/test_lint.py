@@ -227,3 +227,43 @@ def test_flows_do_not_cross_shapes():
             crossings += [f"{path.name}: {flow.get('id')} → {element}" for element, box in shapes.items()
                           if element not in ends and any(_crosses(a, b, box) for a, b in zip(points, points[1:]))]
     assert crossings == []
+
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def test_cycle_without_a_wait_state_is_a_warning(capsys):
+    """loop_no_wait: 计数加一 → 再来一次 → 计数加一 … with nothing to wait for. Warned about (named, in Chinese and
+    English), not refused: a loop whose gateway always ends it is legitimate."""
+    warnings = []
+    assert lint_bpmn.lint([FIXTURES / "loop_no_wait.bpmn"], warnings=warnings) == []
+    [(file, element, message)] = warnings
+    assert (file, element) == ("loop_no_wait.bpmn", "l_inc")
+    assert "循环 l_inc、l_again 中没有等待状态" in message and "cycle l_inc, l_again contains no wait state" in message
+    assert lint_bpmn.main([str(FIXTURES / "loop_no_wait.bpmn")]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("警告 / warning: loop_no_wait.bpmn [l_inc]: 循环 l_inc、l_again")
+    assert "1 个警告" in out.err
+
+
+def test_cycles_through_a_wait_state_are_not_warned_about(workdir):
+    """The same loop through the user task 准备 (and the shipped diagrams, whose loops all pass a person): silent."""
+    text = (FIXTURES / "loop_no_wait.bpmn").read_text(encoding="utf-8")
+    text = text.replace('sourceRef="l_again" targetRef="l_inc"', 'sourceRef="l_again" targetRef="l_prepare"')
+    path = workdir / "loop_no_wait.bpmn"
+    path.write_text(text, encoding="utf-8")
+    warnings = []
+    assert lint_bpmn.lint([path], warnings=warnings) == []
+    assert warnings == []
+    shipped = []
+    lint_bpmn.lint(lint_bpmn.collect([ROOT / "bpmn", ROOT / "forms"]), context=False, warnings=shipped)
+    assert shipped == []
+
+
+def test_deployment_keeps_the_warnings(app):
+    from app.engine import deployments
+    with app.extensions["db"].Session() as session, session.begin():
+        deployment, definitions, _ = deployments.deploy(
+            session, [("loop_no_wait.bpmn", (FIXTURES / "loop_no_wait.bpmn").read_bytes())], deployed_by="analyst")
+        assert [d.key for d in definitions] == ["loop_no_wait"]
+        assert [w["element"] for w in deployment.warnings] == ["l_inc"]

@@ -1,10 +1,11 @@
-"""Incidents: failed timers (and, later, broken histories) for an administrator to see and retry."""
+"""Incidents for an administrator to see, retry (failed timers) or mark resolved: failed timers, steps stopped by
+a limit (a loop without a wait state, an expression too big, a timer too short), broken histories."""
 from flask_smorest import Blueprint, abort
 from marshmallow import fields
 from sqlalchemy import select
 
 from ..engine import timers
-from ..models import Incident, NotFound
+from ..models import DomainError, Incident, NotFound
 from . import schemas
 from .common import current_user, login_required, now, read_session, transaction
 from .schemas import Int
@@ -20,6 +21,7 @@ class IncidentSchema(schemas.Base):
     error = fields.String()
     status = fields.String()
     timer_id = Int(allow_none=True)
+    definition_id = Int(allow_none=True)
     created_at = fields.DateTime()
     resolved_at = fields.DateTime(allow_none=True)
 
@@ -47,4 +49,20 @@ def retry(incident_id):
         if incident is None:
             raise NotFound("异常事件", incident_id)
         timers.retry(session, incident, now())
+        return incident
+
+
+@blp.route("/<int:incident_id>/resolve", methods=["POST"])
+@login_required
+@blp.response(200, IncidentSchema)
+def resolve(incident_id):
+    """Mark an incident dealt with (e.g. the diagram that looped has been corrected and redeployed)."""
+    _require("admin")
+    with transaction() as (session, _user):
+        incident = session.get(Incident, incident_id, with_for_update=True)
+        if incident is None:
+            raise NotFound("异常事件", incident_id)
+        if incident.status != "open":
+            raise DomainError("NOT_OPEN", "该异常事件已处理", status=409)
+        incident.status, incident.resolved_at = "resolved", now()
         return incident

@@ -1,6 +1,7 @@
 """Deploying diagrams and forms as versioned definitions, and turning a definition into runnable specs."""
 import codecs
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +18,16 @@ from .parser import CAMUNDA, ProcurementParser
 from .specs import LEGACY_SEMANTICS, SEMANTICS
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+log = logging.getLogger(__name__)
 
 
 class DeploymentError(Exception):
-    """A diagram or form was refused; ``problems`` lists file, element and reason for each."""
+    """A diagram or form was refused; ``problems`` lists file, element and reason for each (``warnings`` what
+    lint found suspicious but would have allowed)."""
 
-    def __init__(self, problems):
+    def __init__(self, problems, warnings=()):
         self.problems = problems
+        self.warnings = list(warnings)
         super().__init__("; ".join(f"{p['file']} [{p.get('element') or '-'}]: {p['message']}" for p in problems))
 
 
@@ -206,7 +210,8 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
     """Deploy .bpmn and .form files together. Unchanged files make no new version.
 
     Returns (deployment or None, [ProcessDefinition], [FormDefinition]) and raises DeploymentError
-    with every problem found, changing nothing, when any file is refused.
+    with every problem found, changing nothing, when any file is refused. What lint warns about (cycles
+    without a wait state) is logged and kept on ``deployment.warnings``.
     """
     forms, diagrams, problems, owners = {}, [], [], {}
     for filename, data in files:
@@ -246,16 +251,21 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
                 f"流程 id {process_id} 在本次部署的多个文件中重复（{'、'.join(names)}），每个流程只能由一个文件定义 / "
                 f"duplicate process id in one deployment")})
     deployed_keys = {pid for _, _, parser in diagrams for pid in top_processes(parser)}
+    warnings = []
     for filename, text, parser in diagrams:
         try:
             problems.extend(lint.check(session, parser, filename, {k: v[0] for k, v in forms.items()},
                                        deployed_keys))
+            warnings.extend(lint.cycle_warnings(session, parser, filename))
         except ValidationException:
             pass  # the parse problem is already reported for this file
+    for warning in warnings:
+        log.warning("lint: %s [%s]: %s", warning["file"], warning["element"], warning["message"])
     if problems:
-        raise DeploymentError(problems)
+        raise DeploymentError(problems, warnings)
 
     deployment = Deployment(name=name, source=source, deployed_by=deployed_by)
+    deployment.warnings = warnings
     new_defs, new_forms = [], []
     for key, (schema, digest) in forms.items():
         current = latest_form(session, key)

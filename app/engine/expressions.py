@@ -5,16 +5,29 @@ Camunda way (``${approved == true}``, ``${amount >= 2000000 && !urgent}``) or as
 plain expressions (``approved``). Both are translated to a Python expression
 tree and checked against a whitelist before anything is evaluated: no imports,
 no attribute access to private names, no calls beyond a few pure functions.
+
+Evaluation is bounded (``bounded.py``): nesting depth, sizes of numbers, texts and
+lists, repetition and powers are checked before they are computed, and the running
+step's deadline between operations. What can be known from the text alone — too
+deep, or literals such as ``'x'*600000000`` — is refused when the diagram is deployed.
 """
 import ast
+import copy
+import decimal
 import io
 import re
 import tokenize
-from decimal import Decimal
+
+from ..models import DomainError
+from . import bounded, limits
 
 
 class ExpressionError(Exception):
     """An expression that is not allowed or does not parse."""
+
+
+class ExpressionLimit(ExpressionError):
+    """An expression that would compute something too big (or nests too deep): a defect of the diagram."""
 
 
 _JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.S)
@@ -23,11 +36,7 @@ _JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.S)
 _WORDS = {"true": "True", "false": "False", "null": "None", "eq": "==", "ne": "!=",
           "lt": "<", "gt": ">", "le": "<=", "ge": ">=", "div": "/", "mod": "%"}
 
-_FUNCTIONS = {
-    "len": len, "min": min, "max": max, "abs": abs, "round": round, "sum": sum,
-    "any": any, "all": all, "int": int, "float": float, "str": str, "bool": bool,
-    "Decimal": Decimal, "sorted": sorted,
-}
+_FUNCTIONS = bounded.FUNCTIONS
 
 _ALLOWED = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
@@ -37,6 +46,7 @@ _ALLOWED = (
     ast.Dict, ast.Set, ast.Subscript, ast.Attribute, ast.Call, ast.keyword, ast.Slice,
 )
 _MAX_LENGTH = 2000
+MAX_DEPTH = 100  # nesting of the expression tree; CPython's compiler gives up (RecursionError) far beyond it
 
 
 def _translate_juel(text):
@@ -67,6 +77,8 @@ def _translate_juel(text):
 
 def _ternary(tokens):
     """JUEL ``cond ? a : b`` → Python ``(a) if (cond) else (b)`` (outermost, right-associative)."""
+    if tokens.count("?") > MAX_DEPTH:
+        raise _too_deep()
     depth, question = 0, None
     for i, tok in enumerate(tokens):
         if tok in "([{":
@@ -93,17 +105,42 @@ def is_juel(expression):
     return bool(expression and _JUEL.match(expression))
 
 
+def _too_deep():
+    return ExpressionLimit(f"表达式嵌套超过 {MAX_DEPTH} 层 / expression nested deeper than {MAX_DEPTH}")
+
+
+def _depth(tree):
+    """Depth of the tree, walked without recursion (the tree may be deep enough to break recursion)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _parse(expression):
+    text = _translate_juel(unwrap(expression))
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError) as exc:
+        raise ExpressionError(f"表达式无法解析 / cannot parse: {expression!r}") from exc
+    except (RecursionError, MemoryError) as exc:
+        raise _too_deep() from exc
+    if _depth(tree) > MAX_DEPTH:
+        raise _too_deep()
+    return tree
+
+
 def compile_expression(expression):
     """Parse and check an expression; return its code object or raise ExpressionError."""
     if not isinstance(expression, str) or not expression.strip():
         raise ExpressionError("表达式为空 / empty expression")
     if len(expression) > _MAX_LENGTH:
         raise ExpressionError("表达式过长 / expression too long")
-    text = _translate_juel(unwrap(expression))
-    try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError as exc:
-        raise ExpressionError(f"表达式无法解析 / cannot parse: {expression!r}") from exc
+    tree = _parse(expression)
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED):
             raise ExpressionError(
@@ -117,16 +154,54 @@ def compile_expression(expression):
                 raise ExpressionError(f"不允许调用该函数 / call not allowed: {expression!r}")
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) > _MAX_LENGTH:
             raise ExpressionError("字符串过长 / string too long")
-    return compile(ast.fix_missing_locations(_AttributeToKey().visit(tree)), "<expression>", "eval")
+    _check_literal_parts(tree, expression)
+    return _code(tree)
 
 
-class _AttributeToKey(ast.NodeTransformer):
-    """``plan.amount`` reads the key ``amount`` of the mapping ``plan`` (JUEL property access)."""
+def _code(tree):
+    return compile(ast.fix_missing_locations(_Bounded().visit(tree)), "<expression>", "eval")
+
+
+def _literal_only(node):
+    """Made of literals and allowed calls only: its value is known before any instance exists."""
+    called = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    return not any(isinstance(n, ast.Attribute) or (isinstance(n, ast.Name) and id(n) not in called)
+                   for n in ast.walk(node))
+
+
+def _check_literal_parts(tree, expression):
+    """Compute, with the bounds, each largest part made of literals only (``int(Decimal('1e400000'))``,
+    ``'x'*600000000``; ``**`` is not allowed at all): one too big refuses the expression now, at deployment,
+    rather than failing every step that reaches it. Other errors (``1/0`` in a branch never taken) are left to
+    run time."""
+    stack = [tree.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.BinOp, ast.Call)) and _literal_only(node):
+            try:
+                _run(_code(ast.Expression(body=copy.deepcopy(node))), {}, expression)
+            except ExpressionLimit:
+                raise
+            except ExpressionError:
+                pass
+        else:
+            stack.extend(ast.iter_child_nodes(node))
+
+
+class _Bounded(ast.NodeTransformer):
+    """``plan.amount`` reads the key ``amount`` of the mapping ``plan`` (JUEL property access); ``a * b`` and
+    the other operators go through ``bounded.binop``, which refuses results too big before computing them."""
 
     def visit_Attribute(self, node):
         self.generic_visit(node)
         call = ast.Call(func=ast.Name(id="__getkey", ctx=ast.Load()),
                         args=[node.value, ast.Constant(node.attr)], keywords=[])
+        return ast.copy_location(call, node)
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        call = ast.Call(func=ast.Name(id="__binop", ctx=ast.Load()),
+                        args=[ast.Constant(type(node.op).__name__), node.left, node.right], keywords=[])
         return ast.copy_location(call, node)
 
 
@@ -153,13 +228,24 @@ def evaluate(expression, data):
         code = compile_expression(expression)
         if len(_cache) < 10000:
             _cache[expression] = code
+    return _run(code, data, expression)
+
+
+def _run(code, data, expression):
+    limits.check_time()
     scope = _Scope(data or {})
     scope.update(_FUNCTIONS)
     scope["__getkey"] = _getkey
+    scope["__binop"] = bounded.binop
     try:
-        return eval(code, {"__builtins__": {}}, scope)  # noqa: S307 - code passed the whitelist above
-    except ExpressionError:
+        with decimal.localcontext(bounded.DECIMALS):
+            # code passed the whitelist above; its operators and calls are the bounded ones
+            return bounded.check(eval(code, {"__builtins__": {}}, scope))  # noqa: S307
+    except (ExpressionError, DomainError):
         raise
+    except (bounded.TooBig, decimal.Overflow, MemoryError, RecursionError) as exc:
+        reason = exc if isinstance(exc, bounded.TooBig) else f"数值或嵌套超出范围 / out of range ({type(exc).__name__})"
+        raise ExpressionLimit(f"表达式超出限制：{reason}: {expression!r}") from exc
     except Exception as exc:
         raise ExpressionError(f"表达式求值失败 / evaluation failed: {expression!r}: {exc}") from exc
 
@@ -173,8 +259,19 @@ def template(value, data):
     return value
 
 
+MAX_SCRIPT_LINES = 200
+
+
+def check_script_size(script):
+    if len((script or "").splitlines()) > MAX_SCRIPT_LINES:
+        raise ExpressionLimit(f"脚本超过 {MAX_SCRIPT_LINES} 行 / script longer than {MAX_SCRIPT_LINES} lines")
+
+
 def execute_script(script, data):
-    """Run a script task: only lines of the form ``name = expression`` are allowed."""
+    """Run a script task: only lines of the form ``name = expression`` are allowed. What one script assigns
+    counts together against the size bound, so many lines cannot add up to a value no single one may make."""
+    check_script_size(script)
+    sizes = {}
     for lineno, line in enumerate((script or "").splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -184,3 +281,7 @@ def execute_script(script, data):
         if not sep or expr.startswith("=") or not name.isidentifier() or name.startswith("_"):
             raise ExpressionError(f"脚本第 {lineno} 行只允许“变量 = 表达式” / line {lineno}: only 'name = expression'")
         data[name] = evaluate(expr.strip(), data)
+        sizes[name] = bounded.size(data[name])
+        if sum(sizes.values()) > bounded.MAX_SIZE:
+            raise ExpressionLimit(f"脚本第 {lineno} 行：脚本赋值合计超过 {bounded.MAX_SIZE} 个字符/元素 / "
+                                  f"line {lineno}: the script's values exceed {bounded.MAX_SIZE} in all")

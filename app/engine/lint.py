@@ -1,13 +1,21 @@
-"""Checks a diagram must pass before it is deployed; each problem names the file, the element and the fix."""
+"""Checks a diagram must pass before it is deployed; each problem names the file, the element and the fix.
+``cycle_warnings`` finds what is allowed but suspicious (a cycle with no wait state): reported, not refused."""
+import ast
 import difflib
 
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition, TimeDateEventDefinition,
+                                                              TimerEventDefinition)
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from sqlalchemy import select
 
 from .. import handlers
 from ..models import FormDefinition, ProcessDefinition
 from ..models.org import ROLES
-from . import expressions
+from . import expressions, timers
 from .specs import ExternalServiceTask, HumanUserTask
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -67,6 +75,7 @@ def check(session, parser, filename, form_keys=(), process_keys=()):
             problems.extend(_check_mappings(ts, filename))
             problems.extend(_check_message_senders(ts, filename, starts_by_person(spec)))
     problems.extend(_check_gateway_reads(session, parser, filename, form_keys))
+    problems.extend(check_timers(parser, filename))
     problems.extend(_check_layout(parser, filename))
     return problems
 
@@ -215,3 +224,133 @@ def _check_layout(parser, filename):
                     problems.append({"file": filename, "element": node.get("id"),
                                      "message": "缺少图形布局（BPMN DI），请在 Camunda Modeler 中打开并保存 / no diagram layout"})
     return problems
+
+
+# -- timers no shorter than the minimum ---------------------------------------------------------------------
+def _timer_definitions(ts):
+    definition = getattr(ts, "event_definition", None)
+    return [d for d in getattr(definition, "event_definitions", None) or [definition]
+            if isinstance(d, TimerEventDefinition)]
+
+
+def check_timers(parser, filename):
+    """Cycles and one-off durations written in the diagram must be at least ``TIMER_MIN_SECONDS`` (a cycle of
+    R/PT0S would fire on every scheduler tick forever; a shorter wait cannot be kept by a scheduler that ticks
+    every half minute anyway). Timers computed from instance data (``${…}``) are checked when they are set."""
+    problems = []
+    for process_id in parser.get_process_ids():
+        for ts in parser.get_spec(process_id).task_specs.values():
+            for definition in _timer_definitions(ts):
+                if isinstance(definition, TimeDateEventDefinition):
+                    continue
+                try:
+                    text = ast.literal_eval(definition.expression)
+                except (ValueError, SyntaxError):
+                    continue  # an expression: known only at run time
+                if isinstance(text, str):
+                    problem = timers.period_problem(text, isinstance(definition, CycleTimerEventDefinition),
+                                                    ts.bpmn_id)
+                    if problem:
+                        problems.append({"file": filename, "element": ts.bpmn_id, "message": problem})
+    return problems
+
+
+# -- cycles without a wait state (warnings) -----------------------------------------------------------------
+_WAITING_EVENTS = (MessageEventDefinition, TimerEventDefinition, SignalEventDefinition, ConditionalEventDefinition)
+
+
+def _waits(ts, contains_wait):
+    """Does reaching this element end the step (a person, a message, a timer or a signal must move it on)?"""
+    if getattr(ts, "manual", False):
+        return True
+    if isinstance(ts, CatchingEvent):
+        definition = getattr(ts, "event_definition", None)
+        inner = getattr(definition, "event_definitions", None) or [definition]
+        return any(isinstance(d, _WAITING_EVENTS) for d in inner)
+    if isinstance(ts, SubWorkflowTask):
+        return contains_wait(ts.spec)
+    return False
+
+
+def _cycles(spec):
+    """Strongly connected sets of task specs that form a cycle (Tarjan's algorithm, without recursion)."""
+    index, low, on_stack, stack, found, counter = {}, {}, set(), [], [], 0
+    for root in spec.task_specs.values():
+        if root.name in index:
+            continue
+        work = [(root, iter(root.outputs))]
+        index[root.name] = low[root.name] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root.name)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child.name not in index:
+                    index[child.name] = low[child.name] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child.name)
+                    work.append((child, iter(child.outputs)))
+                elif child.name in on_stack:
+                    low[node.name] = min(low[node.name], index[child.name])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent.name] = min(low[parent.name], low[node.name])
+            if low[node.name] == index[node.name]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member.name)
+                    component.append(member)
+                    if member is node:
+                        break
+                if len(component) > 1 or node in node.outputs:
+                    found.append(component)
+    return found
+
+
+def cycle_warnings(session, parser, filename):
+    """A cycle with no wait state runs round inside one step until the step budget stops it (and rolls it
+    back): worth a second look, though a loop whose gateway always ends it (a bounded retry) is fine."""
+    memo = {}
+
+    def contains_wait(process_id):
+        if process_id not in memo:
+            memo[process_id] = True  # unknown or recursive: assume it waits rather than warn wrongly
+            spec = _process_spec(session, parser, process_id)
+            if spec is not None:
+                memo[process_id] = any(_waits(ts, contains_wait) for ts in spec.task_specs.values())
+        return memo[process_id]
+
+    warnings = []
+    for process_id in parser.get_process_ids():
+        spec = parser.get_spec(process_id)
+        order = {name: i for i, name in enumerate(spec.task_specs)}
+        for component in _cycles(spec):
+            if any(_waits(ts, contains_wait) for ts in component):
+                continue
+            elements = [ts.bpmn_id for ts in sorted(component, key=lambda ts: order[ts.name])
+                        if getattr(ts, "bpmn_id", None)]
+            if not elements:
+                continue
+            names = "、".join(elements)
+            warnings.append({"file": filename, "element": elements[0], "message": (
+                f"循环 {names} 中没有等待状态（用户任务、接收任务、消息/定时/信号捕获事件）：条件一直不让它结束时，流程会在"
+                f"一个步骤内反复执行，直到超出执行预算被整体回滚。请在循环中加入等待状态，或确认网关条件必然结束循环 / "
+                f"cycle {', '.join(elements)} contains no wait state (user task, receive task, message/timer/"
+                f"signal catch event)")})
+    return warnings
+
+
+def _process_spec(session, parser, process_id):
+    if process_id in parser.process_parsers:
+        return parser.get_spec(process_id)
+    if session is None:
+        return None
+    from . import deployments
+    definition = deployments.latest(session, process_id)
+    return deployments.parsed(definition).spec if definition is not None else None

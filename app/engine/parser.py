@@ -149,6 +149,11 @@ class SafeScriptTaskParser(ScriptTaskParser):
 
     def create_task(self):
         script = self.get_script()
+        try:
+            expressions.check_script_size(script)
+        except expressions.ExpressionError as exc:
+            _problem(self, str(exc))
+            script = ""
         for lineno, line in enumerate((script or "").splitlines(), 1):
             line = line.strip()
             if line and not line.startswith("#"):

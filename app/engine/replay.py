@@ -35,7 +35,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from ..models import DomainError, ProcessDefinition
-from . import deployments, expressions, history, runtime, serializer
+from . import deployments, expressions, history, limits, runtime, serializer
 from .script_engine import SafeScriptEngine
 from .timers import step_clock
 
@@ -203,9 +203,10 @@ class Replayer:
 
     # -- running -----------------------------------------------------------------------
     def _engine(self, event, action):
-        """Run ``action`` and the engine at the step's recorded time, as ``runtime.Step.run`` does."""
+        """Run ``action`` and the engine at the step's recorded time, as ``runtime.Step.run`` does, within the same
+        budget (a tampered history could steer a gateway into a loop the live step never ran)."""
         try:
-            with step_clock(event.at):
+            with limits.running(self.step), step_clock(event.at):
                 action()
                 self.workflow.do_engine_steps()
         except Divergence:

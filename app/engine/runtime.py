@@ -19,10 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import handlers
-from ..models import RECORDS, DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance
+from ..models import (RECORDS, DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance,
+                      utcnow)
 from ..models.inputs import parse_id
 from ..ops.metrics import observe_step
-from . import deployments, expressions, forms, history, serializer, timers
+from . import deployments, expressions, forms, history, incidents, limits, serializer, timers
 from .script_engine import SafeScriptEngine
 from .specs import HumanUserTask
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventSpec
@@ -48,11 +49,12 @@ class Step:
 
     def __init__(self, session, user, now):
         self.session, self.user, self.now = session, user, now
-        self.started = time.perf_counter()  # engine step duration metric (observe_step in save)
+        self.began = time.perf_counter()  # engine step duration metric (observe_step in save)
         self.instance = None
         self.workflow = None
         self.definition = None
         self.taken_over = []  # other instances this step ended or moved on (recorded with the service task)
+        self.started = False  # this step starts the instance: rolled back, it leaves no instance behind
 
     @property
     def actor(self):
@@ -139,22 +141,25 @@ class Step:
         return SafeScriptEngine(self)
 
     def run(self, action):
-        """Run ``action`` then the engine at the step's time; errors inside SpiffWorkflow surface as our own."""
-        try:
-            with timers.step_clock(self.now):
-                action()
-                self.workflow.do_engine_steps()
-        except SpiffWorkflowException as exc:
-            raise _unwrap(exc) from exc
-        except expressions.ExpressionError as exc:
-            raise EngineError(str(exc), "EXPRESSION_ERROR") from exc
-        except (DomainError, SQLAlchemyError):
-            raise  # a database failure is the service's (503/500), and its SQL text is never a user's message
-        except Exception as exc:
-            log.exception("engine step failed on instance %s", self.instance.id if self.instance else None)
-            raise EngineError(f"流程执行出错，已回滚：{exc}") from exc
+        """Run ``action`` then the engine at the step's time, within the step's budget (``limits``). Errors
+        inside SpiffWorkflow surface as our own; a step stopped by a limit also leaves an incident."""
+        with limits.running(self) as budget:
+            try:
+                with timers.step_clock(self.now):
+                    action()
+                    self.workflow.do_engine_steps()
+                if budget.exceeded is not None:  # raised inside SpiffWorkflow and swallowed there
+                    raise budget.exceeded
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a 4xx error, rolled back by the caller
+                _reraise(self.failed(exc, budget), exc)
 
     def save(self):
+        try:
+            self._save()
+        except (expressions.ExpressionError, limits.StepAborted) as exc:
+            _reraise(self.failed(exc), exc)
+
+    def _save(self):
         wf = self.workflow
         self.instance.workflow = serializer.dumps(wf)
         self.instance.data = history.jsonable(_snapshot(wf))
@@ -165,18 +170,55 @@ class Step:
         timers.sync(self)
         sync_task_list(self)
         self.session.flush()
-        observe_step(self.instance.key, time.perf_counter() - self.started)
+        observe_step(self.instance.key, time.perf_counter() - self.began)
+
+    def failed(self, exc, budget=None):
+        """The error the caller gets for ``exc``; one from a limit is recorded as an incident as well."""
+        cause = _cause(exc)
+        if budget is not None and budget.exceeded is not None:
+            err = budget.exceeded
+        elif isinstance(cause, expressions.ExpressionLimit):
+            element = limits.current_element()
+            where = f"元素 {element} 的" if element else ""
+            err = limits.StepAborted("EXPRESSION_LIMIT", f"{where}{cause}；已回滚 / rolled back", element,
+                                     kind="expression_limit")
+        elif isinstance(cause, expressions.ExpressionError):
+            err = EngineError(str(cause), "EXPRESSION_ERROR")
+        elif isinstance(cause, (DomainError, SQLAlchemyError)):
+            err = cause  # a database failure is the service's (503/500), and its SQL is never a user's message
+        elif isinstance(exc, SpiffWorkflowException):
+            err = EngineError(f"流程执行出错：{exc}")
+        else:  # a bug, not the diagram's fault: the detail goes to the log only
+            log.exception("engine step failed on instance %s", self.instance.id if self.instance else None)
+            err = EngineError(f"流程执行出错，已回滚（{type(exc).__name__}），请联系系统管理员")
+        if isinstance(err, limits.StepAborted) and not err.incident_deferred:
+            self.record_incident(err)
+        return err
+
+    def record_incident(self, err):
+        """The incident of a step stopped by a limit, written once the caller's transaction has ended."""
+        step = err.step or self
+        log.warning("step stopped on instance %s: %s", step.instance.id if step.instance else None, err.message)
+        incidents.defer(self.session, err, kind=err.kind, task=err.element, error=err.message,
+                        instance_id=None if step.started or step.instance is None else step.instance.id,
+                        definition_id=step.definition.id if step.definition is not None else None,
+                        created_at=self.now or utcnow())
 
 
-def _unwrap(exc):
-    seen = exc
-    while seen is not None:
-        if isinstance(seen, (DomainError, SQLAlchemyError)):
+def _reraise(err, exc):
+    if err is exc:
+        raise err
+    raise err from exc
+
+
+def _cause(exc):
+    """Our own error that SpiffWorkflow wrapped (a DomainError, an ExpressionError, a database failure), if any."""
+    seen, hops = exc, 0
+    while seen is not None and hops < 50:
+        if isinstance(seen, (DomainError, expressions.ExpressionError, SQLAlchemyError)):
             return seen
-        if isinstance(seen, expressions.ExpressionError):
-            return EngineError(str(seen), "EXPRESSION_ERROR")
-        seen = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__
-    return EngineError(f"流程执行出错：{exc}")
+        seen, hops = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__, hops + 1
+    return None
 
 
 def _snapshot(workflow):
@@ -372,6 +414,7 @@ def start_instance(session, user, key, data=None, business_key=None, unit_id=Non
     spec, subspecs = deployments.specs_for(session, definition, pinned)
 
     step = Step(session, user, now)
+    step.started = True
     instance = ProcessInstance(definition_id=definition.id, subprocess_definitions=pinned, key=key,
                                business_key=business_key, unit_id=unit_id, status="running",
                                started_by=user.id if user else None, started_at=now, workflow=b"", data={})

@@ -1,7 +1,7 @@
 """The script engine SpiffWorkflow calls for every condition, timer and script: safe, and bound to one step."""
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
-from . import expressions
+from . import expressions, limits
 
 
 class SafeScriptEngine(PythonScriptEngine):
@@ -15,10 +15,12 @@ class SafeScriptEngine(PythonScriptEngine):
         expressions.compile_expression(expression)
 
     def evaluate(self, task, expression, external_context=None):
+        limits.evaluating(task)
         data = task.data if not external_context else {**task.data, **external_context}
         return expressions.evaluate(expression, data)
 
     def execute(self, task, script, external_context=None):
+        limits.evaluating(task)
         expressions.execute_script(script, task.data)
         return True
 

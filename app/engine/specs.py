@@ -6,7 +6,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEve
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 
 from ..models.base import DomainError
-from . import expressions
+from . import expressions, limits
 
 
 # How variables pass between a process and its call activities and user tasks. A deployed definition keeps the
@@ -87,7 +87,8 @@ class ExternalServiceTask(ServiceTask):
         try:
             outputs = engine.call_handler(my_task, self.topic, inputs) or {}
         except DomainError as err:
-            if self._throw_to_boundary(my_task, err):
+            # A step stopped by a limit is never a business error a diagram may catch.
+            if not isinstance(err, limits.StepAborted) and self._throw_to_boundary(my_task, err):
                 return None
             raise
         if self.output_parameters:

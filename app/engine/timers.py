@@ -18,7 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from ..models import Incident, Timer
-from . import expressions
+from . import expressions, limits
 
 log = logging.getLogger(__name__)
 _now = contextvars.ContextVar("step_now", default=None)
@@ -71,6 +71,16 @@ def _due(task):
     return due.astimezone(timezone.utc)
 
 
+def _check_cycle(task):
+    """A cycle of a waiting timer event (its period evaluated at run time, or deployed before the minimum
+    existed) is never scheduled shorter than the minimum: a zero period would fire on every tick forever."""
+    value = task._get_internal_data("event_value")
+    if isinstance(value, dict) and value.get("cycles") != 0:
+        seconds = value.get("duration")
+        if not isinstance(seconds, (int, float)) or seconds < limits.current.timer_min_seconds:
+            raise TimerPeriodError(task.task_spec.bpmn_id, f"{seconds} 秒", "周期")
+
+
 def sync(step):
     """Bring the instance's timer rows in line with its waiting timer events (called on every save)."""
     session, instance = step.session, step.instance
@@ -79,6 +89,7 @@ def sync(step):
     waiting = {}
     for task in step.workflow.get_tasks(state=TaskState.WAITING):
         if _is_timer(task) and not _is_start_event(task):
+            _check_cycle(task)
             due = _due(task)
             if due is not None:
                 waiting[(str(task.id), due)] = task
@@ -102,6 +113,49 @@ def _uuid(value):
     return UUID(value)
 
 
+# -- periods: never shorter than the minimum ------------------------------------------------------------
+class TimerPeriodError(limits.StepAborted):
+    """A timer whose cycle (or duration) is shorter than the minimum: refused, never scheduled."""
+
+    def __init__(self, element, text, what="周期"):
+        minimum = limits.current.timer_min_seconds
+        timer = f"定时器 {element} 的" if element else "定时器的"
+        english = "cycle" if what == "周期" else "duration"
+        super().__init__("TIMER_PERIOD", (
+            f"{timer}{what} “{text}” 短于最短允许的 {minimum} 秒；请改为至少 PT{minimum}S（如 PT1H、P1D） / "
+            f"timer {english} {text} of {element or 'this timer'} is shorter than the minimum of {minimum} s"),
+            element, kind="timer_period")
+
+
+_REFERENCE = datetime(2001, 1, 1, tzinfo=timezone.utc)  # a 31-day month, non-leap year: periods at their shortest
+
+
+def period_seconds(parsed):
+    """Length in seconds of a parsed ISO-8601 duration (calendar months at their shortest)."""
+    return (_add_duration(_REFERENCE.replace(month=2), parsed) - _REFERENCE.replace(month=2)).total_seconds()
+
+
+def cycle_parts(expression):
+    """``R[n]/[start/]period`` → (cycles or -1, start text or None, period text)."""
+    parts = expression.upper().replace("--", "/").strip().lstrip("R").split("/")
+    cycles = int(parts[0]) if parts[0] else -1
+    return cycles, (parts[1] if len(parts) == 3 else None), parts[-1]
+
+
+def period_problem(text, cycle, element=None):
+    """Why a static timer text is refused at deployment (Chinese and English), or None."""
+    try:
+        period = cycle_parts(text)[2] if cycle else text
+        if not period.upper().startswith("P"):
+            return None  # a cycle between two dates, or a date: no period of its own
+        seconds = period_seconds(TimerEventDefinition.parse_iso_duration(period))
+    except Exception:  # noqa: BLE001 - Spiff raises a bare Exception for a malformed duration
+        return f"无法解析的定时器{'周期' if cycle else '时长'} “{text}” / malformed ISO-8601 timer"
+    if seconds < limits.current.timer_min_seconds:
+        return TimerPeriodError(element, text, "周期" if cycle else "时长").message
+    return None
+
+
 # -- timer start events ------------------------------------------------------------
 def _add_duration(moment, parsed):
     parsed = dict(parsed)
@@ -115,8 +169,11 @@ def _add_duration(moment, parsed):
                                                                            "seconds")})
 
 
-def next_start(definition_spec, deployed_at, after):
-    """The next due time (strictly after ``after``) of a timer start event, or None when it has no more."""
+def next_start(definition_spec, deployed_at, after, bpmn_id=None):
+    """The next due time (strictly after ``after``) of a timer start event, or None when it has no more.
+    A cycle shorter than the minimum (zero, say, from a diagram deployed before the check) raises
+    TimerPeriodError instead of being scheduled; the answer takes constant time however long ago the
+    cycle began."""
     expression = expressions.evaluate(definition_spec.expression, {})
     if isinstance(definition_spec, TimeDateEventDefinition):
         due = TimerEventDefinition.get_datetime(expression)
@@ -125,17 +182,36 @@ def next_start(definition_spec, deployed_at, after):
         due = _add_duration(deployed_at, TimerEventDefinition.parse_iso_duration(expression))
         return due if due > after else None
     if isinstance(definition_spec, CycleTimerEventDefinition):
-        parts = expression.upper().strip("R").split("/")
-        cycles = int(parts[0]) if parts[0] else -1
-        start = TimerEventDefinition.get_datetime(parts[1]) if len(parts) == 3 else deployed_at
-        period = TimerEventDefinition.parse_iso_duration(parts[-1])
-        due, count = start, 0
-        while due <= after:
-            if cycles != -1 and count >= cycles:
-                return None
-            due, count = _add_duration(due, period), count + 1
-        return due if cycles == -1 or count < cycles + 1 else None
+        cycles, start, period_text = cycle_parts(expression)
+        start = TimerEventDefinition.get_datetime(start) if start else deployed_at
+        period = TimerEventDefinition.parse_iso_duration(period_text)
+        if period_seconds(period) < limits.current.timer_min_seconds:
+            raise TimerPeriodError(bpmn_id, expression)
+        # Occurrences are start + k·period, k = 0…cycles (0…∞ for R/…); the first one after ``after``:
+        k = _occurrences_until(start, period, after)
+        return _add_duration_times(start, period, k) if cycles == -1 or k <= cycles else None
     return None
+
+
+def _occurrences_until(start, period, after):
+    """How many occurrences start + k·period fall at or before ``after``."""
+    if after < start:
+        return 0
+    if not (period.get("years") or period.get("months")):  # a fixed length: divide
+        return (after - start) // (_add_duration(start, period) - start) + 1
+    # Calendar months vary in length: start from an estimate that cannot overshoot (every month taken as 31
+    # days), then step to the exact count — a few dozen steps at most, however old the cycle.
+    longest = period_seconds(period) + 3 * 86400 * (int(period.get("years", 0)) * 12 + int(period.get("months", 0)))
+    k = max(int((after - start).total_seconds() // longest) - 1, 0)
+    while _add_duration_times(start, period, k) <= after:
+        k += 1
+    return k
+
+
+def _add_duration_times(start, period, k):
+    """start + k·period, adding calendar months to the start (so 31 January + 1 month keeps day 31 where it can)."""
+    scaled = {name: value * k for name, value in period.items() if name != "t"}
+    return _add_duration(start, scaled)
 
 
 def start_events(spec):
@@ -150,7 +226,8 @@ def schedule_start_timers(session, definition, spec, now):
                                                    Timer.status == "pending")):
         row.status = "cancelled"
     for ts in start_events(spec):
-        due = next_start(ts.event_definition, definition.deployed_at or now, now - timedelta(microseconds=1))
+        due = next_start(ts.event_definition, definition.deployed_at or now, now - timedelta(microseconds=1),
+                         ts.bpmn_id)
         if due is not None:
             session.add(Timer(kind="start", definition_key=definition.key, bpmn_id=ts.bpmn_id, due_at=due,
                               status="pending", attempts=0))
@@ -204,8 +281,14 @@ def fire(db, timer_id, owner, now):
         with db.Session() as session, session.begin():
             row = session.get(Timer, timer_id, with_for_update=True)
             row.status, row.lease_owner, row.lease_until = "failed", None, None
-            session.add(Incident(instance_id=row.instance_id, task=row.bpmn_id, kind="timer", timer_id=row.id,
-                                 error=getattr(exc, "message", None) or str(exc), status="open", created_at=now))
+            recorded = session.get(Incident, exc.incident_id) if getattr(exc, "incident_id", None) else None
+            if recorded is not None:  # a step stopped by a limit has recorded its incident already
+                recorded.timer_id = row.id
+            else:
+                limited = isinstance(exc, limits.StepAborted)  # e.g. a start cycle shorter than the minimum
+                session.add(Incident(instance_id=row.instance_id, task=(limited and exc.element) or row.bpmn_id,
+                                     kind=exc.kind if limited else "timer", timer_id=row.id,
+                                     error=getattr(exc, "message", None) or str(exc), status="open", created_at=now))
         return False
 
 
@@ -217,20 +300,25 @@ def _fire_start(session, row, now):
     spec = deployments.parsed(definition).spec
     ts = next((t for t in start_events(spec) if t.bpmn_id == row.bpmn_id), None)
     # After downtime the missed occurrences fire once (now), not once per missed cycle: next is after now.
-    due = next_start(ts.event_definition, definition.deployed_at or now, max(row.due_at, now)) if ts else None
+    due = next_start(ts.event_definition, definition.deployed_at or now, max(row.due_at, now), ts.bpmn_id) \
+        if ts else None
     if due is not None:
         session.add(Timer(kind="start", definition_key=row.definition_key, bpmn_id=row.bpmn_id, due_at=due,
                           status="pending", attempts=0))
 
 
 def run_due(db, now, owner="embedded"):
-    """One scheduler tick: claim what is due and fire it. Returns how many fired."""
+    """One scheduler tick: claim what is due and fire it. Returns how many fired.
+
+    The claim is one short transaction; each timer then fires in a transaction of its own, whose step runs
+    under the step budget (``limits``), so the tick never holds the write lock for longer than one step may
+    take, and a timer that cannot fire (a loop, a period below the minimum) fails alone with an incident."""
     return sum(1 for timer_id in claim(db, now, owner) if fire(db, timer_id, owner, now))
 
 
 def retry(session, incident, now):
     """Put a failed timer back in the queue and resolve its incident."""
-    row = session.get(Timer, incident.timer_id, with_for_update=True)
+    row = session.get(Timer, incident.timer_id, with_for_update=True) if incident.timer_id is not None else None
     if row is None or row.status != "failed":
         from ..models import DomainError
         raise DomainError("NOT_RETRYABLE", "该事件没有可重试的定时器", status=409)

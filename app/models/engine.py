@@ -190,5 +190,8 @@ class Incident(Base):
     error: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open / resolved
     timer_id: Mapped[int | None] = mapped_column(ForeignKey("timer.id"))
+    # The diagram version whose step failed: an instance that never started (its start was rolled back) has
+    # no instance_id, so this is what names the diagram then.
+    definition_id: Mapped[int | None] = mapped_column(ForeignKey("process_definition.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow)
     resolved_at = mapped_column(UTCDateTime, nullable=True)
