@@ -5,7 +5,10 @@ A running instance is movable when at least one of these holds:
 - an open task some active user may complete: the assignee (or whoever claimed it) is active and may act in the
   task's unit, or an active user holds one of its candidate groups / is a candidate user, in the unit;
 - a pending timer of the instance (the scheduler fires it);
-- a message event it waits for that some active user may send (``runtime.waiting_messages``).
+- a message event it waits for that some active user may send (``runtime.waiting_messages``);
+- a failed timer with an open incident: an administrator retries it (``POST /api/incidents/<id>/retry``) once
+  the cause is mended (e.g. the instance migrated to a corrected diagram), so the incident list, not this one,
+  shows it.
 
 Called processes run inside their caller's instance, so their tasks, timers and messages count for it. An
 instance none of these hold for is *stranded*; ``find_stranded`` names each with the reasons, in Chinese. The
@@ -91,6 +94,8 @@ def find_stranded(session, now=None):
     for row in session.scalars(select(HumanTask).where(HumanTask.status == "open").order_by(HumanTask.created_at)):
         tasks.setdefault(row.instance_id, []).append(row)
     timed = set(session.scalars(select(Timer.instance_id).where(Timer.kind == "event", Timer.status == "pending")))
+    timed |= set(session.scalars(select(Timer.instance_id).join(Incident, Incident.timer_id == Timer.id).where(
+        Timer.kind == "event", Timer.status == "failed", Incident.status == "open")))
     names = dict(session.execute(select(ProcessDefinition.key, ProcessDefinition.name)
                                  .order_by(ProcessDefinition.version)).all())
     found = []
