@@ -8,6 +8,7 @@ from sqlalchemy import text
 from app import create_app
 from app.models import Base
 from app.models import org
+from database_url import PG_URL
 from helpers import Api
 
 # No background scheduler in tests: they tick timers themselves with an injected clock (an app made
@@ -17,7 +18,6 @@ os.environ["SCHEDULER"] = "off"
 # Cheap hashing keeps the suite fast; the hashing code path is the same.
 org.PASSWORD_METHOD = "pbkdf2:sha256:1000"
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 
 
 class Clock:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from conftest import PG_URL
+from database_url import PG_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 

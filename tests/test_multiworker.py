@@ -11,7 +11,7 @@ from servers import Scheduler, Server, empty_database, login, request
 from sqlalchemy import create_engine, func, select, update
 
 from app.models import ProcessDefinition, ProcessInstance, Timer, utcnow
-from conftest import PG_URL
+from database_url import PG_URL
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="multi-worker mode is PostgreSQL's (TEST_DATABASE_URL)")
 
