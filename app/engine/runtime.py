@@ -40,8 +40,9 @@ RECORD_KEYS = ("contract_id", "tender_id", "plan_id", "requirement_id", "project
 class EngineError(DomainError):
     """The diagram could not run (bad expression at run time, no handler): nothing is saved."""
 
-    def __init__(self, message, code="ENGINE_ERROR"):
+    def __init__(self, message, code="ENGINE_ERROR", detail=None):
         super().__init__(code, message, status=422)
+        self.detail = detail  # the underlying cause, for the administrator's incident only (never the caller)
 
 
 class Step:
@@ -190,7 +191,8 @@ class Step:
             err = EngineError(f"流程执行出错：{exc}")
         else:  # a bug, not the diagram's fault: the detail goes to the log only
             log.exception("engine step failed on instance %s", self.instance.id if self.instance else None)
-            err = EngineError(f"流程执行出错，已回滚（{type(exc).__name__}），请联系系统管理员")
+            err = EngineError(f"流程执行出错，已回滚（{type(exc).__name__}），请联系系统管理员",
+                              detail=f"{type(exc).__name__}: {exc}"[:500])
         if isinstance(err, limits.StepAborted) and not err.incident_deferred:
             self.record_incident(err)
         return err
