@@ -5,6 +5,7 @@ POST /api/deployments/dry-run, multipart, one part per .bpmn / .form file (as Ca
 """
 from flask import jsonify, request
 from flask_smorest import Blueprint, abort
+from marshmallow import fields
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..engine import dry_run as engine_dry_run
@@ -12,13 +13,56 @@ from ..engine.deployments import DeploymentError
 from ..models import DomainError
 from ..models.inputs import check_text
 from .common import current_user, login_required, transaction
-from .schemas import ApiError
+from .schemas import ApiError, Base, Int
 
 blp = Blueprint("dry_run", __name__, url_prefix="/api/deployments", description="部署预演")
 
 ANALYSTS = {"analyst"}
 MAX_BYTES = 10 * 1024 * 1024
 MAX_FILES = 100
+
+
+class Divergence(Base):
+    seq = Int(allow_none=True, metadata={"description": "the history event where it diverges (null: where it stands)"})
+    type = fields.String(metadata={"description": "event type, or position (stands elsewhere after the history)"})
+    task = fields.String(allow_none=True)
+    reason = fields.String()
+    expected = fields.Raw(allow_none=True)
+    actual = fields.Raw(allow_none=True)
+
+
+class InstanceResult(Base):
+    instance_id = Int()
+    key = fields.String()
+    business_key = fields.String(allow_none=True)
+    status = fields.String()
+    from_version = Int()
+    events = Int()
+    match = fields.Boolean()
+    divergence = fields.Nested(Divergence, allow_none=True)
+    waiting_on = fields.Raw(metadata={"description": "where the replay stands: active, waiting, ready"})
+
+
+class Counts(Base):
+    checked, match, diverge = Int(), Int(), Int()
+
+
+class NewVersion(Base):
+    key = fields.String()
+    name = fields.String(allow_none=True)
+    from_version = Int(allow_none=True)
+    to_version = Int()
+
+
+class DryRunReport(Base):
+    deploys = fields.List(fields.Nested(NewVersion))
+    forms = fields.List(fields.Dict())
+    warnings = fields.List(fields.Dict())
+    running = fields.Nested(Counts)
+    completed = fields.Nested(Counts, metadata={"description": "a sample of the most recently ended instances"})
+    running_not_checked = Int()
+    instances = fields.List(fields.Nested(InstanceResult))
+    message = fields.String()
 
 
 def _bad(field, message, status=400):
@@ -52,7 +96,7 @@ def uploaded_files():
 
 @blp.route("/dry-run", methods=["POST"])
 @login_required
-@blp.response(200)
+@blp.response(200, DryRunReport)
 @blp.alt_response(400, schema=ApiError)
 @blp.alt_response(403, schema=ApiError)
 @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
@@ -75,4 +119,4 @@ def dry_run():
             return response
         if not report["deploys"] and not report["forms"]:
             report["message"] = "与已部署的版本相同，部署不会产生新版本"
-        return jsonify(report)
+        return report
