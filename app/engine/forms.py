@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..models import DomainError
+from . import form_conditions
 from ..models.base import MONEY_MAX, MONEY_RANGE_MESSAGE, parse_day
 from ..models.inputs import FORM_MAX_ROWS, FORM_MAX_TEXT, MAX_ID, SAFE_NUMBER, check_json
 
@@ -123,7 +124,7 @@ def _options(component):
     return [o.get("value") for o in values] if isinstance(values, list) else None
 
 
-def _field_for(component):
+def _field_for(component, context=None):
     v = component.get("validate") or {}
     kind = component.get("type")
     required = bool(v.get("required")) and not component.get("readonly") and not component.get("disabled") \
@@ -153,6 +154,9 @@ def _field_for(component):
         return Boolean(**common)
     if kind in ("select", "radio"):
         options = _options(component)
+        if options is None and context is not None and component.get("valuesExpression"):
+            found = form_conditions.options(component["valuesExpression"], context)
+            options = None if found is form_conditions.UNKNOWN else found
         if options is not None and set(options) == {"true", "false"}:
             return YesNo(**common)  # data convention: decisions such as `approved` are booleans
         if options is not None:
@@ -186,13 +190,13 @@ def _max_rows():
     return validate.Length(max=FORM_MAX_ROWS, error=f"最多 {FORM_MAX_ROWS} 项")
 
 
-def _collect(components, declared):
+def _collect(components, declared, context=None):
     for component in components:
         kind = component.get("type")
         if kind in _STATIC:
             continue
         if kind == "group" and not component.get("path"):
-            _collect(component.get("components", []), declared)
+            _collect(component.get("components", []), declared, context)
         elif kind in ("group", "dynamiclist") and component.get("path"):
             sub = build_schema({"components": component.get("components", [])})
             if kind == "dynamiclist":
@@ -201,7 +205,7 @@ def _collect(components, declared):
             else:
                 declared[component["path"]] = fields.Nested(sub, required=False, allow_none=True)
         elif component.get("key"):
-            declared[component["key"]] = _field_for(component)
+            declared[component["key"]] = _field_for(component, context)
 
 
 class _FormSchema(Schema):
@@ -216,19 +220,28 @@ class _FormSchema(Schema):
             raise ValidationError({"comment": ["审核不通过时必须填写审核意见"]})
 
 
-def build_schema(form):
+def build_schema(form, context=None):
+    """``context``: the data the step shows the form with: options given by a ``valuesExpression`` are checked
+    as form-js offers them there (one form for a procedure's start and edit steps offers each its actions)."""
     declared = {}
-    _collect(form.get("components", []), declared)
+    _collect(form.get("components", []), declared, context)
     return _FormSchema.from_dict(declared, name="FormSchema")()
+
+
+def _dynamic(components):
+    """Does the form offer options by its data (valuesExpression)?"""
+    return any(c.get("valuesExpression") or _dynamic(c.get("components") or []) for c in components)
 
 
 _cache = {}
 
 
-def validate_data(form, data, cache_key=None):
+def validate_data(form, data, cache_key=None, context=None):
     """Validated data for the form's keys, or raise ValidationError with {field: [中文 message]}.
 
-    ``cache_key`` (a deployed form's content hash) lets its schema be built once.
+    ``cache_key`` (a deployed form's content hash) lets its schema be built once. ``context``: the data the
+    step shows the form with ({} for a start, the instance's data for a task): options a ``valuesExpression``
+    gives (one form for a procedure's start and edit steps) are checked as form-js offers them there.
     """
     if not isinstance(data, dict):
         raise ValidationError({"data": ["应为 JSON 对象"]})
@@ -236,6 +249,8 @@ def validate_data(form, data, cache_key=None):
         check_json(data)  # whatever the entry point: storable text, bounded nesting and lists
     except DomainError as err:
         raise ValidationError({err.field or "data": [err.message]}) from None
+    if context is not None and _dynamic(form.get("components", [])):
+        return build_schema(form, {**context, **data}).load(data)
     schema = _cache.get(cache_key) if cache_key is not None else None
     if schema is None:
         schema = build_schema(form)

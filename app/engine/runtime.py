@@ -365,14 +365,14 @@ def _start_event(spec):
     return None
 
 
-def _validate(session, form_key, data):
+def _validate(session, form_key, data, context=None):
     if not form_key:
         return {k: v for k, v in (data or {}).items() if k not in RESERVED}
     form = deployments.latest_form(session, form_key)
     if form is None:
         raise EngineError(f"表单 {form_key} 未部署", "FORM_MISSING")
     try:
-        return forms.validate_data(form.schema, data or {}, cache_key=form.content_hash)
+        return forms.validate_data(form.schema, data or {}, cache_key=form.content_hash, context=context)
     except ValidationError as exc:
         raise InputError(exc.messages) from exc
 
@@ -411,7 +411,8 @@ def start_instance(session, user, key, data=None, business_key=None, unit_id=Non
             raise DomainError("FORBIDDEN", "不能以该单位的名义发起流程", status=403)
     spec, subspecs = deployments.specs_for(session, definition, {})
     start = _start_event(spec)
-    values = _validate(session, (start.extensions or {}).get("form_key") if start and not timer_start else None, data)
+    values = _validate(session, (start.extensions or {}).get("form_key") if start and not timer_start else None, data,
+                       context={})
     pinned = deployments.resolve_called(session, definition)
     spec, subspecs = deployments.specs_for(session, definition, pinned)
 
@@ -472,7 +473,7 @@ def _check_actor(session, user, row):
 def complete_task(session, user, task_id, data, now):
     row, instance = _open_task(session, user, task_id)
     _check_actor(session, user, row)
-    values = _validate(session, row.form_key, data)
+    values = _validate(session, row.form_key, data, context=dict(instance.data or {}))
     step = Step(session, user, now)
     workflow = load(step, instance)
     task = workflow.get_task_from_id(UUID(task_id))

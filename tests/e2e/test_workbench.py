@@ -247,3 +247,32 @@ def test_plan_form_offers_the_units_reviewers(pages):
     field.locator(".fjs-input-group").first.click()
     expect(field.locator(".fjs-dropdownlist-item")).to_have_text(["李审核（reviewer）"])
     assert not clerk.js_errors
+
+
+def test_plan_start_and_edit_share_one_form(pages, login):
+    """plan_application's one form (issue 19): the start shows 采购计划申报 and 提交审核 / 暂存; the edit step the
+    heading 编辑采购计划, the reviewer's comment and also 删除计划."""
+    clerk = pages.login("clerk")
+    clerk.goto("/start/plan_application")
+    wait_form(clerk)
+    form = clerk.locator(".fjs-form")
+    expect(form).to_contain_text("采购计划申报")
+    expect(form).not_to_contain_text("编辑采购计划")
+    expect(form.get_by_label("删除计划")).to_have_count(0)
+    expect(form.get_by_label("暂存")).to_have_count(1)
+
+    api, reviewer, finance = login("clerk"), login("reviewer"), login("finance")
+    project = register_project(api, reviewer, amount=2000000)
+    instance = api.start("plan_application", {"year": 2026, "method": "open_tender", "amount": 500000,
+                                              "sme_reserved_amount": 500000, "action": "submit",
+                                              "project_id": project["id"]})
+    task = reviewer.task_named("采购单位审核岗审核", instance["id"])
+    reviewer.complete(task["id"], {"approved": "false", "comment": "请补充采购需求"})
+    edit = api.task_named("编辑采购计划", instance["id"])
+    clerk.goto(f"/tasks/{edit['id']}")
+    wait_form(clerk)
+    expect(form).to_contain_text("编辑采购计划")
+    expect(form).to_contain_text("请补充采购需求")
+    expect(form).not_to_contain_text("可先暂存，提交后进入审核")
+    expect(form.get_by_label("删除计划")).to_have_count(1)
+    assert not clerk.js_errors
