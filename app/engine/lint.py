@@ -34,12 +34,21 @@ def _known_processes(session, extra):
     return set(extra) | set(session.scalars(select(ProcessDefinition.key).distinct())) if session else set(extra)
 
 
-def _suggest(topic, topics):
-    """Name the registered topics closest to a misspelt one instead of listing all of them."""
-    close = difflib.get_close_matches(topic, sorted(topics), n=3, cutoff=0.6)
-    same_area = sorted(t for t in topics if t.split(".")[0] == topic.split(".")[0])[:8]
-    options = close or same_area
-    return f"请改为已注册的 Topic，如 {'、'.join(options)}" if options else "请先注册处理程序或改用已注册的 Topic"
+def topic_warnings(parser, filename):
+    """A topic with no built-in handler becomes an external task a worker must fetch (Camunda 7). When it is close
+    to a registered topic it is more likely a typo: said, not refused."""
+    topics = handlers.topics()
+    warnings = []
+    for process_id in parser.get_process_ids():
+        for ts in parser.get_spec(process_id).task_specs.values():
+            if not isinstance(ts, ExternalServiceTask) or not ts.topic or ts.topic in topics:
+                continue
+            close = difflib.get_close_matches(ts.topic, sorted(topics), n=3, cutoff=0.8)
+            hint = f"；若是笔误，已注册的相近 Topic 有 {'、'.join(close)}" if close else ""
+            warnings.append({"file": filename, "element": ts.bpmn_id, "message": (
+                f"Topic “{ts.topic}” 没有内置处理程序，将作为外部任务等待外部执行程序（/engine-rest/external-task/"
+                f"fetchAndLock）{hint} / topic has no built-in handler: an external task waits for a worker")})
+    return warnings
 
 
 def check(session, parser, filename, form_keys=(), process_keys=()):
@@ -50,14 +59,10 @@ def check(session, parser, filename, form_keys=(), process_keys=()):
 
     forms = _known_forms(session, form_keys)
     processes = _known_processes(session, process_keys) | set(parser.process_parsers)
-    topics = handlers.topics()
     for process_id in parser.get_process_ids():
         spec = parser.get_spec(process_id)  # embedded sub-processes included
         for ts in spec.task_specs.values():
             bpmn_id = getattr(ts, "bpmn_id", None)
-            if isinstance(ts, ExternalServiceTask) and ts.topic and ts.topic not in topics:
-                add(bpmn_id, f"Topic “{ts.topic}” 没有已注册的处理程序；{_suggest(ts.topic, topics)}"
-                             f" / no handler registered for topic")
             if isinstance(ts, HumanUserTask):
                 if ts.form_key and ts.form_key not in forms:
                     add(bpmn_id, f"表单 “{ts.form_key}” 未部署；请同时部署 forms/{ts.form_key}.form / form not deployed")
@@ -269,6 +274,8 @@ def _waits(ts, contains_wait):
         return any(isinstance(d, _WAITING_EVENTS) for d in inner)
     if isinstance(ts, SubWorkflowTask):
         return contains_wait(ts.spec)
+    if isinstance(ts, ExternalServiceTask):
+        return ts.topic not in handlers.topics()  # an external task waits for a worker
     return False
 
 

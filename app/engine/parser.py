@@ -110,8 +110,10 @@ class ServiceTaskParser(CamundaTaskParser):
             else:
                 _problem(self, "服务任务未设置 Implementation=External 和 Topic / service task needs an external topic")
         inputs, outputs = parse_input_output(self)
+        priority = (self.node.get(f"{CAMUNDA}taskPriority") or "").strip()
         return self.spec_class(self.spec, self.bpmn_id, topic=topic or "", input_parameters=inputs,
-                               output_parameters=outputs, **self.bpmn_attributes)
+                               output_parameters=outputs, priority=int(priority) if priority.isdigit() else 0,
+                               **self.bpmn_attributes)
 
 
 class MappedCallActivityParser(CallActivityParser):

@@ -23,7 +23,7 @@ from ..models import (RECORDS, DomainError, HumanTask, InstanceRecord, NotFound,
                       utcnow)
 from ..models.inputs import parse_id
 from ..ops.metrics import observe_step
-from . import deployments, expressions, forms, history, incidents, limits, serializer, timers
+from . import deployments, expressions, external, forms, history, incidents, limits, serializer, timers
 from .script_engine import SafeScriptEngine
 from .specs import HumanUserTask
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventSpec
@@ -169,6 +169,7 @@ class Step:
             self.event("instance_completed")
         timers.sync(self)
         sync_task_list(self)
+        external.sync(self)
         self.session.flush()
         observe_step(self.instance.key, time.perf_counter() - self.began)
 
