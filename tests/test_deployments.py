@@ -145,7 +145,8 @@ def test_lint_names_element_and_fix(app):
     assert not any(p["element"] == "reg_register" for p in info.value.problems)  # an external task, not refused
     assert any(w["element"] == "reg_register" and "project.register" in w["message"] for w in info.value.warnings)
     assert ("reg_edit", "表单 “no_such_form” 未部署") in by_element
-    assert ("reg_edit", "候选组 “clerks” 不是已知角色") in by_element
+    # Camunda 7 accepts any group: an unknown one is a warning, and the task falls back to its fallback holders.
+    assert any(w["element"] == "reg_edit" and "候选组 “clerks”" in w["message"] for w in info.value.warnings)
 
 
 def test_broken_diagram_stops_startup_naming_file_and_element(tmp_path):

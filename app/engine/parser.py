@@ -19,22 +19,21 @@ from SpiffWorkflow.camunda.parser.task_spec import (CAMUNDA_MODEL_NS, CallActivi
 from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
 
-from . import expressions
+from . import expressions, form_data
+from .forms_ref import is_html_form, key_from
 from .specs import SEMANTICS, ExternalServiceTask, HumanUserTask, MappedCallActivity, SafeScriptTask
 
 CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
-# Form references as Modeler writes them: formRef="plan_application" (Camunda 7.16+), or the older
-# formKey="camunda-forms:app:forms/x.form" / "camunda-forms:deployment:x.form", or a plain key.
-_FORM_KEY = re.compile(r"^camunda-forms:(?:app|deployment):(?:.*/)?([^/]+?)(?:\.form)?$")
+BPMN_MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _ISO_TIMER = re.compile(r"^(R\d*/)?[0-9P][0-9A-Za-z:.+\-/,]*$")
 _CRON = re.compile(r"^\S+(\s+\S+){4,6}$")
 
 
 def form_key_from(value):
-    if not value:
-        return None
-    match = _FORM_KEY.match(value.strip())
-    return match.group(1) if match else value.strip()
+    """The form a formRef/formKey names (forms_ref.key_from); an expression is kept to be resolved at run time."""
+    if value and expressions.is_juel(value.strip()):
+        return value.strip()
+    return key_from(value)
 
 
 def _problem(parser, message):
@@ -79,6 +78,20 @@ def parse_input_output(parser):
     return inputs, outputs
 
 
+def generated_form(parser):
+    """camunda:formData → a generated Camunda Form registered with the parser (form_data.py); its key, or None."""
+    schema, problems = form_data.build(parser.node, {"bpmn": BPMN_MODEL_NS, "camunda": CAMUNDA_MODEL_NS},
+                                       parser.bpmn_id)
+    for message in problems:
+        _problem(parser, message)
+    if schema is None:
+        return None
+    key = form_data.generated_key(parser.process_parser.bpmn_id, parser.bpmn_id)
+    schema["id"] = key
+    parser.process_parser.parser.generated_forms[key] = schema
+    return key
+
+
 class UserTaskParser(CamundaTaskParser):
 
     def create_task(self):
@@ -89,11 +102,24 @@ class UserTaskParser(CamundaTaskParser):
             if expressions.is_juel(value):
                 _check_expression(self, value, "用户任务属性")
         inputs, outputs = parse_input_output(self)
-        return self.spec_class(
+        binding = attr("formRefBinding") or "latest"
+        version = (attr("formRefVersion") or "").strip()
+        if attr("formRef") and (binding not in ("latest", "deployment", "version")
+                                or (binding == "version" and not version.isdigit())):
+            _problem(self, f"formRefBinding “{binding}” / formRefVersion “{version}” 无效：binding 应为 latest、"
+                           f"deployment 或 version（version 时须填写整数版本号） / invalid formRefBinding or formRefVersion")
+        task = self.spec_class(
             self.spec, self.bpmn_id,
             candidate_groups=groups, candidate_users=users, assignee=attr("assignee"),
             due_date=attr("dueDate"), form_key=form_key_from(attr("formRef") or attr("formKey")),
             input_parameters=inputs, output_parameters=outputs, legacy=_legacy(self), **self.bpmn_attributes)
+        task.form_binding = binding if attr("formRef") else "latest"
+        task.form_version = int(version) if version.isdigit() else None
+        task.html_form = attr("formKey") if is_html_form(attr("formKey")) else None
+        generated = generated_form(self)
+        if generated and not task.form_key:
+            task.form_key = generated
+        return task
 
 
 class ServiceTaskParser(CamundaTaskParser):
@@ -203,7 +229,8 @@ class StartEventParser(PropertiesMixin, TimerTextMixin, CamundaStartEventParser)
 
     def parse_extensions(self, node=None):
         ext = super().parse_extensions(node)
-        ext["form_key"] = form_key_from(self.node.get(f"{CAMUNDA}formRef") or self.node.get(f"{CAMUNDA}formKey"))
+        ext["form_key"] = form_key_from(self.node.get(f"{CAMUNDA}formRef") or self.node.get(f"{CAMUNDA}formKey")) \
+            or generated_form(self)
         ext["initiator"] = self.node.get(f"{CAMUNDA}initiator")
         return ext
 
@@ -236,6 +263,7 @@ class ProcurementParser(CamundaParser):
         self.semantics = semantics  # of the definition parsed (specs.SEMANTICS)
         self.problems = []
         self.trees = []
+        self.generated_forms = {}  # camunda:formData, as Camunda Forms (form_data.py)
 
     def add_bpmn_text(self, text, filename):
         """Parse diagram text; XML errors become a ValidationException naming the file."""
