@@ -107,7 +107,7 @@ def check(session, parser, filename, form_keys=(), process_keys=()):
             if form_key and not isinstance(ts, HumanUserTask) and not expressions.is_juel(form_key) \
                     and form_key not in forms:
                 add(bpmn_id, f"开始表单 “{form_key}” 未部署 / start form not deployed")
-            if isinstance(ts, CallActivity) and ts.spec not in processes:
+            if isinstance(ts, CallActivity) and ts.spec not in processes and ts.spec not in parser.process_parsers:
                 add(bpmn_id, f"调用活动引用的流程 “{ts.spec}” 未部署；请先部署它 / called process not deployed")
             problems.extend(_check_mappings(ts, filename))
             problems.extend(_check_message_senders(ts, filename, starts_by_person(spec)))
@@ -230,8 +230,8 @@ def _check_gateway_reads(session, parser, filename, form_keys):
         for gateway in parser.get_spec(process_id).task_specs.values():
             conditions = [c for c, _ in getattr(gateway, "cond_task_specs", None) or [] if c is not None]
             task = _user_task_before(gateway) if conditions else None
-            if task is None:
-                continue
+            if task is None or getattr(task, "html_form", None):
+                continue  # an embedded HTML form's fields are unknown here (it may set the variable)
             declared = fields(task.form_key) if task.form_key else set()
             if declared is None:
                 continue  # the form is missing: reported above

@@ -16,10 +16,10 @@ from SpiffWorkflow.camunda.parser.event_parsers import (CamundaBoundaryEventPars
                                                         CamundaStartEventParser)
 from SpiffWorkflow.camunda.parser.task_spec import (CAMUNDA_MODEL_NS, CallActivityParser, CamundaTaskParser,
                                                     ScriptTaskParser)
-from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser
-from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
+from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, SubprocessParser
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, InclusiveGateway, IntermediateCatchEvent, StartEvent
 
-from . import expressions, form_data
+from . import camunda_compat, expressions, form_data
 from .forms_ref import is_html_form, key_from
 from .specs import SEMANTICS, ExternalServiceTask, HumanUserTask, MappedCallActivity, SafeScriptTask
 
@@ -128,13 +128,23 @@ class ServiceTaskParser(CamundaTaskParser):
         kind = self.node.get(f"{CAMUNDA}type")
         topic = self.node.get(f"{CAMUNDA}topic")
         if kind != "external" or not topic:
+            instead = ("请改为 Implementation=External 并填写 Topic：内置处理程序或外部执行程序（/engine-rest/external-task）"
+                       "完成它")
+            connector = self.node.find(f"./{{{BPMN_MODEL_NS}}}extensionElements/{CAMUNDA}connector")
             for attr in ("class", "expression", "delegateExpression"):
                 if self.node.get(f"{CAMUNDA}{attr}"):
-                    _problem(self, f"服务任务使用了 camunda:{attr}，本服务只支持“External”实现并填写 Topic"
-                                   f" / only external service tasks with a topic are supported")
+                    _problem(self, f"服务任务使用了 camunda:{attr}=“{self.node.get(f'{CAMUNDA}{attr}')}”（Java），本服务不执行"
+                                   f" Java 代码；{instead} / camunda:{attr} (Java) is not supported: use an external "
+                                   f"task topic")
                     break
             else:
-                _problem(self, "服务任务未设置 Implementation=External 和 Topic / service task needs an external topic")
+                if connector is not None:
+                    cid = (connector.findtext(f"{CAMUNDA}connectorId") or "").strip()
+                    _problem(self, f"服务任务使用了 Camunda Connect 连接器 “{cid}”，本服务不提供连接器；{instead} / "
+                                   f"connectors ({cid}) are not supported: use an external task topic")
+                else:
+                    _problem(self, f"服务任务未设置实现；{instead} / service task needs Implementation=External and a "
+                                   f"topic")
         inputs, outputs = parse_input_output(self)
         priority = (self.node.get(f"{CAMUNDA}taskPriority") or "").strip()
         return self.spec_class(self.spec, self.bpmn_id, topic=topic or "", input_parameters=inputs,
@@ -243,6 +253,17 @@ class BoundaryEventParser(PropertiesMixin, TimerTextMixin, CamundaBoundaryEventP
     pass
 
 
+class InclusiveGatewayParser(ConditionalGatewayParser):
+    """Camunda 7 takes an inclusive gateway's outgoing flow that has no condition whenever the gateway is reached
+    (only exclusive gateways need a condition on every non-default flow)."""
+
+    def connect_outgoing(self, outgoing_task, sequence_flow_node, is_default):
+        if not is_default and self.parse_condition(sequence_flow_node) is None:
+            self.task.connect_outgoing_if("True", outgoing_task)
+            return
+        super().connect_outgoing(outgoing_task, sequence_flow_node, is_default)
+
+
 class ProcurementParser(CamundaParser):
     """The parser every deployment goes through."""
 
@@ -256,6 +277,7 @@ class ProcurementParser(CamundaParser):
         full_tag("startEvent"): (StartEventParser, StartEvent),
         full_tag("intermediateCatchEvent"): (IntermediateCatchEventParser, IntermediateCatchEvent),
         full_tag("boundaryEvent"): (BoundaryEventParser, BoundaryEvent),
+        full_tag("inclusiveGateway"): (InclusiveGatewayParser, InclusiveGateway),
     }
 
     def __init__(self, semantics=SEMANTICS):
@@ -273,6 +295,7 @@ class ProcurementParser(CamundaParser):
         except etree.XMLSyntaxError as exc:
             raise ValidationException(f"XML 格式错误 / not well-formed XML: {exc}", file_name=filename) from exc
         self.trees.append(tree)
+        self.problems.extend(camunda_compat.screen(tree, filename))
         self._unwrap_collections(tree)
         self.add_bpmn_xml(tree, filename=filename)
         self._check_conditions(tree, filename)

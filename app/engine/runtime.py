@@ -168,7 +168,8 @@ class Step:
             self.instance.ended_at = self.now
             self.event("instance_completed")
         timers.sync(self)
-        sync_task_list(self)
+        with timers.step_clock(self.now):  # due dates written as dateTime().plusDays(…) count from the step
+            sync_task_list(self)
         external.sync(self)
         self.session.flush()
         observe_step(self.instance.key, time.perf_counter() - self.began)
