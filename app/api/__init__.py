@@ -96,6 +96,7 @@ def init_api(app):
     for module in (auth, processes, instances, tasks, records, contracts, incidents, year_end, payments, attachments):
         api.register_blueprint(module.blp)
     from . import audit, engine_rest, migration  # replay/export, version migration, Camunda Modeler's REST API
+    from . import engine_rest_external  # noqa: F401 - Camunda 7 external-task routes on engine_rest.bp
     for module in (audit, migration):
         api.register_blueprint(module.blp)
     app.register_blueprint(engine_rest.bp)

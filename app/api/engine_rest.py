@@ -233,6 +233,12 @@ def parse_exception(err, files):
                                  "mainElementId": element, "elementIds": [element] if element else []})
         where = f" | element {element}" if element else ""
         bullets.append(f"* {problem['message']} | resource {problem['file']}{where} | line {line or 0}")
+    for warning in getattr(err, "warnings", None) or []:
+        element = warning.get("element")
+        line, column = lines.get((warning["file"], element)) or (0, 0)
+        details.setdefault(warning["file"], {"errors": [], "warnings": []})["warnings"].append(
+            {"message": warning["message"], "line": line or 0, "column": column or 0, "mainElementId": element,
+             "elementIds": [element] if element else []})
     message = f"{PARSE_ERROR_PREFIX} 部署被拒绝，共 {len(err.problems)} 个问题 / deployment refused, " \
               f"{len(err.problems)} problem(s):\n" + "\n".join(bullets)
     return _error_response(400, "ParseException", message, code=0, details=details)

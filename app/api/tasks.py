@@ -18,7 +18,7 @@ blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="待办�
 def visible_tasks(session, user, status="open"):
     """Open tasks the user may act on (auditors: all), narrowed in SQL by unit, then by group/assignee."""
     query = select(HumanTask).where(HumanTask.status == status).order_by(HumanTask.created_at.desc())
-    if not user.is_auditor:
+    if not user.is_auditor and runtime.UNASSIGNED_GROUP not in user.groups:  # the administrator: any unit's
         # Tasks of instances without a unit (e.g. a campaign started by a timer) go by group alone.
         query = query.where(HumanTask.unit_id.in_(user.unit_ids(session)) | HumanTask.unit_id.is_(None))
     rows = session.scalars(query)
@@ -45,7 +45,8 @@ def list_tasks(args):
 def _visible_task(session, task_id):
     user = current_user()
     row = session.get(HumanTask, task_id)
-    if row is None or not (user.is_auditor or runtime.can_see_unit(session, user, row.unit_id)):
+    if row is None or not (user.is_auditor or runtime.can_see_unit(session, user, row.unit_id)
+                           or runtime.admin_holds(user, row)):
         raise NotFound("任务", task_id)
     return row
 

@@ -124,6 +124,21 @@ def _options(component):
     return [o.get("value") for o in values] if isinstance(values, list) else None
 
 
+def _pattern(pattern):
+    """form-js checks ``pattern`` with ``new RegExp(pattern).test(value)``: a match anywhere in the value, not
+    anchored at the start as Python's ``re.match`` (``validate.Regexp``) would be. A pattern Python cannot read
+    refuses nothing here rather than failing the request (lint reports it at deployment)."""
+    try:
+        compiled = re.compile(str(pattern))
+    except re.error:
+        return lambda value: None
+
+    def check(value):
+        if value is not None and compiled.search(str(value)) is None:
+            raise ValidationError("格式不正确")
+    return check
+
+
 def _field_for(component, context=None):
     v = component.get("validate") or {}
     kind = component.get("type")
@@ -137,7 +152,7 @@ def _field_for(component, context=None):
     if kind in ("textfield", "textarea"):
         validators += _length_messages(v if v.get("maxLength") is not None else {**v, "maxLength": FORM_MAX_TEXT})
         if v.get("pattern"):
-            validators.append(validate.Regexp(re.compile(v["pattern"]), error="格式不正确"))
+            validators.append(_pattern(v["pattern"]))
         if v.get("validationType") == "email":
             validators.append(validate.Email(error="邮箱格式不正确"))
         if v.get("validationType") == "phone":

@@ -5,6 +5,8 @@ A running instance is movable when at least one of these holds:
 - an open task some active user may complete: the assignee (or whoever claimed it) is active and may act in the
   task's unit, or an active user holds one of its candidate groups / is a candidate user, in the unit;
 - a pending timer of the instance (the scheduler fires it);
+- an open external task (``engine/external.py``): a worker fetches it; one with no retries left has an incident
+  the administrator resolves by giving it retries;
 - a message event it waits for that some active user may send (``runtime.waiting_messages``);
 - a failed timer with an open incident: an administrator retries it (``POST /api/incidents/<id>/retry``) once
   the cause is mended (e.g. the instance migrated to a corrected diagram), so the incident list, not this one,
@@ -17,7 +19,7 @@ an incident per stranded instance once a day (``record_daily``), and the test su
 """
 from sqlalchemy import select
 
-from ..models import HumanTask, Incident, ProcessDefinition, ProcessInstance, Timer, User
+from ..models import ExternalTask, HumanTask, Incident, ProcessDefinition, ProcessInstance, Timer, User
 from ..models.org import ROLES
 
 INCIDENT_KIND = "stranded_instance"
@@ -32,7 +34,10 @@ class _People:
         self.units = {u.username: u.unit_ids(session) for u in users}
 
     def may_act(self, username, row):
+        from .runtime import admin_holds
         user = self.by_name.get(username)
+        if user is not None and admin_holds(user, row):
+            return True
         if user is None or not self._in_unit(username, row.unit_id):
             return False
         if row.assignee:
@@ -96,6 +101,7 @@ def find_stranded(session, now=None):
     timed = set(session.scalars(select(Timer.instance_id).where(Timer.kind == "event", Timer.status == "pending")))
     timed |= set(session.scalars(select(Timer.instance_id).join(Incident, Incident.timer_id == Timer.id).where(
         Timer.kind == "event", Timer.status == "failed", Incident.status == "open")))
+    timed |= set(session.scalars(select(ExternalTask.instance_id).where(ExternalTask.status == "open")))
     names = dict(session.execute(select(ProcessDefinition.key, ProcessDefinition.name)
                                  .order_by(ProcessDefinition.version)).all())
     found = []

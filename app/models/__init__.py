@@ -67,3 +67,8 @@ __all__ += ["AttachmentContent", "SchedulerHeartbeat"]
 from .security import AppSecret, AuthSession, LoginFailure, LoginThrottle  # noqa: E402
 
 __all__ += ["AppSecret", "AuthSession", "LoginFailure", "LoginThrottle"]
+
+# External tasks waiting for Camunda 7 workers (issue 18).
+from .external import ExternalTask  # noqa: E402
+
+__all__ += ["ExternalTask"]

@@ -16,6 +16,7 @@ ROLES = {
     "auditor": "审计",
     "analyst": "业务分析",
     "admin": "系统管理员",
+    "worker": "外部任务执行程序",  # Camunda 7 external-task workers (/engine-rest/external-task, issue 18)
 }
 
 LEVELS = {"provincial": "省级", "city": "市级", "county": "县级"}
