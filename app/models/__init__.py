@@ -67,3 +67,9 @@ __all__ += ["AttachmentContent", "SchedulerHeartbeat"]
 from .security import AppSecret, AuthSession, LoginFailure, LoginThrottle  # noqa: E402
 
 __all__ += ["AppSecret", "AuthSession", "LoginFailure", "LoginThrottle"]
+
+# Machine clients of the integration API and their call log; the audited history of budget lines (issue 13).
+from .budget import BudgetLineChange  # noqa: E402
+from .integration import IntegrationCall, IntegrationClient  # noqa: E402
+
+__all__ += ["BudgetLineChange", "IntegrationCall", "IntegrationClient"]
