@@ -80,9 +80,9 @@ def init_api(app):
     api.register_blueprint(stranded.blp)
     from . import login_security  # 登录安全: failed sign-ins, locks, unlocking (issue 12)
     api.register_blueprint(login_security.blp)
-    from . import integration, integration_clients  # the budget system's API and its clients (issue 13)
+    from . import budget_lines, integration, integration_clients  # the budget system's API, its clients, 预算指标管理
     integration.init_integration(app)
-    for module in (integration, integration_clients):
+    for module in (integration, integration_clients, budget_lines):
         api.register_blueprint(module.blp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
