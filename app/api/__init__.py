@@ -84,6 +84,8 @@ def init_api(app):
     integration.init_integration(app)
     for module in (integration, integration_clients, budget_lines):
         api.register_blueprint(module.blp)
+    from . import org_import  # units and users from Excel (issue 13)
+    api.register_blueprint(org_import.blp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(Exception, lambda exc: _domain_error(unexpected(exc)))

@@ -14,11 +14,12 @@ import logging
 from datetime import datetime, timezone
 
 from flask import g, request
+from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from ..models import BudgetLine, BudgetSystemRequest, InstanceRecord, NotFound, ProcessInstance, Unit
+from ..models import BudgetLine, BudgetSystemRequest, DomainError, InstanceRecord, NotFound, ProcessInstance, Unit
 from ..models.budget import FUND_TYPES, STATUSES
 from ..models.integration import IntegrationCall, IntegrationClient, MachineActor
 from . import schemas
@@ -36,8 +37,8 @@ ACK_MESSAGE = "budget_acknowledged"
 # -- authentication and the call log -----------------------------------------------------------------------
 def authenticate():
     """Every /api/integration/v1/ request: the client of the key, or 401 (logged after the response)."""
-    if not request.path.startswith(PREFIX + "/"):
-        return
+    if not request.path.startswith(PREFIX + "/") or request.routing_exception is not None:
+        return  # not ours, or no such endpoint: the 404/405 comes first (and is logged)
     header = request.headers.get("Authorization", "")
     key = header[7:].strip() if header.startswith("Bearer ") else ""
     client, key_id = IntegrationClient.authenticate(read_session(), key)
@@ -158,39 +159,39 @@ def _line_out(session, line, changed=None):
     return out
 
 
-@blp.route("/budget-lines/<int(min=2000, max=2100):year>/<string(maxlength=64):code>", methods=["PUT"])
-@blp.arguments(LineInput, error_status_code=400)
-@blp.response(200, LineOut, description="已更新（或未变化）")
-@blp.alt_response(201, schema=LineOut, description="已新增")
-@blp.alt_response(400, schema=schemas.ApiError)
-@blp.alt_response(401, schema=schemas.ApiError)
-@blp.alt_response(409, schema=schemas.ApiError, description="调减后低于已占用金额：`details` 给出金额与占用项目")
-def upsert_line(body, year, code):
-    """预算指标推送（按指标编码+年度幂等）。调减至低于已占用金额 → 409 并给出已占用金额和占用项目。"""
-    client = _client()
-    with transaction() as (session, _):
-        unit = session.scalars(select(Unit).where(Unit.code == body["unit_code"].strip())).first()
-        if unit is None:
-            from ..models import DomainError
-            raise DomainError("INVALID_INPUT", f"单位编码 {body['unit_code']} 在本系统中不存在，请先由系统管理员添加该单位",
-                              field="unit_code", status=400)
-        values = {**body, "code": code, "year": year, "unit_id": unit.id}
-        line, created, changes = BudgetLine.upsert(session, values, client.username, "api", now())
-        return _line_out(session, line, bool(changes)), 201 if created else 200
+@blp.route("/budget-lines/<int(min=2000, max=2100):year>/<string(maxlength=64):code>")
+class Line(MethodView):
+    """One rule for both methods: a year out of range is a 404 for either (not a 405)."""
 
+    @blp.arguments(LineInput, error_status_code=400)
+    @blp.response(200, LineOut, description="已更新（或未变化）")
+    @blp.alt_response(201, schema=LineOut, description="已新增")
+    @blp.alt_response(400, schema=schemas.ApiError)
+    @blp.alt_response(401, schema=schemas.ApiError)
+    @blp.alt_response(409, schema=schemas.ApiError, description="调减后低于已占用金额：`details` 给出金额与占用项目")
+    def put(self, body, year, code):
+        """预算指标推送（按指标编码+年度幂等）。调减至低于已占用金额 → 409 并给出已占用金额和占用项目。"""
+        client = _client()
+        with transaction() as (session, _):
+            unit = session.scalars(select(Unit).where(Unit.code == body["unit_code"].strip())).first()
+            if unit is None:
+                raise DomainError("INVALID_INPUT", f"单位编码 {body['unit_code']} 在本系统中不存在，请先由系统管理员添加该单位",
+                                  field="unit_code", status=400)
+            values = {**body, "code": code, "year": year, "unit_id": unit.id}
+            line, created, changes = BudgetLine.upsert(session, values, client.username, "api", now())
+            return _line_out(session, line, bool(changes)), 201 if created else 200
 
-@blp.route("/budget-lines/<int(min=2000, max=2100):year>/<string(maxlength=64):code>", methods=["GET"])
-@blp.response(200, LineOut)
-@blp.alt_response(401, schema=schemas.ApiError)
-@blp.alt_response(404, schema=schemas.ApiError)
-def get_line(year, code):
-    """一条指标：金额、已占用、可用余额、状态和占用它的项目。"""
-    _client()
-    session = read_session()
-    line = session.scalars(select(BudgetLine).where(BudgetLine.code == code, BudgetLine.year == year)).first()
-    if line is None:
-        raise NotFound("预算指标", f"{year}/{code}")
-    return _line_out(session, line)
+    @blp.response(200, LineOut)
+    @blp.alt_response(401, schema=schemas.ApiError)
+    @blp.alt_response(404, schema=schemas.ApiError)
+    def get(self, year, code):
+        """一条指标：金额、已占用、可用余额、状态和占用它的项目。"""
+        _client()
+        session = read_session()
+        line = session.scalars(select(BudgetLine).where(BudgetLine.code == code, BudgetLine.year == year)).first()
+        if line is None:
+            raise NotFound("预算指标", f"{year}/{code}")
+        return _line_out(session, line)
 
 
 @blp.route("/budget-lines", methods=["GET"])
