@@ -115,6 +115,12 @@ def init_api(app):
     api.register_blueprint(login_security.blp)
     from . import dry_run  # 部署预演: replay running work against changed diagrams before deploying (issue 19)
     api.register_blueprint(dry_run.blp)
+    from . import budget_lines, integration, integration_clients  # the budget system's API, its clients, 预算指标管理
+    integration.init_integration(app)
+    for module in (integration, integration_clients, budget_lines):
+        api.register_blueprint(module.blp)
+    from . import org_import  # units and users from Excel (issue 13)
+    api.register_blueprint(org_import.blp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(Exception, lambda exc: _domain_error(unexpected(exc)))

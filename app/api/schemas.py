@@ -70,6 +70,7 @@ class ApiError(Base):
     message = fields.String(metadata={"description": "中文说明"})
     errors = fields.Dict(keys=fields.String(), metadata={"description": "{字段: [中文信息]}"})
     request_id = fields.String(metadata={"description": "请求编号（5xx 时给出，与响应头 X-Request-Id 相同）"})
+    details = fields.Dict(keys=fields.String(), metadata={"description": "冲突的具体数据（如已占用金额和占用项目）"})
 
 
 class Login(Base):

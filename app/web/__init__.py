@@ -20,6 +20,8 @@ def init_web(app):
     from . import audit  # noqa: F401 - the audit pages (审计)
     from . import admin  # noqa: F401 - 系统设置 (thresholds, calendar, supervision rules, expert pool)
     from . import dry_run  # noqa: F401 - 部署预演 for analysts (issue 19)
+    from . import budget_lines  # noqa: F401 - 预算指标管理 (finance: import, entry, history; issue 13)
+    from . import org_import  # noqa: F401 - 单位与用户导入 (administrator, issue 13)
     app.permanent_session_lifetime = timedelta(seconds=app.config["TOKEN_TTL_SECONDS"])
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
