@@ -1,7 +1,7 @@
 """integration clients, budget line status and history (issue 13)
 
 Revision ID: 0100
-Revises: 0007
+Revises: 0300
 Machine clients of the integration API (hashed keys) and their call log; a budget line's status
 (有效/冻结/收回), its last change time (the budget system reads lines changed since) and the audited history
 of its fields; the budget system's acknowledgement of a year-end request.
