@@ -6,11 +6,11 @@ same Chinese messages. Only keys the form declares reach the process: a caller c
 """
 import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..models import DomainError
+from ..models.amounts import AmountError, parse_number
 from ..models.base import MONEY_MAX, MONEY_RANGE_MESSAGE, parse_day
 from ..models.inputs import FORM_MAX_ROWS, FORM_MAX_TEXT, MAX_ID, SAFE_NUMBER, check_json
 
@@ -34,14 +34,10 @@ class Number(fields.Field):
         self.decimal_digits, self.integer, self.money, self.maximum = decimal_digits, integer, money, maximum
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)) or len(str(value)) > 100:
-            raise ValidationError("请输入数字")
-        try:
-            number = Decimal(str(value).strip().replace(",", ""))
-        except (InvalidOperation, ValueError):
-            raise ValidationError("请输入数字") from None
-        if not number.is_finite():
-            raise ValidationError("请输入数字")
+        try:  # `450,000` and `４５０，０００` are 450000; `450,00` is refused, never read as another number
+            number = parse_number(value, money=self.money)
+        except AmountError as err:
+            raise ValidationError(str(err)) from None
         if self.money and abs(number) > MONEY_MAX:
             raise ValidationError(MONEY_RANGE_MESSAGE)
         if abs(number) > (self.maximum or SAFE_NUMBER):

@@ -36,14 +36,27 @@ STATUS_COLORS = {"draft": "gray", "in_review": "blue", "registered": "green", "f
 
 # -- formatting ---------------------------------------------------------------
 def money(value):
-    """¥1,234,567.89 元"""
+    """1,234,567.89 元 — the one display format of an amount (the domain messages use it too)."""
     if value is None or value == "":
         return "—"
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
         return str(value)
-    return f"¥{amount:,.2f} 元"
+    return f"{amount:,.2f} 元"
+
+
+def wan(value):
+    """An amount people read at a glance, in 万元 too: 800,000.00 元（80 万元）; exact, never rounded."""
+    text = money(value)
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return text
+    if abs(amount) < 10000:
+        return text
+    scaled = (amount / 10000).quantize(Decimal("0.000001")).normalize()
+    return f"{text}（{scaled:,f} 万元）"
 
 
 def local(value):
@@ -76,7 +89,7 @@ def status_color(status):
     return STATUS_COLORS.get(status, "gray")
 
 
-FILTERS = {"money": money, "dt": dt, "date": date, "roles": roles, "status_color": status_color}
+FILTERS = {"money": money, "wan": wan, "dt": dt, "date": date, "roles": roles, "status_color": status_color}
 
 
 # -- lookups (per request, batched) ------------------------------------------
@@ -181,7 +194,7 @@ def record_detail(session, record_type, obj):
     if record_type == "project":
         from ..models import project as m
         rows = [("项目编号", obj.number), ("项目名称", obj.name), ("预算年度", obj.year),
-                ("品目类别", m.CATEGORIES.get(obj.category, obj.category)), ("项目金额", money(obj.amount)),
+                ("品目类别", m.CATEGORIES.get(obj.category, obj.category)), ("项目金额", wan(obj.amount)),
                 ("可用金额", money(obj.free_amount(session))),
                 ("实施形式", m.IMPLEMENTATION_FORMS.get(obj.implementation_form, obj.implementation_form)),
                 ("项目区划", obj.region or "—"), ("属于政府采购", "是" if obj.is_government_procurement else "否")]
@@ -191,7 +204,7 @@ def record_detail(session, record_type, obj):
         from ..models import plan as m
         rows = [("计划编号", obj.number), ("计划名称", obj.name), ("计划年度", obj.year),
                 ("计划类型", m.PLAN_TYPES.get(obj.plan_type, obj.plan_type)),
-                ("采购方式", m.METHODS.get(obj.method, obj.method)), ("计划金额", money(obj.amount)),
+                ("采购方式", m.METHODS.get(obj.method, obj.method)), ("计划金额", wan(obj.amount)),
                 ("面向中小企业预留", money(obj.sme_reserved_amount)),
                 ("采购进口产品", "是" if obj.is_import else "否")]
         if obj.sme_reason:
@@ -208,19 +221,19 @@ def record_detail(session, record_type, obj):
     elif record_type == "contract":
         rows = [("合同编号", obj.number), ("合同名称", obj.name),
                 ("供应商", "、".join(s.get("name", "") for s in obj.suppliers or []) or "—"),
-                ("合同金额", money(obj.amount)), ("补充合同金额", money(obj.supplement_amount)),
+                ("合同金额", wan(obj.amount)), ("补充合同金额", money(obj.supplement_amount)),
                 ("已支付", money(obj.paid_amount)), ("签订日期", obj.signed_date or "—"),
                 ("备案时间", dt(obj.filed_at)), ("一签多年", "是" if obj.is_multi_year else "否"),
                 ("融资合同", "是" if obj.is_financing else "否")]
     elif record_type == "budget_line":
         from ..models import budget as m
         rows = [("指标编码", obj.code), ("指标名称", obj.name), ("年度", obj.year),
-                ("资金性质", m.FUND_TYPES.get(obj.fund_type, obj.fund_type)), ("指标金额", money(obj.amount)),
+                ("资金性质", m.FUND_TYPES.get(obj.fund_type, obj.fund_type)), ("指标金额", wan(obj.amount)),
                 ("已占用", money(obj.used_amount)), ("可用余额", money(obj.free_amount))]
     else:
         rows = [("编号", brief["number"]), ("名称", brief["name"])]
         if brief["amount"] is not None:
-            rows.append(("金额", money(brief["amount"])))
+            rows.append(("金额", wan(brief["amount"])))
     comment = getattr(obj, "review_comment", None)
     if comment:
         rows.append(("审核意见", comment))

@@ -77,10 +77,10 @@ def test_clerk_starts_registration_and_reviewer_approves(pages):
     expect(reviewer.get_by_test_id("count-todo")).to_have_text("1")
     row = reviewer.locator("[data-testid=task-table] tbody tr").first
     expect(row).to_contain_text("实验室设备采购")
-    expect(row).to_contain_text("¥800,000.00 元")
+    expect(row).to_contain_text("800,000.00 元")
     row.locator("a.task-link").click()
     wait_form(reviewer)
-    expect(reviewer.get_by_test_id("record-card")).to_contain_text("¥800,000.00 元")
+    expect(reviewer.get_by_test_id("record-card")).to_contain_text("800,000.00 元")
     expect(reviewer.get_by_test_id("record-card")).to_contain_text("显微镜")
     expect(reviewer.get_by_test_id("history")).to_contain_text("发起流程")
     reviewer.get_by_label("审核通过").check()
@@ -124,7 +124,7 @@ def test_reject_with_comment_then_resubmit(pages, login):
     expect(clerk.get_by_test_id("current-tasks")).to_contain_text("审核岗审核")
 
     open_task(reviewer, "审核岗审核")
-    expect(reviewer.get_by_test_id("record-card")).to_contain_text("¥750,000.00 元")
+    expect(reviewer.get_by_test_id("record-card")).to_contain_text("750,000.00 元")
     expect(reviewer.get_by_test_id("history")).to_contain_text("请补充采购内容清单")
 
 
@@ -145,7 +145,7 @@ def test_validation_errors_show_next_to_fields_and_keep_input(pages, login):
     expect(field_error(clerk, "预算指标")).to_contain_text("不属于本单位")
     expect(clerk).to_have_url(re.compile(r"/start/project_registration$"))
     expect(clerk.get_by_label("项目名称")).to_have_value("打印机")
-    expect(clerk.get_by_label("项目金额（元）")).to_have_value("100000")
+    expect(clerk.get_by_label("项目金额（元）")).to_have_value("100,000.00")
 
     # A server-only rule on a task form: rejecting needs a comment.
     login("clerk").start("project_registration", PROJECT)

@@ -161,30 +161,138 @@
     return result.unmatched;
   }
 
+  // -- numbers and amounts ----------------------------------------------------------------------
+  // form-js's number field reads a comma as a decimal point (450,000 → 450) and blocks 万 and full-width
+  // digits. Every number field is therefore rendered as a text field and read by GovMoney (money.js), the
+  // same rules as the server (app/models/amounts.py): the digits typed are the value sent, or the field says
+  // why not. Money (keys ending in amount/price, as the server decides) is shown as 450,000.00 with 元 and
+  // a live “= 45 万元”. The stored forms are untouched: the server still validates them as numbers.
+  var NUMBERS = {};
+  function moneyKey(key) { return /(amount|price)$/.test(key || ''); }
+  function convertNumbers(components) {
+    (components || []).forEach(function (c) {
+      if (c.type === 'number' && c.key) {
+        var v = c.validate || {};
+        var money = moneyKey(c.key);
+        NUMBERS[c.key] = { money: money, digits: c.decimalDigits,
+                           integer: c.decimalDigits === 0 || /(^year$|^count$|_id$|_count$|_days$)/.test(c.key),
+                           min: v.min, max: v.max };
+        c.type = 'textfield';
+        c.validate = { required: v.required };
+        c.appearance = c.appearance || {};
+        if (money && !c.appearance.suffixAdorner && !/元/.test(c.label || '')) { c.appearance.suffixAdorner = '元'; }
+        delete c.decimalDigits; delete c.increment; delete c.serializeToString;
+      }
+      convertNumbers(c.components);
+    });
+  }
+  function walkNumbers(data, convert) {
+    if (Array.isArray(data)) { data.forEach(function (row) { walkNumbers(row, convert); }); return data; }
+    if (!data || typeof data !== 'object') { return data; }
+    Object.keys(data).forEach(function (key) {
+      if (NUMBERS[key] && (typeof data[key] !== 'object' || data[key] === null)) {
+        data[key] = convert(data[key], NUMBERS[key]);
+      } else {
+        walkNumbers(data[key], convert);
+      }
+    });
+    return data;
+  }
+  function toDisplay(value, spec) {  // stored number → the text shown in the field
+    if (value === null || value === undefined || value === '') { return ''; }
+    return spec.money ? GovMoney.format(value, 2) : String(value);
+  }
+  function toValue(text, spec) {  // typed text → what is sent: a money amount as an exact decimal string
+    var read = GovMoney.parse(text, spec);
+    if (read.error || read.value === null) { return read.error ? text : null; }
+    if (spec.money) { return read.value; }
+    var n = Number(read.value);
+    return Math.abs(n) <= Number.MAX_SAFE_INTEGER && String(n) === read.value ? n : read.value;
+  }
+  function numberInputs() {
+    // Inputs of converted fields: form-js ids are fjs-form-<form>-<field id>[_<row>…] (prefixId).
+    var found = [];
+    fields().forEach(function (f) {
+      if (!NUMBERS[f.key] || f.type !== 'textfield') { return; }
+      root.querySelectorAll('input[id$="-' + f.id + '"], input[id*="-' + f.id + '_"]').forEach(function (input) {
+        found.push({ input: input, spec: NUMBERS[f.key] });
+      });
+    });
+    return found;
+  }
+  function hintFor(input, spec) {
+    var holder = input.closest('.fjs-form-field');
+    if (!holder || !spec.money) { return; }
+    var hint = holder.querySelector('.money-hint');
+    if (!hint) {
+      hint = document.createElement('div');
+      hint.className = 'money-hint';
+      hint.id = input.id + '-wan';
+      hint.setAttribute('aria-live', 'polite');
+      holder.appendChild(hint);
+    }
+    var read = GovMoney.parse(input.value, spec);
+    hint.textContent = read.value ? ('＝ ' + GovMoney.format(read.value, 2) + ' 元' +
+      (GovMoney.wan(read.value) ? '（' + GovMoney.wan(read.value) + '）' : '')) : '';
+  }
+  function decorateNumbers() {
+    numberInputs().forEach(function (n) {
+      if (!n.input.hasAttribute('inputmode')) { n.input.setAttribute('inputmode', 'decimal'); }
+      n.input._govSpec = n.spec;
+      hintFor(n.input, n.spec);
+    });
+  }
+  root.addEventListener('input', function (ev) {
+    if (ev.target._govSpec) { hintFor(ev.target, ev.target._govSpec); }
+  });
+  root.addEventListener('focusout', function (ev) {
+    // On leaving an amount, show it with separators (450000 → 450,000.00): what is read is what is seen.
+    var input = ev.target, spec = input._govSpec;
+    if (!spec || !spec.money || input.readOnly) { return; }
+    var read = GovMoney.parse(input.value, spec);
+    if (read.error || read.value === null) { return; }
+    var shown = GovMoney.format(read.value, 2);
+    if (shown !== input.value) {
+      input.value = shown;
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    }
+  });
+
   // -- mount ------------------------------------------------------------------------------
   function mount() {
     if (!schemaNode) { return Promise.resolve(); }
     schema = JSON.parse(schemaNode.textContent);
-    var data = JSON.parse(document.getElementById('form-data').textContent || '{}');
+    convertNumbers(schema.components);
+    var data = walkNumbers(JSON.parse(document.getElementById('form-data').textContent || '{}'), toDisplay);
     // debounce: false — every keystroke is in the form's data at once, so a quick click on 提交 right after
     // typing submits what is on screen (form-js otherwise applies input 300 ms later).
     form = new FormViewer.Form({ container: root, properties: { readOnly: readOnly }, debounce: false });
     var validator = form.get('validator');
     var validateFieldInstance = validator.validateFieldInstance.bind(validator);
+    var registry = form.get('formFieldRegistry');
     validator.validateFieldInstance = function (instance, value) {
-      return validateFieldInstance(instance, value).map(translate);
+      var errors = validateFieldInstance(instance, value).map(translate);
+      var field = registry.get(instance.id);
+      var spec = field && field.type === 'textfield' ? NUMBERS[field.key] : null;
+      var read = spec ? GovMoney.parse(value, spec) : {};
+      return read.error ? errors.concat([read.error]) : errors;
     };
     new MutationObserver(function (records) {
+      var added = false;
       records.forEach(function (r) {
-        r.addedNodes.forEach(function (n) { if (n.nodeType === 1) { localize(n); } else if (n.nodeType === 3 && n.parentNode) { localize(n.parentNode); } });
+        r.addedNodes.forEach(function (n) {
+          if (n.nodeType === 1 && n.className !== 'money-hint') { added = true; localize(n); } else if (n.nodeType === 3 && n.parentNode) { localize(n.parentNode); }
+        });
       });
       schedulePickers();
+      if (added) { decorateNumbers(); }
     }).observe(root, { childList: true, subtree: true });
     // A picker opened before the timer ran (a fast click) is put into Chinese as it gets focus.
     root.addEventListener('focusin', function () { localizePickers(root); });
     return form.importSchema(schema, data).then(function () {
       localize(root);
       localizePickers(root);
+      decorateNumbers();
       root.setAttribute('data-ready', 'true');
       form.on('changed', function () { /* keep the banner until the next submit */ });
     }).catch(function (err) {
@@ -266,7 +374,8 @@
     }
     submitButton.disabled = true;
     submitButton.classList.add('loading');
-    uploadFiles(Object.assign({}, result.data), result.files).then(function (data) {
+    var typed = walkNumbers(JSON.parse(JSON.stringify(result.data)), toValue);
+    uploadFiles(typed, result.files).then(function (data) {
       return send(Object.assign({ data: data }, extraPayload()));
     }, function (err) {
       submitButton.disabled = false;
@@ -315,7 +424,7 @@
     if (!field) { return; }
     var state = form._getState();
     var data = Object.assign({}, state.data);
-    data[key] = Number(value);
+    data[key] = NUMBERS[key] ? toDisplay(value, NUMBERS[key]) : Number(value);
     hideBanner();
     form.importSchema(schema, data).then(function () { localize(root); });
   }
