@@ -20,7 +20,7 @@ from ..engine.runtime import Step
 from ..models import (BudgetLine, Contract, DomainError, HistoryEvent, HumanTask, InstanceRecord, NotFound, Plan,
                       ProcessDefinition, ProcessInstance, Project, Tender, User)
 from ..models.inputs import parse_id
-from . import bp, present
+from . import bp, present, review
 from .common import csrf_token, login_required, refuse, safe_next, web_user, writer_required
 
 PAGE_SIZE = 20
@@ -369,10 +369,13 @@ def task_detail(task_id):
     if form is not None and row.unit_id is not None:
         data.update(_option_lists(session, form.schema, {row.unit_id}))
     record = present.visible_record(session, user, row.record_type, row.record_id)
+    request_view = review.request_view(session, row, instance, events)
+    if request_view is not None and row.unit_id is not None:
+        request_view["data"].update(_option_lists(session, request_view["schema"], {row.unit_id}))
     names = present.process_names(session)
     people = present.user_names(session, [row.claimed_by, row.assignee, row.completed_by])
     return render_template(
-        "task.html", active="workbench", row=row, instance=instance, process=names.get(row.process_key),
+        "task.html", active="workbench", row=row, instance=instance, request_view=request_view, process=names.get(row.process_key),
         form=form.schema if form else None, data=data, can_act=can_act,
         can_claim=row.status == "open" and not row.claimed_by and not row.assignee
         and runtime.can_act(session, user, row),

@@ -168,40 +168,8 @@
   // why not. Money (keys ending in amount/price, as the server decides) is shown as 450,000.00 with 元 and
   // a live “= 45 万元”. The stored forms are untouched: the server still validates them as numbers.
   var NUMBERS = {};
-  function moneyKey(key) { return /(amount|price)$/.test(key || ''); }
-  function convertNumbers(components) {
-    (components || []).forEach(function (c) {
-      if (c.type === 'number' && c.key) {
-        var v = c.validate || {};
-        var money = moneyKey(c.key);
-        NUMBERS[c.key] = { money: money, digits: c.decimalDigits,
-                           integer: c.decimalDigits === 0 || /(^year$|^count$|_id$|_count$|_days$)/.test(c.key),
-                           min: v.min, max: v.max };
-        c.type = 'textfield';
-        c.validate = { required: v.required };
-        c.appearance = c.appearance || {};
-        if (money && !c.appearance.suffixAdorner && !/元/.test(c.label || '')) { c.appearance.suffixAdorner = '元'; }
-        delete c.decimalDigits; delete c.increment; delete c.serializeToString;
-      }
-      convertNumbers(c.components);
-    });
-  }
-  function walkNumbers(data, convert) {
-    if (Array.isArray(data)) { data.forEach(function (row) { walkNumbers(row, convert); }); return data; }
-    if (!data || typeof data !== 'object') { return data; }
-    Object.keys(data).forEach(function (key) {
-      if (NUMBERS[key] && (typeof data[key] !== 'object' || data[key] === null)) {
-        data[key] = convert(data[key], NUMBERS[key]);
-      } else {
-        walkNumbers(data[key], convert);
-      }
-    });
-    return data;
-  }
-  function toDisplay(value, spec) {  // stored number → the text shown in the field
-    if (value === null || value === undefined || value === '') { return ''; }
-    return spec.money ? GovMoney.format(value, 2) : String(value);
-  }
+  function walkNumbers(data, convert) { return GovMoney.walk(data, NUMBERS, convert); }
+  var toDisplay = GovMoney.display;
   function toValue(text, spec) {  // typed text → what is sent: a money amount as an exact decimal string
     var read = GovMoney.parse(text, spec);
     if (read.error || read.value === null) { return read.error ? text : null; }
@@ -262,7 +230,7 @@
   function mount() {
     if (!schemaNode) { return Promise.resolve(); }
     schema = JSON.parse(schemaNode.textContent);
-    convertNumbers(schema.components);
+    NUMBERS = GovMoney.prepare(schema);
     var data = walkNumbers(JSON.parse(document.getElementById('form-data').textContent || '{}'), toDisplay);
     // debounce: false — every keystroke is in the form's data at once, so a quick click on 提交 right after
     // typing submits what is on screen (form-js otherwise applies input 300 ms later).

@@ -104,5 +104,43 @@
     return (String(value).charAt(0) === '-' ? '-' : '') + group(w) + (f ? '.' + f : '') + ' 万元';
   }
 
-  window.GovMoney = { parse: parse, format: format, wan: wan };
+  // -- Camunda Forms: number fields become text fields read by parse() (forms.js, request.js) ----------------
+  function moneyKey(key) { return /(amount|price)$/.test(key || ''); }
+  function convertNumbers(components, NUMBERS) {
+    (components || []).forEach(function (c) {
+      if (c.type === 'number' && c.key) {
+        var v = c.validate || {};
+        var money = moneyKey(c.key);
+        NUMBERS[c.key] = { money: money, digits: c.decimalDigits,
+                           integer: c.decimalDigits === 0 || /(^year$|^count$|_id$|_count$|_days$)/.test(c.key),
+                           min: v.min, max: v.max };
+        c.type = 'textfield';
+        c.validate = { required: v.required };
+        c.appearance = c.appearance || {};
+        if (money && !c.appearance.suffixAdorner && !/元/.test(c.label || '')) { c.appearance.suffixAdorner = '元'; }
+        delete c.decimalDigits; delete c.increment; delete c.serializeToString;
+      }
+      convertNumbers(c.components, NUMBERS);
+    });
+  }
+  function walk(data, NUMBERS, convert) {
+    if (Array.isArray(data)) { data.forEach(function (row) { walk(row, NUMBERS, convert); }); return data; }
+    if (!data || typeof data !== 'object') { return data; }
+    Object.keys(data).forEach(function (key) {
+      if (NUMBERS[key] && (typeof data[key] !== 'object' || data[key] === null)) {
+        data[key] = convert(data[key], NUMBERS[key]);
+      } else {
+        walk(data[key], NUMBERS, convert);
+      }
+    });
+    return data;
+  }
+  function toDisplay(value, spec) {  // stored number → the text shown in the field
+    if (value === null || value === undefined || value === '') { return ''; }
+    return spec.money ? format(value, 2) : String(value);
+  }
+  /* Converts the schema's number fields in place; returns {key: {money, integer, digits, min, max}}. */
+  function prepare(schema) { var found = {}; convertNumbers((schema || {}).components, found); return found; }
+
+  window.GovMoney = { parse: parse, format: format, wan: wan, prepare: prepare, walk: walk, display: toDisplay };
 })();
