@@ -217,7 +217,9 @@ def test_claim_and_release(web, login):
     page = reviewer.get(f"/tasks/{task['id']}").data.decode()
     assert "已签收" in page and 'data-testid="release"' in page
     assert task["id"] in reviewer.get("/?tab=mine").data.decode()
-    assert task["id"] not in reviewer.get("/?tab=todo").data.decode()
+    todo = reviewer.get("/?tab=todo").data.decode()  # what waits for me stays in 待处理, marked as claimed
+    assert task["id"] in todo and "已签收：李审核" in todo
+    assert task["id"] not in web("reviewer2").get("/?tab=todo").data.decode()
     assert reviewer.post_form(f"/tasks/{task['id']}/release").status_code == 302
     assert task["id"] in reviewer.get("/?tab=todo").data.decode()
 
@@ -247,13 +249,15 @@ def test_workbench_counts_filters_overdue_and_pages(web, login, app, clock):
     assert 'data-testid="count-todo">0<' in started and "共 23 条" in started
 
 
-def test_returned_task_opens_on_my_tab(web, login):
+def test_returned_task_is_waiting_in_todo_with_a_notice(web, login):
     instance = start_project(login)
     reviewer = web("reviewer")
     task = open_task(login, "reviewer", instance["id"])
     reviewer.post_json(f"/tasks/{task['id']}/complete", {"data": {"approved": "false", "comment": "补充清单"}})
     page = web("clerk").get("/").data.decode()
-    assert 'class="tab active" data-tab="mine"' in page and "修改项目登记" in page
+    # 待处理, the tab shown after signing in, lists it too, marked and announced (issue 15 point 6).
+    assert 'class="tab active" data-tab="todo"' in page and "修改项目登记" in page and "指派给我" in page
+    assert 'data-testid="count-todo">1<' in page and 'data-testid="assigned-notice"' in page
     edit = open_task(login, "clerk", instance["id"])
     detail = web("clerk").get(f"/tasks/{edit['id']}").data.decode()
     assert "补充清单" in detail and 'data-testid="claim"' not in detail and 'data-testid="submit"' in detail

@@ -200,9 +200,43 @@ def _collect(components, declared):
             declared[component["key"]] = _field_for(component)
 
 
+# Choices that end something for good (取消采购, 终止, 撤销): where the form has a reason field, it is required
+# for them even if the form leaves it optional for the other choices (tender_opening: 取消原因).
+_ENDING = {"cancel", "terminate", "revoke"}
+
+
+def _reason_rules(components):
+    """[(choice key, {ending value: option label}, reason key, reason label)] among a form's top-level fields."""
+    flat = []
+    stack = list(components)
+    while stack:
+        c = stack.pop(0)
+        flat.append(c)
+        if c.get("type") == "group" and not c.get("path"):
+            stack[0:0] = c.get("components") or []
+    reasons = [c for c in flat if c.get("type") in ("textarea", "textfield")
+               and (c.get("key") == "reason" or str(c.get("key") or "").endswith("_reason"))]
+    rules = []
+    for c in flat:
+        values = c.get("values") if c.get("type") in ("radio", "select") else None
+        ending = {o.get("value"): o.get("label") or o.get("value") for o in values or [] if o.get("value") in _ENDING}
+        if ending and len(reasons) == 1:
+            label = re.sub(r"[（(].*$", "", reasons[0].get("label") or "原因").strip() or "原因"
+            rules.append((c["key"], ending, reasons[0]["key"], label))
+    return rules
+
+
 class _FormSchema(Schema):
     class Meta:
         unknown = EXCLUDE
+
+    reason_rules = ()
+
+    @validates_schema
+    def reason_required_to_end(self, data, **kwargs):
+        for choice, ending, reason, label in self.reason_rules:
+            if data.get(choice) in ending and not str(data.get(reason) or "").strip():
+                raise ValidationError({reason: [f"选择“{ending[data[choice]]}”时必须填写{label}"]})
 
     @validates_schema
     def review_comment_required(self, data, **kwargs):
@@ -215,7 +249,9 @@ class _FormSchema(Schema):
 def build_schema(form):
     declared = {}
     _collect(form.get("components", []), declared)
-    return _FormSchema.from_dict(declared, name="FormSchema")()
+    schema = _FormSchema.from_dict(declared, name="FormSchema")()
+    schema.reason_rules = _reason_rules(form.get("components", []))
+    return schema
 
 
 _cache = {}

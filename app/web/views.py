@@ -233,10 +233,12 @@ def workbench():
     if user.is_auditor:
         todo = open_tasks
     else:
-        todo = [t for t in open_tasks if not t.claimed_by and not t.assignee]
+        # 待处理 is everything waiting for this user: the post's unclaimed tasks and those assigned to or claimed
+        # by them (a plan sent to a chosen 下一步审核人, a return to edit) — the tab shown after signing in.
+        todo = [t for t in open_tasks if (not t.claimed_by and not t.assignee)
+                or user.username in (t.claimed_by, t.assignee)]
     mine = [t for t in open_tasks if user.username in (t.claimed_by, t.assignee)]
-    # Nothing waiting for the group but something for me (e.g. a return to edit): open on 我的.
-    tab = request.args.get("tab") or ("mine" if mine and not todo else "todo")
+    tab = request.args.get("tab") or "todo"
     if tab not in dict(TABS):
         tab = "todo"
     done_query = select(HumanTask).where(HumanTask.completed_by == user.username, HumanTask.status == "completed")
@@ -269,7 +271,9 @@ def workbench():
         _add_decisions(session, rows)
     overdue = sum(1 for t in todo + mine if t.due_at is not None and t.due_at < clock)
     processes = [(d.key, d.name) for d in _startable_processes(session)]
+    assigned = sum(1 for t in mine if t.assignee == user.username)
     return render_template("workbench.html", active="workbench", tab=tab, tabs=TABS, counts=counts, rows=rows,
+                           assigned=assigned,
                            paging=pager, f=f, processes=processes, overdue=overdue,
                            filtered=any(v for v in f.values()))
 

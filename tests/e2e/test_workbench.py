@@ -110,7 +110,8 @@ def test_reject_with_comment_then_resubmit(pages, login):
     expect(reviewer.get_by_test_id("current-tasks")).to_contain_text("修改项目登记")
 
     clerk = pages.login("clerk")
-    expect(clerk.locator(".tab.active")).to_contain_text("我的")  # the return is waiting on 我的
+    expect(clerk.get_by_role("tab", selected=True)).to_contain_text("待处理")  # the return waits in 待处理
+    expect(clerk.get_by_test_id("assigned-notice")).to_contain_text("1 项任务指定由您办理")
     clerk.locator("a.task-link", has_text="修改项目登记").click()
     wait_form(clerk)
     expect(clerk.locator("#form-root")).to_contain_text("请补充采购内容清单")

@@ -80,16 +80,47 @@
   }
 
   // -- banner ----------------------------------------------------------------------------
+  // A refusal is seen where the eye is: the banner scrolls to the top of the page below the sticky header
+  // (web.css scroll-padding-top) and lists every field message; each one is a link to its field.
   function showBanner(message, extra) {
     if (!banner) { return; }
     banner.textContent = message;
     if (extra && extra.length) {
       var list = document.createElement('ul');
-      extra.forEach(function (line) { var li = document.createElement('li'); li.textContent = line; list.appendChild(li); });
+      extra.forEach(function (line) {
+        var li = document.createElement('li');
+        if (typeof line === 'string') { li.textContent = line; } else {
+          var link = document.createElement('a');
+          link.href = '#' + line.inputId;
+          link.textContent = line.text;
+          link.addEventListener('click', function (ev) {
+            ev.preventDefault();
+            var input = document.getElementById(line.inputId);
+            if (input) { input.scrollIntoView({ block: 'center' }); input.focus({ preventScroll: true }); }
+          });
+          li.appendChild(link);
+        }
+        list.appendChild(li);
+      });
       banner.appendChild(list);
     }
     banner.classList.remove('hidden');
-    banner.scrollIntoView({ block: 'nearest' });
+    banner.setAttribute('tabindex', '-1');
+    banner.scrollIntoView({ block: 'start' });
+    banner.focus({ preventScroll: true });
+  }
+  function fieldMessages() {
+    // The messages form-js shows next to fields, with their labels, for the banner.
+    var out = [];
+    root.querySelectorAll('.fjs-has-errors').forEach(function (holder) {
+      var label = holder.querySelector('.fjs-form-field-label');
+      var error = holder.querySelector('.fjs-form-field-error');
+      var input = holder.querySelector('input, textarea');
+      if (!error || !input || !input.id) { return; }
+      out.push({ text: (label ? label.textContent.replace(/\*$/, '').trim() + '：' : '') + error.textContent.trim(),
+                 inputId: input.id });
+    });
+    return out;
   }
   function hideBanner() { if (banner) { banner.classList.add('hidden'); banner.textContent = ''; } }
 
@@ -156,8 +187,6 @@
   function showServerErrors(errors) {
     var result = mapErrors(errors);
     form._setState({ errors: result.mapped });
-    var first = root.querySelector('.fjs-has-errors input, .fjs-has-errors textarea, .fjs-has-errors .fjs-input');
-    if (first && first.focus) { first.focus({ preventScroll: true }); }
     return result.unmatched;
   }
 
@@ -336,10 +365,58 @@
     if (form) {
       result = form.submit();
       if (Object.keys(result.errors || {}).length) {
-        showBanner('请检查标红的字段后再提交。');
+        requestAnimationFrame(function () { showBanner('请检查标红的字段后再提交。', fieldMessages()); });
         return;
       }
     }
+    var ending = endingChoice(result.data);
+    if (!ending) { proceed(result); return; }
+    var reasonEmpty = ending.reasonKey && !String(result.data[ending.reasonKey] || '').trim();
+    window.govConfirm({
+      title: '确认' + ending.label,
+      message: '您选择了“' + ending.label + '”。提交后不可撤销' + (ending.reasonKey ? '，原因将记入办理记录' : '') + '。确定提交吗？',
+      confirmLabel: '确认' + ending.label, reasonLabel: reasonEmpty ? ending.reasonLabel : null
+    }).then(function (answer) {
+      if (!answer) { return; }
+      if (reasonEmpty) { result.data[ending.reasonKey] = answer.reason; }
+      proceed(result);
+    });
+  }
+
+  // -- irreversible choices (删除, 取消, 撤销, 终止, 放弃 …) ask first --------------------------------
+  // The reason a choice that ends something needs (取消原因 of 取消采购) is the form's one reason field; the server
+  // refuses the choice without it (app/engine/forms.py, same rule), the dialog asks for it first.
+  var DESTRUCTIVE = /^(delete|cancel|abandon|revoke|terminate|cancel_aggregation|withdraw)$/;
+  var ENDING = /^(cancel|terminate|revoke)$/;
+  function topFields() {
+    var out = [];
+    (function walk(components) {
+      (components || []).forEach(function (c) {
+        out.push(c);
+        if (c.type === 'group' && !c.path) { walk(c.components); }
+      });
+    })(schema ? schema.components : []);
+    return out;
+  }
+  function endingChoice(data) {
+    var all = topFields();
+    var reasons = all.filter(function (c) {
+      return (c.type === 'textarea' || c.type === 'textfield') && c.key && (c.key === 'reason' || /_reason$/.test(c.key));
+    });
+    for (var i = 0; i < all.length; i++) {
+      var c = all[i];
+      if ((c.type !== 'radio' && c.type !== 'select') || !Array.isArray(c.values)) { continue; }
+      var chosen = data[c.key];
+      var option = c.values.find(function (o) { return o.value === chosen; });
+      if (!option || !DESTRUCTIVE.test(String(chosen))) { continue; }
+      var needs = ENDING.test(String(chosen)) && reasons.length === 1;
+      return { label: option.label || chosen, reasonKey: needs ? reasons[0].key : null,
+               reasonLabel: needs ? String(reasons[0].label || '原因').replace(/[（(].*$/, '') : null };
+    }
+    return null;
+  }
+
+  function proceed(result) {
     submitButton.disabled = true;
     submitButton.classList.add('loading');
     var typed = walkNumbers(JSON.parse(JSON.stringify(result.data)), toValue);
@@ -377,7 +454,10 @@
         return;
       }
       var unmatched = res.body.errors && form ? showServerErrors(res.body.errors) : [];
-      showBanner(res.body.message || ('提交失败（' + res.status + '）'), unmatched);
+      // form-js renders the field errors on its next frame; list them in the banner once they are there.
+      requestAnimationFrame(function () {
+        showBanner(res.body.message || ('提交失败（' + res.status + '）'), fieldMessages().concat(unmatched));
+      });
     }).catch(function () {
       submitButton.disabled = false;
       submitButton.classList.remove('loading');
