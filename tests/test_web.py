@@ -190,7 +190,7 @@ def test_start_and_complete_through_the_web(web, login):
     done = reviewer.post_json(f"/tasks/{task['id']}/complete", {"data": {"approved": "true", "comment": "同意"}})
     assert done.status_code == 200 and "流程已办结" in done.json["message"]
     page = reviewer.get(f"/instances/{instance_id}").data.decode()
-    assert "已完成" in page and "同意" in page and "审核通过" in page
+    assert "已办结" in page and "同意" in page and "审核通过" in page
     assert "已登记" in clerk.get("/projects").data.decode()
     done_tab = reviewer.get("/?tab=done").data.decode()
     row = done_tab[done_tab.index(f'data-instance-id="{instance_id}"'):]

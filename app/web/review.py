@@ -112,7 +112,7 @@ def request_view(session, row, instance, events):
         return None
     names = present.user_names(session, [event.actor])
     view = {"title": shown.schema.get("title") or _title(shown.schema, key), "by": names.get(event.actor, event.actor),
-            "at": event.at, "schema": shown.schema, "data": dict(values), "changes": [], "resubmitted": False}
+            "at": event.at, "schema": present.plain_form(shown.schema), "data": dict(values), "changes": [], "resubmitted": False}
     seen = [n for n in reviewed if n > 0]
     if seen and seen[-1] < len(submissions):  # resubmitted after a review: compare with what that review saw
         earlier = submissions[seen[-1] - 1]

@@ -72,24 +72,25 @@ def test_cancelling_a_procurement_needs_its_reason(pages, login, size):
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
-def test_a_server_refusal_is_seen_below_the_header(pages, size):
+def test_a_server_refusal_is_seen_below_the_header(pages, login, size):
+    login("clerk").start("project_registration", PROJECT)  # the unit's projects now reach the 分散采购限额
     clerk = pages.login("clerk", size=size)
     clerk.goto("/start/project_registration")
     wait_form(clerk)
     clerk.get_by_label("项目名称").fill("打印机")
     choose(clerk, "品目类别", "货物")
     clerk.get_by_label("项目金额（元）").fill("100000")
-    clerk.get_by_label("预算指标").fill("4")  # another unit's budget line: refused by the server
+    choose(clerk, "预算指标", "2026-350001-001")
     choose(clerk, "实施形式", "委托代理机构采购")
     clerk.get_by_label("采购内容", exact=True).fill("打印机")
     submit(clerk)
     alert = clerk.get_by_test_id("form-error")
-    expect(alert).to_contain_text("预算指标")
+    expect(alert).to_contain_text("累计达到限额标准相关说明")  # refused by the server, 说明 left empty
     expect(alert).to_be_in_viewport()
     header = clerk.get_by_role("banner").bounding_box()
     assert alert.bounding_box()["y"] >= header["y"] + header["height"] - 1  # not under the sticky header
     if size == "phone":
         pages.shot(clerk, "refusal-phone")
-    alert.get_by_role("link", name=re.compile("预算指标")).click()
-    expect(field_error(clerk, "预算指标")).to_be_in_viewport()
-    expect(clerk.get_by_label("预算指标")).to_be_focused()
+    alert.get_by_role("link", name=re.compile("说明")).click()
+    expect(field_error(clerk, "说明")).to_be_in_viewport()
+    expect(clerk.get_by_label("说明（达到分散采购限额")).to_be_focused()

@@ -15,7 +15,7 @@ def start_project(page, amount):
     page.get_by_label("项目名称").fill(f"金额输入 {amount}")
     choose(page, "品目类别", "货物")
     page.get_by_label("项目金额（元）").fill(amount)
-    page.get_by_label("预算指标").fill("1")
+    choose(page, "预算指标", "2026-350001-001")
     choose(page, "实施形式", "委托代理机构采购")
     page.get_by_label("采购内容", exact=True).fill("显微镜")
     page.get_by_label("数量").fill("10")

@@ -78,3 +78,20 @@
     if (ev.key === 'Escape' && menu.classList.contains('open')) { set(false); button.focus(); }
   });
 })();
+
+/* A table wider than the phone scrolls inside its box (web.css); keyboard users reach it with Tab. */
+(function () {
+  'use strict';
+  function mark() {
+    document.querySelectorAll('table.table').forEach(function (table) {
+      if (table.scrollWidth > table.clientWidth + 1) {
+        table.setAttribute('tabindex', '0');
+        if (!table.hasAttribute('aria-label')) { table.setAttribute('aria-label', '表格（可左右滑动）'); }
+      } else if (table.getAttribute('tabindex') === '0') {
+        table.removeAttribute('tabindex');
+      }
+    });
+  }
+  mark();
+  window.addEventListener('resize', mark);
+})();
