@@ -6,11 +6,11 @@ same Chinese messages. Only keys the form declares reach the process: a caller c
 """
 import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..models import DomainError
+from ..models.amounts import AmountError, parse_number
 from . import form_conditions
 from ..models.base import MONEY_MAX, MONEY_RANGE_MESSAGE, parse_day
 from ..models.inputs import FORM_MAX_ROWS, FORM_MAX_TEXT, MAX_ID, SAFE_NUMBER, check_json
@@ -35,14 +35,10 @@ class Number(fields.Field):
         self.decimal_digits, self.integer, self.money, self.maximum = decimal_digits, integer, money, maximum
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)) or len(str(value)) > 100:
-            raise ValidationError("请输入数字")
-        try:
-            number = Decimal(str(value).strip().replace(",", ""))
-        except (InvalidOperation, ValueError):
-            raise ValidationError("请输入数字") from None
-        if not number.is_finite():
-            raise ValidationError("请输入数字")
+        try:  # `450,000` and `４５０，０００` are 450000; `450,00` is refused, never read as another number
+            number = parse_number(value, money=self.money)
+        except AmountError as err:
+            raise ValidationError(str(err)) from None
         if self.money and abs(number) > MONEY_MAX:
             raise ValidationError(MONEY_RANGE_MESSAGE)
         if abs(number) > (self.maximum or SAFE_NUMBER):
@@ -223,9 +219,43 @@ def _collect(components, declared, context=None):
             declared[component["key"]] = _field_for(component, context)
 
 
+# Choices that end something for good (取消采购, 终止, 撤销): where the form has a reason field, it is required
+# for them even if the form leaves it optional for the other choices (tender_opening: 取消原因).
+_ENDING = {"cancel", "terminate", "revoke"}
+
+
+def _reason_rules(components):
+    """[(choice key, {ending value: option label}, reason key, reason label)] among a form's top-level fields."""
+    flat = []
+    stack = list(components)
+    while stack:
+        c = stack.pop(0)
+        flat.append(c)
+        if c.get("type") == "group" and not c.get("path"):
+            stack[0:0] = c.get("components") or []
+    reasons = [c for c in flat if c.get("type") in ("textarea", "textfield")
+               and (c.get("key") == "reason" or str(c.get("key") or "").endswith("_reason"))]
+    rules = []
+    for c in flat:
+        values = c.get("values") if c.get("type") in ("radio", "select") else None
+        ending = {o.get("value"): o.get("label") or o.get("value") for o in values or [] if o.get("value") in _ENDING}
+        if ending and len(reasons) == 1:
+            label = re.sub(r"[（(].*$", "", reasons[0].get("label") or "原因").strip() or "原因"
+            rules.append((c["key"], ending, reasons[0]["key"], label))
+    return rules
+
+
 class _FormSchema(Schema):
     class Meta:
         unknown = EXCLUDE
+
+    reason_rules = ()
+
+    @validates_schema
+    def reason_required_to_end(self, data, **kwargs):
+        for choice, ending, reason, label in self.reason_rules:
+            if data.get(choice) in ending and not str(data.get(reason) or "").strip():
+                raise ValidationError({reason: [f"选择“{ending[data[choice]]}”时必须填写{label}"]})
 
     @validates_schema
     def review_comment_required(self, data, **kwargs):
@@ -240,7 +270,9 @@ def build_schema(form, context=None):
     as form-js offers them there (one form for a procedure's start and edit steps offers each its actions)."""
     declared = {}
     _collect(form.get("components", []), declared, context)
-    return _FormSchema.from_dict(declared, name="FormSchema")()
+    schema = _FormSchema.from_dict(declared, name="FormSchema")()
+    schema.reason_rules = _reason_rules(form.get("components", []))
+    return schema
 
 
 def _dynamic(components):
