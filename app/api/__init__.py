@@ -80,6 +80,8 @@ def init_api(app):
     api.register_blueprint(stranded.blp)
     from . import login_security  # 登录安全: failed sign-ins, locks, unlocking (issue 12)
     api.register_blueprint(login_security.blp)
+    from . import notices  # 站内通知 (issue 17)
+    api.register_blueprint(notices.blp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(Exception, lambda exc: _domain_error(unexpected(exc)))

@@ -23,7 +23,7 @@ from ..models import (RECORDS, DomainError, HumanTask, InstanceRecord, NotFound,
                       utcnow)
 from ..models.inputs import parse_id
 from ..ops.metrics import observe_step
-from . import deployments, expressions, forms, history, incidents, limits, serializer, timers
+from . import deployments, expressions, forms, history, incidents, limits, notices, serializer, timers
 from .script_engine import SafeScriptEngine
 from .specs import HumanUserTask
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventSpec
@@ -318,12 +318,14 @@ def sync_task_list(step):
                 assignee = None
             form_key = spec.form_key
         record_type, record_id = _record_ref(data)
-        session.add(HumanTask(
+        row = HumanTask(
             id=task_id, instance_id=instance.id, process_key=instance.key, bpmn_id=_spec_bpmn_id(task),
             name=_task_name(task), candidate_groups=groups, candidate_users=candidates,
             assignee=str(assignee) if assignee else None, unit_id=instance.unit_id, form_key=form_key,
             record_type=record_type, record_id=record_id, status="open", created_at=step.now,
-            due_at=_due(spec, data, step.now) if isinstance(spec, HumanUserTask) else None))
+            due_at=_due(spec, data, step.now) if isinstance(spec, HumanUserTask) else None)
+        session.add(row)
+        notices.task_arrived(session, row, step.now, actor=step.actor)  # 站内通知 to its holders
 
 
 # -- permissions -----------------------------------------------------------------

@@ -67,3 +67,8 @@ __all__ += ["AttachmentContent", "SchedulerHeartbeat"]
 from .security import AppSecret, AuthSession, LoginFailure, LoginThrottle  # noqa: E402
 
 __all__ += ["AppSecret", "AuthSession", "LoginFailure", "LoginThrottle"]
+
+# Task operations (issue 17): notices, copies, saved comments.
+from .taskops import InstanceCopy, Notice, NoticePreference, SavedComment  # noqa: E402
+
+__all__ += ["InstanceCopy", "Notice", "NoticePreference", "SavedComment"]
