@@ -42,7 +42,8 @@ from .timers import step_clock
 
 DRIVERS = {"instance_started", "task_completed", "message_received", "migrated", "instance_cancelled"}
 EFFECTS = {"service_task", "error_caught"}
-PASSIVE = {"task_claimed", "task_released"}
+# Who holds a task changed, not the token: the task must have been READY (issue 17's 转办, 委派/归还, 催办).
+PASSIVE = {"task_claimed", "task_released", "task_reassigned", "task_delegated", "task_resolved", "task_urged"}
 MAX_DIFFERENCES = 20
 
 

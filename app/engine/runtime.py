@@ -467,6 +467,8 @@ def _check_actor(session, user, row):
         raise DomainError("FORBIDDEN", "您没有处理该任务的权限（角色或单位不符）", status=403)
     if row.claimed_by and row.claimed_by != user.username:
         raise DomainError("TASK_CLAIMED", f"该任务已被 {row.claimed_by} 签收", status=409)
+    if row.delegation_state == "pending":  # Camunda 7: a delegated task is resolved, not completed
+        raise DomainError("DELEGATED", "该任务为委派办理，请点击“归还”交回委派人，由其决定", status=409)
 
 
 def complete_task(session, user, task_id, data, now):
