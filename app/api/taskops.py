@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from ..engine import taskops
+from ..engine import going_back, taskops
 from ..models import DomainError, HumanTask, InstanceCopy, NotFound, ProcessInstance, SavedComment, User
 from ..models.base import text_field
 from . import schemas
@@ -144,6 +144,64 @@ def candidates(task_id):
     users = session.scalars(select(User).where(User.active.is_(True), User.id != user.id).order_by(User.username))
     return [{"username": u.username, "display_name": u.display_name} for u in users
             if taskops.may_hold(session, u, row, user)]
+
+
+class ReturnInput(schemas.Base):
+    target = fields.String(required=True, validate=validate.Length(min=1, max=100, error="请选择退回到的步骤"),
+                           error_messages={"required": "请选择退回到的步骤"}, metadata={"description": "用户任务的 BPMN id"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000, error="请填写退回原因（不超过 1000 字）"),
+                           error_messages={"required": "请填写退回原因"})
+
+
+class ReasonInput(schemas.Base):
+    reason = fields.String(validate=validate.Length(max=500, error="撤回原因应不超过 500 个字符"))
+
+
+class ReturnTarget(schemas.Base):
+    bpmn_id = fields.String()
+    name = fields.String()
+    completed_by = fields.String(allow_none=True)
+    completed_by_name = fields.String()
+
+
+# -- 退回, 撤回 -------------------------------------------------------------------------------------
+@blp.route("/tasks/<task_id>/return-targets", methods=["GET"])
+@login_required
+@blp.response(200, ReturnTarget(many=True))
+@_errors
+def return_targets(task_id):
+    """可退回到的步骤：本路径上已办理的用户任务（流程图可用 returnTargets 限制），最近的在前。"""
+    session, user = read_session(), current_user()
+    row = session.get(HumanTask, task_id)
+    if row is None or not taskops.runtime.can_see_unit(session, user, row.unit_id):
+        raise NotFound("任务", task_id)
+    return going_back.return_targets(session, row)
+
+
+@blp.route("/tasks/<task_id>/return", methods=["POST"])
+@writer_required
+@blp.arguments(ReturnInput, error_status_code=400)
+@blp.response(200, schemas.Instance)
+@_errors
+def return_task(body, task_id):
+    """退回：回到本路径上已办理的某一步（须填写原因）；其后服务任务已改动业务记录时拒绝并说明。"""
+    from .instances import instance_view
+    with transaction() as (session, user):
+        instance = going_back.return_to(session, user, task_id, body["target"], body["reason"], now())
+        return instance_view(session, instance)
+
+
+@blp.route("/tasks/<task_id>/recall", methods=["POST"])
+@writer_required
+@blp.arguments(ReasonInput, error_status_code=400)
+@blp.response(200, schemas.Instance)
+@_errors
+def recall(body, task_id):
+    """撤回：办理人在下一步尚无人处理时收回自己办理的步骤（task_id 为自己已办理的任务）。"""
+    from .instances import instance_view
+    with transaction() as (session, user):
+        instance = going_back.recall(session, user, task_id, body.get("reason"), now())
+        return instance_view(session, instance)
 
 
 # -- 抄送 -------------------------------------------------------------------------------------------

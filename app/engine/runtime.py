@@ -318,14 +318,21 @@ def sync_task_list(step):
                 assignee = None
             form_key = spec.form_key
         record_type, record_id = _record_ref(data)
-        row = HumanTask(
-            id=task_id, instance_id=instance.id, process_key=instance.key, bpmn_id=_spec_bpmn_id(task),
+        values = dict(
+            instance_id=instance.id, process_key=instance.key, bpmn_id=_spec_bpmn_id(task),
             name=_task_name(task), candidate_groups=groups, candidate_users=candidates,
             assignee=str(assignee) if assignee else None, unit_id=instance.unit_id, form_key=form_key,
             record_type=record_type, record_id=record_id, status="open", created_at=step.now,
             due_at=_due(spec, data, step.now) if isinstance(spec, HumanUserTask) else None)
-        session.add(row)
-        notices.task_arrived(session, row, step.now, actor=step.actor)  # 站内通知 to its holders
+        row = session.get(HumanTask, task_id)
+        if row is None:
+            row = HumanTask(id=task_id, **values)
+            session.add(row)
+            notices.task_arrived(session, row, step.now, actor=step.actor)  # 站内通知 to its holders
+        else:  # a task reset to (退回, 撤回: engine/going_back.py, which sends its own notice) is READY again
+            for key, value in dict(values, claimed_by=None, completed_at=None, completed_by=None, owner=None,
+                                   delegation_state=None).items():
+                setattr(row, key, value)
 
 
 # -- permissions -----------------------------------------------------------------
