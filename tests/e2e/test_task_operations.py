@@ -1,0 +1,83 @@
+"""Task operations in a real browser (issue 17): the notices badge and page, 常用意见, 转办, 退回 — at 1440×900 and
+390×844, under the Content-Security-Policy (no inline script or style)."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from taskops_helpers import add_user, deploy_taskops, start_to_review
+
+SIZES = [(1440, 900), (390, 844)]
+
+
+@pytest.fixture(autouse=True)
+def _diagram(app, clock):
+    deploy_taskops(app, clock)
+    add_user(app, "reviewer3", "钱审核", ["reviewer"])
+
+
+def _no_overflow(page):
+    width = page.evaluate("document.documentElement.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["desktop", "phone"])
+def test_notice_badge_title_and_mark_read(pages, login, size):
+    clerk = login("clerk")
+    start_to_review(clerk)
+    page = pages.login("reviewer")
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    badge = page.get_by_test_id("notice-badge")
+    expect(badge.locator(".notice-count")).to_be_visible()
+    expect(page).to_have_title(re.compile(r"^\(\d+\) "))
+    badge.click()
+    expect(page.locator("h1")).to_have_text("消息通知")
+    item = page.get_by_test_id("notice").filter(has_text="审核岗审核").first
+    expect(item).to_contain_text("待办到达")
+    _no_overflow(page)
+    page.get_by_test_id("read-all").click()
+    expect(page.get_by_test_id("flash")).to_contain_text("标为已读")
+    expect(page.get_by_test_id("notice-badge").locator(".notice-count")).to_have_count(0)
+    expect(page).not_to_have_title(re.compile(r"^\("))
+    assert not page.js_errors
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["desktop", "phone"])
+def test_saved_comment_reassign_and_return(pages, login, size):
+    clerk = login("clerk")
+    instance = start_to_review(clerk)
+    task = login("reviewer").task_named("审核岗审核", instance["id"])
+    page = pages.login("reviewer")
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto(f"/tasks/{task['id']}")
+    page.wait_for_selector("#form-root[data-ready=true]")
+    panel = page.get_by_test_id("task-ops")
+    panel.get_by_role("button", name="情况属实，同意").click()
+    expect(page.get_by_label("审核意见")).to_have_value("情况属实，同意")
+    _no_overflow(page)
+    panel.get_by_role("button", name="转办", exact=True).click()
+    panel.get_by_test_id("reassign-to").select_option("reviewer3")
+    panel.get_by_role("button", name="确认转办").click()
+    expect(panel.get_by_test_id("ops-result")).to_have_text("已转办")
+    page.wait_for_url(re.compile(r"/(\?.*)?$"))
+
+    other = pages.login("reviewer3")
+    other.set_viewport_size({"width": size[0], "height": size[1]})
+    other.goto(f"/tasks/{task['id']}")
+    ops = other.get_by_test_id("task-ops")
+    ops.get_by_role("button", name="退回", exact=True).click()
+    ops.get_by_test_id("return-to").select_option("o_entry")
+    ops.get_by_role("button", name="确认退回").click()
+    expect(ops.get_by_test_id("ops-result")).to_contain_text("请填写")  # the reason is required (the API's message)
+    ops.get_by_test_id("return-reason").fill("请补充采购需求说明")
+    ops.get_by_role("button", name="确认退回").click()
+    expect(ops.get_by_test_id("ops-result")).to_have_text("已退回")
+    entry = clerk.task_named("录入", instance["id"])
+    assert entry["assignee"] == "clerk"
+    assert not other.js_errors and not page.js_errors
+    # finish the instance so nothing is left behind
+    clerk.complete(entry["id"], {})
+    reviewer = login("reviewer")
+    reviewer.complete(reviewer.task_named("审核岗审核", instance["id"])["id"], {"approved": "true"})
+    leader = login("leader")
+    leader.complete(leader.task_named("领导审批", instance["id"])["id"], {"approved": "true"})
