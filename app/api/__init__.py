@@ -80,9 +80,9 @@ def init_api(app):
     api.register_blueprint(stranded.blp)
     from . import login_security  # 登录安全: failed sign-ins, locks, unlocking (issue 12)
     api.register_blueprint(login_security.blp)
-    from . import notices, taskops  # 站内通知 and the task operations (issue 17)
-    api.register_blueprint(notices.blp)
-    api.register_blueprint(taskops.blp)
+    from . import batch, notices, taskops  # 站内通知, the task operations and 批量审批 (issue 17)
+    for module in (notices, taskops, batch):
+        api.register_blueprint(module.blp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(Exception, lambda exc: _domain_error(unexpected(exc)))

@@ -58,3 +58,35 @@ def copies():
     names = present.process_names(session)
     people = present.user_names(session, [c.copied_by for c, _ in rows])
     return render_template("copies.html", active="copies", rows=rows, names=names, people=people)
+
+
+# -- 批量审批 -----------------------------------------------------------------------------------------
+NAV.append(("web.batch", "批量审批", "batch", {"reviewer", "leader", "finance"}))
+
+
+def _has_decision(schema):
+    stack = list((schema or {}).get("components", []))
+    while stack:
+        component = stack.pop()
+        if component.get("key") == "approved":
+            return True
+        stack.extend(component.get("components", []) or [])
+    return False
+
+
+@bp.route("/batch")
+@login_required
+def batch():
+    """Open tasks the caller may complete now, grouped by form (only forms with a decision 审核结论)."""
+    from ..api.tasks import visible_tasks
+    from ..engine import deployments
+    session, user = read_session(), web_user()
+    rows = [t for t in visible_tasks(session, user) if not user.is_auditor and t.form_key
+            and t.claimed_by in (None, user.username) and t.delegation_state != "pending"]
+    groups, names = {}, present.process_names(session)
+    for row in sorted(rows, key=lambda r: r.created_at):
+        groups.setdefault(row.form_key, []).append(row)
+    forms = {key: deployments.latest_form(session, key) for key in groups}
+    groups = {k: v for k, v in groups.items() if forms[k] is not None and _has_decision(forms[k].schema)}
+    comments = [c.to_dict() for c in SavedComment.visible(session, user.username)]
+    return render_template("batch.html", active="batch", groups=groups, names=names, comments=comments)

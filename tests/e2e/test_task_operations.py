@@ -81,3 +81,29 @@ def test_saved_comment_reassign_and_return(pages, login, size):
     reviewer.complete(reviewer.task_named("审核岗审核", instance["id"])["id"], {"approved": "true"})
     leader = login("leader")
     leader.complete(leader.task_named("领导审批", instance["id"])["id"], {"approved": "true"})
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["desktop", "phone"])
+def test_batch_approval_lists_each_outcome(pages, login, size):
+    clerk, other = login("clerk"), login("reviewer3")
+    instances = [start_to_review(clerk) for _ in range(3)]
+    claimed = other.task_named("审核岗审核", instances[2]["id"])
+    page = pages.login("reviewer")
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto("/batch")
+    group = page.get_by_test_id("batch-group").first
+    group.locator(".batch-all").check()
+    other.ok(other.post(f"/api/tasks/{claimed['id']}/claim"))  # meanwhile someone claims one of them
+    group.get_by_role("button", name="情况属实，同意").click()
+    expect(group.get_by_test_id("batch-comment")).to_have_value("情况属实，同意")
+    _no_overflow(page)
+    group.get_by_test_id("batch-approve").click()
+    expect(group.get_by_test_id("batch-result")).to_have_text("已办理 2 项，未通过 1 项")
+    outcomes = group.get_by_test_id("batch-outcome")
+    expect(outcomes).to_have_count(3)
+    expect(outcomes.filter(has_text="签收")).to_have_count(1)
+    assert not page.js_errors
+    leader = login("leader")
+    other.complete(claimed["id"], {"approved": "true"})
+    for instance in instances:
+        leader.complete(leader.task_named("领导审批", instance["id"])["id"], {"approved": "true"})
