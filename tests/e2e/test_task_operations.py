@@ -107,3 +107,30 @@ def test_batch_approval_lists_each_outcome(pages, login, size):
     other.complete(claimed["id"], {"approved": "true"})
     for instance in instances:
         leader.complete(leader.task_named("领导审批", instance["id"])["id"], {"approved": "true"})
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["desktop", "phone"])
+def test_printable_sheet_from_the_task_page(pages, login, size):
+    clerk, reviewer = login("clerk"), login("reviewer")
+    instance = start_to_review(clerk)
+    task = reviewer.task_named("审核岗审核", instance["id"])
+    reviewer.complete(task["id"], {"approved": "true", "comment": "情况属实，同意"})
+    page = pages.login("reviewer")
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto(f"/tasks/{task['id']}")
+    page.get_by_test_id("sheet-link").click()
+    sheet = page.get_by_test_id("sheet")
+    expect(sheet.locator("h1")).to_have_text("测试：任务操作 审批单")
+    expect(page.get_by_test_id("sheet-steps")).to_contain_text("情况属实，同意")
+    expect(page.get_by_test_id("sheet-hash")).to_contain_text("校验：通过")
+    page.emulate_media(media="print")
+    expect(page.locator(".topbar")).to_be_hidden()
+    expect(page.get_by_test_id("print")).to_be_hidden()
+    page.emulate_media(media="screen")
+    _no_overflow(page)
+    with page.expect_download() as download:
+        page.get_by_test_id("pdf").click()
+    assert download.value.suggested_filename == f"approval-sheet-{instance['id']}.pdf"
+    assert not page.js_errors
+    leader = login("leader")
+    leader.complete(leader.task_named("领导审批", instance["id"])["id"], {"approved": "true"})
