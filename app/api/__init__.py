@@ -83,6 +83,8 @@ def init_api(app):
     from . import batch, notices, taskops  # 站内通知, the task operations and 批量审批 (issue 17)
     for module in (notices, taskops, batch):
         api.register_blueprint(module.blp)
+    from . import engine_rest_tasks  # Camunda 7 REST /task endpoints (issue 17)
+    app.register_blueprint(engine_rest_tasks.bp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(Exception, lambda exc: _domain_error(unexpected(exc)))
