@@ -80,8 +80,8 @@ def init_api(app):
     api.register_blueprint(stranded.blp)
     from . import login_security  # 登录安全: failed sign-ins, locks, unlocking (issue 12)
     api.register_blueprint(login_security.blp)
-    from . import batch, notices, taskops  # 站内通知, the task operations and 批量审批 (issue 17)
-    for module in (notices, taskops, batch):
+    from . import batch, notices, signers, taskops  # 站内通知, the task operations, 批量审批, 加签 (issue 17)
+    for module in (notices, taskops, batch, signers):
         api.register_blueprint(module.blp)
     from . import engine_rest_tasks  # Camunda 7 REST /task endpoints (issue 17)
     app.register_blueprint(engine_rest_tasks.bp)

@@ -44,7 +44,8 @@ DRIVERS = {"instance_started", "task_completed", "message_received", "migrated",
            "task_returned", "task_recalled"}
 EFFECTS = {"service_task", "error_caught"}
 # Who holds a task changed, not the token: the task must have been READY (issue 17's 转办, 委派/归还, 催办).
-PASSIVE = {"task_claimed", "task_released", "task_reassigned", "task_delegated", "task_resolved", "task_urged"}
+PASSIVE = {"task_claimed", "task_released", "task_reassigned", "task_delegated", "task_resolved", "task_urged",
+           "task_signers_added", "task_signer_answered", "task_signer_removed"}
 MAX_DIFFERENCES = 20
 
 

@@ -23,7 +23,7 @@ from ..models import (RECORDS, DomainError, HumanTask, InstanceRecord, NotFound,
                       utcnow)
 from ..models.inputs import parse_id
 from ..ops.metrics import observe_step
-from . import deployments, expressions, forms, history, incidents, limits, notices, serializer, timers
+from . import deployments, expressions, forms, history, incidents, limits, notices, serializer, signers, timers
 from .script_engine import SafeScriptEngine
 from .specs import HumanUserTask
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventSpec
@@ -476,12 +476,21 @@ def _check_actor(session, user, row):
         raise DomainError("TASK_CLAIMED", f"该任务已被 {row.claimed_by} 签收", status=409)
     if row.delegation_state == "pending":  # Camunda 7: a delegated task is resolved, not completed
         raise DomainError("DELEGATED", "该任务为委派办理，请点击“归还”交回委派人，由其决定", status=409)
+    waiting = signers.blocking(session, row)  # 加签 not yet answered
+    if waiting:
+        raise DomainError("SIGNERS_PENDING", waiting, status=409)
 
 
 def complete_task(session, user, task_id, data, now):
     row, instance = _open_task(session, user, task_id)
     _check_actor(session, user, row)
-    values = _validate(session, row.form_key, data)
+    return finish_task(session, user, row, instance, _validate(session, row.form_key, data), now)
+
+
+def finish_task(session, user, row, instance, values, now):
+    """Complete ``row`` (locked, checked) with validated ``values`` as ``user``: also how a 后加签 round that
+    approved completes the holder's decision (engine/signers.py)."""
+    task_id = row.id
     step = Step(session, user, now)
     workflow = load(step, instance)
     task = workflow.get_task_from_id(UUID(task_id))

@@ -69,6 +69,6 @@ from .security import AppSecret, AuthSession, LoginFailure, LoginThrottle  # noq
 __all__ += ["AppSecret", "AuthSession", "LoginFailure", "LoginThrottle"]
 
 # Task operations (issue 17): notices, copies, saved comments.
-from .taskops import InstanceCopy, Notice, NoticePreference, SavedComment  # noqa: E402
+from .taskops import InstanceCopy, Notice, NoticePreference, SavedComment, TaskSigner  # noqa: E402
 
-__all__ += ["InstanceCopy", "Notice", "NoticePreference", "SavedComment"]
+__all__ += ["InstanceCopy", "Notice", "NoticePreference", "SavedComment", "TaskSigner"]

@@ -3,13 +3,14 @@
 The history stays the record of what happened (each operation is a history event); these tables are what
 people read: a notice is a person's unread line, a copy what 抄送我的 lists, a saved comment one click's text.
 """
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, func, select, update
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, UTCDateTime, utcnow
 
 NOTICE_KINDS = {"arrived": "待办到达", "returned": "退回", "urged": "催办", "overdue": "逾期", "copied": "抄送",
-                "delegated": "委派", "resolved": "委派完成", "reassigned": "转办", "recalled": "撤回"}
+                "delegated": "委派", "resolved": "委派完成", "reassigned": "转办", "recalled": "撤回",
+                "signers": "加签"}
 DEFAULT_COMMENTS = ("同意", "情况属实，同意", "不同意，请修改后重新提交")
 
 
@@ -94,3 +95,31 @@ class NoticePreference(Base):
 
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class TaskSigner(Base):
+    """加签: one added signer of an open task. ``mode`` before (前加签: the holder waits for them) or after
+    (后加签: the holder decided — ``decision`` — and the flow waits for them); ``kind`` all (会签) or any (或签).
+    Rows added together share ``round``; ``status`` pending / approved / rejected / removed (减签) / skipped."""
+
+    __tablename__ = "task_signer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    mode: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    decision: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at = mapped_column(UTCDateTime, default=utcnow)
+    answered_at = mapped_column(UTCDateTime, nullable=True)
+
+    def to_dict(self):
+        return {"id": self.id, "task_id": self.task_id, "instance_id": self.instance_id, "round": self.round,
+                "username": self.username, "mode": self.mode, "kind": self.kind, "status": self.status,
+                "comment": self.comment, "added_by": self.added_by, "added_at": self.added_at,
+                "answered_at": self.answered_at}

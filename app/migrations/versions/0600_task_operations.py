@@ -1,4 +1,4 @@
-"""Task operations (issue 17): notices, copies, saved comments; Camunda 7 delegation on human_task
+"""Task operations (issue 17): notices, copies, saved comments, added signers; Camunda 7 delegation on human_task
 
 Revision ID: 0600
 Revises: 0007
@@ -72,6 +72,29 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_notice_task_id'), ['task_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notice_username'), ['username'], unique=False)
 
+    op.create_table('task_signer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.String(length=36), nullable=False),
+    sa.Column('instance_id', sa.Integer(), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('mode', sa.String(length=8), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('decision', sa.JSON(), nullable=True),
+    sa.Column('added_by', sa.String(length=64), nullable=False),
+    sa.Column('added_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], name='fk_task_signer_instance_id'),
+    sa.PrimaryKeyConstraint('id', name='pk_task_signer')
+    )
+    with op.batch_alter_table('task_signer', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_task_signer_task_id'), ['task_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_task_signer_instance_id'), ['instance_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_task_signer_username'), ['username'], unique=False)
+        batch_op.create_index(batch_op.f('ix_task_signer_status'), ['status'], unique=False)
+
     op.create_table('notice_preference',
     sa.Column('username', sa.String(length=64), nullable=False),
     sa.Column('email', sa.String(length=200), nullable=True),
@@ -95,6 +118,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_notice_delivery'))
 
     op.drop_table('notice_preference')
+    with op.batch_alter_table('task_signer', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_task_signer_status'))
+        batch_op.drop_index(batch_op.f('ix_task_signer_username'))
+        batch_op.drop_index(batch_op.f('ix_task_signer_instance_id'))
+        batch_op.drop_index(batch_op.f('ix_task_signer_task_id'))
+    op.drop_table('task_signer')
     op.drop_table('notice')
     with op.batch_alter_table('instance_copy', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_instance_copy_username'))
