@@ -65,3 +65,17 @@ def test_pdf_without_a_font_is_a_clear_503(app, login):
     reviewer, leader = login("reviewer"), login("leader")
     reviewer.complete(reviewer.task_named("审核岗审核", instance["id"])["id"], {"approved": "true"})
     leader.complete(leader.task_named("领导审批", instance["id"])["id"], {"approved": "true"})
+
+
+def test_sheet_shows_added_signers_opinions(app, login):
+    from taskops_helpers import add_user
+    add_user(app, "reviewer3", "钱审核", ["reviewer"])
+    clerk, reviewer, r3, leader = login("clerk"), login("reviewer"), login("reviewer3"), login("leader")
+    instance = start_to_review(clerk)
+    task = reviewer.task_named("审核岗审核", instance["id"])
+    reviewer.ok(reviewer.post(f"/api/tasks/{task['id']}/signers", {"users": ["reviewer3"], "mode": "before"}), 201)
+    r3.ok(r3.post(f"/api/tasks/{task['id']}/signers/answer", {"approved": False, "comment": "报价偏高"}))
+    reviewer.complete(task["id"], {"approved": "true", "comment": "已核实，同意"})
+    leader.complete(leader.task_named("领导审批", instance["id"])["id"], {"approved": "true"})
+    page = Web(app, "clerk").get(f"/instances/{instance['id']}/sheet").data.decode()
+    assert "加签意见" in page and "钱审核" in page and "报价偏高" in page and "不同意" in page

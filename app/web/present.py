@@ -26,7 +26,8 @@ EVENT_LABELS = {"instance_started": "发起流程", "task_completed": "办理", 
                 "instance_cancelled": "流程取消", "incident": "异常",
                 # task operations (issue 17)
                 "task_reassigned": "转办", "task_delegated": "委派", "task_resolved": "委派办理后归还",
-                "task_urged": "催办", "instance_copied": "抄送", "task_returned": "退回", "task_recalled": "撤回"}
+                "task_urged": "催办", "instance_copied": "抄送", "task_returned": "退回", "task_recalled": "撤回",
+                "task_signers_added": "加签", "task_signer_answered": "加签意见", "task_signer_removed": "减签"}
 OPERATION_TEXT = ("reason", "comment", "message")  # what an operation's event says, shown as its comment
 FIELD_LABELS = {"status": "状态", "amount": "金额", "name": "名称", "category": "品目类别", "method": "采购方式",
                 "used_amount": "已占用金额", "returned": "已退回", "pending_action": "待审核申请",
@@ -386,7 +387,10 @@ def history_view(session, events):
         elif e.type == "instance_completed":
             entry["tone"] = "ok"
         elif e.type in ("task_reassigned", "task_delegated", "task_resolved", "task_urged", "instance_copied",
-                        "task_returned", "task_recalled"):
+                        "task_returned", "task_recalled", "task_signers_added", "task_signer_answered",
+                        "task_signer_removed"):
+            if e.type == "task_signer_answered":
+                entry["decision"] = "同意" if data.get("approved") else "不同意"
             entry["comment"] = next((data[k] for k in OPERATION_TEXT if data.get(k)), None)
             target = data.get("to") or data.get("target")
             if target:

@@ -11,7 +11,8 @@ from . import bp, present
 from .common import login_required, refuse
 
 STEP_TYPES = {"instance_started", "task_completed", "task_returned", "task_recalled", "task_delegated",
-              "task_resolved", "task_reassigned", "message_received", "instance_completed", "instance_cancelled"}
+              "task_resolved", "task_reassigned", "message_received", "instance_completed", "instance_cancelled",
+              "task_signers_added", "task_signer_answered", "task_signer_removed"}
 
 
 def sheet_data(session, instance):

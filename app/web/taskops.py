@@ -6,7 +6,7 @@ from flask import render_template
 from sqlalchemy import select
 
 from ..api.common import read_session
-from ..engine import going_back, runtime, taskops
+from ..engine import going_back, runtime, signers, taskops
 from ..models import InstanceCopy, ProcessInstance, SavedComment, User
 from . import bp, present
 from .common import NAV, login_required, web_user
@@ -38,6 +38,11 @@ def task_ops(row):
             ops["people"] = people
         if ops["holder"]:
             ops["return_targets"] = going_back.return_targets(session, row)
+        ops["signers"] = signers.for_task(session, row)
+        pending = [x for x in ops["signers"] if x["status"] == "pending"]
+        ops["my_sign"] = next((x for x in pending if x["username"] == user.username), None)
+        ops["can_remove"] = bool(pending) and pending[0]["added_by"] == user.username
+        ops["names"] = present.user_names(session, [x["username"] for x in ops["signers"]])
     elif row.status == "completed" and row.completed_by == user.username:
         ops["recall"] = going_back.can_recall(session, user, row)
     return ops

@@ -134,3 +134,37 @@ def test_printable_sheet_from_the_task_page(pages, login, size):
     assert not page.js_errors
     leader = login("leader")
     leader.complete(leader.task_named("领导审批", instance["id"])["id"], {"approved": "true"})
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["desktop", "phone"])
+def test_before_signers_then_the_holder_decides(pages, login, size):
+    clerk = login("clerk")
+    instance = start_to_review(clerk)
+    task = login("reviewer").task_named("审核岗审核", instance["id"])
+    holder = pages.login("reviewer")
+    holder.set_viewport_size({"width": size[0], "height": size[1]})
+    holder.goto(f"/tasks/{task['id']}")
+    panel = holder.get_by_test_id("task-ops")
+    panel.get_by_role("button", name="加签", exact=True).click()
+    panel.get_by_test_id("sign-to").select_option(["reviewer3", "leader"])
+    panel.get_by_role("button", name="确认加签").click()
+    expect(panel.get_by_test_id("ops-result")).to_contain_text("已加签")
+    expect(holder.get_by_test_id("signer")).to_have_count(2)
+    _no_overflow(holder)
+    holder.get_by_test_id("signer").filter(has_text="王领导").get_by_role("button", name="减签").click()
+    expect(holder.get_by_test_id("signer").filter(has_text="王领导")).to_contain_text("已减签")
+
+    signer = pages.login("reviewer3")
+    signer.set_viewport_size({"width": size[0], "height": size[1]})
+    signer.goto(f"/tasks/{task['id']}")
+    ops = signer.get_by_test_id("task-ops")
+    ops.get_by_role("button", name="签署加签意见").click()
+    ops.get_by_test_id("sign-comment").fill("价格合理，建议同意")
+    ops.get_by_role("button", name="提交意见").click()
+    expect(ops.get_by_test_id("ops-result")).to_have_text("已签署")
+    expect(signer.get_by_test_id("signer").filter(has_text="钱审核")).to_contain_text("价格合理，建议同意")
+    assert not holder.js_errors and not signer.js_errors
+    reviewer = login("reviewer")
+    reviewer.complete(task["id"], {"approved": "true", "comment": "同意"})
+    leader = login("leader")
+    leader.complete(leader.task_named("领导审批", instance["id"])["id"], {"approved": "true"})

@@ -35,14 +35,19 @@
   function payload(form) {
     var body = {};
     form.querySelectorAll("select, textarea, input").forEach(function (el) {
-      if (!el.name) { return; }
+      if (!el.name || ((el.type === "radio" || el.type === "checkbox") && !el.checked)) { return; }
+      var value;
       if (el.getAttribute("data-list") === "true") {
-        body[el.name] = Array.prototype.filter.call(el.options, function (o) { return o.selected; })
+        value = Array.prototype.filter.call(el.options, function (o) { return o.selected; })
           .map(function (o) { return o.value; });
       } else if (el.value !== "") {
-        body[el.name] = el.value;
-      }
+        value = el.value;
+      } else { return; }
+      var path = el.name.split("."), target = body;  // "data.approved" → {data: {approved: …}}
+      for (var i = 0; i < path.length - 1; i++) { target = target[path[i]] = target[path[i]] || {}; }
+      target[path[path.length - 1]] = value;
     });
+    if (body.mode === "before") { delete body.data; }
     return body;
   }
 
@@ -71,7 +76,7 @@
           show(form.getAttribute("data-success") || "操作成功", true);
           var done = form.getAttribute("data-done");
           if (done === "leave") { setTimeout(function () { window.location = panel.getAttribute("data-workbench"); }, 800); }
-          else if (done === "reload-next" && data.redirect) { setTimeout(function () { window.location = data.redirect; }, 800); }
+          else if (done === "reload") { setTimeout(function () { window.location.reload(); }, 800); }
           else { form.classList.remove("open"); }
         });
       }).catch(function () { button.disabled = false; show("网络错误，请稍后重试", false); });
