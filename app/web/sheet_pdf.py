@@ -66,7 +66,10 @@ def render_pdf(data, configured_font=None):
     with pdf.table(col_widths=(32, 34, 30, 22, 62), headings_style=HEADINGS) as table:
         table.row(["时间", "环节", "办理人", "结论", "意见"])
         for s in data["steps"]:
-            table.row([_when(s["at"]), s["task"] or s["title"], s["actor"] or "—",
+            step = s["task"] or s["title"]
+            if s["task"] and s["type"] != "task_completed":
+                step += f"（{s['title']}）"
+            table.row([_when(s["at"]), step, s["actor"] or "—",
                        s["decision"] or s["title"], s["comment"] or "—"])
     pdf.ln(4)
     pdf.set_font("cjk", size=8)
