@@ -117,3 +117,16 @@ def test_recall_while_next_step_untouched(app, login):
     reviewer.complete(review["id"], {"approved": "true"})
     _finish(login, instance["id"])
     _verify(login, instance["id"])
+
+
+def test_diagram_copies_on_completion(app, login):
+    """copyToGroups on 审核岗审核: when it completes, the unit's finance users get a copy (抄送我的) and a notice."""
+    finance = login("finance")
+    instance = _to_leader(login, "taskops_effects")
+    copies = finance.ok(finance.get("/api/copies"))
+    assert [(c["instance_id"], c["copied_by"]) for c in copies] == [(instance["id"], "reviewer")]
+    assert any(n["kind"] == "copied" for n in finance.ok(finance.get("/api/notices"))["items"])
+    event = next(e for e in finance.history(instance["id"]) if e["type"] == "instance_copied")
+    assert event["data"]["by_diagram"] == "x_review" and event["data"]["to"] == ["finance"]
+    _finish(login, instance["id"])
+    _verify(login, instance["id"])

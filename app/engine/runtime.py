@@ -504,6 +504,8 @@ def finish_task(session, user, row, instance, values, now):
         task.run()
     step.run(complete)
     step.save()
+    from . import taskops  # 抄送 the diagram asks for (copyToGroups / copyToUsers on the user task)
+    taskops.copy_from_diagram(session, user, row, task.task_spec, instance, now)
     return instance
 
 

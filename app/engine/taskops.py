@@ -199,3 +199,34 @@ def copy(session, user, instance_id, usernames, comment, now):
                    None, user.username, comment)
     session.flush()
     return added
+
+
+def copy_from_diagram(session, user, row, spec, instance, now):
+    """抄送 a diagram asks for: a user task's extension properties ``copyToGroups`` / ``copyToUsers`` (comma-separated)
+    copy the instance, when the task completes, to those groups' members in its unit and those users."""
+    props = getattr(spec, "extensions", None) or {}
+    groups = {g.strip() for g in (props.get("copyToGroups") or "").split(",") if g.strip()}
+    names = [u.strip().lower() for u in (props.get("copyToUsers") or "").split(",") if u.strip()]
+    if not groups and not names:
+        return []
+    if groups:
+        from ..models import UserRole
+        members = session.scalars(select(User).where(User.active.is_(True), User.id.in_(
+            select(UserRole.user_id).where(UserRole.role.in_(groups)))).order_by(User.username))
+        names += [m.username for m in members]
+    added = []
+    for name in dict.fromkeys(names):
+        target = session.scalar(select(User).where(User.username == name, User.active.is_(True)))
+        if target is None or target.is_auditor or not runtime.can_see_unit(session, target, instance.unit_id):
+            continue
+        if session.scalar(select(InstanceCopy.id).where(InstanceCopy.instance_id == instance.id,
+                                                        InstanceCopy.username == name)) is None:
+            session.add(InstanceCopy(instance_id=instance.id, username=name, copied_by=user.username if user else "system",
+                                     task=_label(row), comment="", created_at=now))
+            added.append(name)
+    if added:
+        history.append(session, instance, "instance_copied", actor=user.username if user else "system", at=now,
+                       task=_label(row), data={"to": added, "comment": "", "by_diagram": row.bpmn_id})
+        notices.notify(session, added, "copied", f"流程 #{instance.id}“{row.name}”已办理，抄送给您", now, instance.id,
+                       None, user.username if user else None)
+    return added
