@@ -121,6 +121,11 @@ def init_api(app):
         api.register_blueprint(module.blp)
     from . import org_import  # units and users from Excel (issue 13)
     api.register_blueprint(org_import.blp)
+    from . import batch, notices, signers, taskops  # 站内通知, the task operations, 批量审批, 加签 (issue 17)
+    for module in (notices, taskops, batch, signers):
+        api.register_blueprint(module.blp)
+    from . import engine_rest_tasks  # Camunda 7 REST /task endpoints (issue 17)
+    app.register_blueprint(engine_rest_tasks.bp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(Exception, lambda exc: _domain_error(unexpected(exc)))

@@ -132,6 +132,8 @@ class Task(Base):
     due_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
+    owner = fields.String(allow_none=True, metadata={"description": "委派人（Camunda 7 owner）"})
+    delegation_state = fields.String(allow_none=True, metadata={"description": "pending 委派中 / resolved 已归还"})
 
 
 class TaskDetail(Task):

@@ -23,7 +23,8 @@ from ..models import (RECORDS, DomainError, HumanTask, InstanceRecord, NotFound,
                       utcnow)
 from ..models.inputs import parse_id
 from ..ops.metrics import observe_step
-from . import deployments, expressions, external, forms, forms_ref, history, incidents, limits, serializer, timers
+from . import (deployments, expressions, external, forms, forms_ref, history, incidents, limits, notices, serializer,
+               signers, timers)
 from .script_engine import SafeScriptEngine
 from .specs import HumanUserTask
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventSpec
@@ -323,12 +324,21 @@ def sync_task_list(step):
             groups, candidates = unassigned_fallback(spec, step.definition, data, groups, candidates, assignee)
             form_key = forms_ref.resolve(spec, data, step.definition, session)
         record_type, record_id = _record_ref(data)
-        session.add(HumanTask(
-            id=task_id, instance_id=instance.id, process_key=instance.key, bpmn_id=_spec_bpmn_id(task),
+        values = dict(
+            instance_id=instance.id, process_key=instance.key, bpmn_id=_spec_bpmn_id(task),
             name=_task_name(task), candidate_groups=groups, candidate_users=candidates,
             assignee=str(assignee) if assignee else None, unit_id=instance.unit_id, form_key=form_key,
             record_type=record_type, record_id=record_id, status="open", created_at=step.now,
-            due_at=_due(spec, data, step.now) if isinstance(spec, HumanUserTask) else None))
+            due_at=_due(spec, data, step.now) if isinstance(spec, HumanUserTask) else None)
+        row = session.get(HumanTask, task_id)
+        if row is None:
+            row = HumanTask(id=task_id, **values)
+            session.add(row)
+            notices.task_arrived(session, row, step.now, actor=step.actor)  # 站内通知 to its holders
+        else:  # a task reset to (退回, 撤回: engine/going_back.py, which sends its own notice) is READY again
+            for key, value in dict(values, claimed_by=None, completed_at=None, completed_by=None, owner=None,
+                                   delegation_state=None).items():
+                setattr(row, key, value)
 
 
 # -- permissions -----------------------------------------------------------------
@@ -501,12 +511,24 @@ def _check_actor(session, user, row):
         raise DomainError("FORBIDDEN", "您没有处理该任务的权限（角色或单位不符）", status=403)
     if row.claimed_by and row.claimed_by != user.username:
         raise DomainError("TASK_CLAIMED", f"该任务已被 {row.claimed_by} 签收", status=409)
+    if row.delegation_state == "pending":  # Camunda 7: a delegated task is resolved, not completed
+        raise DomainError("DELEGATED", "该任务为委派办理，请点击“归还”交回委派人，由其决定", status=409)
+    waiting = signers.blocking(session, row)  # 加签 not yet answered
+    if waiting:
+        raise DomainError("SIGNERS_PENDING", waiting, status=409)
 
 
 def complete_task(session, user, task_id, data, now):
     row, instance = _open_task(session, user, task_id)
     _check_actor(session, user, row)
     values = _validate(session, row.form_key, data, context=dict(instance.data or {}))
+    return finish_task(session, user, row, instance, values, now)
+
+
+def finish_task(session, user, row, instance, values, now):
+    """Complete ``row`` (locked, checked) with validated ``values`` as ``user``: also how a 后加签 round that
+    approved completes the holder's decision (engine/signers.py)."""
+    task_id = row.id
     step = Step(session, user, now)
     workflow = load(step, instance)
     task = workflow.get_task_from_id(UUID(task_id))
@@ -520,6 +542,8 @@ def complete_task(session, user, task_id, data, now):
         task.run()
     step.run(complete)
     step.save()
+    from . import taskops  # 抄送 the diagram asks for (copyToGroups / copyToUsers on the user task)
+    taskops.copy_from_diagram(session, user, row, task.task_spec, instance, now)
     return instance
 
 

@@ -77,3 +77,7 @@ from .budget import BudgetLineChange  # noqa: E402
 from .integration import IntegrationCall, IntegrationClient  # noqa: E402
 
 __all__ += ["BudgetLineChange", "IntegrationCall", "IntegrationClient"]
+# Task operations (issue 17): notices, copies, saved comments.
+from .taskops import InstanceCopy, Notice, NoticePreference, SavedComment, TaskSigner  # noqa: E402
+
+__all__ += ["InstanceCopy", "Notice", "NoticePreference", "SavedComment", "TaskSigner"]

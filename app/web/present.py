@@ -24,7 +24,12 @@ TASK_STATUS = {"open": ("待处理", "blue"), "completed": ("已办结", "green"
 EVENT_LABELS = {"instance_started": "发起流程", "task_completed": "办理", "task_claimed": "签收任务",
                 "task_released": "释放任务", "service_task": "系统处理", "error_caught": "业务规则拦截",
                 "message_received": "收到操作", "instance_completed": "流程结束", "timer_fired": "定时触发",
-                "instance_cancelled": "流程取消", "incident": "异常"}
+                "instance_cancelled": "流程取消", "incident": "异常",
+                # task operations (issue 17)
+                "task_reassigned": "转办", "task_delegated": "委派", "task_resolved": "委派办理后归还",
+                "task_urged": "催办", "instance_copied": "抄送", "task_returned": "退回", "task_recalled": "撤回",
+                "task_signers_added": "加签", "task_signer_answered": "加签意见", "task_signer_removed": "减签"}
+OPERATION_TEXT = ("reason", "comment", "message")  # what an operation's event says, shown as its comment
 FIELD_LABELS = {"status": "状态", "amount": "金额", "name": "名称", "category": "品目类别", "method": "采购方式",
                 "used_amount": "已占用金额", "returned": "已退回", "pending_action": "待审核申请",
                 "termination": "终止", "cancel_requested": "取消采购", "recovered_amount": "已回收金额",
@@ -465,6 +470,18 @@ def history_view(session, events):
             entry["comment"] = payload.get("reason") or payload.get("comment")
         elif e.type == "instance_completed":
             entry["tone"] = "ok"
+        elif e.type in ("task_reassigned", "task_delegated", "task_resolved", "task_urged", "instance_copied",
+                        "task_returned", "task_recalled", "task_signers_added", "task_signer_answered",
+                        "task_signer_removed"):
+            if e.type == "task_signer_answered":
+                entry["decision"] = "同意" if data.get("approved") else "不同意"
+            entry["comment"] = next((data[k] for k in OPERATION_TEXT if data.get(k)), None)
+            target = data.get("to") or data.get("target")
+            if target:
+                who = user_names(session, target if isinstance(target, list) else [target])
+                entry["details"].append("对象：" + "、".join(who.get(t, t) for t in (
+                    target if isinstance(target, list) else [target])))
+            entry["tone"] = "bad" if e.type in ("task_returned", "task_recalled") else "default"
         for change in e.changes or []:
             entry["details"].append(_change_text(change))
         out.append(entry)
