@@ -11,9 +11,9 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from ..models import DomainError
 from ..models.amounts import AmountError, parse_number
-from . import form_conditions
 from ..models.base import MONEY_MAX, MONEY_RANGE_MESSAGE, parse_day
 from ..models.inputs import FORM_MAX_ROWS, FORM_MAX_TEXT, MAX_ID, SAFE_NUMBER, check_json
+from . import form_conditions
 
 MESSAGES = {
     "required": "此项为必填项",
