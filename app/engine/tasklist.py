@@ -134,7 +134,9 @@ def overdue_clause(now):
 
 
 def newest_first():
-    return [HumanTask.created_at.desc(), HumanTask.id.desc()]
+    """Newest first; tasks made in the same instant (one step opening several) in the order their instances
+    started, as the list always showed them; the task id makes the order total, so pages never overlap."""
+    return [HumanTask.created_at.desc(), HumanTask.instance_id, HumanTask.id]
 
 
 def overdue_first(now):
