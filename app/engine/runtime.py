@@ -22,6 +22,7 @@ from .. import handlers
 from ..models import (RECORDS, DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance,
                       utcnow)
 from ..models.inputs import parse_id
+from ..models.org import UNASSIGNED_GROUP
 from ..ops.metrics import observe_step
 from . import (deployments, expressions, external, forms, forms_ref, history, incidents, limits, notices, serializer,
                signers, timers)
@@ -349,7 +350,6 @@ def can_see_unit(session, user, unit_id):
 # Who holds a user task the diagram gives nobody (no assignee, candidate user or known candidate group), as in
 # Camunda 7's Tasklist where authorised users see such tasks: the administrator (in every unit), the process's
 # starter groups (camunda:candidateStarterGroups) and the instance's initiator, in the instance's unit.
-UNASSIGNED_GROUP = "admin"
 
 
 def unassigned_fallback(spec, definition, data, groups, users, assignee):

@@ -19,6 +19,10 @@ ROLES = {
     "worker": "外部任务执行程序",  # Camunda 7 external-task workers (/engine-rest/external-task, issue 18)
 }
 
+# Who holds a user task whose diagram names no assignee and no known group (Camunda 7 shows it to authorised
+# users): the administrators of any unit, beside the process's starters (engine.runtime.unassigned_fallback).
+UNASSIGNED_GROUP = "admin"
+
 LEVELS = {"provincial": "省级", "city": "市级", "county": "县级"}
 # Roles that act for purchasing units: they need the units granted (and clerks, reviewers, leaders a home unit).
 UNIT_ROLES = {"clerk", "reviewer", "leader", "finance", "agency"}

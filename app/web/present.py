@@ -147,6 +147,16 @@ FILTERS = {"money": money, "wan": wan, "plain": plain, "dt": dt, "date": date, "
 
 
 # -- lookups (per request, batched) ------------------------------------------
+# The most values one IN (...) carries: PostgreSQL's driver refuses more than 65,535 parameters in a statement
+# and SQLite's limit is 32,766; longer lists are looked up in chunks of this many.
+CHUNK = 1000
+
+
+def chunks(values):
+    values = sorted(values)
+    return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
+
+
 def process_names(session):
     """{key: name} of every deployed process, the latest version's name."""
     rows = session.execute(select(ProcessDefinition.key, ProcessDefinition.name)
@@ -158,15 +168,15 @@ def user_names(session, usernames):
     usernames = {u for u in usernames if u}
     if not usernames:
         return {}
-    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(usernames)))
-    return {u: f"{d}（{u}）" for u, d in rows}
+    return {u: f"{d}（{u}）" for part in chunks(usernames)
+            for u, d in session.execute(select(User.username, User.display_name).where(User.username.in_(part)))}
 
 
 def users_by_id(session, ids):
     ids = {i for i in ids if i}
     if not ids:
         return {}
-    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    return {u.id: u for part in chunks(ids) for u in session.scalars(select(User).where(User.id.in_(part)))}
 
 
 def unit_names(session):
@@ -197,8 +207,9 @@ def records(session, refs):
         model = model_for(record_type)
         if model is None:
             continue
-        for obj in session.scalars(select(model).where(model.id.in_(ids))):
-            found[(record_type, obj.id)] = obj
+        for part in chunks(ids):
+            for obj in session.scalars(select(model).where(model.id.in_(part))):
+                found[(record_type, obj.id)] = obj
     return found
 
 
@@ -337,11 +348,11 @@ def instances_of(session, refs):
     if not refs:
         return {}
     types = {t for t, _ in refs}
-    ids = {i for _, i in refs}
-    rows = session.execute(select(InstanceRecord.record_type, InstanceRecord.record_id, ProcessInstance)
-                           .join(ProcessInstance, ProcessInstance.id == InstanceRecord.instance_id)
-                           .where(InstanceRecord.record_type.in_(types), InstanceRecord.record_id.in_(ids))
-                           .order_by(ProcessInstance.id.desc()))
+    rows = [row for part in chunks({i for _, i in refs}) for row in session.execute(
+        select(InstanceRecord.record_type, InstanceRecord.record_id, ProcessInstance)
+        .join(ProcessInstance, ProcessInstance.id == InstanceRecord.instance_id)
+        .where(InstanceRecord.record_type.in_(types), InstanceRecord.record_id.in_(part)))]
+    rows.sort(key=lambda row: -row[2].id)  # newest first across the chunks
     names = process_names(session)
     rows = list(rows)
     steps = current_steps(session, [instance.id for _, _, instance in rows if instance.status == "running"])

@@ -6,15 +6,15 @@ from uuid import UUID
 
 from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from lxml import etree
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from SpiffWorkflow.util.task import TaskState
 
 from ..api.common import now, read_session, transaction
 from ..api.instances import visible_instance
 from ..api.sessions import end_session, open_session
 from ..api.signin import Throttled, authenticate
-from ..api.tasks import _visible_task, visible_tasks
-from ..engine import deployments, history, progress, runtime
+from ..api.tasks import _visible_task
+from ..engine import deployments, history, progress, runtime, tasklist
 from ..engine.deployments import BPMN_NS
 from ..engine.runtime import Step
 from ..models import (BudgetLine, Contract, DomainError, HistoryEvent, HumanTask, InstanceRecord, NotFound, Plan,
@@ -166,22 +166,6 @@ def _task_rows(session, tasks, clock):
     return rows
 
 
-def _filter_task_rows(rows, f, when="created_at"):
-    out = []
-    for r in rows:
-        t, rec = r["task"], r["record"]
-        if f["process"] and t.process_key != f["process"]:
-            continue
-        if not _in_range(getattr(t, when), f):
-            continue
-        numbers = [rec["number"]] if rec else []
-        texts = [t.name, r["process"], r["business_key"], str(t.instance_id),
-                 rec["name"] if rec else None, rec["number"] if rec else None]
-        if _matches(f, texts, numbers):
-            out.append(r)
-    return out
-
-
 def _instance_rows(session, instances):
     names = present.process_names(session)
     links = session.execute(select(InstanceRecord).where(
@@ -229,51 +213,48 @@ def _filter_instance_rows(rows, f):
 @bp.route("/")
 @login_required
 def workbench():
+    """Four tabs; each reads one page of rows in SQL (app/engine/tasklist.py) and counts the others."""
     session, user, clock = read_session(), web_user(), now()
     f = _args()
-    open_tasks = visible_tasks(session, user)
-    if user.is_auditor:
-        todo = open_tasks
-    else:
-        # 待处理 is everything waiting for this user: the post's unclaimed tasks and those assigned to or claimed
-        # by them (a plan sent to a chosen 下一步审核人, a return to edit) — the tab shown after signing in.
-        todo = [t for t in open_tasks if (not t.claimed_by and not t.assignee)
-                or user.username in (t.claimed_by, t.assignee)]
-    mine = [t for t in open_tasks if user.username in (t.claimed_by, t.assignee)]
+    filters = tasklist.Filters(process=f["process"], date_from=f["date_from"], date_to=f["date_to"], q=f["q"],
+                               number=f["number"])
+    visible = tasklist.visible(session, user)
+    # 待处理 is everything waiting for this user: the post's unclaimed tasks and those assigned to or claimed by
+    # them (a plan sent to a chosen 下一步审核人, a return to edit) — the tab shown after signing in.
+    todo = visible if user.is_auditor else tasklist.filtered(session, user, tasklist.Filters(waiting=True), visible)
+    mine = tasklist.filtered(session, user, tasklist.Filters(mine=True), visible)
+    done_clauses = [HumanTask.completed_by == user.username, HumanTask.status == "completed"]
+    if not user.is_auditor:
+        units = user.unit_ids(session)
+        done_clauses.append(or_(HumanTask.unit_id.is_(None), HumanTask.unit_id.in_(tasklist.ints(units))
+                                if units else false()))
+    started_query = select(ProcessInstance).where(ProcessInstance.started_by == user.id)
+    counts = {"todo": tasklist.count(session, todo), "mine": tasklist.count(session, mine),
+              "done": tasklist.count(session, done_clauses),
+              "started": session.scalar(select(func.count()).select_from(started_query.subquery()))}
     tab = request.args.get("tab") or "todo"
     if tab not in dict(TABS):
         tab = "todo"
-    done_query = select(HumanTask).where(HumanTask.completed_by == user.username, HumanTask.status == "completed")
-    if not user.is_auditor:
-        done_query = done_query.where(or_(HumanTask.unit_id.is_(None), HumanTask.unit_id.in_(user.unit_ids(session))))
-    started_query = select(ProcessInstance).where(ProcessInstance.started_by == user.id)
-    counts = {"todo": len(todo), "mine": len(mine),
-              "done": session.scalar(select(func.count()).select_from(done_query.subquery())),
-              "started": session.scalar(select(func.count()).select_from(started_query.subquery()))}
 
     if tab in ("todo", "mine"):
-        tasks = todo if tab == "todo" else mine
-        rows = _filter_task_rows(_task_rows(session, tasks, clock), f)
-        # Overdue first (most overdue on top), then newest.
-        rows.sort(key=lambda r: (not r["overdue"], r["task"].due_at.timestamp() if r["overdue"] else 0,
-                                 -r["task"].created_at.timestamp()))
+        clauses = tasklist.filtered(session, user, filters, todo if tab == "todo" else mine)
+        tasks, pager = tasklist.page(session, clauses, tasklist.overdue_first(clock), _page(), PAGE_SIZE)
+        rows = _task_rows(session, tasks, clock)
     elif tab == "done":
-        if f["process"]:
-            done_query = done_query.where(HumanTask.process_key == f["process"])
-        tasks = list(session.scalars(done_query.order_by(HumanTask.completed_at.desc())))
-        rows = _filter_task_rows(_task_rows(session, tasks, clock), f, when="completed_at")
+        clauses = tasklist.filtered(session, user, filters, done_clauses, when=HumanTask.completed_at)
+        tasks, pager = tasklist.page(session, clauses, [HumanTask.completed_at.desc(), HumanTask.id.desc()],
+                                     _page(), PAGE_SIZE)
+        rows = _task_rows(session, tasks, clock)
+        _add_decisions(session, rows)
     else:
         if f["process"]:
             started_query = started_query.where(ProcessInstance.key == f["process"])
         instances = list(session.scalars(started_query.order_by(ProcessInstance.started_at.desc(),
                                                                 ProcessInstance.id.desc())))
-        rows = _filter_instance_rows(_instance_rows(session, instances), f)
-    rows, pager = _paginate(rows, _page())
-    if tab == "done":
-        _add_decisions(session, rows)
-    overdue = sum(1 for t in todo + mine if t.due_at is not None and t.due_at < clock)
+        rows, pager = _paginate(_filter_instance_rows(_instance_rows(session, instances), f), _page())
+    overdue = tasklist.count(session, [*todo, tasklist.overdue_clause(clock)])
     processes = [(d.key, d.name) for d in _startable_processes(session)]
-    assigned = sum(1 for t in mine if t.assignee == user.username)
+    assigned = tasklist.count(session, [*mine, HumanTask.assignee == user.username])
     return render_template("workbench.html", active="workbench", tab=tab, tabs=TABS, counts=counts, rows=rows,
                            assigned=assigned,
                            paging=pager, f=f, processes=processes, overdue=overdue,
