@@ -41,3 +41,15 @@ def test_diagram_on_a_phone(pages, login):
     assert _zoom(page) >= 0.6 - 1e-6
     expect(page.locator('#diagram .djs-element.highlight[data-element-id="reg_review"]')).to_be_in_viewport()
     assert not page.js_errors
+
+
+def test_audit_diagram_has_the_same_zoom_controls(pages, login):
+    instance = login("clerk").start("project_registration", PROJECT)
+    page = pages.login("auditor")
+    page.goto(f"/audit/instances/{instance['id']}")
+    page.wait_for_selector("#diagram[data-ready=true]")
+    opened = _zoom(page)
+    assert opened >= 0.6 - 1e-6
+    page.locator("#diagram").get_by_role("button", name="放大").click()
+    assert _zoom(page) > opened
+    assert not page.js_errors

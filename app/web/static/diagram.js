@@ -64,6 +64,9 @@
       container.textContent = '流程图加载失败：' + (err && err.message ? err.message : err);
     });
   }
+  // the audit page draws its own viewer (audit.js) and opens it the same way
+  window.DiagramView = { open: open, controls: controls };
+
   document.querySelectorAll('.diagram[data-source]').forEach(function (container) {
     var details = container.closest('details');
     if (!details || details.open) { draw(container); return; }
