@@ -303,7 +303,14 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
                 key=process_id, name=parser.get_process_parser(process_id).get_name(), bpmn_xml=text, content_hash=digest,
                 resource_name=Path(filename).name, deployed_by=deployed_by, deployment=deployment,
                 version=(current.version + 1) if current else 1, semantics=SEMANTICS))
-    if not new_defs and not new_forms:
+    # Camunda 7 deploys a diagram without executable processes (a collaboration drawn for people) and makes no
+    # process definition of it: the deployment is recorded, with a warning, and there is nothing to start.
+    drawings = [filename for filename, _, parser in diagrams if not top_processes(parser)]
+    for filename in drawings:
+        warnings.append({"file": filename, "element": None, "message": (
+            "该图中没有可执行的流程（isExecutable=false），已部署但不会生成流程定义 / no executable process: deployed "
+            "without a process definition")})
+    if not new_defs and not new_forms and not drawings:
         return None, [], []
     now = now or utcnow()
     deployment.deployed_at = now
