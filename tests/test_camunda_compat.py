@@ -188,3 +188,28 @@ def test_form_pattern_is_tested_anywhere_in_the_value_like_regexp_test():
     assert forms.validate_data(form, {"help": "to Austria"}) == {"help": "to Austria"}  # re.match would refuse
     with pytest.raises(ValidationError):
         forms.validate_data(form, {"help": "Germany"})
+
+
+def test_embedded_sub_processes_are_linted_inside_and_run(app, login):
+    inner = ('<bpmn:subProcess id="sub"><bpmn:startEvent id="ss" />' + flow("g1", "ss", "inner_task") +
+             '<bpmn:userTask id="inner_task" camunda:candidateGroups="clerk" />' + flow("g2", "inner_task", "se") +
+             '<bpmn:endEvent id="se" /></bpmn:subProcess>')
+    body = '<bpmn:startEvent id="s" />' + flow("f1", "s", "sub") + inner + flow("f2", "sub", "e") + '<bpmn:endEvent id="e" />'
+    ident = only_definition(deploy_text(app, [("s.bpmn", diagram("embedded", body))]))
+    instance_id = start(app, ident)
+    [row] = open_tasks(app, instance_id)
+    assert row.bpmn_id == "inner_task"
+    login("clerk").complete(row.id, {})
+    broken = body.replace('<bpmn:userTask id="inner_task" camunda:candidateGroups="clerk" />',
+                          '<bpmn:serviceTask id="inner_task" />')
+    response = deploy_text(app, [("b.bpmn", diagram("embedded_broken", broken))])
+    assert response.status_code == 400
+    assert [e["mainElementId"] for e in response.json["details"]["b.bpmn"]["errors"]] == ["inner_task"]
+
+
+def test_a_business_rule_task_spiffworkflow_cannot_parse_is_a_refusal_not_a_500(app):
+    body = ('<bpmn:startEvent id="s" />' + flow("f1", "s", "rule") + '<bpmn:businessRuleTask id="rule" />' +
+            flow("f2", "rule", "e") + '<bpmn:endEvent id="e" />')
+    response = deploy_text(app, [("r.bpmn", diagram("rules", body))])
+    assert response.status_code in (200, 400), response.json  # DMN itself is h-bench's (issue 18)
+    assert "KeyError" not in str(response.json.get("message", "")) or "无法解析" in response.json["message"]

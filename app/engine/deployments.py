@@ -106,11 +106,22 @@ def parse_file(text, filename, semantics=SEMANTICS):
     parser = ProcurementParser(semantics)
     try:
         parser.add_bpmn_text(text, filename)
-        for process_id in parser.get_process_ids():
-            parser.get_spec(process_id)
+        parsed_ids = set()
+        while True:  # embedded sub-processes become known as their parents are parsed: parse (and check) them too
+            pending = [pid for pid in parser.get_process_ids() if pid not in parsed_ids]
+            if not pending:
+                break
+            for process_id in pending:
+                parsed_ids.add(process_id)
+                parser.get_spec(process_id)
     except ValidationException as exc:
         parser.problems.append({"file": filename, "element": getattr(exc, "id", None) or exc.__dict__.get("id"),
                                 "message": str(exc).split("\n")[0]})
+    except Exception as exc:  # noqa: BLE001 - SpiffWorkflow failing on a construct is a refusal, never a 500
+        log.warning("parsing %s failed", filename, exc_info=True)
+        parser.problems.append({"file": filename, "element": None, "message": (
+            f"流程图中有本服务无法解析的结构（{type(exc).__name__}），请检查最近修改的元素，或删除 Java/脚本等本服务不执行的"
+            f"扩展后再部署 / the diagram has a construct this service cannot parse")})
     return parser, parser.problems
 
 
