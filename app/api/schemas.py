@@ -70,6 +70,7 @@ class ApiError(Base):
     message = fields.String(metadata={"description": "中文说明"})
     errors = fields.Dict(keys=fields.String(), metadata={"description": "{字段: [中文信息]}"})
     request_id = fields.String(metadata={"description": "请求编号（5xx 时给出，与响应头 X-Request-Id 相同）"})
+    details = fields.Dict(keys=fields.String(), metadata={"description": "冲突的具体数据（如已占用金额和占用项目）"})
 
 
 class Login(Base):
@@ -131,6 +132,8 @@ class Task(Base):
     due_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
+    owner = fields.String(allow_none=True, metadata={"description": "委派人（Camunda 7 owner）"})
+    delegation_state = fields.String(allow_none=True, metadata={"description": "pending 委派中 / resolved 已归还"})
 
 
 class TaskDetail(Task):

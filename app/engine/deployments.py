@@ -281,6 +281,7 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
             problems.extend(lint.check(session, parser, filename, {k: v[0] for k, v in forms.items()},
                                        deployed_keys))
             warnings.extend(lint.cycle_warnings(session, parser, filename))
+            warnings.extend(lint.layout_findings(parser, filename))
             warnings.extend(lint.topic_warnings(parser, filename))
             warnings.extend(lint.assignment_warnings(parser, filename))
         except ValidationException:

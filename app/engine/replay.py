@@ -42,9 +42,11 @@ from .timers import step_clock
 
 
 DRIVERS = {"instance_started", "task_completed", "message_received", "migrated", "instance_cancelled",
-           "external_task_completed", "external_task_error"}
+           "external_task_completed", "external_task_error", "task_returned", "task_recalled"}
 EFFECTS = {"service_task", "error_caught"}
-PASSIVE = {"task_claimed", "task_released"}
+# Who holds a task changed, not the token: the task must have been READY (issue 17's 转办, 委派/归还, 催办).
+PASSIVE = {"task_claimed", "task_released", "task_reassigned", "task_delegated", "task_resolved", "task_urged",
+           "task_signers_added", "task_signer_answered", "task_signer_removed"}
 MAX_DIFFERENCES = 20
 
 
@@ -396,6 +398,17 @@ class Replayer:
             self.cancelled = True
             data = event.data or {}
             return {"reason": data.get("reason"), "by_instance": data.get("by_instance")}, {"cancelled": True}
+        if kind in ("task_returned", "task_recalled"):
+            # 退回 / 撤回 (engine/going_back.py): the same reset to the same earlier task, found the same way.
+            from . import going_back
+            before = self._check_ready_before(event)
+            target = going_back.replay_target(self.workflow, event)
+            if target is None:
+                raise Divergence("退回/撤回的目标步骤在重放中不在路径上 / the return target is not on the replayed path",
+                                 expected={"target": (event.data or {}).get("target")},
+                                 actual={"ready": before}, seq=event.seq)
+            self._engine(event, lambda: going_back.reset(self.workflow, target))
+            return {"target": (event.data or {}).get("target")}, {"ready": ready_user_tasks(self.workflow)}
         if kind in PASSIVE:
             bpmn_id = bpmn_id_of(event.task)
             ready = ready_user_tasks(self.workflow)

@@ -23,7 +23,8 @@ from ..models import (RECORDS, DomainError, HumanTask, InstanceRecord, NotFound,
                       utcnow)
 from ..models.inputs import parse_id
 from ..ops.metrics import observe_step
-from . import deployments, expressions, external, forms, forms_ref, history, incidents, limits, serializer, timers
+from . import (deployments, expressions, external, forms, forms_ref, history, incidents, limits, notices, serializer,
+               signers, timers)
 from .script_engine import SafeScriptEngine
 from .specs import HumanUserTask
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventSpec
@@ -40,8 +41,9 @@ RECORD_KEYS = ("contract_id", "tender_id", "plan_id", "requirement_id", "project
 class EngineError(DomainError):
     """The diagram could not run (bad expression at run time, no handler): nothing is saved."""
 
-    def __init__(self, message, code="ENGINE_ERROR"):
+    def __init__(self, message, code="ENGINE_ERROR", detail=None):
         super().__init__(code, message, status=422)
+        self.detail = detail  # the underlying cause, for the administrator's incident only (never the caller)
 
 
 class Step:
@@ -192,7 +194,8 @@ class Step:
             err = EngineError(f"流程执行出错：{exc}")
         else:  # a bug, not the diagram's fault: the detail goes to the log only
             log.exception("engine step failed on instance %s", self.instance.id if self.instance else None)
-            err = EngineError(f"流程执行出错，已回滚（{type(exc).__name__}），请联系系统管理员")
+            err = EngineError(f"流程执行出错，已回滚（{type(exc).__name__}），请联系系统管理员",
+                              detail=f"{type(exc).__name__}: {exc}"[:500])
         if isinstance(err, limits.StepAborted) and not err.incident_deferred:
             self.record_incident(err)
         return err
@@ -325,12 +328,21 @@ def sync_task_list(step):
             groups, candidates = unassigned_fallback(spec, step.definition, data, groups, candidates, assignee)
             form_key = forms_ref.resolve(spec, data, step.definition, session)
         record_type, record_id = _record_ref(data)
-        session.add(HumanTask(
-            id=task_id, instance_id=instance.id, process_key=instance.key, bpmn_id=_spec_bpmn_id(task),
+        values = dict(
+            instance_id=instance.id, process_key=instance.key, bpmn_id=_spec_bpmn_id(task),
             name=_task_name(task), candidate_groups=groups, candidate_users=candidates,
             assignee=str(assignee) if assignee else None, unit_id=instance.unit_id, form_key=form_key,
             record_type=record_type, record_id=record_id, status="open", created_at=step.now,
-            due_at=_due(spec, data, step.now) if isinstance(spec, HumanUserTask) else None))
+            due_at=_due(spec, data, step.now) if isinstance(spec, HumanUserTask) else None)
+        row = session.get(HumanTask, task_id)
+        if row is None:
+            row = HumanTask(id=task_id, **values)
+            session.add(row)
+            notices.task_arrived(session, row, step.now, actor=step.actor)  # 站内通知 to its holders
+        else:  # a task reset to (退回, 撤回: engine/going_back.py, which sends its own notice) is READY again
+            for key, value in dict(values, claimed_by=None, completed_at=None, completed_by=None, owner=None,
+                                   delegation_state=None).items():
+                setattr(row, key, value)
 
 
 # -- permissions -----------------------------------------------------------------
@@ -402,14 +414,14 @@ def _start_event(spec):
     return None
 
 
-def _validate(session, form_key, data):
+def _validate(session, form_key, data, context=None):
     if not form_key:
         return {k: v for k, v in (data or {}).items() if k not in RESERVED}
     form = deployments.latest_form(session, form_key)
     if form is None:
         raise EngineError(f"表单 {form_key} 未部署", "FORM_MISSING")
     try:
-        return forms.validate_data(form.schema, data or {}, cache_key=form.content_hash)
+        return forms.validate_data(form.schema, data or {}, cache_key=form.content_hash, context=context)
     except ValidationError as exc:
         raise InputError(exc.messages) from exc
 
@@ -451,7 +463,8 @@ def start_instance(session, user, key, data=None, business_key=None, unit_id=Non
             raise DomainError("FORBIDDEN", "不能以该单位的名义发起流程", status=403)
     spec, subspecs = deployments.specs_for(session, definition, {})
     start = _start_event(spec)
-    values = _validate(session, (start.extensions or {}).get("form_key") if start and not timer_start else None, data)
+    values = _validate(session, (start.extensions or {}).get("form_key") if start and not timer_start else None, data,
+                       context={})
     pinned = deployments.resolve_called(session, definition)
     spec, subspecs = deployments.specs_for(session, definition, pinned)
 
@@ -526,12 +539,24 @@ def _check_actor(session, user, row):
         raise DomainError("FORBIDDEN", "您没有处理该任务的权限（角色或单位不符）", status=403)
     if row.claimed_by and row.claimed_by != user.username:
         raise DomainError("TASK_CLAIMED", f"该任务已被 {row.claimed_by} 签收", status=409)
+    if row.delegation_state == "pending":  # Camunda 7: a delegated task is resolved, not completed
+        raise DomainError("DELEGATED", "该任务为委派办理，请点击“归还”交回委派人，由其决定", status=409)
+    waiting = signers.blocking(session, row)  # 加签 not yet answered
+    if waiting:
+        raise DomainError("SIGNERS_PENDING", waiting, status=409)
 
 
 def complete_task(session, user, task_id, data, now):
     row, instance = _open_task(session, user, task_id)
     _check_actor(session, user, row)
-    values = _validate(session, row.form_key, data)
+    values = _validate(session, row.form_key, data, context=dict(instance.data or {}))
+    return finish_task(session, user, row, instance, values, now)
+
+
+def finish_task(session, user, row, instance, values, now):
+    """Complete ``row`` (locked, checked) with validated ``values`` as ``user``: also how a 后加签 round that
+    approved completes the holder's decision (engine/signers.py)."""
+    task_id = row.id
     step = Step(session, user, now)
     workflow = load(step, instance)
     task = workflow.get_task_from_id(UUID(task_id))
@@ -545,6 +570,8 @@ def complete_task(session, user, task_id, data, now):
         task.run()
     step.run(complete)
     step.save()
+    from . import taskops  # 抄送 the diagram asks for (copyToGroups / copyToUsers on the user task)
+    taskops.copy_from_diagram(session, user, row, task.task_spec, instance, now)
     return instance
 
 

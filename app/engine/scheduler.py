@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from ..models import SchedulerHeartbeat
-from . import audit, starts, stranded, timers
+from . import audit, notices, starts, stranded, timers
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ def _tick(app, owner):
             SchedulerHeartbeat.beat(session, owner, now)  # /readyz: a scheduler is ticking
         fired = timers.run_due(db, now, owner)
         started = starts.dispatch(db, now)
+        notices.tick(db, app.config, now)  # overdue notices; e-mail when NOTICE_CHANNEL=smtp
         if fired or started:
             log.info("fired %d timer(s), started %d requested instance(s)", fired, started)
     except Exception:  # noqa: BLE001 - a tick must never kill the scheduler; the next tick retries

@@ -20,6 +20,7 @@ an incident per stranded instance once a day (``record_daily``), and the test su
 from sqlalchemy import select
 
 from ..models import ExternalTask, HumanTask, Incident, ProcessDefinition, ProcessInstance, Timer, User
+from ..models.integration import IntegrationClient, MACHINE_ROLES
 from ..models.org import ROLES
 
 INCIDENT_KIND = "stranded_instance"
@@ -32,6 +33,8 @@ class _People:
         users = [u for u in session.scalars(select(User).where(User.active.is_(True))) if not u.is_auditor]
         self.by_name = {u.username: u for u in users}
         self.units = {u.username: u.unit_ids(session) for u in users}
+        # Machine clients (the budget system) send their messages for every unit.
+        self.machine_roles = set(session.scalars(select(IntegrationClient.role).where(IntegrationClient.active.is_(True))))
 
     def may_act(self, username, row):
         from .runtime import admin_holds
@@ -56,13 +59,15 @@ class _People:
         return any(self.may_act(name, row) for name in self.by_name)
 
     def may_send(self, groups, initiator, unit_id):
+        if groups & self.machine_roles:
+            return True
         if initiator in self.by_name and self._in_unit(initiator, unit_id):
             return True
         return any(groups & user.groups and self._in_unit(name, unit_id) for name, user in self.by_name.items())
 
 
 def _groups_label(groups):
-    return "、".join(ROLES.get(g, g) for g in groups) or "无"
+    return "、".join(ROLES.get(g) or MACHINE_ROLES.get(g, g) for g in groups) or "无"
 
 
 def _task_reason(row):

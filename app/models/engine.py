@@ -100,6 +100,9 @@ class HumanTask(Base):
     due_at = mapped_column(UTCDateTime, nullable=True)
     completed_at = mapped_column(UTCDateTime, nullable=True)
     completed_by: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Camunda 7 delegation (委派): the holder who delegated, and pending until the delegate resolves it.
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    delegation_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class InstanceRecord(Base):

@@ -20,7 +20,7 @@ from ..engine.runtime import Step
 from ..models import (BudgetLine, Contract, DomainError, HistoryEvent, HumanTask, InstanceRecord, NotFound, Plan,
                       ProcessDefinition, ProcessInstance, Project, Tender, User)
 from ..models.inputs import parse_id
-from . import bp, present
+from . import bp, pickers, present, review
 from .common import csrf_token, login_required, refuse, safe_next, web_user, writer_required
 
 PAGE_SIZE = 20
@@ -199,11 +199,13 @@ def _instance_rows(session, instances):
             open_tasks.setdefault(t.instance_id, []).append(t)
     for briefs in by_instance.values():
         briefs.sort(key=present.record_priority)
+    steps = present.current_steps(session, [i.id for i in instances if i.status == "running"])
     rows = []
     for i in instances:
         label, color = present.INSTANCE_STATUS.get(i.status, (i.status, "gray"))
         rows.append({"instance": i, "process": names.get(i.key, i.key), "status_label": label, "color": color,
-                     "records": by_instance.get(i.id, []), "tasks": open_tasks.get(i.id, [])})
+                     "records": by_instance.get(i.id, []), "tasks": open_tasks.get(i.id, []),
+                     "steps": steps.get(i.id, [])})
     return rows
 
 
@@ -233,10 +235,12 @@ def workbench():
     if user.is_auditor:
         todo = open_tasks
     else:
-        todo = [t for t in open_tasks if not t.claimed_by and not t.assignee]
+        # 待处理 is everything waiting for this user: the post's unclaimed tasks and those assigned to or claimed
+        # by them (a plan sent to a chosen 下一步审核人, a return to edit) — the tab shown after signing in.
+        todo = [t for t in open_tasks if (not t.claimed_by and not t.assignee)
+                or user.username in (t.claimed_by, t.assignee)]
     mine = [t for t in open_tasks if user.username in (t.claimed_by, t.assignee)]
-    # Nothing waiting for the group but something for me (e.g. a return to edit): open on 我的.
-    tab = request.args.get("tab") or ("mine" if mine and not todo else "todo")
+    tab = request.args.get("tab") or "todo"
     if tab not in dict(TABS):
         tab = "todo"
     done_query = select(HumanTask).where(HumanTask.completed_by == user.username, HumanTask.status == "completed")
@@ -269,7 +273,9 @@ def workbench():
         _add_decisions(session, rows)
     overdue = sum(1 for t in todo + mine if t.due_at is not None and t.due_at < clock)
     processes = [(d.key, d.name) for d in _startable_processes(session)]
+    assigned = sum(1 for t in mine if t.assignee == user.username)
     return render_template("workbench.html", active="workbench", tab=tab, tabs=TABS, counts=counts, rows=rows,
+                           assigned=assigned,
                            paging=pager, f=f, processes=processes, overdue=overdue,
                            filtered=any(v for v in f.values()))
 
@@ -369,11 +375,18 @@ def task_detail(task_id):
     if form is not None and row.unit_id is not None:
         data.update(_option_lists(session, form.schema, {row.unit_id}))
     record = present.visible_record(session, user, row.record_type, row.record_id)
+    request_view = review.request_view(session, row, instance, events)
+    if request_view is not None and row.unit_id is not None:
+        request_view["data"].update(_option_lists(session, request_view["schema"], {row.unit_id}))
+        pickers.with_pickers(session, request_view["schema"], request_view["data"], {row.unit_id})
+    schema = present.plain_form(form.schema) if form else None
+    if schema is not None and row.unit_id is not None:
+        pickers.with_pickers(session, schema, data, {row.unit_id})
     names = present.process_names(session)
     people = present.user_names(session, [row.claimed_by, row.assignee, row.completed_by])
     return render_template(
-        "task.html", active="workbench", row=row, instance=instance, process=names.get(row.process_key),
-        form=form.schema if form else None, data=data, can_act=can_act,
+        "task.html", active="workbench", row=row, instance=instance, request_view=request_view, process=names.get(row.process_key),
+        form=schema, data=data, can_act=can_act,
         can_claim=row.status == "open" and not row.claimed_by and not row.assignee
         and runtime.can_act(session, user, row),
         can_release=row.status == "open" and row.claimed_by == user.username and not user.is_auditor,
@@ -447,7 +460,7 @@ def _documentation(definition):
     text = (node.text or "").strip() if node is not None else ""
     # Drop the leading seed reference ("001 §2.2.1：", "001 §4.3、000 一(四)步骤三–四：").
     text = re.sub(r"^[^：:。]{0,40}§[^：:。]{0,40}[：:]\s*", "", text)
-    return text
+    return present.plain(text)
 
 
 @bp.route("/start")
@@ -493,11 +506,13 @@ def start_form(key):
     if form is not None and "year" in _form_keys(form.schema):
         data["year"] = present.local(now()).year
     units = _unit_choices(session, user)
+    schema = present.plain_form(form.schema) if form is not None else None
     if form is not None:
         data.update(_option_lists(session, form.schema, {u.id for u in units}))
+        pickers.with_pickers(session, schema, data, {u.id for u in units})
     return render_template("start_form.html", active="start", definition=definition,
                            category=deployments.parsed(definition).properties.get("category"),
-                           doc=_documentation(definition), form=form.schema if form else None, data=data,
+                           doc=_documentation(definition), form=schema, data=data,
                            units=units, default_unit=user.unit_id if user.unit_id in [u.id for u in units]
                            else (units[0].id if units else None),
                            refs=_references(session, user, form.schema if form else None))
@@ -521,7 +536,7 @@ def start_submit(key):
         message = _next_step_message(session, instance).replace("已提交", "流程已发起", 1)
         error = (instance.data or {}).get("error_message")
         if error:
-            message = f"流程已发起，但未通过检查，已退回您修改：{error}"
+            message = f"流程已发起，但未通过检查，已退回您修改：{present.plain(error)}"
     flash(message, "warning" if error else "success")
     return jsonify({"ok": True, "message": message,
                     "redirect": url_for("web.instance_detail", instance_id=instance.id)})
