@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from helpers import apply_plan, approve, event_types, money, names, register_project, reject
 
-SUPPLIER = {"name": "福州市闽江家具有限公司", "credit_code": "91350100MA2Y3K4L5P"}
+SUPPLIER = {"name": "福州市闽江家具有限公司", "credit_code": "91350100MA2Y3K4L5R"}
 ACCOUNT = {"bank": "中国银行福州鼓楼支行", "account_name": "福州市闽江家具有限公司", "account_number": "4070 0123 4567 8901"}
 NEW_ACCOUNT = {"bank": "兴业银行福州分行", "account_name": "福州市闽江家具有限公司", "account_number": "117010100100222333"}
 

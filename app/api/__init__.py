@@ -84,8 +84,9 @@ def init_api(app):
     integration.init_integration(app)
     for module in (integration, integration_clients, budget_lines):
         api.register_blueprint(module.blp)
-    from . import org_import  # units and users from Excel (issue 13)
+    from . import org_import, suppliers  # units and users from Excel, 供应商库 (issue 13)
     api.register_blueprint(org_import.blp)
+    api.register_blueprint(suppliers.blp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(Exception, lambda exc: _domain_error(unexpected(exc)))

@@ -73,3 +73,8 @@ from .budget import BudgetLineChange  # noqa: E402
 from .integration import IntegrationCall, IntegrationClient  # noqa: E402
 
 __all__ += ["BudgetLineChange", "IntegrationCall", "IntegrationClient"]
+
+# 供应商库 with GB 32100 统一社会信用代码 checks (issue 13).
+from .supplier import Supplier  # noqa: E402
+
+__all__ += ["Supplier"]

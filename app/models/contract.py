@@ -34,6 +34,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .supplier import credit_code_problem
 from .base import (
     Audited, Base, DomainError, Money, UTCDateTime, date_field, money, utcnow, invalid as _bad, text_field as _text)
 from .plan import STATUSES as PLAN_STATUSES
@@ -54,7 +55,6 @@ EDITABLE = CHANGEABLE + ("accounts", "is_financing", "is_multi_year")
 CONTENT = ("plan_id",) + EDITABLE
 
 _ACCOUNT_NUMBER = re.compile(r"^[0-9]{6,32}$")
-_CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 
 
 # -- input shapes (400 with the field named) ------------------------------------------------------
@@ -73,8 +73,9 @@ def parse_suppliers(value):
     for i, row in enumerate(_rows(value, "suppliers", "供应商"), 1):
         name = _text(row.get("name"), "suppliers", f"第 {i} 个供应商的名称")
         code = _text(row.get("credit_code"), "suppliers", f"第 {i} 个供应商的统一社会信用代码", 18, required=False)
-        if code and not _CREDIT_CODE.match(code.upper()):
-            raise _bad("suppliers", f"第 {i} 个供应商的统一社会信用代码应为 18 位数字或大写字母")
+        problem = credit_code_problem(code.upper()) if code else None  # GB 32100: alphabet and check digit
+        if problem:
+            raise _bad("suppliers", f"第 {i} 个供应商的统一社会信用代码{problem}")
         out.append({"name": name, "credit_code": code.upper()})
     return out
 
@@ -296,6 +297,9 @@ class Contract(Audited, Base):
         self.check_complete(today)
         self.check_plan_usable(plan)
         self.check_plan_amount(session, plan)
+        from .supplier import refuse_rejected  # 供应商库: a supplier refused entry is no contract party
+        for row in self.suppliers or []:
+            refuse_rejected(session, row.get("credit_code"), row.get("name"), "suppliers")
         self.status = "in_review"
         self.review_comment = ""
 
