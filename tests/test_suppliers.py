@@ -55,3 +55,28 @@ def test_propose_review_and_refused_supplier_kept_out_of_contracts(app, login):
     done = clerk.complete(edit["id"], {**contract_data(plan["id"]), "action": "submit"})
     assert not done["data"].get("error_message"), done["data"]
     approve(login("reviewer2"), "合同审核", filing["id"])
+
+
+def test_supplier_library_page(app):
+    from helpers import Web
+    clerk = Web(app, "clerk2")
+    token = clerk.csrf()
+    bad = clerk.client.post("/suppliers", data={"csrf_token": token, "name": "某公司", "credit_code": "91350100MA2Y3K4L5P"})
+    assert bad.status_code == 400 and "校验位不正确（GB 32100）" in bad.data.decode()
+    done = clerk.client.post("/suppliers", data={"csrf_token": token, "name": "福州市闽江家具有限公司",
+                                                 "credit_code": "91350100MA2Y3K4L5R", "is_sme": "on"}, follow_redirects=True)
+    assert done.status_code == 200 and "待财政部门审核" in done.data.decode() and "待审核" in done.data.decode()
+    assert "不予入库必填" not in done.data.decode()  # the clerk cannot review
+    finance = Web(app, "finance")
+    page = finance.client.get("/suppliers").data.decode()
+    assert "不予入库必填" in page
+    from sqlalchemy import select
+    from app.models import Supplier
+    with app.extensions["db"].Session() as s:
+        supplier_id = s.scalars(select(Supplier.id)).one()
+    no_reason = finance.client.post(f"/suppliers/{supplier_id}/review", data={"csrf_token": finance.csrf(),
+                                                                           "approved": "false", "comment": ""})
+    assert no_reason.status_code == 400 and "不予入库须填写原因" in no_reason.data.decode()
+    admitted = finance.client.post(f"/suppliers/{supplier_id}/review", data={"csrf_token": finance.csrf(),
+                                                                          "approved": "true"}, follow_redirects=True)
+    assert "已入库" in admitted.data.decode()
