@@ -89,7 +89,21 @@ def test_administrator_adds_and_stops_a_user(pages):
     expect(ok).to_contain_text("已新增用户 clerk3")
     page.wait_for_selector('[data-testid="users"] td:has-text("clerk3")')
 
-    newcomer = pages.login("clerk3", "Caigou2026")
+    # First sign-in with the password the administrator chose: a new one is required before anything else.
+    newcomer = pages.new()
+    newcomer.goto("/login")
+    newcomer.get_by_label("用户名").fill("clerk3")
+    newcomer.get_by_label("密码").fill("Caigou2026")
+    newcomer.get_by_role("button", name="登 录").click()
+    expect(newcomer).to_have_url(re.compile(r"/password$"))
+    expect(newcomer.get_by_test_id("flash")).to_contain_text("请先修改密码")
+    newcomer.goto("/projects")
+    expect(newcomer).to_have_url(re.compile(r"/password$"))
+    newcomer.get_by_label("原密码").fill("Caigou2026")
+    newcomer.get_by_label("新密码", exact=True).fill("Xinmima2026")
+    newcomer.get_by_label("确认新密码").fill("Xinmima2026")
+    newcomer.get_by_role("button", name=re.compile("修改|确定|保存")).click()
+    newcomer = pages.login("clerk3", "Xinmima2026")
     expect(newcomer.locator(".sidenav")).to_contain_text("工作台")
 
     page.get_by_label("启用clerk3").uncheck()
