@@ -20,7 +20,7 @@ fi
 PG_URL="${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
 
 echo "== lint bpmn/ and forms/ (scripts/lint_bpmn.py) =="
-.venv/bin/python scripts/lint_bpmn.py bpmn/ forms/
+.venv/bin/python scripts/lint_bpmn.py --joins bpmn/ forms/
 
 echo "== tests on SQLite =="
 TEST_DATABASE_URL= .venv/bin/python -m pytest tests "$@"

@@ -38,6 +38,8 @@ def create_app(config=None):
         # embedded: ticks inside this process; external: run `python -m app.engine.scheduler`; off: never.
         SCHEDULER=os.environ.get("SCHEDULER", "embedded"),
         SCHEDULER_INTERVAL_SECONDS=int(os.environ.get("SCHEDULER_INTERVAL_SECONDS", 30)),
+        # Long polling of /engine-rest/external-task/fetchAndLock is bounded so a request never holds a worker long.
+        EXTERNAL_TASK_MAX_POLL_MS=int(os.environ.get("EXTERNAL_TASK_MAX_POLL_MS", 20000)),
         API_TITLE="政府采购流程服务 API",
         API_VERSION="1.0",
         OPENAPI_VERSION="3.0.3",

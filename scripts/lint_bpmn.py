@@ -10,7 +10,10 @@ condition, parameter and assignee expression parses in the safe evaluator; every
 a registered handler; every formRef / start form has a form; every candidate group is a known role; a
 gateway right after a user task reads only variables its form declares or the diagram visibly sets
 (see ``lint.py``); call activities name a deployed or included process; timer cycles and durations are at
-least TIMER_MIN_SECONDS (default 60); every element has diagram layout. Cycles with no wait state (no user
+least TIMER_MIN_SECONDS (default 60); every element has diagram layout, and the layout reads (no flow through
+a shape or a label, no label over a shape or a label: ``app.engine.lint_geometry``; --no-layout skips this,
+as a deployment does); with --joins, flows join only through gateways (bpmnlint fake-join; ./test.sh checks
+bpmn/ so). Cycles with no wait state (no user
 task, receive task or message/timer/signal catch event) are printed as warnings: they do not fail the check.
 Nothing is written anywhere: the files are deployed into a throw-away in-memory database (or, with
 --database, into a transaction that is rolled back).
@@ -38,9 +41,20 @@ def collect(paths):
     return files
 
 
-def lint(files, database=None, context=True, warnings=None):
-    """[(file, element, message)] for ``files`` (paths), as a deployment would refuse them; what lint only warns
-    about is appended to ``warnings`` (a list) when one is given."""
+def _fake_joins(name, data):
+    from app.engine.lint_geometry import FAKE_JOIN, check_text
+
+    try:
+        return [{"file": name, "element": e, "message": m} for e, m in check_text(data) if FAKE_JOIN in m]
+    except Exception:  # noqa: BLE001 - unreadable XML is already a deployment problem
+        return []
+
+
+def lint(files, database=None, context=True, warnings=None, layout=True, joins=False):
+    """[(file, element, message)] for ``files`` (paths), as a deployment would refuse them, plus (``layout``) the
+    drawing's crossings and overlaps (``app.engine.lint_geometry``: a deployment only warns about those) and
+    (``joins``) flows that join without a gateway; what
+    lint only warns about is appended to ``warnings`` (a list) when one is given."""
     from sqlalchemy.orm import Session
 
     from app.db import make_engine
@@ -62,13 +76,19 @@ def lint(files, database=None, context=True, warnings=None):
                         deployments.deploy(session, [(p.name, p.read_bytes()) for p in extra], name="context")
                 except DeploymentError:
                     pass  # the project's own files have problems: lint without them as context
+            sources = [(p.name, p.read_bytes()) for p in files]
             try:
-                deployment, _, _ = deployments.deploy(session, [(p.name, p.read_bytes()) for p in files],
-                                                      name="lint", changed_only=False)
+                deployment, _, _ = deployments.deploy(session, sources, name="lint", changed_only=False)
                 problems, found = [], getattr(deployment, "warnings", [])
             except DeploymentError as err:
                 problems = [(p["file"], p.get("element"), p["message"]) for p in err.problems]
                 found = err.warnings
+            if layout:  # a crossing or overlap in the drawing fails the check (a deployment only warns)
+                problems.extend((w["file"], w.get("element"), w["message"]) for w in found if w.get("kind") == "layout")
+                found = [w for w in found if w.get("kind") != "layout"]
+            if joins:  # bpmnlint fake-join: flows joining without a gateway
+                problems.extend((f["file"], f["element"], f["message"]) for name, data in sources
+                                if name.endswith(".bpmn") for f in _fake_joins(name, data))
             if warnings is not None:
                 warnings.extend((w["file"], w.get("element"), w["message"]) for w in found)
             session.rollback()
@@ -83,6 +103,10 @@ def main(argv=None):
     parser.add_argument("--database", help="lint against what this database has deployed (nothing is written)")
     parser.add_argument("--no-context", action="store_true",
                         help="do not treat the rest of bpmn/ and forms/ as deployed")
+    parser.add_argument("--joins", action="store_true",
+                        help="fail on flows that join without a gateway (bpmnlint fake-join)")
+    parser.add_argument("--no-layout", action="store_true",
+                        help="do not fail on crossings and overlaps in the drawing (a deployment only warns)")
     args = parser.parse_args(argv)
     files = collect(args.paths or [ROOT / "bpmn", ROOT / "forms"])
     if not files:
@@ -90,7 +114,8 @@ def main(argv=None):
         return 1
     logging.getLogger("app.engine.deployments").setLevel(logging.ERROR)  # warnings are printed below instead
     warnings = []
-    problems = lint(files, args.database, context=not args.no_context, warnings=warnings)
+    problems = lint(files, args.database, context=not args.no_context, warnings=warnings,
+                    layout=not args.no_layout, joins=args.joins)
     for file, element, message in problems:
         print(f"{file} [{element or '-'}]: {message}")
     for file, element, message in warnings:

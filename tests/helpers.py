@@ -87,7 +87,16 @@ class Api:
         return response.json
 
     def tasks(self, **params):
-        return self.ok(self.get("/api/tasks", query_string=params))
+        """Every page of GET /api/tasks (or the one page asked for)."""
+        if "page" in params:
+            return self.ok(self.get("/api/tasks", query_string=params))
+        found, page = [], 1
+        while True:
+            chunk = self.ok(self.get("/api/tasks", query_string={**params, "page": page, "per_page": 200}))
+            found += chunk
+            if len(chunk) < 200:
+                return found
+            page += 1
 
     def task_named(self, name, instance_id=None):
         found = [t for t in self.tasks() if t["name"] == name

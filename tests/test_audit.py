@@ -164,7 +164,7 @@ def test_export_json_and_xlsx(app, login):
     book = load_workbook(io.BytesIO(response.data))
     assert book.sheetnames == ["流程实例", "历史", "任务"]
     rows = list(book["历史"].iter_rows(values_only=True))
-    assert rows[0][:4] == ("序号", "时间 (UTC)", "类型", "事件")
+    assert rows[0][:4] == ("序号", "时间（北京时间）", "事件代码", "事件")
     assert [r[0] for r in rows[1:]] == [e["seq"] for e in history]
     assert rows[1][3] == "发起流程" and rows[-1][9] == history[-1]["hash"]
     summary = dict(r[:2] for r in book["流程实例"].iter_rows(values_only=True))

@@ -142,9 +142,11 @@ def test_lint_names_element_and_fix(app):
     with pytest.raises(DeploymentError) as info:
         deploy(app, [("project_registration.bpmn", text.encode())])
     by_element = {(p["element"], p["message"].split("；")[0].split("（")[0]) for p in info.value.problems}
-    assert ("reg_register", "Topic “project.regster” 没有已注册的处理程序") in by_element
+    assert not any(p["element"] == "reg_register" for p in info.value.problems)  # an external task, not refused
+    assert any(w["element"] == "reg_register" and "project.register" in w["message"] for w in info.value.warnings)
     assert ("reg_edit", "表单 “no_such_form” 未部署") in by_element
-    assert ("reg_edit", "候选组 “clerks” 不是已知角色") in by_element
+    # Camunda 7 accepts any group: an unknown one is a warning, and the task falls back to its fallback holders.
+    assert any(w["element"] == "reg_edit" and "候选组 “clerks”" in w["message"] for w in info.value.warnings)
 
 
 def test_broken_diagram_stops_startup_naming_file_and_element(tmp_path):
@@ -188,10 +190,8 @@ def test_modeler_corpus_loan_granting_refused_with_one_message_per_construct(app
     assert problems == {
         ("StartEvent_1", "cron cycles are not supported, use ISO-8601"),
         ("Task_1lvjtd4", "script parameter not supported"),
-        ("Task_1lvjtd4", "no handler registered for topic"),
-        ("Task_0v4gadf", "no handler registered for topic"),
-        ("Task_0j0sjlk", "no handler registered for topic"),
-    }
+    }  # its topics have no built-in handler: external tasks (issue 18), a warning each
+    assert {w["element"] for w in info.value.warnings} >= {"Task_1lvjtd4", "Task_0v4gadf", "Task_0j0sjlk"}
 
 
 def test_bare_timer_expressions_parse():

@@ -171,20 +171,19 @@ def test_loan_granting_is_refused_with_one_clear_message_per_construct(app):
     # The Modeler shows `message` in its log and classifies it as a diagram parse error by this prefix.
     assert body["message"].startswith(PARSE_ERROR_PREFIX)
     errors = body["details"]["loan-granting.bpmn"]["errors"]
-    assert body["details"]["loan-granting.bpmn"]["warnings"] == []
+    # Its topics have no built-in handler: external tasks a worker fetches (issue 18), reported as warnings.
+    assert {w["mainElementId"] for w in body["details"]["loan-granting.bpmn"]["warnings"]} == {
+        "Task_1lvjtd4", "Task_0v4gadf", "Task_0j0sjlk"}
     found = {(e["mainElementId"], e["message"].split(" / ")[-1]) for e in errors}
     assert found == {
         ("StartEvent_1", "cron cycles are not supported, use ISO-8601"),
         ("Task_1lvjtd4", "script parameter not supported"),
-        ("Task_1lvjtd4", "no handler registered for topic"),
-        ("Task_0v4gadf", "no handler registered for topic"),
-        ("Task_0j0sjlk", "no handler registered for topic"),
     }
     for error in errors:
         assert error["elementIds"] == [error["mainElementId"]] and error["line"] > 0
         assert f"element {error['mainElementId']}" in body["message"]  # the Modeler-visible text names each
         assert re.search(r"[\u4e00-\u9fff]", error["message"])  # with the Chinese explanation
-    assert body["message"].count("\n* ") == 5
+    assert body["message"].count("\n* ") == 2
     with app.extensions["db"].Session() as s:
         from app.engine import deployments
         assert deployments.latest(s, "loanGranting") is None

@@ -165,12 +165,12 @@ def test_reports_page_draws_the_year_by_month_and_method(app, seeded):
     html = page.data.decode()
     assert 'data-nav="reports"' in html and "<svg" in html
     assert html.count("<rect ") == 2  # March (公开招标) and May (询价)
-    assert "3月 公开招标：¥670,000.00 元" in html and "5月 询价：¥118,000.25 元" in html
-    assert "¥867,000.25 元" in html and "¥788,000.25 元" in html  # the two tables' totals
+    assert "3月 公开招标：670,000.00 元" in html and "5月 询价：118,000.25 元" in html
+    assert "867,000.25 元" in html and "788,000.25 元" in html  # the two tables' totals
     assert 'href="/api/reports/funds.xlsx?year=2026"' in html
     # The Excel link works with the web session (GET needs no CSRF token).
     _, rows, _, _ = xlsx_rows(web.get("/api/reports/funds.xlsx?year=2026"))
     assert rows == FUNDS
     clerk2 = Web(app, "clerk2").get("/reports?year=2026&unit_id=1").data.decode()  # unit 1 is not clerk2's
-    assert "福建省教育厅" not in clerk2 and "¥190,000.00 元" in clerk2
+    assert "福建省教育厅" not in clerk2 and "190,000.00 元" in clerk2
     assert Web(app).get("/reports").status_code in (302, 401)

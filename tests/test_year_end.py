@@ -282,6 +282,7 @@ def test_campaign_played_to_the_end(app, clock, campaign, login):
                                                               Project.id.in_([ids["1.3contract"],
                                                                               ids["1.5opened"]])))), Decimal(0))
 
+    _budget_system_acknowledges(app, login)
     report = login("finance").ok(login("finance").get("/api/year-end/2026"))
     for row in report["categories"]:
         if row["procedure"]:
@@ -289,6 +290,20 @@ def test_campaign_played_to_the_end(app, clock, campaign, login):
     adjustable = {b["code"] for b in report["budgets"] if b["adjustable"]}
     assert {"2026-350001-002", "2026-350001-003"} <= adjustable and "2026-YE-001" not in adjustable
     assert [t["name"] for t in login("finance").tasks() if t["instance_id"] == campaign_instance["id"]] == []
+
+
+def _budget_system_acknowledges(app, login):
+    """二: the budget system reads the adjust/reduce requests through the integration API and acknowledges each;
+    the year-end instances waiting for it end."""
+    admin = login("admin")
+    key = admin.ok(admin.post("/api/integration-clients", {"name": "预算管理一体化系统"}), 201)["api_key"]
+    client, headers = app.test_client(), {"Authorization": f"Bearer {key}"}
+    pending = client.get("/api/integration/v1/budget-requests?acknowledged=false", headers=headers).json
+    assert {r["kind"] for r in pending} >= {"adjust", "reduce"}
+    for request in pending:
+        done = client.post(f"/api/integration/v1/budget-requests/{request['id']}/acknowledge", json={}, headers=headers)
+        assert done.status_code == 200, done.json
+        assert done.json["instances_moved_on"] or request["kind"] == "guarantee"
 
 
 def _unapproved_plans_and_project(app, ids, big, clerk, reviewer, finance):

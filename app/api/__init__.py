@@ -14,9 +14,41 @@ Blueprint.ARGUMENTS_PARSER.DEFAULT_VALIDATION_STATUS = 400
 
 
 class ServiceApi(Api):
-    """flask-smorest's Api documenting our error body (``code`` is a string) for every status."""
+    """flask-smorest's Api documenting our error body (``code`` is a string) for every status.
+
+    The OpenAPI document is built when first read, not while the blueprints are registered: building it is
+    most of ``create_app``'s time (~0.3 s), which every worker start and every test paid, whereas only
+    ``/api/openapi.json`` (and ``flask openapi``) ever read it. Blueprints are documented in registration
+    order, so the document is the same."""
 
     ERROR_SCHEMA = schemas.ApiError
+
+    def __init__(self, *args, **kwargs):
+        self._undocumented, self._documenting, self._spec = [], False, None
+        super().__init__(*args, **kwargs)
+
+    @property
+    def spec(self):
+        if self._undocumented and not self._documenting:
+            self._documenting = True
+            try:
+                while self._undocumented:
+                    blp, name, parameters = self._undocumented.pop(0)
+                    blp.register_views_in_doc(self, self._app, self._spec, name=name, parameters=parameters)
+                    self._spec.tag({"name": name, "description": blp.description})
+            finally:
+                self._documenting = False
+        return self._spec
+
+    @spec.setter
+    def spec(self, value):
+        self._spec = value
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
 
 
 # Werkzeug's English descriptions, said in Chinese (a view's own message wins).
@@ -64,6 +96,7 @@ def init_api(app):
     for module in (auth, processes, instances, tasks, records, contracts, incidents, year_end, payments, attachments):
         api.register_blueprint(module.blp)
     from . import audit, engine_rest, migration  # replay/export, version migration, Camunda Modeler's REST API
+    from . import engine_rest_external  # noqa: F401 - Camunda 7 external-task routes on engine_rest.bp
     for module in (audit, migration):
         api.register_blueprint(module.blp)
     app.register_blueprint(engine_rest.bp)
@@ -80,6 +113,14 @@ def init_api(app):
     api.register_blueprint(stranded.blp)
     from . import login_security  # 登录安全: failed sign-ins, locks, unlocking (issue 12)
     api.register_blueprint(login_security.blp)
+    from . import dry_run  # 部署预演: replay running work against changed diagrams before deploying (issue 19)
+    api.register_blueprint(dry_run.blp)
+    from . import budget_lines, integration, integration_clients  # the budget system's API, its clients, 预算指标管理
+    integration.init_integration(app)
+    for module in (integration, integration_clients, budget_lines):
+        api.register_blueprint(module.blp)
+    from . import org_import  # units and users from Excel (issue 13)
+    api.register_blueprint(org_import.blp)
     from . import batch, notices, signers, taskops  # 站内通知, the task operations, 批量审批, 加签 (issue 17)
     for module in (notices, taskops, batch, signers):
         api.register_blueprint(module.blp)

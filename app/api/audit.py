@@ -1,6 +1,7 @@
 """Auditing an instance: replay its history, export it (JSON, Excel); verification is in instances.py."""
 import io
 import json
+from datetime import datetime, timedelta, timezone
 
 from flask import Response
 from flask_smorest import Blueprint, abort
@@ -160,10 +161,27 @@ def _text(value):
     return value if isinstance(value, str) or value is None else json.dumps(value, ensure_ascii=False)
 
 
+def _beijing(value):
+    """ISO-8601 UTC text → 北京时间 text, as every screen shows times (China has no daylight saving)."""
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    return moment.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _value(value):
+    return "空" if value is None or value == "" else _text(value)
+
+
 def _changes_text(changes):
     lines = []
     for change in changes or []:
-        fields_ = "；".join(f"{k}: {v[0] if isinstance(v, list) else ''} → {v[1] if isinstance(v, list) else v}"
+        fields_ = "；".join(f"{k}：{_value(v[0]) if isinstance(v, list) else '空'} → "
+                            f"{_value(v[1]) if isinstance(v, list) else _value(v)}"
                             for k, v in (change.get("fields") or {}).items())
         lines.append(f"{change.get('record')}{'（新建）' if change.get('new') else ''} {fields_}")
     return "\n".join(lines)
@@ -180,11 +198,11 @@ def export_xlsx_bytes(data):
     rows = [("流程实例", inst["id"]), ("流程", f"{definition['name']}（{definition['key']}）"),
             ("版本", inst["version"]), ("流程定义哈希", definition["content_hash"]), ("状态", inst["status"]),
             ("业务编号", inst["business_key"]), ("单位", inst["unit_id"]), ("发起人", inst["started_by"]),
-            ("发起时间 (UTC)", inst["started_at"]), ("结束时间 (UTC)", inst["ended_at"]),
+            ("发起时间（北京时间）", _beijing(inst["started_at"])), ("结束时间（北京时间）", _beijing(inst["ended_at"])),
             ("哈希链校验", "通过" if verify["chain"]["ok"] else f"失败：事件 {verify['chain']['first_bad_seq']}，"
                                                          f"{verify['chain']['reason']}"),
             ("状态校验（重放）", "通过" if verify["state"]["ok"] else f"失败：{verify['state']['reason']}"),
-            ("关联记录", ", ".join(data["records"])), ("导出时间 (UTC)", data["exported_at"]),
+            ("关联记录", ", ".join(data["records"])), ("导出时间（北京时间）", _beijing(data["exported_at"])),
             ("导出人", data["exported_by"])]
     for label, value in rows:
         xlsx_append(summary, [label, _text(value)])
@@ -194,10 +212,10 @@ def export_xlsx_bytes(data):
         cell.font = Font(bold=True)
 
     sheet = book.create_sheet("历史")
-    header = ["序号", "时间 (UTC)", "类型", "事件", "操作人", "任务", "数据", "记录变更", "前一哈希", "哈希"]
+    header = ["序号", "时间（北京时间）", "事件代码", "事件", "操作人", "任务", "数据", "记录变更", "前一哈希", "哈希"]
     xlsx_append(sheet, header)
     for e in data["history"]:
-        xlsx_append(sheet, [e["seq"], e["at"], e["type"], _EVENT_LABELS.get(e["type"], e["type"]), e["actor"], e["task"],
+        xlsx_append(sheet, [e["seq"], _beijing(e["at"]), e["type"], _EVENT_LABELS.get(e["type"], e["type"]), e["actor"], e["task"],
                       _text(e["data"]), _changes_text(e["changes"]), e["prev_hash"], e["hash"]])
     widths = [6, 30, 18, 12, 12, 28, 60, 50, 20, 20]
     for index, width in enumerate(widths):
@@ -210,11 +228,12 @@ def export_xlsx_bytes(data):
     sheet.freeze_panes = "A2"
 
     tasks = book.create_sheet("任务")
-    columns = ["id", "name", "bpmn_id", "status", "candidate_groups", "assignee", "claimed_by", "created_at",
-               "completed_at", "completed_by"]
-    xlsx_append(tasks, columns)
+    columns = [("id", "任务编号"), ("name", "任务名称"), ("bpmn_id", "流程节点"), ("status", "状态"),
+               ("candidate_groups", "办理岗位"), ("assignee", "指定办理人"), ("claimed_by", "签收人"),
+               ("created_at", "到达时间（北京时间）"), ("completed_at", "办结时间（北京时间）"), ("completed_by", "办理人")]
+    xlsx_append(tasks, [label for _, label in columns])
     for t in data["tasks"]:
-        xlsx_append(tasks, [_text(t.get(c)) for c in columns])
+        xlsx_append(tasks, [_beijing(t.get(c)) if c.endswith("_at") else _text(t.get(c)) for c, _ in columns])
     for cell in tasks[1]:
         cell.font = Font(bold=True)
     out = io.BytesIO()

@@ -119,6 +119,8 @@ def domain_error_response(err):
         errors = {err.field: [err.message]}
     if errors:
         body["errors"] = errors
+    if getattr(err, "details", None) is not None:  # figures a conflict carries (e.g. the amounts occupied)
+        body["details"] = err.details
     return body, err.status
 
 

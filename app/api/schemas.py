@@ -70,6 +70,7 @@ class ApiError(Base):
     message = fields.String(metadata={"description": "中文说明"})
     errors = fields.Dict(keys=fields.String(), metadata={"description": "{字段: [中文信息]}"})
     request_id = fields.String(metadata={"description": "请求编号（5xx 时给出，与响应头 X-Request-Id 相同）"})
+    details = fields.Dict(keys=fields.String(), metadata={"description": "冲突的具体数据（如已占用金额和占用项目）"})
 
 
 class Login(Base):
@@ -140,10 +141,22 @@ class TaskDetail(Task):
     data = fields.Dict()
 
 
-class TaskQuery(Base):
+class Paging(Base):
+    """``page`` (from 1) and ``per_page`` (default 50; more than 200 is served as 200): docs/api.md "Paging"."""
+    page = Int(minimum=1, load_default=1)
+    per_page = Int(minimum=1, load_default=None)
+
+
+class TaskQuery(Paging):
     process = fields.String()
     group = fields.String()
     assigned = fields.String(validate=validate.OneOf(["me"], error="assigned 只能为 me"))
+    assignee = fields.String(metadata={"description": "指定办理人或签收人（用户名）"})
+    unit_id = Int(minimum=1)
+    created_from = fields.Date(error_messages={"invalid": "应为日期（YYYY-MM-DD）"})
+    created_to = fields.Date(error_messages={"invalid": "应为日期（YYYY-MM-DD）"})
+    q = fields.String(validate=validate.Length(max=100, error="搜索文本不能超过 100 个字"),
+                      metadata={"description": "任务名称、流程名称、业务编号、实例号、记录编号或名称中的文字"})
 
 
 class Complete(Base):

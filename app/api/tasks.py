@@ -1,11 +1,12 @@
 """The caller's task list; claim, release and complete."""
 from uuid import UUID
 
+from flask import request, url_for
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
 
-from ..engine import deployments, runtime
+from ..engine import deployments, runtime, tasklist
 from ..engine.runtime import Step
 from ..models import HumanTask, NotFound, ProcessInstance
 from . import schemas
@@ -16,13 +17,23 @@ blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="待办�
 
 
 def visible_tasks(session, user, status="open"):
-    """Open tasks the user may act on (auditors: all), narrowed in SQL by unit, then by group/assignee."""
-    query = select(HumanTask).where(HumanTask.status == status).order_by(HumanTask.created_at.desc())
-    if not user.is_auditor:
-        # Tasks of instances without a unit (e.g. a campaign started by a timer) go by group alone.
-        query = query.where(HumanTask.unit_id.in_(user.unit_ids(session)) | HumanTask.unit_id.is_(None))
-    rows = session.scalars(query)
-    return [t for t in rows if user.is_auditor or runtime.can_act(session, user, t)]
+    """Every open task the user may act on (auditors: all), newest first. Unbounded: for small sets only
+    (one instance's tasks, tests); lists go through ``tasklist.page``."""
+    return list(session.scalars(select(HumanTask).where(*tasklist.visible(session, user, status))
+                                .order_by(*tasklist.newest_first())))
+
+
+def paging_headers(info, count):
+    """X-Total-Count, X-Page, X-Per-Page and a Link to the next page when there is one (docs/api.md "Paging")."""
+    headers = {"X-Total-Count": str(info["total"]), "X-Page": str(info["page"]), "X-Per-Page": str(info["per_page"])}
+    if info["page"] * info["per_page"] < info["total"] and count:
+        args = {k: v for k, v in request.args.items() if k != "page"}
+        headers["Link"] = f'<{url_for(request.endpoint, **request.view_args, **args, page=info["page"] + 1)}>; rel="next"'
+    return headers
+
+
+def per_page(args):
+    return min(args.get("per_page") or tasklist.DEFAULT_PER_PAGE, tasklist.MAX_PER_PAGE)
 
 
 @blp.route("", methods=["GET"])
@@ -30,22 +41,23 @@ def visible_tasks(session, user, status="open"):
 @blp.arguments(schemas.TaskQuery, location="query", error_status_code=400)
 @blp.response(200, schemas.Task(many=True))
 def list_tasks(args):
+    """Open tasks you can act on, newest first, one page at a time (X-Total-Count, Link: rel="next")."""
     session = read_session()
     user = current_user()
-    tasks = visible_tasks(session, user)
-    if args.get("process"):
-        tasks = [t for t in tasks if t.process_key == args["process"]]
-    if args.get("group"):
-        tasks = [t for t in tasks if args["group"] in (t.candidate_groups or [])]
-    if args.get("assigned") == "me":
-        tasks = [t for t in tasks if user.username in (t.claimed_by, t.assignee)]
-    return tasks
+    f = tasklist.Filters(process=args.get("process", ""), group=args.get("group", ""),
+                         assignee=args.get("assignee", ""), unit_id=args.get("unit_id"),
+                         mine=args.get("assigned") == "me", date_from=args.get("created_from"),
+                         date_to=args.get("created_to"), q=(args.get("q") or "").strip())
+    clauses = tasklist.filtered(session, user, f, tasklist.visible(session, user))
+    rows, info = tasklist.page(session, clauses, tasklist.newest_first(), args["page"], per_page(args), clamp=False)
+    return rows, paging_headers(info, len(rows))
 
 
 def _visible_task(session, task_id):
     user = current_user()
     row = session.get(HumanTask, task_id)
-    if row is None or not (user.is_auditor or runtime.can_see_unit(session, user, row.unit_id)):
+    if row is None or not (user.is_auditor or runtime.can_see_unit(session, user, row.unit_id)
+                           or runtime.admin_holds(user, row)):
         raise NotFound("任务", task_id)
     return row
 

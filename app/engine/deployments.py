@@ -1,6 +1,7 @@
 """Deploying diagrams and forms as versioned definitions, and turning a definition into runnable specs."""
 import codecs
 import hashlib
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -201,8 +202,13 @@ def specs_for(session, definition, subprocess_definitions):
 
 
 def latest_form(session, key):
-    return session.scalars(select(FormDefinition).where(FormDefinition.key == key)
-                           .order_by(FormDefinition.version.desc()).limit(1)).first()
+    """The latest version of form ``key``, or the pinned one of ``key@version`` (forms_ref: formRefBinding)."""
+    from .forms_ref import split
+    key, version = split(key)
+    query = select(FormDefinition).where(FormDefinition.key == key)
+    if version is not None:
+        query = query.where(FormDefinition.version == version)
+    return session.scalars(query.order_by(FormDefinition.version.desc()).limit(1)).first()
 
 
 def deploy(session, files, deployed_by="system", name="deployment", source="", changed_only=True, now=None,
@@ -225,10 +231,14 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
                 problems.append({"file": filename, "element": None,
                                  "message": f"表单不是有效的 Camunda Form JSON: {getattr(exc, 'message', exc)}"})
                 continue
-            if Path(filename).stem in forms:
+            # Camunda 7 finds a form by its JSON id (formRef); a form without one by its file name.
+            form_id = schema.get("id")
+            key = form_id.strip() if isinstance(form_id, str) and form_id.strip() and len(form_id) <= 100 \
+                else Path(filename).stem
+            if key in forms:
                 problems.append({"file": filename, "element": None,
-                                 "message": f"表单 {Path(filename).stem} 在本次部署中出现了两次 / duplicate form"})
-            forms[Path(filename).stem] = (schema, content_hash(text))
+                                 "message": f"表单 {key} 在本次部署中出现了两次 / duplicate form"})
+            forms[key] = (schema, content_hash(text))
         elif filename.endswith((".bpmn", ".bpmn20.xml", ".xml")):
             try:
                 text = _decode_xml(data)
@@ -250,6 +260,9 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
             problems.append({"file": names[-1], "element": process_id, "message": (
                 f"流程 id {process_id} 在本次部署的多个文件中重复（{'、'.join(names)}），每个流程只能由一个文件定义 / "
                 f"duplicate process id in one deployment")})
+    for _, _, parser in diagrams:  # camunda:formData: the generated forms deploy with their diagram
+        for key, schema in parser.generated_forms.items():
+            forms[key] = (schema, content_hash(json.dumps(schema, sort_keys=True, ensure_ascii=False)))
     deployed_keys = {pid for _, _, parser in diagrams for pid in top_processes(parser)}
     warnings = []
     for filename, text, parser in diagrams:
@@ -257,6 +270,9 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
             problems.extend(lint.check(session, parser, filename, {k: v[0] for k, v in forms.items()},
                                        deployed_keys))
             warnings.extend(lint.cycle_warnings(session, parser, filename))
+            warnings.extend(lint.layout_findings(parser, filename))
+            warnings.extend(lint.topic_warnings(parser, filename))
+            warnings.extend(lint.assignment_warnings(parser, filename))
         except ValidationException:
             pass  # the parse problem is already reported for this file
     for warning in warnings:

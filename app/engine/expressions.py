@@ -19,7 +19,7 @@ import re
 import tokenize
 
 from ..models import DomainError
-from . import bounded, limits
+from . import bounded, juel_methods, limits
 
 
 class ExpressionError(Exception):
@@ -36,7 +36,8 @@ _JUEL = re.compile(r"^\s*[$#]\{(.*)\}\s*$", re.S)
 _WORDS = {"true": "True", "false": "False", "null": "None", "eq": "==", "ne": "!=",
           "lt": "<", "gt": ">", "le": "<=", "ge": ">=", "div": "/", "mod": "%"}
 
-_FUNCTIONS = bounded.FUNCTIONS
+# Camunda 7's built-in date functions join the pure functions (juel_methods.py).
+_FUNCTIONS = {**bounded.FUNCTIONS, "dateTime": juel_methods.date_time, "now": juel_methods.date_time}
 
 _ALLOWED = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
@@ -46,6 +47,7 @@ _ALLOWED = (
     ast.Dict, ast.Set, ast.Subscript, ast.Attribute, ast.Call, ast.keyword, ast.Slice,
 )
 _MAX_LENGTH = 2000
+_ALLOWED_CALLS = "size()、isEmpty()、contains()、dateTime()/now() 及 plusDays() 等、len、min、max、abs、round、sum、int、str"
 MAX_DEPTH = 100  # nesting of the expression tree; CPython's compiler gives up (RecursionError) far beyond it
 
 
@@ -145,13 +147,16 @@ def compile_expression(expression):
         if not isinstance(node, _ALLOWED):
             raise ExpressionError(
                 f"表达式包含不允许的结构 {type(node).__name__} / construct not allowed: {expression!r}")
-        if isinstance(node, ast.Name) and node.id.startswith("_"):
+        # `_count` is an ordinary variable name in Camunda; only dunder names (the evaluator's own) are refused.
+        if isinstance(node, ast.Name) and node.id.startswith("__"):
             raise ExpressionError(f"不允许访问私有名称 / private name not allowed: {node.id}")
-        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("__"):
             raise ExpressionError(f"不允许访问私有属性 / private attribute not allowed: {node.attr}")
         if isinstance(node, ast.Call):
-            if not (isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS):
-                raise ExpressionError(f"不允许调用该函数 / call not allowed: {expression!r}")
+            method = isinstance(node.func, ast.Attribute) and node.func.attr in juel_methods.METHODS
+            if not (method or isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS) or node.keywords:
+                raise ExpressionError(f"不允许调用该函数：Java Bean 或任意方法不执行，可用的有 {_ALLOWED_CALLS}；需要外部系统时"
+                                      f"请改用外部任务（Topic） / call not allowed: {expression!r}")
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) > _MAX_LENGTH:
             raise ExpressionError("字符串过长 / string too long")
     _check_literal_parts(tree, expression)
@@ -191,6 +196,16 @@ def _check_literal_parts(tree, expression):
 class _Bounded(ast.NodeTransformer):
     """``plan.amount`` reads the key ``amount`` of the mapping ``plan`` (JUEL property access); ``a * b`` and
     the other operators go through ``bounded.binop``, which refuses results too big before computing them."""
+
+    def visit_Call(self, node):
+        if isinstance(node.func, ast.Attribute) and node.func.attr in juel_methods.METHODS:
+            target = self.visit(node.func.value)
+            args = [self.visit(a) for a in node.args]
+            call = ast.Call(func=ast.Name(id="__method", ctx=ast.Load()),
+                            args=[target, ast.Constant(node.func.attr), *args], keywords=[])
+            return ast.copy_location(call, node)
+        self.generic_visit(node)
+        return node
 
     def visit_Attribute(self, node):
         self.generic_visit(node)
@@ -237,6 +252,7 @@ def _run(code, data, expression):
     scope.update(_FUNCTIONS)
     scope["__getkey"] = _getkey
     scope["__binop"] = bounded.binop
+    scope["__method"] = juel_methods.call
     try:
         with decimal.localcontext(bounded.DECIMALS):
             # code passed the whitelist above; its operators and calls are the bounded ones
@@ -278,7 +294,7 @@ def execute_script(script, data):
             continue
         name, sep, expr = line.partition("=")
         name = name.strip()
-        if not sep or expr.startswith("=") or not name.isidentifier() or name.startswith("_"):
+        if not sep or expr.startswith("=") or not name.isidentifier() or name.startswith("__"):
             raise ExpressionError(f"脚本第 {lineno} 行只允许“变量 = 表达式” / line {lineno}: only 'name = expression'")
         data[name] = evaluate(expr.strip(), data)
         sizes[name] = bounded.size(data[name])

@@ -6,13 +6,14 @@ same Chinese messages. Only keys the form declares reach the process: a caller c
 """
 import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..models import DomainError
+from ..models.amounts import AmountError, parse_number
 from ..models.base import MONEY_MAX, MONEY_RANGE_MESSAGE, parse_day
 from ..models.inputs import FORM_MAX_ROWS, FORM_MAX_TEXT, MAX_ID, SAFE_NUMBER, check_json
+from . import form_conditions
 
 MESSAGES = {
     "required": "此项为必填项",
@@ -34,14 +35,10 @@ class Number(fields.Field):
         self.decimal_digits, self.integer, self.money, self.maximum = decimal_digits, integer, money, maximum
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)) or len(str(value)) > 100:
-            raise ValidationError("请输入数字")
-        try:
-            number = Decimal(str(value).strip().replace(",", ""))
-        except (InvalidOperation, ValueError):
-            raise ValidationError("请输入数字") from None
-        if not number.is_finite():
-            raise ValidationError("请输入数字")
+        try:  # `450,000` and `４５０，０００` are 450000; `450,00` is refused, never read as another number
+            number = parse_number(value, money=self.money)
+        except AmountError as err:
+            raise ValidationError(str(err)) from None
         if self.money and abs(number) > MONEY_MAX:
             raise ValidationError(MONEY_RANGE_MESSAGE)
         if abs(number) > (self.maximum or SAFE_NUMBER):
@@ -123,7 +120,22 @@ def _options(component):
     return [o.get("value") for o in values] if isinstance(values, list) else None
 
 
-def _field_for(component):
+def _pattern(pattern):
+    """form-js checks ``pattern`` with ``new RegExp(pattern).test(value)``: a match anywhere in the value, not
+    anchored at the start as Python's ``re.match`` (``validate.Regexp``) would be. A pattern Python cannot read
+    refuses nothing here rather than failing the request (lint reports it at deployment)."""
+    try:
+        compiled = re.compile(str(pattern))
+    except re.error:
+        return lambda value: None
+
+    def check(value):
+        if value is not None and compiled.search(str(value)) is None:
+            raise ValidationError("格式不正确")
+    return check
+
+
+def _field_for(component, context=None):
     v = component.get("validate") or {}
     kind = component.get("type")
     required = bool(v.get("required")) and not component.get("readonly") and not component.get("disabled") \
@@ -136,7 +148,7 @@ def _field_for(component):
     if kind in ("textfield", "textarea"):
         validators += _length_messages(v if v.get("maxLength") is not None else {**v, "maxLength": FORM_MAX_TEXT})
         if v.get("pattern"):
-            validators.append(validate.Regexp(re.compile(v["pattern"]), error="格式不正确"))
+            validators.append(_pattern(v["pattern"]))
         if v.get("validationType") == "email":
             validators.append(validate.Email(error="邮箱格式不正确"))
         if v.get("validationType") == "phone":
@@ -153,6 +165,9 @@ def _field_for(component):
         return Boolean(**common)
     if kind in ("select", "radio"):
         options = _options(component)
+        if options is None and context is not None and component.get("valuesExpression"):
+            found = form_conditions.options(component["valuesExpression"], context)
+            options = None if found is form_conditions.UNKNOWN else found
         if options is not None and set(options) == {"true", "false"}:
             return YesNo(**common)  # data convention: decisions such as `approved` are booleans
         if options is not None:
@@ -186,13 +201,13 @@ def _max_rows():
     return validate.Length(max=FORM_MAX_ROWS, error=f"最多 {FORM_MAX_ROWS} 项")
 
 
-def _collect(components, declared):
+def _collect(components, declared, context=None):
     for component in components:
         kind = component.get("type")
         if kind in _STATIC:
             continue
         if kind == "group" and not component.get("path"):
-            _collect(component.get("components", []), declared)
+            _collect(component.get("components", []), declared, context)
         elif kind in ("group", "dynamiclist") and component.get("path"):
             sub = build_schema({"components": component.get("components", [])})
             if kind == "dynamiclist":
@@ -201,12 +216,46 @@ def _collect(components, declared):
             else:
                 declared[component["path"]] = fields.Nested(sub, required=False, allow_none=True)
         elif component.get("key"):
-            declared[component["key"]] = _field_for(component)
+            declared[component["key"]] = _field_for(component, context)
+
+
+# Choices that end something for good (取消采购, 终止, 撤销): where the form has a reason field, it is required
+# for them even if the form leaves it optional for the other choices (tender_opening: 取消原因).
+_ENDING = {"cancel", "terminate", "revoke"}
+
+
+def _reason_rules(components):
+    """[(choice key, {ending value: option label}, reason key, reason label)] among a form's top-level fields."""
+    flat = []
+    stack = list(components)
+    while stack:
+        c = stack.pop(0)
+        flat.append(c)
+        if c.get("type") == "group" and not c.get("path"):
+            stack[0:0] = c.get("components") or []
+    reasons = [c for c in flat if c.get("type") in ("textarea", "textfield")
+               and (c.get("key") == "reason" or str(c.get("key") or "").endswith("_reason"))]
+    rules = []
+    for c in flat:
+        values = c.get("values") if c.get("type") in ("radio", "select") else None
+        ending = {o.get("value"): o.get("label") or o.get("value") for o in values or [] if o.get("value") in _ENDING}
+        if ending and len(reasons) == 1:
+            label = re.sub(r"[（(].*$", "", reasons[0].get("label") or "原因").strip() or "原因"
+            rules.append((c["key"], ending, reasons[0]["key"], label))
+    return rules
 
 
 class _FormSchema(Schema):
     class Meta:
         unknown = EXCLUDE
+
+    reason_rules = ()
+
+    @validates_schema
+    def reason_required_to_end(self, data, **kwargs):
+        for choice, ending, reason, label in self.reason_rules:
+            if data.get(choice) in ending and not str(data.get(reason) or "").strip():
+                raise ValidationError({reason: [f"选择“{ending[data[choice]]}”时必须填写{label}"]})
 
     @validates_schema
     def review_comment_required(self, data, **kwargs):
@@ -216,19 +265,30 @@ class _FormSchema(Schema):
             raise ValidationError({"comment": ["审核不通过时必须填写审核意见"]})
 
 
-def build_schema(form):
+def build_schema(form, context=None):
+    """``context``: the data the step shows the form with: options given by a ``valuesExpression`` are checked
+    as form-js offers them there (one form for a procedure's start and edit steps offers each its actions)."""
     declared = {}
-    _collect(form.get("components", []), declared)
-    return _FormSchema.from_dict(declared, name="FormSchema")()
+    _collect(form.get("components", []), declared, context)
+    schema = _FormSchema.from_dict(declared, name="FormSchema")()
+    schema.reason_rules = _reason_rules(form.get("components", []))
+    return schema
+
+
+def _dynamic(components):
+    """Does the form offer options by its data (valuesExpression)?"""
+    return any(c.get("valuesExpression") or _dynamic(c.get("components") or []) for c in components)
 
 
 _cache = {}
 
 
-def validate_data(form, data, cache_key=None):
+def validate_data(form, data, cache_key=None, context=None):
     """Validated data for the form's keys, or raise ValidationError with {field: [中文 message]}.
 
-    ``cache_key`` (a deployed form's content hash) lets its schema be built once.
+    ``cache_key`` (a deployed form's content hash) lets its schema be built once. ``context``: the data the
+    step shows the form with ({} for a start, the instance's data for a task): options a ``valuesExpression``
+    gives (one form for a procedure's start and edit steps) are checked as form-js offers them there.
     """
     if not isinstance(data, dict):
         raise ValidationError({"data": ["应为 JSON 对象"]})
@@ -236,6 +296,8 @@ def validate_data(form, data, cache_key=None):
         check_json(data)  # whatever the entry point: storable text, bounded nesting and lists
     except DomainError as err:
         raise ValidationError({err.field or "data": [err.message]}) from None
+    if context is not None and _dynamic(form.get("components", [])):
+        return build_schema(form, {**context, **data}).load(data)
     schema = _cache.get(cache_key) if cache_key is not None else None
     if schema is None:
         schema = build_schema(form)

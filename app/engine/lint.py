@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from .. import handlers
 from ..models import FormDefinition, ProcessDefinition
+from ..models.integration import MACHINE_ROLES
 from ..models.org import ROLES
-from . import expressions, timers
+from . import expressions, lint_geometry, timers
 from .specs import ExternalServiceTask, HumanUserTask
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -34,12 +35,52 @@ def _known_processes(session, extra):
     return set(extra) | set(session.scalars(select(ProcessDefinition.key).distinct())) if session else set(extra)
 
 
-def _suggest(topic, topics):
-    """Name the registered topics closest to a misspelt one instead of listing all of them."""
-    close = difflib.get_close_matches(topic, sorted(topics), n=3, cutoff=0.6)
-    same_area = sorted(t for t in topics if t.split(".")[0] == topic.split(".")[0])[:8]
-    options = close or same_area
-    return f"请改为已注册的 Topic，如 {'、'.join(options)}" if options else "请先注册处理程序或改用已注册的 Topic"
+def _form_version_exists(session, key, version):
+    return session.scalar(select(FormDefinition.id).where(FormDefinition.key == key,
+                                                          FormDefinition.version == version).limit(1)) is not None
+
+
+def assignment_warnings(parser, filename):
+    """Allowed but worth saying: user tasks nobody named holds (the fallback holders take them, runtime
+    ``unassigned_fallback``), candidate groups that are no role here, embedded HTML forms this service lacks."""
+    warnings = []
+
+    def warn(element, message):
+        warnings.append({"file": filename, "element": element, "message": message})
+    for process_id in parser.get_process_ids():
+        for ts in parser.get_spec(process_id).task_specs.values():
+            if not isinstance(ts, HumanUserTask):
+                continue
+            unknown = [g for g in ts.candidate_groups if not expressions.is_juel(g) and g not in ROLES]
+            for group in unknown:
+                warn(ts.bpmn_id, f"候选组 “{group}” 不是本服务的角色（{', '.join(ROLES)}） / unknown candidate group")
+            known = [g for g in ts.candidate_groups if g not in unknown]
+            if not (known or ts.candidate_users or ts.assignee):
+                warn(ts.bpmn_id, "用户任务没有处理人、候选用户或本服务已知的候选组：由系统管理员、流程的发起岗位"
+                                 "（candidateStarterGroups）和发起人办理；请设置 candidateGroups / user task without "
+                                 "assignee or known candidate group: administrators, starter groups and the initiator "
+                                 "hold it")
+            if getattr(ts, "html_form", None):
+                warn(ts.bpmn_id, f"嵌入式 HTML 表单 “{ts.html_form}” 属于 Java 应用，本服务不提供；任务将以通用表单办理，"
+                                 f"请改用 Camunda Form（formRef） / embedded HTML forms are not served: use a Camunda Form")
+    return warnings
+
+
+def topic_warnings(parser, filename):
+    """A topic with no built-in handler becomes an external task a worker must fetch (Camunda 7). When it is close
+    to a registered topic it is more likely a typo: said, not refused."""
+    topics = handlers.topics()
+    warnings = []
+    for process_id in parser.get_process_ids():
+        for ts in parser.get_spec(process_id).task_specs.values():
+            if not isinstance(ts, ExternalServiceTask) or not ts.topic or ts.topic in topics:
+                continue
+            close = difflib.get_close_matches(ts.topic, sorted(topics), n=3, cutoff=0.8)
+            hint = f"；若是笔误，已注册的相近 Topic 有 {'、'.join(close)}" if close else ""
+            warnings.append({"file": filename, "element": ts.bpmn_id, "message": (
+                f"Topic “{ts.topic}” 没有内置处理程序，将作为外部任务等待外部执行程序（/engine-rest/external-task/"
+                f"fetchAndLock）{hint} / topic has no built-in handler: an external task waits for a worker")})
+    return warnings
 
 
 def check(session, parser, filename, form_keys=(), process_keys=()):
@@ -50,27 +91,24 @@ def check(session, parser, filename, form_keys=(), process_keys=()):
 
     forms = _known_forms(session, form_keys)
     processes = _known_processes(session, process_keys) | set(parser.process_parsers)
-    topics = handlers.topics()
     for process_id in parser.get_process_ids():
         spec = parser.get_spec(process_id)  # embedded sub-processes included
         for ts in spec.task_specs.values():
             bpmn_id = getattr(ts, "bpmn_id", None)
-            if isinstance(ts, ExternalServiceTask) and ts.topic and ts.topic not in topics:
-                add(bpmn_id, f"Topic “{ts.topic}” 没有已注册的处理程序；{_suggest(ts.topic, topics)}"
-                             f" / no handler registered for topic")
             if isinstance(ts, HumanUserTask):
-                if ts.form_key and ts.form_key not in forms:
-                    add(bpmn_id, f"表单 “{ts.form_key}” 未部署；请同时部署 forms/{ts.form_key}.form / form not deployed")
-                for group in ts.candidate_groups:
-                    if not expressions.is_juel(group) and group not in ROLES:
-                        add(bpmn_id, f"候选组 “{group}” 不是已知角色（{', '.join(ROLES)}） / unknown candidate group")
-                if not (ts.candidate_groups or ts.candidate_users or ts.assignee):
-                    add(bpmn_id, "用户任务没有候选组、候选用户或处理人，没有人能处理它，流程会停在这里；请设置 candidateGroups"
-                                 " / user task nobody can hold: set candidate groups, users or an assignee")
+                if ts.form_key and not expressions.is_juel(ts.form_key) and ts.form_key not in forms:
+                    add(bpmn_id, f"表单 “{ts.form_key}” 未部署；formRef 按表单 JSON 的 id 查找（没有 id 时按文件名），请同时"
+                                 f"部署该表单 / form not deployed (formRef names the form's id)")
+                version = getattr(ts, "form_version", None)
+                if ts.form_key in forms and getattr(ts, "form_binding", "") == "version" and version is not None \
+                        and session is not None and ts.form_key not in form_keys and not _form_version_exists(
+                            session, ts.form_key, version):
+                    add(bpmn_id, f"表单 “{ts.form_key}” 没有版本 {version} / formRefVersion not deployed")
             form_key = (getattr(ts, "extensions", None) or {}).get("form_key")
-            if form_key and not isinstance(ts, HumanUserTask) and form_key not in forms:
+            if form_key and not isinstance(ts, HumanUserTask) and not expressions.is_juel(form_key) \
+                    and form_key not in forms:
                 add(bpmn_id, f"开始表单 “{form_key}” 未部署 / start form not deployed")
-            if isinstance(ts, CallActivity) and ts.spec not in processes:
+            if isinstance(ts, CallActivity) and ts.spec not in processes and ts.spec not in parser.process_parsers:
                 add(bpmn_id, f"调用活动引用的流程 “{ts.spec}” 未部署；请先部署它 / called process not deployed")
             problems.extend(_check_mappings(ts, filename))
             problems.extend(_check_message_senders(ts, filename, starts_by_person(spec)))
@@ -96,7 +134,7 @@ def _check_message_senders(ts, filename, person_started):
               if g.strip()]
     problems = [{"file": filename, "element": ts.bpmn_id, "message": (
         f"消息事件的 candidateGroups “{g}” 不是已知角色 / unknown candidate group of a message event")}
-        for g in groups if g not in ROLES]
+        for g in groups if g not in ROLES and g not in MACHINE_ROLES]
     if not groups and not person_started:
         problems.append({"file": filename, "element": ts.bpmn_id, "message": (
             f"消息“{definition.name}”只能由发起人发送，但本流程只由定时器发起（发起人是系统），没有人能发送它；请设置扩展属性 "
@@ -193,8 +231,8 @@ def _check_gateway_reads(session, parser, filename, form_keys):
         for gateway in parser.get_spec(process_id).task_specs.values():
             conditions = [c for c, _ in getattr(gateway, "cond_task_specs", None) or [] if c is not None]
             task = _user_task_before(gateway) if conditions else None
-            if task is None:
-                continue
+            if task is None or getattr(task, "html_form", None):
+                continue  # an embedded HTML form's fields are unknown here (it may set the variable)
             declared = fields(task.form_key) if task.form_key else set()
             if declared is None:
                 continue  # the form is missing: reported above
@@ -224,6 +262,11 @@ def _check_layout(parser, filename):
                     problems.append({"file": filename, "element": node.get("id"),
                                      "message": "缺少图形布局（BPMN DI），请在 Camunda Modeler 中打开并保存 / no diagram layout"})
     return problems
+
+
+def layout_findings(parser, filename):
+    """Readability of the drawing (lint_geometry): deployments warn, scripts/lint_bpmn.py fails CI on it."""
+    return lint_geometry.check(parser, filename)
 
 
 # -- timers no shorter than the minimum ---------------------------------------------------------------------
@@ -269,6 +312,8 @@ def _waits(ts, contains_wait):
         return any(isinstance(d, _WAITING_EVENTS) for d in inner)
     if isinstance(ts, SubWorkflowTask):
         return contains_wait(ts.spec)
+    if isinstance(ts, ExternalServiceTask):
+        return ts.topic not in handlers.topics()  # an external task waits for a worker
     return False
 
 

@@ -16,25 +16,24 @@ from SpiffWorkflow.camunda.parser.event_parsers import (CamundaBoundaryEventPars
                                                         CamundaStartEventParser)
 from SpiffWorkflow.camunda.parser.task_spec import (CAMUNDA_MODEL_NS, CallActivityParser, CamundaTaskParser,
                                                     ScriptTaskParser)
-from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser
-from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
+from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, SubprocessParser
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, InclusiveGateway, IntermediateCatchEvent, StartEvent
 
-from . import expressions
+from . import camunda_compat, expressions, form_data
+from .forms_ref import is_html_form, key_from
 from .specs import SEMANTICS, ExternalServiceTask, HumanUserTask, MappedCallActivity, SafeScriptTask
 
 CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
-# Form references as Modeler writes them: formRef="plan_application" (Camunda 7.16+), or the older
-# formKey="camunda-forms:app:forms/x.form" / "camunda-forms:deployment:x.form", or a plain key.
-_FORM_KEY = re.compile(r"^camunda-forms:(?:app|deployment):(?:.*/)?([^/]+?)(?:\.form)?$")
+BPMN_MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _ISO_TIMER = re.compile(r"^(R\d*/)?[0-9P][0-9A-Za-z:.+\-/,]*$")
 _CRON = re.compile(r"^\S+(\s+\S+){4,6}$")
 
 
 def form_key_from(value):
-    if not value:
-        return None
-    match = _FORM_KEY.match(value.strip())
-    return match.group(1) if match else value.strip()
+    """The form a formRef/formKey names (forms_ref.key_from); an expression is kept to be resolved at run time."""
+    if value and expressions.is_juel(value.strip()):
+        return value.strip()
+    return key_from(value)
 
 
 def _problem(parser, message):
@@ -79,6 +78,20 @@ def parse_input_output(parser):
     return inputs, outputs
 
 
+def generated_form(parser):
+    """camunda:formData → a generated Camunda Form registered with the parser (form_data.py); its key, or None."""
+    schema, problems = form_data.build(parser.node, {"bpmn": BPMN_MODEL_NS, "camunda": CAMUNDA_MODEL_NS},
+                                       parser.bpmn_id)
+    for message in problems:
+        _problem(parser, message)
+    if schema is None:
+        return None
+    key = form_data.generated_key(parser.process_parser.bpmn_id, parser.bpmn_id)
+    schema["id"] = key
+    parser.process_parser.parser.generated_forms[key] = schema
+    return key
+
+
 class UserTaskParser(CamundaTaskParser):
 
     def create_task(self):
@@ -89,11 +102,24 @@ class UserTaskParser(CamundaTaskParser):
             if expressions.is_juel(value):
                 _check_expression(self, value, "用户任务属性")
         inputs, outputs = parse_input_output(self)
-        return self.spec_class(
+        binding = attr("formRefBinding") or "latest"
+        version = (attr("formRefVersion") or "").strip()
+        if attr("formRef") and (binding not in ("latest", "deployment", "version")
+                                or (binding == "version" and not version.isdigit())):
+            _problem(self, f"formRefBinding “{binding}” / formRefVersion “{version}” 无效：binding 应为 latest、"
+                           f"deployment 或 version（version 时须填写整数版本号） / invalid formRefBinding or formRefVersion")
+        task = self.spec_class(
             self.spec, self.bpmn_id,
             candidate_groups=groups, candidate_users=users, assignee=attr("assignee"),
             due_date=attr("dueDate"), form_key=form_key_from(attr("formRef") or attr("formKey")),
             input_parameters=inputs, output_parameters=outputs, legacy=_legacy(self), **self.bpmn_attributes)
+        task.form_binding = binding if attr("formRef") else "latest"
+        task.form_version = int(version) if version.isdigit() else None
+        task.html_form = attr("formKey") if is_html_form(attr("formKey")) else None
+        generated = generated_form(self)
+        if generated and not task.form_key:
+            task.form_key = generated
+        return task
 
 
 class ServiceTaskParser(CamundaTaskParser):
@@ -102,16 +128,28 @@ class ServiceTaskParser(CamundaTaskParser):
         kind = self.node.get(f"{CAMUNDA}type")
         topic = self.node.get(f"{CAMUNDA}topic")
         if kind != "external" or not topic:
+            instead = ("请改为 Implementation=External 并填写 Topic：内置处理程序或外部执行程序（/engine-rest/external-task）"
+                       "完成它")
+            connector = self.node.find(f"./{{{BPMN_MODEL_NS}}}extensionElements/{CAMUNDA}connector")
             for attr in ("class", "expression", "delegateExpression"):
                 if self.node.get(f"{CAMUNDA}{attr}"):
-                    _problem(self, f"服务任务使用了 camunda:{attr}，本服务只支持“External”实现并填写 Topic"
-                                   f" / only external service tasks with a topic are supported")
+                    _problem(self, f"服务任务使用了 camunda:{attr}=“{self.node.get(f'{CAMUNDA}{attr}')}”（Java），本服务不执行"
+                                   f" Java 代码；{instead} / camunda:{attr} (Java) is not supported: use an external "
+                                   f"task topic")
                     break
             else:
-                _problem(self, "服务任务未设置 Implementation=External 和 Topic / service task needs an external topic")
+                if connector is not None:
+                    cid = (connector.findtext(f"{CAMUNDA}connectorId") or "").strip()
+                    _problem(self, f"服务任务使用了 Camunda Connect 连接器 “{cid}”，本服务不提供连接器；{instead} / "
+                                   f"connectors ({cid}) are not supported: use an external task topic")
+                else:
+                    _problem(self, f"服务任务未设置实现；{instead} / service task needs Implementation=External and a "
+                                   f"topic")
         inputs, outputs = parse_input_output(self)
+        priority = (self.node.get(f"{CAMUNDA}taskPriority") or "").strip()
         return self.spec_class(self.spec, self.bpmn_id, topic=topic or "", input_parameters=inputs,
-                               output_parameters=outputs, **self.bpmn_attributes)
+                               output_parameters=outputs, priority=int(priority) if priority.isdigit() else 0,
+                               **self.bpmn_attributes)
 
 
 class MappedCallActivityParser(CallActivityParser):
@@ -201,7 +239,8 @@ class StartEventParser(PropertiesMixin, TimerTextMixin, CamundaStartEventParser)
 
     def parse_extensions(self, node=None):
         ext = super().parse_extensions(node)
-        ext["form_key"] = form_key_from(self.node.get(f"{CAMUNDA}formRef") or self.node.get(f"{CAMUNDA}formKey"))
+        ext["form_key"] = form_key_from(self.node.get(f"{CAMUNDA}formRef") or self.node.get(f"{CAMUNDA}formKey")) \
+            or generated_form(self)
         ext["initiator"] = self.node.get(f"{CAMUNDA}initiator")
         return ext
 
@@ -212,6 +251,17 @@ class IntermediateCatchEventParser(PropertiesMixin, TimerTextMixin, CamundaInter
 
 class BoundaryEventParser(PropertiesMixin, TimerTextMixin, CamundaBoundaryEventParser):
     pass
+
+
+class InclusiveGatewayParser(ConditionalGatewayParser):
+    """Camunda 7 takes an inclusive gateway's outgoing flow that has no condition whenever the gateway is reached
+    (only exclusive gateways need a condition on every non-default flow)."""
+
+    def connect_outgoing(self, outgoing_task, sequence_flow_node, is_default):
+        if not is_default and self.parse_condition(sequence_flow_node) is None:
+            self.task.connect_outgoing_if("True", outgoing_task)
+            return
+        super().connect_outgoing(outgoing_task, sequence_flow_node, is_default)
 
 
 class ProcurementParser(CamundaParser):
@@ -227,6 +277,7 @@ class ProcurementParser(CamundaParser):
         full_tag("startEvent"): (StartEventParser, StartEvent),
         full_tag("intermediateCatchEvent"): (IntermediateCatchEventParser, IntermediateCatchEvent),
         full_tag("boundaryEvent"): (BoundaryEventParser, BoundaryEvent),
+        full_tag("inclusiveGateway"): (InclusiveGatewayParser, InclusiveGateway),
     }
 
     def __init__(self, semantics=SEMANTICS):
@@ -234,6 +285,7 @@ class ProcurementParser(CamundaParser):
         self.semantics = semantics  # of the definition parsed (specs.SEMANTICS)
         self.problems = []
         self.trees = []
+        self.generated_forms = {}  # camunda:formData, as Camunda Forms (form_data.py)
 
     def add_bpmn_text(self, text, filename):
         """Parse diagram text; XML errors become a ValidationException naming the file."""
@@ -243,6 +295,7 @@ class ProcurementParser(CamundaParser):
         except etree.XMLSyntaxError as exc:
             raise ValidationException(f"XML 格式错误 / not well-formed XML: {exc}", file_name=filename) from exc
         self.trees.append(tree)
+        self.problems.extend(camunda_compat.screen(tree, filename))
         self._unwrap_collections(tree)
         self.add_bpmn_xml(tree, filename=filename)
         self._check_conditions(tree, filename)

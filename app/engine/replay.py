@@ -9,6 +9,7 @@ history recorded — never anything else:
   Handlers are never called: the replay's script engine answers every service task with the next
   recorded outputs and refuses when the topic, the task or the inputs differ;
 - ``message_received``: the message and its payload;
+- ``external_task_completed`` / ``external_task_error``: what an external worker sent (variables; BPMN error code);
 - ``timer_fired``: timers fire by SpiffWorkflow's own check, run at the recorded time of the step
   (``timers.step_clock``), so the same timers fire as in the live step; the event confirms it;
 - ``migrated``: the same migration to the recorded version (``migration.apply``);
@@ -41,7 +42,7 @@ from .timers import step_clock
 
 
 DRIVERS = {"instance_started", "task_completed", "message_received", "migrated", "instance_cancelled",
-           "task_returned", "task_recalled"}
+           "external_task_completed", "external_task_error", "task_returned", "task_recalled"}
 EFFECTS = {"service_task", "error_caught"}
 # Who holds a task changed, not the token: the task must have been READY (issue 17's 转办, 委派/归还, 催办).
 PASSIVE = {"task_claimed", "task_released", "task_reassigned", "task_delegated", "task_resolved", "task_urged",
@@ -259,6 +260,23 @@ class Replayer:
             task.run()
         self._engine(event, complete)
 
+    def _external(self, event):
+        """A worker completed an external task or reported a BPMN error: the same, to the waiting task."""
+        from .external import waiting_tasks
+        bpmn_id = bpmn_id_of(event.task)
+        waiting = [t for t in waiting_tasks(self.workflow).values() if t.task_spec.bpmn_id == bpmn_id]
+        if not waiting:
+            raise Divergence("历史中的外部任务在重放中不在等待 / the external task is not waiting in the replay",
+                             expected={"external_task": bpmn_id}, actual=position(self.workflow), seq=event.seq)
+        task, data = waiting[0], event.data or {}
+        variables = json.loads(json.dumps(data.get("variables") or {}))
+        if event.type == "external_task_completed":
+            action = lambda: task.task_spec.complete_external(task, variables)  # noqa: E731
+        else:
+            action = lambda: task.task_spec.throw_external_error(  # noqa: E731
+                task, data.get("code"), data.get("message"), variables)
+        self._engine(event, action)
+
     def _message(self, event):
         data = event.data or {}
         name = data.get("name")
@@ -357,6 +375,9 @@ class Replayer:
             self._check_ready_before(event)
             self._message(event)
             return {"message": (event.data or {}).get("name")}, {"ready": ready_user_tasks(self.workflow)}
+        if kind in ("external_task_completed", "external_task_error"):
+            self._external(event)
+            return {"external_task": bpmn_id_of(event.task)}, {"ready": ready_user_tasks(self.workflow)}
         if kind == "migrated":
             self._migrate(event)
             return {"to": (event.data or {}).get("to")}, {"definition_id": self.definition.id,

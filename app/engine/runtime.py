@@ -22,8 +22,10 @@ from .. import handlers
 from ..models import (RECORDS, DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance,
                       utcnow)
 from ..models.inputs import parse_id
+from ..models.org import UNASSIGNED_GROUP
 from ..ops.metrics import observe_step
-from . import deployments, expressions, forms, history, incidents, limits, notices, serializer, signers, timers
+from . import (deployments, expressions, external, forms, forms_ref, history, incidents, limits, notices, serializer,
+               signers, timers)
 from .script_engine import SafeScriptEngine
 from .specs import HumanUserTask
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventSpec
@@ -40,8 +42,9 @@ RECORD_KEYS = ("contract_id", "tender_id", "plan_id", "requirement_id", "project
 class EngineError(DomainError):
     """The diagram could not run (bad expression at run time, no handler): nothing is saved."""
 
-    def __init__(self, message, code="ENGINE_ERROR"):
+    def __init__(self, message, code="ENGINE_ERROR", detail=None):
         super().__init__(code, message, status=422)
+        self.detail = detail  # the underlying cause, for the administrator's incident only (never the caller)
 
 
 class Step:
@@ -168,7 +171,9 @@ class Step:
             self.instance.ended_at = self.now
             self.event("instance_completed")
         timers.sync(self)
-        sync_task_list(self)
+        with timers.step_clock(self.now):  # due dates written as dateTime().plusDays(…) count from the step
+            sync_task_list(self)
+        external.sync(self)
         self.session.flush()
         observe_step(self.instance.key, time.perf_counter() - self.began)
 
@@ -190,7 +195,8 @@ class Step:
             err = EngineError(f"流程执行出错：{exc}")
         else:  # a bug, not the diagram's fault: the detail goes to the log only
             log.exception("engine step failed on instance %s", self.instance.id if self.instance else None)
-            err = EngineError(f"流程执行出错，已回滚（{type(exc).__name__}），请联系系统管理员")
+            err = EngineError(f"流程执行出错，已回滚（{type(exc).__name__}），请联系系统管理员",
+                              detail=f"{type(exc).__name__}: {exc}"[:500])
         if isinstance(err, limits.StepAborted) and not err.incident_deferred:
             self.record_incident(err)
         return err
@@ -316,7 +322,8 @@ def sync_task_list(step):
             assignee = expressions.template(spec.assignee, data) if spec.assignee else None
             if assignee == SYSTEM:  # an instance a timer or another instance started: the groups decide
                 assignee = None
-            form_key = spec.form_key
+            groups, candidates = unassigned_fallback(spec, step.definition, data, groups, candidates, assignee)
+            form_key = forms_ref.resolve(spec, data, step.definition, session)
         record_type, record_id = _record_ref(data)
         values = dict(
             instance_id=instance.id, process_key=instance.key, bpmn_id=_spec_bpmn_id(task),
@@ -340,9 +347,35 @@ def can_see_unit(session, user, unit_id):
     return unit_id is None or unit_id in user.unit_ids(session)
 
 
+# Who holds a user task the diagram gives nobody (no assignee, candidate user or known candidate group), as in
+# Camunda 7's Tasklist where authorised users see such tasks: the administrator (in every unit), the process's
+# starter groups (camunda:candidateStarterGroups) and the instance's initiator, in the instance's unit.
+
+
+def unassigned_fallback(spec, definition, data, groups, users, assignee):
+    """(groups, users) for a task row: the diagram's, plus the fallback holders when nobody known holds it."""
+    from ..models.org import ROLES
+    if assignee or users or any(g in ROLES for g in groups):
+        return groups, users
+    starters = sorted(deployments.parsed(definition).starter_groups) if definition is not None else []
+    initiator = data.get("initiator")
+    extra_users = [initiator] if initiator and initiator != SYSTEM else []
+    return list(dict.fromkeys([*groups, UNASSIGNED_GROUP, *starters])), extra_users
+
+
+def admin_holds(user, row):
+    """The administrator acts on tasks routed to the administrators in any unit (the unassigned fallback)."""
+    return not row.assignee and UNASSIGNED_GROUP in user.groups and UNASSIGNED_GROUP in (row.candidate_groups or [])
+
+
 def can_act(session, user, row):
-    """Assignee if one is set; otherwise a member of a candidate group or a candidate user; always in the unit."""
-    if user.is_auditor or not can_see_unit(session, user, row.unit_id):
+    """Assignee if one is set; otherwise a member of a candidate group or a candidate user; always in the unit
+    (the administrator's fallback tasks excepted)."""
+    if user.is_auditor:
+        return False
+    if admin_holds(user, row):
+        return True
+    if not can_see_unit(session, user, row.unit_id):
         return False
     if row.assignee:
         return row.assignee == user.username
@@ -372,14 +405,14 @@ def _start_event(spec):
     return None
 
 
-def _validate(session, form_key, data):
+def _validate(session, form_key, data, context=None):
     if not form_key:
         return {k: v for k, v in (data or {}).items() if k not in RESERVED}
     form = deployments.latest_form(session, form_key)
     if form is None:
         raise EngineError(f"表单 {form_key} 未部署", "FORM_MISSING")
     try:
-        return forms.validate_data(form.schema, data or {}, cache_key=form.content_hash)
+        return forms.validate_data(form.schema, data or {}, cache_key=form.content_hash, context=context)
     except ValidationError as exc:
         raise InputError(exc.messages) from exc
 
@@ -418,7 +451,8 @@ def start_instance(session, user, key, data=None, business_key=None, unit_id=Non
             raise DomainError("FORBIDDEN", "不能以该单位的名义发起流程", status=403)
     spec, subspecs = deployments.specs_for(session, definition, {})
     start = _start_event(spec)
-    values = _validate(session, (start.extensions or {}).get("form_key") if start and not timer_start else None, data)
+    values = _validate(session, (start.extensions or {}).get("form_key") if start and not timer_start else None, data,
+                       context={})
     pinned = deployments.resolve_called(session, definition)
     spec, subspecs = deployments.specs_for(session, definition, pinned)
 
@@ -432,6 +466,9 @@ def start_instance(session, user, key, data=None, business_key=None, unit_id=Non
     step.instance, step.definition = instance, definition
     step.workflow = serializer.new_workflow(spec, subspecs, step.engine())
     initial = {**values, "initiator": user.username if user else SYSTEM, "unit_id": unit_id}
+    initiator_variable = (start.extensions or {}).get("initiator") if start is not None else None
+    if initiator_variable and initiator_variable not in RESERVED:  # camunda:initiator="starter" (Camunda 7)
+        initial[initiator_variable] = initial["initiator"]
     if business_key:
         initial["business_key"] = business_key
 
@@ -460,7 +497,7 @@ def _choose_start_event(workflow, timer_start, now):
 def _open_task(session, user, task_id):
     """The task row, re-read under the instance lock; 404 if the caller may not see it."""
     row = session.get(HumanTask, task_id)
-    if row is None or not (user.is_auditor or can_see_unit(session, user, row.unit_id)):
+    if row is None or not (user.is_auditor or can_see_unit(session, user, row.unit_id) or admin_holds(user, row)):
         raise NotFound("任务", task_id)
     instance = _lock_instance(session, row.instance_id)
     session.refresh(row)
@@ -484,7 +521,8 @@ def _check_actor(session, user, row):
 def complete_task(session, user, task_id, data, now):
     row, instance = _open_task(session, user, task_id)
     _check_actor(session, user, row)
-    return finish_task(session, user, row, instance, _validate(session, row.form_key, data), now)
+    values = _validate(session, row.form_key, data, context=dict(instance.data or {}))
+    return finish_task(session, user, row, instance, values, now)
 
 
 def finish_task(session, user, row, instance, values, now):

@@ -24,6 +24,10 @@ class SafeScriptEngine(PythonScriptEngine):
         expressions.execute_script(script, task.data)
         return True
 
+    def waits_for_worker(self, topic):
+        from .external import waits_for_worker
+        return waits_for_worker(topic)
+
     def call_handler(self, task, topic, inputs):
         if self.step is None:
             raise RuntimeError("service task run outside a step")

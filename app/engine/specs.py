@@ -75,14 +75,18 @@ class HumanUserTask(UserTask):
 class ExternalServiceTask(ServiceTask):
     """``camunda:type="external" camunda:topic="…"``: run the handler registered under the topic."""
 
-    def __init__(self, wf_spec, bpmn_id, topic="", input_parameters=None, output_parameters=None, **kwargs):
+    def __init__(self, wf_spec, bpmn_id, topic="", input_parameters=None, output_parameters=None, priority=0,
+                 **kwargs):
         super().__init__(wf_spec, bpmn_id, **kwargs)
         self.topic = topic
+        self.priority = priority  # camunda:taskPriority, for external tasks fetched with usePriority
         self.input_parameters = input_parameters or {}
         self.output_parameters = output_parameters or {}
 
     def _run_hook(self, my_task):
         engine = my_task.workflow.script_engine
+        if engine.waits_for_worker(self.topic):
+            return None  # an external task: STARTED until a worker completes it (engine/external.py)
         inputs = resolve_parameters(self.input_parameters, my_task.data)
         try:
             outputs = engine.call_handler(my_task, self.topic, inputs) or {}
@@ -91,6 +95,10 @@ class ExternalServiceTask(ServiceTask):
             if not isinstance(err, limits.StepAborted) and self._throw_to_boundary(my_task, err):
                 return None
             raise
+        self._take_outputs(my_task, outputs)
+        return True
+
+    def _take_outputs(self, my_task, outputs):
         if self.output_parameters:
             scope = {**my_task.data, **outputs}
             outputs = resolve_parameters(self.output_parameters, scope)
@@ -98,7 +106,22 @@ class ExternalServiceTask(ServiceTask):
         my_task.data.pop("error_code", None)
         my_task.data.pop("error_message", None)
         my_task.data.update(outputs)
-        return True
+
+    def complete_external(self, my_task, variables):
+        """A worker completed the task: its variables are the outputs (through the output parameters, if any)."""
+        self._take_outputs(my_task, variables)
+        my_task.complete()
+
+    def throw_external_error(self, my_task, code, message, variables):
+        """A worker reported a BPMN error: the variables are set, then the error goes to a boundary event with its
+        code. Uncaught, Camunda 7 logs it and ends the task's path; here the path goes on as if completed, with
+        the error in ``error_code``/``error_message`` for the next step (no boundary to leave by)."""
+        my_task.data.update(variables)
+        err = DomainError(code, message or code)
+        if not self._throw_to_boundary(my_task, err):
+            my_task.data.update({"error_code": code, "error_message": message or code})
+            my_task.workflow.script_engine.record_error(my_task, err)
+            my_task.complete()
 
     def _throw_to_boundary(self, my_task, err):
         """Route a domain error to an error boundary event with its code (or a catch-all one), if drawn."""

@@ -5,6 +5,8 @@ A running instance is movable when at least one of these holds:
 - an open task some active user may complete: the assignee (or whoever claimed it) is active and may act in the
   task's unit, or an active user holds one of its candidate groups / is a candidate user, in the unit;
 - a pending timer of the instance (the scheduler fires it);
+- an open external task (``engine/external.py``): a worker fetches it; one with no retries left has an incident
+  the administrator resolves by giving it retries;
 - a message event it waits for that some active user may send (``runtime.waiting_messages``);
 - a failed timer with an open incident: an administrator retries it (``POST /api/incidents/<id>/retry``) once
   the cause is mended (e.g. the instance migrated to a corrected diagram), so the incident list, not this one,
@@ -17,7 +19,8 @@ an incident per stranded instance once a day (``record_daily``), and the test su
 """
 from sqlalchemy import select
 
-from ..models import HumanTask, Incident, ProcessDefinition, ProcessInstance, Timer, User
+from ..models import ExternalTask, HumanTask, Incident, ProcessDefinition, ProcessInstance, Timer, User
+from ..models.integration import IntegrationClient, MACHINE_ROLES
 from ..models.org import ROLES
 
 INCIDENT_KIND = "stranded_instance"
@@ -30,9 +33,14 @@ class _People:
         users = [u for u in session.scalars(select(User).where(User.active.is_(True))) if not u.is_auditor]
         self.by_name = {u.username: u for u in users}
         self.units = {u.username: u.unit_ids(session) for u in users}
+        # Machine clients (the budget system) send their messages for every unit.
+        self.machine_roles = set(session.scalars(select(IntegrationClient.role).where(IntegrationClient.active.is_(True))))
 
     def may_act(self, username, row):
+        from .runtime import admin_holds
         user = self.by_name.get(username)
+        if user is not None and admin_holds(user, row):
+            return True
         if user is None or not self._in_unit(username, row.unit_id):
             return False
         if row.assignee:
@@ -51,13 +59,15 @@ class _People:
         return any(self.may_act(name, row) for name in self.by_name)
 
     def may_send(self, groups, initiator, unit_id):
+        if groups & self.machine_roles:
+            return True
         if initiator in self.by_name and self._in_unit(initiator, unit_id):
             return True
         return any(groups & user.groups and self._in_unit(name, unit_id) for name, user in self.by_name.items())
 
 
 def _groups_label(groups):
-    return "、".join(ROLES.get(g, g) for g in groups) or "无"
+    return "、".join(ROLES.get(g) or MACHINE_ROLES.get(g, g) for g in groups) or "无"
 
 
 def _task_reason(row):
@@ -96,6 +106,7 @@ def find_stranded(session, now=None):
     timed = set(session.scalars(select(Timer.instance_id).where(Timer.kind == "event", Timer.status == "pending")))
     timed |= set(session.scalars(select(Timer.instance_id).join(Incident, Incident.timer_id == Timer.id).where(
         Timer.kind == "event", Timer.status == "failed", Incident.status == "open")))
+    timed |= set(session.scalars(select(ExternalTask.instance_id).where(ExternalTask.status == "open")))
     names = dict(session.execute(select(ProcessDefinition.key, ProcessDefinition.name)
                                  .order_by(ProcessDefinition.version)).all())
     found = []

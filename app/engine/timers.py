@@ -288,8 +288,15 @@ def fire(db, timer_id, owner, now):
                 limited = isinstance(exc, limits.StepAborted)  # e.g. a start cycle shorter than the minimum
                 session.add(Incident(instance_id=row.instance_id, task=(limited and exc.element) or row.bpmn_id,
                                      kind=exc.kind if limited else "timer", timer_id=row.id,
-                                     error=getattr(exc, "message", None) or str(exc), status="open", created_at=now))
+                                     error=_incident_error(exc), status="open", created_at=now))
         return False
+
+
+def _incident_error(exc):
+    """What the administrator reads on a timer's incident: the message and, for a bug, its underlying cause."""
+    message = getattr(exc, "message", None) or str(exc)
+    detail = getattr(exc, "detail", None)
+    return f"{message}（{detail}）" if detail else message
 
 
 def _fire_start(session, row, now):

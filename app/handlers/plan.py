@@ -43,6 +43,7 @@ def save(ctx):
                     sme_reserved_amount=money(0), sme_reason="", is_import=False)
         ctx.session.add(plan)
     plan.update(_values(ctx))
+    plan.check_budget_line(ctx.session, ctx.session.get(Project, plan.project_id))  # its unit's, year's, project's
     ctx.session.flush()
     set_joint_members(ctx.session, plan, ctx.get("members"))  # 联合采购: the member units' projects and amounts
     if not plan_id:

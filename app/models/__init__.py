@@ -68,6 +68,15 @@ from .security import AppSecret, AuthSession, LoginFailure, LoginThrottle  # noq
 
 __all__ += ["AppSecret", "AuthSession", "LoginFailure", "LoginThrottle"]
 
+# External tasks waiting for Camunda 7 workers (issue 18).
+from .external import ExternalTask  # noqa: E402
+
+__all__ += ["ExternalTask"]
+# Machine clients of the integration API and their call log; the audited history of budget lines (issue 13).
+from .budget import BudgetLineChange  # noqa: E402
+from .integration import IntegrationCall, IntegrationClient  # noqa: E402
+
+__all__ += ["BudgetLineChange", "IntegrationCall", "IntegrationClient"]
 # Task operations (issue 17): notices, copies, saved comments.
 from .taskops import InstanceCopy, Notice, NoticePreference, SavedComment, TaskSigner  # noqa: E402
 

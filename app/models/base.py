@@ -6,6 +6,8 @@ from decimal import Decimal, ROUND_HALF_UP
 from sqlalchemy import DateTime, Numeric, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
+from .amounts import NOT_A_NUMBER, AmountError, parse_number
+
 
 class DomainError(Exception):
     """A business rule refused the change. ``code`` routes to a BPMN error boundary event."""
@@ -125,12 +127,11 @@ MONEY_RANGE_MESSAGE = "金额应不超过 9999999999999.99 元"
 def money(value, field="amount", signed=False):
     """Parse a yuan amount: a number with at most two decimal places, within ``MONEY_MAX``; not negative unless
     ``signed``. Refused, never rounded."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        raise DomainError("INVALID_AMOUNT", "金额格式不正确，应为数字", field=field, status=400)
-    try:
-        amount = Decimal(str(value).strip())
-    except Exception:
-        raise DomainError("INVALID_AMOUNT", "金额格式不正确，应为数字", field=field, status=400) from None
+    try:  # typed text as app/models/amounts.py reads it: `450,000`, `45万`; `450,00` refused
+        amount = parse_number(value, money=True)
+    except AmountError as err:
+        message = "金额格式不正确，应为数字" if str(err) == NOT_A_NUMBER else f"金额格式不正确：{err}"
+        raise DomainError("INVALID_AMOUNT", message, field=field, status=400) from None
     if not amount.is_finite() or (amount < 0 and not signed):
         raise DomainError("INVALID_AMOUNT", "金额必须为非负数", field=field, status=400)
     if abs(amount) > MONEY_MAX:

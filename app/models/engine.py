@@ -1,5 +1,5 @@
 """Engine tables: definitions, instances, the task list, the history, timers and incidents."""
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
@@ -103,6 +103,35 @@ class HumanTask(Base):
     # Camunda 7 delegation (委派): the holder who delegated, and pending until the delegate resolves it.
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     delegation_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # candidate_groups and candidate_users as ",g:reviewer,u:alice,": the task list matches them in SQL
+    # (app/engine/tasklist.py). Kept from the two lists on every insert and update, never set by hand.
+    candidate_keys: Mapped[str] = mapped_column(Text, default="", server_default="", nullable=False)
+
+    __table_args__ = (
+        # Open tasks of some units, newest first (clerks); all open tasks newest first (auditors);
+        # overdue first; by process; a user's completed tasks (已办). Matching app/engine/tasklist.py.
+        Index("ix_human_task_status_unit_created", "status", "unit_id", "created_at"),
+        Index("ix_human_task_status_created", "status", "created_at"),
+        Index("ix_human_task_status_due", "status", "due_at"),
+        Index("ix_human_task_status_process_created", "status", "process_key", "created_at"),
+        Index("ix_human_task_completed_by_status_at", "completed_by", "status", "completed_at"),
+    )
+
+
+def candidate_key(kind, name):
+    """How one candidate group (kind "g") or user ("u") reads inside ``HumanTask.candidate_keys``."""
+    return f",{kind}:{name},"
+
+
+def candidate_keys(groups, users):
+    keys = [f"g:{g}" for g in groups or []] + [f"u:{u}" for u in users or []]
+    return f",{','.join(keys)}," if keys else ""
+
+
+@event.listens_for(HumanTask, "before_insert")
+@event.listens_for(HumanTask, "before_update")
+def _keep_candidate_keys(_mapper, _connection, row):
+    row.candidate_keys = candidate_keys(row.candidate_groups, row.candidate_users)
 
 
 class InstanceRecord(Base):

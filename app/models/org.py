@@ -16,7 +16,12 @@ ROLES = {
     "auditor": "审计",
     "analyst": "业务分析",
     "admin": "系统管理员",
+    "worker": "外部任务执行程序",  # Camunda 7 external-task workers (/engine-rest/external-task, issue 18)
 }
+
+# Who holds a user task whose diagram names no assignee and no known group (Camunda 7 shows it to authorised
+# users): the administrators of any unit, beside the process's starters (engine.runtime.unassigned_fallback).
+UNASSIGNED_GROUP = "admin"
 
 LEVELS = {"provincial": "省级", "city": "市级", "county": "县级"}
 # Roles that act for purchasing units: they need the units granted (and clerks, reviewers, leaders a home unit).

@@ -175,6 +175,21 @@ class Plan(Drafted, Audited, Base):
         if "sme_reserved_amount" in values:
             self.sme_reserved_amount = money(values["sme_reserved_amount"] or 0, "sme_reserved_amount")
 
+    def check_budget_line(self, session, project):
+        """The plan's budget line (if it names one) is its unit's, of its year, and one of the project's funds."""
+        if not self.budget_line_id:
+            return
+        from .budget import BudgetLine
+        line = session.get(BudgetLine, int(self.budget_line_id))
+        if line is None or line.unit_id != self.unit_id:
+            raise DomainError("BUDGET_NOT_FOUND", "预算指标不存在或不属于本单位", field="budget_line_id", status=400)
+        if line.year != self.year:
+            raise DomainError("BUDGET_YEAR", f"预算指标 {line.code} 属于 {line.year} 年度，与计划年度 {self.year} 不符",
+                              field="budget_line_id", status=400)
+        if project is not None and line.id not in {f.budget_line_id for f in project.funds}:
+            raise DomainError("BUDGET_NOT_IN_PROJECT", f"预算指标 {line.code} 不在项目 {project.number} 的资金构成中",
+                              field="budget_line_id", status=400)
+
     def submit(self, session, project):
         """提交: the policy checks of seed 001 §4.1 / 002 §1, then into review."""
         from .project import Project  # noqa: F401 - type only
@@ -189,6 +204,7 @@ class Plan(Drafted, Audited, Base):
             raise DomainError("PROJECT_FREE_SHORT",
                               f"计划金额 {self.amount:,.2f} 元超过项目 {project.number} 可用金额 {free:,.2f} 元",
                               field="amount")
+        self.check_budget_line(session, project)
         self.check_sme()
         self.check_import(session)
         from .plan_types import check_plan_type

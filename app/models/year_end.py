@@ -4,7 +4,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Audited, Base, DomainError, Money, UTCDateTime, money, utcnow
+from .base import Audited, Base, DomainError, Money, UTCDateTime, beijing, money, utcnow
 from .budget import BudgetLine
 from .contract import Contract
 from .plan import Plan
@@ -192,6 +192,25 @@ class BudgetSystemRequest(Audited, Base):
     status: Mapped[str] = mapped_column(String(16), default="requested")  # requested / approved / rejected
     note: Mapped[str] = mapped_column(Text, default="")
     created_at = mapped_column(UTCDateTime, default=utcnow)
+    # The budget system's receipt (integration API): when, by which client, and what it said.
+    acknowledged_at = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    acknowledgement: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    def acknowledge(self, by, note, now):
+        if self.acknowledged_at is not None:
+            raise DomainError("ALREADY_ACKNOWLEDGED", f"预算系统申请 {self.id} 已于 {beijing(self.acknowledged_at)} 确认")
+        self.acknowledged_at, self.acknowledged_by, self.acknowledgement = now, by, note or ""
+
+    def to_dict(self, session):
+        line = session.get(BudgetLine, self.budget_line_id)
+        from .org import Unit
+        unit = session.get(Unit, self.unit_id)
+        return {"id": self.id, "kind": self.kind, "kind_label": self.KINDS[self.kind], "unit_code": unit.code,
+                "unit_name": unit.name, "budget_line_code": line.code, "year": line.year, "amount": self.amount,
+                "fund_type": self.fund_type, "code": self.code, "status": self.status, "note": self.note,
+                "created_at": self.created_at, "acknowledged_at": self.acknowledged_at,
+                "acknowledgement": self.acknowledgement or ""}
 
     @classmethod
     def create(cls, kind, line, amount, note="", fund_type=None, code=""):
@@ -211,6 +230,13 @@ class BudgetSystemRequest(Audited, Base):
         original = session.get(BudgetLine, self.budget_line_id)
         if not self.code.strip():
             raise DomainError("CODE_REQUIRED", "请填写保障性资金的指标编码", field="code", status=400)
+        pushed = session.scalars(select(BudgetLine).where(BudgetLine.code == self.code,
+                                                          BudgetLine.year == original.year)).first()
+        if pushed is not None:  # the budget system already pushed the line (integration API): use it
+            if pushed.unit_id != self.unit_id or pushed.free_amount < self.amount:
+                raise DomainError("GUARANTEE_LINE", f"指标 {self.code} 已存在，但不属于本单位或可用余额不足 {self.amount:,.2f} 元")
+            self.status = "approved"
+            return pushed
         line = BudgetLine(code=self.code, name=f"政府采购保障性资金（{original.name}）", unit_id=self.unit_id,
                           year=original.year, fund_type=self.fund_type, amount=self.amount, used_amount=Decimal("0"))
         session.add(line)

@@ -19,6 +19,9 @@ def init_web(app):
     from . import year_end  # noqa: F401 - 年终处理 progress page
     from . import audit  # noqa: F401 - the audit pages (审计)
     from . import admin  # noqa: F401 - 系统设置 (thresholds, calendar, supervision rules, expert pool)
+    from . import dry_run  # noqa: F401 - 部署预演 for analysts (issue 19)
+    from . import budget_lines  # noqa: F401 - 预算指标管理 (finance: import, entry, history; issue 13)
+    from . import org_import  # noqa: F401 - 单位与用户导入 (administrator, issue 13)
     from . import notices, sheet, taskops  # noqa: F401 - 消息通知, 抄送我的, 审批单, the task page's operations (issue 17)
     app.permanent_session_lifetime = timedelta(seconds=app.config["TOKEN_TTL_SECONDS"])
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:

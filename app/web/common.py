@@ -105,10 +105,15 @@ def refuse(status, message, title=None):
 # -- errors raised inside web views ----------------------------------------------
 @bp.errorhandler(DomainError)
 def _domain_error(err):
+    from .present import plain  # people read these: no seed citations or keys (the API keeps them)
     body, status = domain_error_response(err)
+    body["message"] = plain(body.get("message"))
+    if isinstance(body.get("errors"), dict):
+        body["errors"] = {k: [plain(m) if isinstance(m, str) else m for m in v] if isinstance(v, list) else v
+                          for k, v in body["errors"].items()}
     if wants_json():
         return jsonify(body), status
-    return refuse(status, err.message)
+    return refuse(status, body["message"])
 
 
 @bp.errorhandler(Exception)

@@ -1,4 +1,5 @@
 """How records, history events and tasks read to a clerk: Chinese labels, money in 元, local times."""
+import re
 import sys
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -17,7 +18,7 @@ RECORD_LABELS = {"project": "采购项目", "plan": "采购计划", "budget_line
 # Records with their own page in the UI.
 RECORD_PAGES = {"project": "web.project_detail", "plan": "web.plan_detail", "tender": "web.tender_detail",
                 "contract": "web.contract_detail"}
-INSTANCE_STATUS = {"running": ("运行中", "blue"), "completed": ("已完成", "green"), "cancelled": ("已取消", "gray"),
+INSTANCE_STATUS = {"running": ("办理中", "blue"), "completed": ("已办结", "green"), "cancelled": ("已取消", "gray"),
                    "error": ("异常", "red"), "suspended": ("已挂起", "orange")}
 TASK_STATUS = {"open": ("待处理", "blue"), "completed": ("已办结", "green"), "cancelled": ("已取消", "gray")}
 EVENT_LABELS = {"instance_started": "发起流程", "task_completed": "办理", "task_claimed": "签收任务",
@@ -31,7 +32,21 @@ EVENT_LABELS = {"instance_started": "发起流程", "task_completed": "办理", 
 OPERATION_TEXT = ("reason", "comment", "message")  # what an operation's event says, shown as its comment
 FIELD_LABELS = {"status": "状态", "amount": "金额", "name": "名称", "category": "品目类别", "method": "采购方式",
                 "used_amount": "已占用金额", "returned": "已退回", "pending_action": "待审核申请",
-                "termination": "终止", "cancel_requested": "取消采购", "recovered_amount": "已回收金额"}
+                "termination": "终止", "cancel_requested": "取消采购", "recovered_amount": "已回收金额",
+                "accepted_on": "验收日期", "account": "收款账户", "accounts": "收款账户", "answer": "应答",
+                "assignee_id": "经办人", "attachments": "附件", "award_amount": "中标金额", "content": "内容",
+                "documents_ref": "采购文件", "experts": "专家", "failure_requested": "已申请废标", "items": "采购内容清单",
+                "kind": "类型", "new_method": "变更后采购方式", "note": "说明", "notes": "说明", "outcome": "结论",
+                "pending": "有未办结的申请", "period_end": "截止日期", "period_start": "起始日期", "phase": "期次",
+                "plan_id": "采购计划", "plan_type": "计划类型", "project_id": "采购项目", "published_at": "发布时间",
+                "reason": "原因", "replaced": "已被替换", "requirements": "采购需求", "reserved_amount": "预留金额",
+                "resolution": "处理结果", "response_deadline": "应答截止", "result": "结果", "review_comment": "审核意见",
+                "revoke_reason": "撤销原因", "round": "轮次", "signed_date": "签订日期", "supplier": "供应商",
+                "suppliers": "供应商", "tender_id": "交易项目", "termination_reason": "终止原因",
+                "total_amount": "总金额", "version": "版本", "winner": "中标供应商", "subcontractor_name": "分包供应商",
+                "groups": "分组", "avoid_units": "回避单位", "avoid_id_numbers": "回避人员"}
+# Codes that mean "nothing" in a record field, shown as a dash rather than None/none.
+_EMPTY = (None, "", "none", "None", [], {})
 MESSAGE_LABELS = {"withdraw": "撤回"}
 STATUS_COLORS = {"draft": "gray", "in_review": "blue", "registered": "green", "filed": "green", "used": "teal",
                  "closed": "gray", "revoked": "red", "deleted": "red", "terminated": "red", "announced": "blue",
@@ -41,14 +56,61 @@ STATUS_COLORS = {"draft": "gray", "in_review": "blue", "registered": "green", "f
 
 # -- formatting ---------------------------------------------------------------
 def money(value):
-    """¥1,234,567.89 元"""
+    """1,234,567.89 元 — the one display format of an amount (the domain messages use it too)."""
     if value is None or value == "":
         return "—"
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
         return str(value)
-    return f"¥{amount:,.2f} 元"
+    return f"{amount:,.2f} 元"
+
+
+def wan(value):
+    """An amount people read at a glance, in 万元 too: 800,000.00 元（80 万元）; exact, never rounded."""
+    text = money(value)
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return text
+    if abs(amount) < 10000:
+        return text
+    scaled = (amount / 10000).quantize(Decimal("0.000001")).normalize()
+    return f"{text}（{scaled:,f} 万元）"
+
+
+# Seed citations ("001 §2.2.1 注①", "000 一(四)") and developer notes ("GET /api/…", `plan_type`) in texts
+# written for analysts; what a clerk reads keeps the sentence without them.
+_CITE = r"(?:\d{3}\s*(?:§\s*[\d.–-]+|第[一二三四五六七八九十]+章|[一二三四五六七八九十]+[(（][一二三四五六七八九十]+[)）])" \
+        r"(?:\s*注\s*[①-⑩]?)?|§\s*[\d.–-]+(?:\s*注\s*[①-⑩]?)?|PROCEDURES\s*\S*?)"
+_PAREN_DEV = re.compile(r"\s*[（(][^（）()]*?(?:§|/api|GET |POST |[A-Za-z]+_[A-Za-z_]+|\b[a-z]{3,}\b)[^（）()]*[）)]")
+_CITES = re.compile(r"\s*" + _CITE + r"(?:\s*[、，,]\s*" + _CITE + r")*\s*[：:]?")
+_CODE = re.compile(r"\s*(?:GET|POST|PUT|DELETE)\s+/\S+|`[^`]*`|\b[a-z]+(?:_[a-z]+)+\b(?:\s*=\s*\S+)?")
+
+
+def plain(text):
+    """``text`` without seed citations, API paths or snake_case keys; '' for None."""
+    if not text:
+        return text or ""
+    out = _PAREN_DEV.sub("", str(text))
+    out = _CITES.sub("", out)
+    out = _CODE.sub("", out)
+    out = re.sub(r"[（(]\s*[）)]", "", out)
+    out = re.sub(r"\s*([，、；。：])\s*[，、；]+", r"\1", out)
+    return re.sub(r"^[，、；。：\s]+", "", out).strip()
+
+
+def plain_form(schema):
+    """A Camunda Form for people: its texts and descriptions without citations or keys (templated ones kept)."""
+    def clean(component):
+        out = dict(component)
+        for attr in ("text", "description"):
+            if isinstance(out.get(attr), str) and "{{" not in out[attr] and not out[attr].startswith("="):
+                out[attr] = "\n".join(plain(line) if line.strip() else line for line in out[attr].split("\n"))
+        if isinstance(out.get("components"), list):
+            out["components"] = [clean(c) for c in out["components"]]
+        return out
+    return clean(schema) if isinstance(schema, dict) else schema
 
 
 def local(value):
@@ -81,10 +143,20 @@ def status_color(status):
     return STATUS_COLORS.get(status, "gray")
 
 
-FILTERS = {"money": money, "dt": dt, "date": date, "roles": roles, "status_color": status_color}
+FILTERS = {"money": money, "wan": wan, "plain": plain, "dt": dt, "date": date, "roles": roles, "status_color": status_color}
 
 
 # -- lookups (per request, batched) ------------------------------------------
+# The most values one IN (...) carries: PostgreSQL's driver refuses more than 65,535 parameters in a statement
+# and SQLite's limit is 32,766; longer lists are looked up in chunks of this many.
+CHUNK = 1000
+
+
+def chunks(values):
+    values = sorted(values)
+    return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
+
+
 def process_names(session):
     """{key: name} of every deployed process, the latest version's name."""
     rows = session.execute(select(ProcessDefinition.key, ProcessDefinition.name)
@@ -96,15 +168,15 @@ def user_names(session, usernames):
     usernames = {u for u in usernames if u}
     if not usernames:
         return {}
-    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(usernames)))
-    return {u: f"{d}（{u}）" for u, d in rows}
+    return {u: f"{d}（{u}）" for part in chunks(usernames)
+            for u, d in session.execute(select(User.username, User.display_name).where(User.username.in_(part)))}
 
 
 def users_by_id(session, ids):
     ids = {i for i in ids if i}
     if not ids:
         return {}
-    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    return {u.id: u for part in chunks(ids) for u in session.scalars(select(User).where(User.id.in_(part)))}
 
 
 def unit_names(session):
@@ -135,8 +207,9 @@ def records(session, refs):
         model = model_for(record_type)
         if model is None:
             continue
-        for obj in session.scalars(select(model).where(model.id.in_(ids))):
-            found[(record_type, obj.id)] = obj
+        for part in chunks(ids):
+            for obj in session.scalars(select(model).where(model.id.in_(part))):
+                found[(record_type, obj.id)] = obj
     return found
 
 
@@ -186,7 +259,7 @@ def record_detail(session, record_type, obj):
     if record_type == "project":
         from ..models import project as m
         rows = [("项目编号", obj.number), ("项目名称", obj.name), ("预算年度", obj.year),
-                ("品目类别", m.CATEGORIES.get(obj.category, obj.category)), ("项目金额", money(obj.amount)),
+                ("品目类别", m.CATEGORIES.get(obj.category, obj.category)), ("项目金额", wan(obj.amount)),
                 ("可用金额", money(obj.free_amount(session))),
                 ("实施形式", m.IMPLEMENTATION_FORMS.get(obj.implementation_form, obj.implementation_form)),
                 ("项目区划", obj.region or "—"), ("属于政府采购", "是" if obj.is_government_procurement else "否")]
@@ -196,7 +269,7 @@ def record_detail(session, record_type, obj):
         from ..models import plan as m
         rows = [("计划编号", obj.number), ("计划名称", obj.name), ("计划年度", obj.year),
                 ("计划类型", m.PLAN_TYPES.get(obj.plan_type, obj.plan_type)),
-                ("采购方式", m.METHODS.get(obj.method, obj.method)), ("计划金额", money(obj.amount)),
+                ("采购方式", m.METHODS.get(obj.method, obj.method)), ("计划金额", wan(obj.amount)),
                 ("面向中小企业预留", money(obj.sme_reserved_amount)),
                 ("采购进口产品", "是" if obj.is_import else "否")]
         if obj.sme_reason:
@@ -213,19 +286,19 @@ def record_detail(session, record_type, obj):
     elif record_type == "contract":
         rows = [("合同编号", obj.number), ("合同名称", obj.name),
                 ("供应商", "、".join(s.get("name", "") for s in obj.suppliers or []) or "—"),
-                ("合同金额", money(obj.amount)), ("补充合同金额", money(obj.supplement_amount)),
+                ("合同金额", wan(obj.amount)), ("补充合同金额", money(obj.supplement_amount)),
                 ("已支付", money(obj.paid_amount)), ("签订日期", obj.signed_date or "—"),
                 ("备案时间", dt(obj.filed_at)), ("一签多年", "是" if obj.is_multi_year else "否"),
                 ("融资合同", "是" if obj.is_financing else "否")]
     elif record_type == "budget_line":
         from ..models import budget as m
         rows = [("指标编码", obj.code), ("指标名称", obj.name), ("年度", obj.year),
-                ("资金性质", m.FUND_TYPES.get(obj.fund_type, obj.fund_type)), ("指标金额", money(obj.amount)),
+                ("资金性质", m.FUND_TYPES.get(obj.fund_type, obj.fund_type)), ("指标金额", wan(obj.amount)),
                 ("已占用", money(obj.used_amount)), ("可用余额", money(obj.free_amount))]
     else:
         rows = [("编号", brief["number"]), ("名称", brief["name"])]
         if brief["amount"] is not None:
-            rows.append(("金额", money(brief["amount"])))
+            rows.append(("金额", wan(brief["amount"])))
     comment = getattr(obj, "review_comment", None)
     if comment:
         rows.append(("审核意见", comment))
@@ -275,18 +348,37 @@ def instances_of(session, refs):
     if not refs:
         return {}
     types = {t for t, _ in refs}
-    ids = {i for _, i in refs}
-    rows = session.execute(select(InstanceRecord.record_type, InstanceRecord.record_id, ProcessInstance)
-                           .join(ProcessInstance, ProcessInstance.id == InstanceRecord.instance_id)
-                           .where(InstanceRecord.record_type.in_(types), InstanceRecord.record_id.in_(ids))
-                           .order_by(ProcessInstance.id.desc()))
+    rows = [row for part in chunks({i for _, i in refs}) for row in session.execute(
+        select(InstanceRecord.record_type, InstanceRecord.record_id, ProcessInstance)
+        .join(ProcessInstance, ProcessInstance.id == InstanceRecord.instance_id)
+        .where(InstanceRecord.record_type.in_(types), InstanceRecord.record_id.in_(part)))]
+    rows.sort(key=lambda row: -row[2].id)  # newest first across the chunks
     names = process_names(session)
+    rows = list(rows)
+    steps = current_steps(session, [instance.id for _, _, instance in rows if instance.status == "running"])
     out = {}
     for record_type, record_id, instance in rows:
         label, color = INSTANCE_STATUS.get(instance.status, (instance.status, "gray"))
         out.setdefault((record_type, record_id), []).append(
             {"id": instance.id, "name": names.get(instance.key, instance.key), "status": instance.status,
-             "status_label": label, "color": color, "started_at": instance.started_at})
+             "status_label": label, "color": color, "started_at": instance.started_at,
+             "steps": steps.get(instance.id, [])})
+    return out
+
+
+def current_steps(session, instance_ids):
+    """{instance id: ["审核岗审核（李审核）", …]}: each open task and who holds it — the person who claimed it or
+    is assigned, else the post — so a list says where a procedure waits without opening it (追踪)."""
+    if not instance_ids:
+        return {}
+    tasks = list(session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(set(instance_ids)),
+                                                         HumanTask.status == "open").order_by(HumanTask.created_at)))
+    people = user_names(session, [t.claimed_by or t.assignee for t in tasks])
+    out = {}
+    for t in tasks:
+        who = t.claimed_by or t.assignee
+        holder = people.get(who, who) if who else roles(t.candidate_groups)
+        out.setdefault(t.instance_id, []).append(f"{t.name}（{holder}）")
     return out
 
 
@@ -321,8 +413,12 @@ def _change_text(change):
             old, new = labels.get(old, old), labels.get(new, new)
         elif isinstance(new, bool):
             old, new = ("是" if old else "否") if old is not None else None, "是" if new else "否"
-        name = FIELD_LABELS.get(field, field)
-        parts.append(f"{name}：{old} → {new}" if old not in (None, "") else f"{name}：{new}")
+        if field not in FIELD_LABELS:
+            continue  # an internal field: the audit pages show it, the clerk's timeline does not
+        new = "—" if new in _EMPTY else (f"{len(new)} 项" if isinstance(new, list) else new)
+        if isinstance(old, list):
+            old = f"{len(old)} 项"
+        parts.append(f"{FIELD_LABELS[field]}：{old} → {new}" if old not in _EMPTY else f"{FIELD_LABELS[field]}：{new}")
     what = RECORD_LABELS.get(record_type, record_type)
     return f"{what} #{record_id}{'（新建）' if change.get('new') else ''} " + "；".join(parts)
 
@@ -373,11 +469,10 @@ def history_view(session, events):
         if e.type == "task_completed":
             entry["decision"], entry["tone"], entry["comment"] = decision(data.get("data") or {})
         elif e.type == "instance_started":
-            entry["details"].append(f"流程版本 {data.get('definition', '')}")
             if data.get("business_key"):
                 entry["details"].append(f"业务编号 {data['business_key']}")
         elif e.type == "error_caught":
-            entry["comment"] = data.get("message")
+            entry["comment"] = plain(data.get("message"))
             entry["tone"] = "bad"
             entry["muted"] = False
         elif e.type == "message_received":

@@ -6,21 +6,21 @@ from uuid import UUID
 
 from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from lxml import etree
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from SpiffWorkflow.util.task import TaskState
 
 from ..api.common import now, read_session, transaction
 from ..api.instances import visible_instance
 from ..api.sessions import end_session, open_session
 from ..api.signin import Throttled, authenticate
-from ..api.tasks import _visible_task, visible_tasks
-from ..engine import deployments, history, progress, runtime
+from ..api.tasks import _visible_task
+from ..engine import deployments, history, progress, runtime, tasklist
 from ..engine.deployments import BPMN_NS
 from ..engine.runtime import Step
 from ..models import (BudgetLine, Contract, DomainError, HistoryEvent, HumanTask, InstanceRecord, NotFound, Plan,
                       ProcessDefinition, ProcessInstance, Project, Tender, User)
 from ..models.inputs import parse_id
-from . import bp, present
+from . import bp, pickers, present, review
 from .common import csrf_token, login_required, refuse, safe_next, web_user, writer_required
 
 PAGE_SIZE = 20
@@ -166,22 +166,6 @@ def _task_rows(session, tasks, clock):
     return rows
 
 
-def _filter_task_rows(rows, f, when="created_at"):
-    out = []
-    for r in rows:
-        t, rec = r["task"], r["record"]
-        if f["process"] and t.process_key != f["process"]:
-            continue
-        if not _in_range(getattr(t, when), f):
-            continue
-        numbers = [rec["number"]] if rec else []
-        texts = [t.name, r["process"], r["business_key"], str(t.instance_id),
-                 rec["name"] if rec else None, rec["number"] if rec else None]
-        if _matches(f, texts, numbers):
-            out.append(r)
-    return out
-
-
 def _instance_rows(session, instances):
     names = present.process_names(session)
     links = session.execute(select(InstanceRecord).where(
@@ -199,11 +183,13 @@ def _instance_rows(session, instances):
             open_tasks.setdefault(t.instance_id, []).append(t)
     for briefs in by_instance.values():
         briefs.sort(key=present.record_priority)
+    steps = present.current_steps(session, [i.id for i in instances if i.status == "running"])
     rows = []
     for i in instances:
         label, color = present.INSTANCE_STATUS.get(i.status, (i.status, "gray"))
         rows.append({"instance": i, "process": names.get(i.key, i.key), "status_label": label, "color": color,
-                     "records": by_instance.get(i.id, []), "tasks": open_tasks.get(i.id, [])})
+                     "records": by_instance.get(i.id, []), "tasks": open_tasks.get(i.id, []),
+                     "steps": steps.get(i.id, [])})
     return rows
 
 
@@ -227,49 +213,50 @@ def _filter_instance_rows(rows, f):
 @bp.route("/")
 @login_required
 def workbench():
+    """Four tabs; each reads one page of rows in SQL (app/engine/tasklist.py) and counts the others."""
     session, user, clock = read_session(), web_user(), now()
     f = _args()
-    open_tasks = visible_tasks(session, user)
-    if user.is_auditor:
-        todo = open_tasks
-    else:
-        todo = [t for t in open_tasks if not t.claimed_by and not t.assignee]
-    mine = [t for t in open_tasks if user.username in (t.claimed_by, t.assignee)]
-    # Nothing waiting for the group but something for me (e.g. a return to edit): open on 我的.
-    tab = request.args.get("tab") or ("mine" if mine and not todo else "todo")
+    filters = tasklist.Filters(process=f["process"], date_from=f["date_from"], date_to=f["date_to"], q=f["q"],
+                               number=f["number"])
+    visible = tasklist.visible(session, user)
+    # 待处理 is everything waiting for this user: the post's unclaimed tasks and those assigned to or claimed by
+    # them (a plan sent to a chosen 下一步审核人, a return to edit) — the tab shown after signing in.
+    todo = visible if user.is_auditor else tasklist.filtered(session, user, tasklist.Filters(waiting=True), visible)
+    mine = tasklist.filtered(session, user, tasklist.Filters(mine=True), visible)
+    done_clauses = [HumanTask.completed_by == user.username, HumanTask.status == "completed"]
+    if not user.is_auditor:
+        units = user.unit_ids(session)
+        done_clauses.append(or_(HumanTask.unit_id.is_(None), HumanTask.unit_id.in_(tasklist.ints(units))
+                                if units else false()))
+    started_query = select(ProcessInstance).where(ProcessInstance.started_by == user.id)
+    counts = {"todo": tasklist.count(session, todo), "mine": tasklist.count(session, mine),
+              "done": tasklist.count(session, done_clauses),
+              "started": session.scalar(select(func.count()).select_from(started_query.subquery()))}
+    tab = request.args.get("tab") or "todo"
     if tab not in dict(TABS):
         tab = "todo"
-    done_query = select(HumanTask).where(HumanTask.completed_by == user.username, HumanTask.status == "completed")
-    if not user.is_auditor:
-        done_query = done_query.where(or_(HumanTask.unit_id.is_(None), HumanTask.unit_id.in_(user.unit_ids(session))))
-    started_query = select(ProcessInstance).where(ProcessInstance.started_by == user.id)
-    counts = {"todo": len(todo), "mine": len(mine),
-              "done": session.scalar(select(func.count()).select_from(done_query.subquery())),
-              "started": session.scalar(select(func.count()).select_from(started_query.subquery()))}
 
     if tab in ("todo", "mine"):
-        tasks = todo if tab == "todo" else mine
-        rows = _filter_task_rows(_task_rows(session, tasks, clock), f)
-        # Overdue first (most overdue on top), then newest.
-        rows.sort(key=lambda r: (not r["overdue"], r["task"].due_at.timestamp() if r["overdue"] else 0,
-                                 -r["task"].created_at.timestamp()))
+        clauses = tasklist.filtered(session, user, filters, todo if tab == "todo" else mine)
+        tasks, pager = tasklist.page(session, clauses, tasklist.overdue_first(clock), _page(), PAGE_SIZE)
+        rows = _task_rows(session, tasks, clock)
     elif tab == "done":
-        if f["process"]:
-            done_query = done_query.where(HumanTask.process_key == f["process"])
-        tasks = list(session.scalars(done_query.order_by(HumanTask.completed_at.desc())))
-        rows = _filter_task_rows(_task_rows(session, tasks, clock), f, when="completed_at")
+        clauses = tasklist.filtered(session, user, filters, done_clauses, when=HumanTask.completed_at)
+        tasks, pager = tasklist.page(session, clauses, [HumanTask.completed_at.desc(), HumanTask.id.desc()],
+                                     _page(), PAGE_SIZE)
+        rows = _task_rows(session, tasks, clock)
+        _add_decisions(session, rows)
     else:
         if f["process"]:
             started_query = started_query.where(ProcessInstance.key == f["process"])
         instances = list(session.scalars(started_query.order_by(ProcessInstance.started_at.desc(),
                                                                 ProcessInstance.id.desc())))
-        rows = _filter_instance_rows(_instance_rows(session, instances), f)
-    rows, pager = _paginate(rows, _page())
-    if tab == "done":
-        _add_decisions(session, rows)
-    overdue = sum(1 for t in todo + mine if t.due_at is not None and t.due_at < clock)
+        rows, pager = _paginate(_filter_instance_rows(_instance_rows(session, instances), f), _page())
+    overdue = tasklist.count(session, [*todo, tasklist.overdue_clause(clock)])
     processes = [(d.key, d.name) for d in _startable_processes(session)]
+    assigned = tasklist.count(session, [*mine, HumanTask.assignee == user.username])
     return render_template("workbench.html", active="workbench", tab=tab, tabs=TABS, counts=counts, rows=rows,
+                           assigned=assigned,
                            paging=pager, f=f, processes=processes, overdue=overdue,
                            filtered=any(v for v in f.values()))
 
@@ -369,11 +356,18 @@ def task_detail(task_id):
     if form is not None and row.unit_id is not None:
         data.update(_option_lists(session, form.schema, {row.unit_id}))
     record = present.visible_record(session, user, row.record_type, row.record_id)
+    request_view = review.request_view(session, row, instance, events)
+    if request_view is not None and row.unit_id is not None:
+        request_view["data"].update(_option_lists(session, request_view["schema"], {row.unit_id}))
+        pickers.with_pickers(session, request_view["schema"], request_view["data"], {row.unit_id})
+    schema = present.plain_form(form.schema) if form else None
+    if schema is not None and row.unit_id is not None:
+        pickers.with_pickers(session, schema, data, {row.unit_id})
     names = present.process_names(session)
     people = present.user_names(session, [row.claimed_by, row.assignee, row.completed_by])
     return render_template(
-        "task.html", active="workbench", row=row, instance=instance, process=names.get(row.process_key),
-        form=form.schema if form else None, data=data, can_act=can_act,
+        "task.html", active="workbench", row=row, instance=instance, request_view=request_view, process=names.get(row.process_key),
+        form=schema, data=data, can_act=can_act,
         can_claim=row.status == "open" and not row.claimed_by and not row.assignee
         and runtime.can_act(session, user, row),
         can_release=row.status == "open" and row.claimed_by == user.username and not user.is_auditor,
@@ -447,7 +441,7 @@ def _documentation(definition):
     text = (node.text or "").strip() if node is not None else ""
     # Drop the leading seed reference ("001 §2.2.1：", "001 §4.3、000 一(四)步骤三–四：").
     text = re.sub(r"^[^：:。]{0,40}§[^：:。]{0,40}[：:]\s*", "", text)
-    return text
+    return present.plain(text)
 
 
 @bp.route("/start")
@@ -493,11 +487,13 @@ def start_form(key):
     if form is not None and "year" in _form_keys(form.schema):
         data["year"] = present.local(now()).year
     units = _unit_choices(session, user)
+    schema = present.plain_form(form.schema) if form is not None else None
     if form is not None:
         data.update(_option_lists(session, form.schema, {u.id for u in units}))
+        pickers.with_pickers(session, schema, data, {u.id for u in units})
     return render_template("start_form.html", active="start", definition=definition,
                            category=deployments.parsed(definition).properties.get("category"),
-                           doc=_documentation(definition), form=form.schema if form else None, data=data,
+                           doc=_documentation(definition), form=schema, data=data,
                            units=units, default_unit=user.unit_id if user.unit_id in [u.id for u in units]
                            else (units[0].id if units else None),
                            refs=_references(session, user, form.schema if form else None))
@@ -521,7 +517,7 @@ def start_submit(key):
         message = _next_step_message(session, instance).replace("已提交", "流程已发起", 1)
         error = (instance.data or {}).get("error_message")
         if error:
-            message = f"流程已发起，但未通过检查，已退回您修改：{error}"
+            message = f"流程已发起，但未通过检查，已退回您修改：{present.plain(error)}"
     flash(message, "warning" if error else "success")
     return jsonify({"ok": True, "message": message,
                     "redirect": url_for("web.instance_detail", instance_id=instance.id)})

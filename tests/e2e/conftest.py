@@ -15,6 +15,8 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+# The two sizes every page is tried at (issue 15): a desktop and a phone (iPhone 12–14 CSS pixels).
+SIZES = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 sync_api = pytest.importorskip("playwright.sync_api")
 if not Path(CHROMIUM).exists():
@@ -53,9 +55,10 @@ class Pages:
     def __init__(self, browser, base):
         self.browser, self.base, self.pages = browser, base, []
 
-    def new(self):
+    def new(self, size="desktop"):
+        phone = size == "phone"
         context = self.browser.new_context(base_url=self.base, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                           viewport={"width": 1400, "height": 900})
+                                           viewport=SIZES[size], is_mobile=phone, has_touch=phone)
         context.set_default_timeout(10000)
         # Content-Security-Policy violations (the policy is app/security_headers.py), as the page sees them.
         context.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation', "
@@ -74,8 +77,20 @@ class Pages:
         reported = page.evaluate("window.__csp || []")
         return reported + [m for m in page.console_errors if "Content Security Policy" in m]
 
-    def login(self, username, password="demo"):
-        page = self.new()
+    @staticmethod
+    def shot(page, name):
+        """A full-page screenshot for reviewers: test-results/<name>.png."""
+        RESULTS.mkdir(exist_ok=True)
+        page.evaluate("window.scrollTo(0, 0)")  # the sticky header then stays on top of the capture
+        page.screenshot(path=str(RESULTS / f"{name}.png"), full_page=True)
+
+    @staticmethod
+    def page_scrolls_sideways(page):
+        """Whether the page itself scrolls horizontally (tables may scroll inside their own box)."""
+        return page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth + 1")
+
+    def login(self, username, password="demo", size="desktop"):
+        page = self.new(size)
         page.goto("/login")
         page.fill("input[name=username]", username)
         page.fill("input[name=password]", password)

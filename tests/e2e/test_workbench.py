@@ -26,11 +26,11 @@ def submit(page):
     page.get_by_test_id("submit").click()
 
 
-def fill_project(page, name="实验室设备采购", amount="800000", budget="1"):
+def fill_project(page, name="实验室设备采购", amount="800000", budget="2026-350001-001"):
     page.get_by_label("项目名称").fill(name)
     choose(page, "品目类别", "货物")
     page.get_by_label("项目金额（元）").fill(amount)
-    page.get_by_label("预算指标").fill(budget)
+    choose(page, "预算指标", budget)  # a picker by the number people see (issue 15 point 8)
     choose(page, "实施形式", "委托代理机构采购")
 
 
@@ -71,16 +71,16 @@ def test_clerk_starts_registration_and_reviewer_approves(pages):
     clerk.wait_for_url(re.compile(r"/instances/\d+$"))
     expect(clerk.get_by_test_id("flash")).to_contain_text("审核岗审核")
     expect(clerk.get_by_test_id("current-tasks")).to_contain_text("采购单位审核岗")
-    expect(clerk.get_by_test_id("instance-status")).to_have_text("运行中")
+    expect(clerk.get_by_test_id("instance-status")).to_have_text("办理中")
 
     reviewer = pages.login("reviewer")
     expect(reviewer.get_by_test_id("count-todo")).to_have_text("1")
     row = reviewer.locator("[data-testid=task-table] tbody tr").first
     expect(row).to_contain_text("实验室设备采购")
-    expect(row).to_contain_text("¥800,000.00 元")
+    expect(row).to_contain_text("800,000.00 元")
     row.locator("a.task-link").click()
     wait_form(reviewer)
-    expect(reviewer.get_by_test_id("record-card")).to_contain_text("¥800,000.00 元")
+    expect(reviewer.get_by_test_id("record-card")).to_contain_text("800,000.00 元")
     expect(reviewer.get_by_test_id("record-card")).to_contain_text("显微镜")
     expect(reviewer.get_by_test_id("history")).to_contain_text("发起流程")
     reviewer.get_by_label("审核通过").check()
@@ -88,14 +88,14 @@ def test_clerk_starts_registration_and_reviewer_approves(pages):
     submit(reviewer)
     reviewer.wait_for_url(re.compile(r"/instances/\d+$"))
     expect(reviewer.get_by_test_id("flash")).to_contain_text("流程已办结")
-    expect(reviewer.get_by_test_id("instance-status")).to_have_text("已完成")
+    expect(reviewer.get_by_test_id("instance-status")).to_have_text("已办结")
     expect(reviewer.get_by_test_id("history")).to_contain_text("同意登记")
     expect(reviewer.get_by_test_id("records")).to_contain_text("已登记")
 
     clerk.goto("/projects")
     expect(clerk.get_by_test_id("record-table")).to_contain_text("已登记")
     clerk.goto("/?tab=started")
-    expect(clerk.get_by_test_id("instance-table")).to_contain_text("已完成")
+    expect(clerk.get_by_test_id("instance-table")).to_contain_text("已办结")
     assert not clerk.js_errors and not reviewer.js_errors
 
 
@@ -110,7 +110,8 @@ def test_reject_with_comment_then_resubmit(pages, login):
     expect(reviewer.get_by_test_id("current-tasks")).to_contain_text("修改项目登记")
 
     clerk = pages.login("clerk")
-    expect(clerk.locator(".tab.active")).to_contain_text("我的")  # the return is waiting on 我的
+    expect(clerk.get_by_role("tab", selected=True)).to_contain_text("待处理")  # the return waits in 待处理
+    expect(clerk.get_by_test_id("assigned-notice")).to_contain_text("1 项任务指定由您办理")
     clerk.locator("a.task-link", has_text="修改项目登记").click()
     wait_form(clerk)
     expect(clerk.locator("#form-root")).to_contain_text("请补充采购内容清单")
@@ -124,7 +125,7 @@ def test_reject_with_comment_then_resubmit(pages, login):
     expect(clerk.get_by_test_id("current-tasks")).to_contain_text("审核岗审核")
 
     open_task(reviewer, "审核岗审核")
-    expect(reviewer.get_by_test_id("record-card")).to_contain_text("¥750,000.00 元")
+    expect(reviewer.get_by_test_id("record-card")).to_contain_text("750,000.00 元")
     expect(reviewer.get_by_test_id("history")).to_contain_text("请补充采购内容清单")
 
 
@@ -139,16 +140,17 @@ def test_validation_errors_show_next_to_fields_and_keep_input(pages, login):
     expect(field_error(clerk, "项目金额")).to_have_text("最多保留 2 位小数")
     expect(field_error(clerk, "品目类别")).to_have_text("此项为必填项")
     expect(clerk.get_by_test_id("form-error")).to_contain_text("请检查标红的字段")
-    # Server side: another unit's budget line is refused next to the field; what was typed stays.
-    fill_project(clerk, name="打印机", amount="100000", budget="4")
+    # Server side: the unit's projects of the year reach the 分散采购限额, so 说明 is required; the refusal is shown
+    # next to the field and what was typed stays.
+    login("clerk").start("project_registration", PROJECT)
+    fill_project(clerk, name="打印机", amount="100000")
     submit(clerk)
-    expect(field_error(clerk, "预算指标")).to_contain_text("不属于本单位")
+    expect(field_error(clerk, "说明")).to_contain_text("累计达到限额标准相关说明")
     expect(clerk).to_have_url(re.compile(r"/start/project_registration$"))
     expect(clerk.get_by_label("项目名称")).to_have_value("打印机")
-    expect(clerk.get_by_label("项目金额（元）")).to_have_value("100000")
+    expect(clerk.get_by_label("项目金额（元）")).to_have_value("100,000.00")
 
     # A server-only rule on a task form: rejecting needs a comment.
-    login("clerk").start("project_registration", PROJECT)
     reviewer = pages.login("reviewer")
     open_task(reviewer, "审核岗审核")
     reviewer.get_by_label("审核不通过").check()
@@ -174,7 +176,7 @@ def test_diagram_highlights_the_active_task(pages, login):
     expect(main.locator('.djs-connection.taken[data-element-id="Flow_reg_review_reg_decision"]')).to_have_count(0)
     # Into the call activity: the shared review process, drawn open while it runs, its task marked.
     sub = page.locator('[data-testid="subdiagram"][data-element="reg_review"]')
-    expect(sub).to_contain_text("进行中")
+    expect(sub).to_contain_text("办理中")
     expect(sub.locator(".diagram[data-ready=true]")).to_have_count(1)
     expect(sub.locator('.djs-element.highlight[data-element-id="review_task"]')).to_have_count(1)
     assert not page.js_errors
@@ -221,7 +223,7 @@ def test_files_picked_in_the_form_are_uploaded_and_submitted_as_attachment_ids(p
     clerk = pages.login("clerk")
     clerk.goto("/start/project_closing")
     wait_form(clerk)
-    clerk.get_by_label("采购项目").fill(str(project["id"]))
+    choose(clerk, "采购项目", project["number"])
     clerk.get_by_label("结项原因").fill("合同已履约")
     field = clerk.locator(".fjs-form-field", has=clerk.locator("label", has_text="项目结项附件")).first
     field.locator("input[type=file]").set_input_files(
@@ -246,4 +248,33 @@ def test_plan_form_offers_the_units_reviewers(pages):
     field = clerk.locator(".fjs-form-field", has=clerk.locator("label", has_text="下一步审核人")).first
     field.locator(".fjs-input-group").first.click()
     expect(field.locator(".fjs-dropdownlist-item")).to_have_text(["李审核（reviewer）"])
+    assert not clerk.js_errors
+
+
+def test_plan_start_and_edit_share_one_form(pages, login):
+    """plan_application's one form (issue 19): the start shows 采购计划申报 and 提交审核 / 暂存; the edit step the
+    heading 编辑采购计划, the reviewer's comment and also 删除计划."""
+    clerk = pages.login("clerk")
+    clerk.goto("/start/plan_application")
+    wait_form(clerk)
+    form = clerk.locator(".fjs-form")
+    expect(form).to_contain_text("采购计划申报")
+    expect(form).not_to_contain_text("编辑采购计划")
+    expect(form.get_by_label("删除计划")).to_have_count(0)
+    expect(form.get_by_label("暂存")).to_have_count(1)
+
+    api, reviewer, finance = login("clerk"), login("reviewer"), login("finance")
+    project = register_project(api, reviewer, amount=2000000)
+    instance = api.start("plan_application", {"year": 2026, "method": "open_tender", "amount": 500000,
+                                              "sme_reserved_amount": 500000, "action": "submit",
+                                              "project_id": project["id"]})
+    task = reviewer.task_named("采购单位审核岗审核", instance["id"])
+    reviewer.complete(task["id"], {"approved": "false", "comment": "请补充采购需求"})
+    edit = api.task_named("编辑采购计划", instance["id"])
+    clerk.goto(f"/tasks/{edit['id']}")
+    wait_form(clerk)
+    expect(form).to_contain_text("编辑采购计划")
+    expect(form).to_contain_text("请补充采购需求")
+    expect(form).not_to_contain_text("可先暂存，提交后进入审核")
+    expect(form.get_by_label("删除计划")).to_have_count(1)
     assert not clerk.js_errors

@@ -1,7 +1,7 @@
 """Task operations (issue 17): notices, copies, saved comments, added signers; Camunda 7 delegation on human_task
 
 Revision ID: 0600
-Revises: 0007
+Revises: 0100
 The three default saved comments (常用意见) are written here once; administrators edit them afterwards.
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0600'
-down_revision = '0007'
+down_revision = '0100'
 branch_labels = None
 depends_on = None
 # A data migration that cannot be undone sets this to why (Chinese); `python -m app db downgrade` then refuses

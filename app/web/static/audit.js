@@ -31,8 +31,11 @@
   document.getElementById('step-next').addEventListener('click', function () { show(Math.min(payload.steps.length - 1, current + 1)); });
   viewer.importXML(payload.xml).then(function () {
     canvas = viewer.get('canvas'); registry = viewer.get('elementRegistry');
-    canvas.zoom('fit-viewport', 'auto');
     show(payload.steps.length - 1);
+    var last = (payload.steps[payload.steps.length - 1] || {}).position || {};
+    var focus = (last.active || []).map(function (id) { return registry.get(id); }).filter(Boolean)[0];
+    if (window.DiagramView) { window.DiagramView.open(viewer, focus); window.DiagramView.controls(container, viewer, focus); }
+    else { canvas.zoom('fit-viewport', 'auto'); }
     container.setAttribute('data-ready', 'true');
   }).catch(function (err) { container.textContent = '流程图加载失败：' + (err && err.message ? err.message : err); });
 })();

@@ -80,16 +80,47 @@
   }
 
   // -- banner ----------------------------------------------------------------------------
+  // A refusal is seen where the eye is: the banner scrolls to the top of the page below the sticky header
+  // (web.css scroll-padding-top) and lists every field message; each one is a link to its field.
   function showBanner(message, extra) {
     if (!banner) { return; }
     banner.textContent = message;
     if (extra && extra.length) {
       var list = document.createElement('ul');
-      extra.forEach(function (line) { var li = document.createElement('li'); li.textContent = line; list.appendChild(li); });
+      extra.forEach(function (line) {
+        var li = document.createElement('li');
+        if (typeof line === 'string') { li.textContent = line; } else {
+          var link = document.createElement('a');
+          link.href = '#' + line.inputId;
+          link.textContent = line.text;
+          link.addEventListener('click', function (ev) {
+            ev.preventDefault();
+            var input = document.getElementById(line.inputId);
+            if (input) { input.scrollIntoView({ block: 'center' }); input.focus({ preventScroll: true }); }
+          });
+          li.appendChild(link);
+        }
+        list.appendChild(li);
+      });
       banner.appendChild(list);
     }
     banner.classList.remove('hidden');
-    banner.scrollIntoView({ block: 'nearest' });
+    banner.setAttribute('tabindex', '-1');
+    banner.scrollIntoView({ block: 'start' });
+    banner.focus({ preventScroll: true });
+  }
+  function fieldMessages() {
+    // The messages form-js shows next to fields, with their labels, for the banner.
+    var out = [];
+    root.querySelectorAll('.fjs-has-errors').forEach(function (holder) {
+      var label = holder.querySelector('.fjs-form-field-label');
+      var error = holder.querySelector('.fjs-form-field-error');
+      var input = holder.querySelector('input, textarea');
+      if (!error || !input || !input.id) { return; }
+      out.push({ text: (label ? label.textContent.replace(/\*$/, '').trim() + '：' : '') + error.textContent.trim(),
+                 inputId: input.id });
+    });
+    return out;
   }
   function hideBanner() { if (banner) { banner.classList.add('hidden'); banner.textContent = ''; } }
 
@@ -156,35 +187,109 @@
   function showServerErrors(errors) {
     var result = mapErrors(errors);
     form._setState({ errors: result.mapped });
-    var first = root.querySelector('.fjs-has-errors input, .fjs-has-errors textarea, .fjs-has-errors .fjs-input');
-    if (first && first.focus) { first.focus({ preventScroll: true }); }
     return result.unmatched;
   }
+
+  // -- numbers and amounts ----------------------------------------------------------------------
+  // form-js's number field reads a comma as a decimal point (450,000 → 450) and blocks 万 and full-width
+  // digits. Every number field is therefore rendered as a text field and read by GovMoney (money.js), the
+  // same rules as the server (app/models/amounts.py): the digits typed are the value sent, or the field says
+  // why not. Money (keys ending in amount/price, as the server decides) is shown as 450,000.00 with 元 and
+  // a live “= 45 万元”. The stored forms are untouched: the server still validates them as numbers.
+  var NUMBERS = {};
+  function walkNumbers(data, convert) { return GovMoney.walk(data, NUMBERS, convert); }
+  var toDisplay = GovMoney.display;
+  function toValue(text, spec) {  // typed text → what is sent: a money amount as an exact decimal string
+    var read = GovMoney.parse(text, spec);
+    if (read.error || read.value === null) { return read.error ? text : null; }
+    if (spec.money) { return read.value; }
+    var n = Number(read.value);
+    return Math.abs(n) <= Number.MAX_SAFE_INTEGER && String(n) === read.value ? n : read.value;
+  }
+  function numberInputs() {
+    // Inputs of converted fields: form-js ids are fjs-form-<form>-<field id>[_<row>…] (prefixId).
+    var found = [];
+    fields().forEach(function (f) {
+      if (!NUMBERS[f.key] || f.type !== 'textfield') { return; }
+      root.querySelectorAll('input[id$="-' + f.id + '"], input[id*="-' + f.id + '_"]').forEach(function (input) {
+        found.push({ input: input, spec: NUMBERS[f.key] });
+      });
+    });
+    return found;
+  }
+  function hintFor(input, spec) {
+    var holder = input.closest('.fjs-form-field');
+    if (!holder || !spec.money) { return; }
+    var hint = holder.querySelector('.money-hint');
+    if (!hint) {
+      hint = document.createElement('div');
+      hint.className = 'money-hint';
+      hint.id = input.id + '-wan';
+      hint.setAttribute('aria-live', 'polite');
+      holder.appendChild(hint);
+    }
+    var read = GovMoney.parse(input.value, spec);
+    hint.textContent = read.value ? ('＝ ' + GovMoney.format(read.value, 2) + ' 元' +
+      (GovMoney.wan(read.value) ? '（' + GovMoney.wan(read.value) + '）' : '')) : '';
+  }
+  function decorateNumbers() {
+    numberInputs().forEach(function (n) {
+      if (!n.input.hasAttribute('inputmode')) { n.input.setAttribute('inputmode', 'decimal'); }
+      n.input._govSpec = n.spec;
+      hintFor(n.input, n.spec);
+    });
+  }
+  root.addEventListener('input', function (ev) {
+    if (ev.target._govSpec) { hintFor(ev.target, ev.target._govSpec); }
+  });
+  root.addEventListener('focusout', function (ev) {
+    // On leaving an amount, show it with separators (450000 → 450,000.00): what is read is what is seen.
+    var input = ev.target, spec = input._govSpec;
+    if (!spec || !spec.money || input.readOnly) { return; }
+    var read = GovMoney.parse(input.value, spec);
+    if (read.error || read.value === null) { return; }
+    var shown = GovMoney.format(read.value, 2);
+    if (shown !== input.value) {
+      input.value = shown;
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    }
+  });
 
   // -- mount ------------------------------------------------------------------------------
   function mount() {
     if (!schemaNode) { return Promise.resolve(); }
     schema = JSON.parse(schemaNode.textContent);
-    var data = JSON.parse(document.getElementById('form-data').textContent || '{}');
+    NUMBERS = GovMoney.prepare(schema);
+    var data = walkNumbers(JSON.parse(document.getElementById('form-data').textContent || '{}'), toDisplay);
     // debounce: false — every keystroke is in the form's data at once, so a quick click on 提交 right after
     // typing submits what is on screen (form-js otherwise applies input 300 ms later).
     form = new FormViewer.Form({ container: root, properties: { readOnly: readOnly }, debounce: false });
     var validator = form.get('validator');
     var validateFieldInstance = validator.validateFieldInstance.bind(validator);
+    var registry = form.get('formFieldRegistry');
     validator.validateFieldInstance = function (instance, value) {
-      return validateFieldInstance(instance, value).map(translate);
+      var errors = validateFieldInstance(instance, value).map(translate);
+      var field = registry.get(instance.id);
+      var spec = field && field.type === 'textfield' ? NUMBERS[field.key] : null;
+      var read = spec ? GovMoney.parse(value, spec) : {};
+      return read.error ? errors.concat([read.error]) : errors;
     };
     new MutationObserver(function (records) {
+      var added = false;
       records.forEach(function (r) {
-        r.addedNodes.forEach(function (n) { if (n.nodeType === 1) { localize(n); } else if (n.nodeType === 3 && n.parentNode) { localize(n.parentNode); } });
+        r.addedNodes.forEach(function (n) {
+          if (n.nodeType === 1 && n.className !== 'money-hint') { added = true; localize(n); } else if (n.nodeType === 3 && n.parentNode) { localize(n.parentNode); }
+        });
       });
       schedulePickers();
+      if (added) { decorateNumbers(); }
     }).observe(root, { childList: true, subtree: true });
     // A picker opened before the timer ran (a fast click) is put into Chinese as it gets focus.
     root.addEventListener('focusin', function () { localizePickers(root); });
     return form.importSchema(schema, data).then(function () {
       localize(root);
       localizePickers(root);
+      decorateNumbers();
       root.setAttribute('data-ready', 'true');
       form.on('changed', function () { /* keep the banner until the next submit */ });
     }).catch(function (err) {
@@ -260,13 +365,62 @@
     if (form) {
       result = form.submit();
       if (Object.keys(result.errors || {}).length) {
-        showBanner('请检查标红的字段后再提交。');
+        requestAnimationFrame(function () { showBanner('请检查标红的字段后再提交。', fieldMessages()); });
         return;
       }
     }
+    var ending = endingChoice(result.data);
+    if (!ending) { proceed(result); return; }
+    var reasonEmpty = ending.reasonKey && !String(result.data[ending.reasonKey] || '').trim();
+    window.govConfirm({
+      title: '确认' + ending.label,
+      message: '您选择了“' + ending.label + '”。提交后不可撤销' + (ending.reasonKey ? '，原因将记入办理记录' : '') + '。确定提交吗？',
+      confirmLabel: '确认' + ending.label, reasonLabel: reasonEmpty ? ending.reasonLabel : null
+    }).then(function (answer) {
+      if (!answer) { return; }
+      if (reasonEmpty) { result.data[ending.reasonKey] = answer.reason; }
+      proceed(result);
+    });
+  }
+
+  // -- irreversible choices (删除, 取消, 撤销, 终止, 放弃 …) ask first --------------------------------
+  // The reason a choice that ends something needs (取消原因 of 取消采购) is the form's one reason field; the server
+  // refuses the choice without it (app/engine/forms.py, same rule), the dialog asks for it first.
+  var DESTRUCTIVE = /^(delete|cancel|abandon|revoke|terminate|cancel_aggregation|withdraw)$/;
+  var ENDING = /^(cancel|terminate|revoke)$/;
+  function topFields() {
+    var out = [];
+    (function walk(components) {
+      (components || []).forEach(function (c) {
+        out.push(c);
+        if (c.type === 'group' && !c.path) { walk(c.components); }
+      });
+    })(schema ? schema.components : []);
+    return out;
+  }
+  function endingChoice(data) {
+    var all = topFields();
+    var reasons = all.filter(function (c) {
+      return (c.type === 'textarea' || c.type === 'textfield') && c.key && (c.key === 'reason' || /_reason$/.test(c.key));
+    });
+    for (var i = 0; i < all.length; i++) {
+      var c = all[i];
+      if ((c.type !== 'radio' && c.type !== 'select') || !Array.isArray(c.values)) { continue; }
+      var chosen = data[c.key];
+      var option = c.values.find(function (o) { return o.value === chosen; });
+      if (!option || !DESTRUCTIVE.test(String(chosen))) { continue; }
+      var needs = ENDING.test(String(chosen)) && reasons.length === 1;
+      return { label: option.label || chosen, reasonKey: needs ? reasons[0].key : null,
+               reasonLabel: needs ? String(reasons[0].label || '原因').replace(/[（(].*$/, '') : null };
+    }
+    return null;
+  }
+
+  function proceed(result) {
     submitButton.disabled = true;
     submitButton.classList.add('loading');
-    uploadFiles(Object.assign({}, result.data), result.files).then(function (data) {
+    var typed = walkNumbers(JSON.parse(JSON.stringify(result.data)), toValue);
+    uploadFiles(typed, result.files).then(function (data) {
       return send(Object.assign({ data: data }, extraPayload()));
     }, function (err) {
       submitButton.disabled = false;
@@ -300,7 +454,10 @@
         return;
       }
       var unmatched = res.body.errors && form ? showServerErrors(res.body.errors) : [];
-      showBanner(res.body.message || ('提交失败（' + res.status + '）'), unmatched);
+      // form-js renders the field errors on its next frame; list them in the banner once they are there.
+      requestAnimationFrame(function () {
+        showBanner(res.body.message || ('提交失败（' + res.status + '）'), fieldMessages().concat(unmatched));
+      });
     }).catch(function () {
       submitButton.disabled = false;
       submitButton.classList.remove('loading');
@@ -315,7 +472,7 @@
     if (!field) { return; }
     var state = form._getState();
     var data = Object.assign({}, state.data);
-    data[key] = Number(value);
+    data[key] = NUMBERS[key] ? toDisplay(value, NUMBERS[key]) : Number(value);
     hideBanner();
     form.importSchema(schema, data).then(function () { localize(root); });
   }

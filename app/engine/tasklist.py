@@ -1,0 +1,169 @@
+"""Task lists in SQL: who may act on a task, filters, ordering and one page at a time.
+
+The API (``GET /api/tasks``) and the 工作台 both read open tasks through ``visible``/``page`` so that a list of
+100,000 open tasks costs one indexed page query and one count, never a Python pass over every row. The rules are
+``runtime.can_act``'s, said in SQL: the task's unit is one of the user's (or it has none); then the assignee
+alone, or else a candidate group of the user or the user as a candidate user. Candidate groups and users are
+matched on ``HumanTask.candidate_keys`` (",g:reviewer,u:alice,", kept by ``models.engine``).
+
+Paging is limit/offset (page numbers are what the 工作台 shows); the order always ends in the task id, so pages
+never overlap or skip. The composite indexes of revision 0500 match these queries: open tasks by unit and time
+(clerks), by time (auditors), by due time (overdue first), by process, and completed tasks by who completed them.
+"""
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import and_, bindparam, case, exists, false, func, or_, select
+
+from ..models import Base, HumanTask, ProcessDefinition, ProcessInstance
+from ..models.engine import candidate_key
+from ..models.org import UNASSIGNED_GROUP
+
+# Page sizes: what a page holds unless asked, and the most it ever holds (larger requests are capped).
+DEFAULT_PER_PAGE, MAX_PER_PAGE = 50, 200
+LOCAL_TZ = timezone(timedelta(hours=8))  # dates in filters are China dates
+# Records a task may concern whose number or name a text filter looks at (those with the usual columns).
+RECORD_TYPES = ("project", "plan", "budget_line", "tender", "contract", "payment", "acceptance", "requirement",
+                "intent", "import_approval", "supplementary_contract")
+
+
+@dataclass
+class Filters:
+    process: str = ""
+    group: str = ""
+    assignee: str = ""
+    unit_id: int | None = None
+    mine: bool = False  # claimed by or assigned to the user
+    unclaimed: bool = False  # nobody claimed it and it has no assignee
+    waiting: bool = False  # unclaimed, or claimed by / assigned to the user (the 待处理 tab)
+    date_from: date | None = None  # China dates, inclusive, on created_at (completed_at for done lists)
+    date_to: date | None = None
+    q: str = ""  # text in the task name, process name, business key, instance id, record number or name
+    number: str = ""  # text in the record number
+
+
+def ints(values):
+    """An IN list of integers rendered inline: no bound-parameter limit, whatever its length (ids are ints)."""
+    return bindparam("ids", sorted({int(v) for v in values}), expanding=True, literal_execute=True)
+
+
+def _can_act(session, user):
+    units = user.unit_ids(session)
+    in_unit = or_(HumanTask.unit_id.is_(None), HumanTask.unit_id.in_(ints(units)) if units else false())
+    keys = [HumanTask.candidate_keys.contains(candidate_key("g", g), autoescape=True) for g in sorted(user.groups)]
+    keys.append(HumanTask.candidate_keys.contains(candidate_key("u", user.username), autoescape=True))
+    rule = and_(in_unit, or_(HumanTask.assignee == user.username, and_(HumanTask.assignee.is_(None), or_(*keys))))
+    if UNASSIGNED_GROUP in user.groups:  # runtime.admin_holds: the unassigned fallback of any unit
+        rule = or_(rule, and_(HumanTask.assignee.is_(None),
+                              HumanTask.candidate_keys.contains(candidate_key("g", UNASSIGNED_GROUP), autoescape=True)))
+    return rule
+
+
+def visible(session, user, status="open"):
+    """The tasks the user may act on (auditors: all), as a WHERE clause list for a select of HumanTask."""
+    clauses = [HumanTask.status == status]
+    if not user.is_auditor:
+        clauses.append(_can_act(session, user))
+    return clauses
+
+
+def _day_start(day):
+    return datetime.combine(day, time.min, LOCAL_TZ).astimezone(timezone.utc)
+
+
+def _like(text):
+    return f"%{text}%"
+
+
+def _records(text, numbers_only):
+    parts = []
+    for record_type in RECORD_TYPES:
+        model = _model(record_type)
+        if model is None:
+            continue
+        columns = [getattr(model, c) for c in ("number", "code") if hasattr(model, c)]
+        if not numbers_only:
+            columns += [getattr(model, c) for c in ("name", "title") if hasattr(model, c)]
+        if not columns:
+            continue
+        matching = select(model.id).where(or_(*[c.ilike(_like(text), escape="\\") for c in columns]))
+        parts.append(and_(HumanTask.record_type == record_type, HumanTask.record_id.in_(matching)))
+    return parts
+
+
+def _model(record_type):
+    for mapper in Base.registry.mappers:
+        if getattr(mapper.class_, "__tablename__", None) == record_type:
+            return mapper.class_
+    return None
+
+
+def _escape(text):
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filtered(session, user, f, clauses, when=HumanTask.created_at):
+    """The clauses narrowed by the filters, all in SQL."""
+    clauses = list(clauses)
+    if f.process:
+        clauses.append(HumanTask.process_key == f.process)
+    if f.group:
+        clauses.append(HumanTask.candidate_keys.contains(candidate_key("g", f.group), autoescape=True))
+    if f.assignee:
+        clauses.append(or_(HumanTask.assignee == f.assignee, HumanTask.claimed_by == f.assignee))
+    if f.unit_id is not None:
+        clauses.append(HumanTask.unit_id == f.unit_id)
+    if f.mine:
+        clauses.append(or_(HumanTask.claimed_by == user.username, HumanTask.assignee == user.username))
+    unclaimed = and_(HumanTask.claimed_by.is_(None), HumanTask.assignee.is_(None))
+    if f.unclaimed:
+        clauses.append(unclaimed)
+    if f.waiting:
+        clauses.append(or_(unclaimed, HumanTask.claimed_by == user.username, HumanTask.assignee == user.username))
+    if f.date_from:
+        clauses.append(when >= _day_start(f.date_from))
+    if f.date_to:
+        clauses.append(when < _day_start(f.date_to + timedelta(days=1)))
+    if f.number:
+        clauses.append(or_(false(), *_records(_escape(f.number), numbers_only=True)))
+    if f.q:
+        needle = _escape(f.q)
+        names = select(ProcessDefinition.key).where(ProcessDefinition.name.ilike(_like(needle), escape="\\"))
+        keys = select(ProcessInstance.id).where(ProcessInstance.business_key.ilike(_like(needle), escape="\\"))
+        options = [HumanTask.name.ilike(_like(needle), escape="\\"), HumanTask.process_key.in_(names),
+                   HumanTask.instance_id.in_(keys), *_records(needle, numbers_only=False)]
+        if f.q.strip().isdigit() and len(f.q.strip()) < 10:
+            options.append(HumanTask.instance_id == int(f.q.strip()))
+        clauses.append(or_(*options))
+    return clauses
+
+
+def overdue_clause(now):
+    return and_(HumanTask.due_at.is_not(None), HumanTask.due_at < now)
+
+
+def newest_first():
+    """Newest first; tasks made in the same instant (one step opening several) in the order their instances
+    started, as the list always showed them; the task id makes the order total, so pages never overlap."""
+    return [HumanTask.created_at.desc(), HumanTask.instance_id, HumanTask.id]
+
+
+def overdue_first(now):
+    """Overdue first (most overdue on top), then newest."""
+    late = overdue_clause(now)
+    return [case((late, 0), else_=1), case((late, HumanTask.due_at), else_=None), *newest_first()]
+
+
+def count(session, clauses):
+    return session.scalar(select(func.count()).select_from(HumanTask).where(*clauses))
+
+
+def page(session, clauses, order, number, per_page, clamp=True):
+    """(rows of that page, {page, pages, total, per_page}): pages start at 1. A page past the end is the last
+    page when ``clamp`` (the 工作台), else empty (the API: a client pages until a short page)."""
+    total = count(session, clauses)
+    pages = max(1, -(-total // per_page))
+    number = min(max(1, number), pages) if clamp else max(1, number)
+    rows = list(session.scalars(select(HumanTask).where(*clauses).order_by(*order)
+                                .offset((number - 1) * per_page).limit(per_page)))
+    return rows, {"page": number, "pages": pages, "total": total, "per_page": per_page}

@@ -1,0 +1,78 @@
+"""The main pages at 1440×900 and 390×844 (issue 15 points 3, 13): no sideways page scroll on a phone, the menu
+folds away, tables scroll inside their own box; screenshots of every page go to test-results/ for reviewers."""
+import re
+
+import pytest
+from helpers import PROJECT, register_project
+from playwright.sync_api import expect
+
+
+@pytest.fixture
+def records(login):
+    clerk, reviewer = login("clerk"), login("reviewer")
+    project = register_project(clerk, reviewer)
+    instance = clerk.start("project_registration", {**PROJECT, "name": "办公家具采购", "amount": 450000})
+    task = next(t for t in reviewer.tasks() if t["instance_id"] == instance["id"])
+    return {"project": project, "instance": instance, "task": task}
+
+
+def pages_of(records):
+    return [("workbench", "/", "工作台"), ("workbench-mine", "/?tab=mine", "工作台"),
+            ("workbench-started", "/?tab=started", "工作台"),
+            ("task", f"/tasks/{records['task']['id']}", records["task"]["name"]),
+            ("instance", f"/instances/{records['instance']['id']}", "采购项目"),
+            ("projects", "/projects", "采购项目"), ("project", f"/projects/{records['project']['id']}", "实验室设备采购"),
+            ("plans", "/plans", "采购计划"), ("contracts", "/contracts", "合同")]
+
+
+CLERK_PAGES = [("start", "/start", "发起流程"), ("start-form", "/start/project_registration", "采购项目")]
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_login_page_fits(pages, size):
+    page = pages.new(size)
+    page.goto("/login")
+    expect(page.get_by_role("heading", name="用户登录")).to_be_visible()
+    expect(page.get_by_role("button", name="登 录")).to_be_in_viewport()
+    expect(page.get_by_role("navigation", name="主菜单")).to_have_count(0)  # no empty menu column
+    assert not pages.page_scrolls_sideways(page)
+    pages.shot(page, f"login-{size}")
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_main_pages_fit_the_screen(pages, records, size):
+    for user, visits in (("reviewer", pages_of(records)), ("clerk", CLERK_PAGES)):
+        page = pages.login(user, size=size)
+        for name, url, heading in visits:
+            page.goto(url)
+            expect(page.locator("h1").first).to_contain_text(heading)
+            page.wait_for_load_state("networkidle")
+            assert not pages.page_scrolls_sideways(page), f"{url} scrolls sideways at {size}"
+            pages.shot(page, f"{name}-{size}")
+        assert not page.js_errors
+
+
+def test_phone_menu_folds_and_opens(pages, records):
+    page = pages.login("reviewer", size="phone")
+    menu = page.get_by_role("navigation", name="主菜单")
+    expect(menu).to_be_hidden()
+    page.get_by_role("button", name="菜单").click()
+    expect(menu).to_be_visible()
+    expect(menu.get_by_role("link", name="采购项目")).to_be_visible()
+    menu.get_by_role("link", name="采购项目").click()
+    expect(page).to_have_url(re.compile(r"/projects$"))
+    expect(page.get_by_role("navigation", name="主菜单")).to_be_hidden()
+    # 工作台 reads as a word, not one character per line.
+    page.goto("/")
+    heading = page.get_by_role("heading", name="工作台")
+    assert heading.bounding_box()["height"] < 40
+    # A wide table scrolls inside its box, the page does not.
+    table = page.get_by_test_id("task-table")
+    expect(table).to_contain_text("办公家具采购")
+    assert not pages.page_scrolls_sideways(page)
+
+
+def test_desktop_menu_is_always_shown(pages):
+    page = pages.login("reviewer")
+    expect(page.get_by_role("navigation", name="主菜单")).to_be_visible()
+    expect(page.get_by_role("button", name="菜单")).to_be_hidden()

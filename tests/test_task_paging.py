@@ -1,0 +1,109 @@
+"""Bounded task lists (issue 16): GET /api/tasks pages in SQL, filters in SQL, bad paging gets a 400 in Chinese."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.models import HumanTask
+from app.web import present
+from helpers import PROJECT
+
+
+def start(login, n, user="clerk", **overrides):
+    return [login(user).start("project_registration", {**PROJECT, "name": f"设备{i:02d}", "amount": 1000 + i,
+                                                        **overrides}) for i in range(n)]
+
+
+def test_pages_are_disjoint_newest_first_and_say_the_total(login, clock):
+    started = []
+    for i in range(5):
+        started += start(login, 1)
+        clock.advance(minutes=1)  # distinct creation times: newest first is well defined
+    reviewer = login("reviewer")
+    pages, links = [], []
+    for number in (1, 2, 3, 4):
+        response = reviewer.get("/api/tasks", query_string={"page": number, "per_page": 2})
+        assert response.status_code == 200
+        assert response.headers["X-Total-Count"] == "5" and response.headers["X-Per-Page"] == "2"
+        pages.append([t["instance_id"] for t in response.json])
+        links.append(response.headers.get("Link"))
+    assert [len(p) for p in pages] == [2, 2, 1, 0]
+    assert sum(pages, []) == [i["id"] for i in reversed(started)]
+    assert links[0] == '</api/tasks?per_page=2&page=2>; rel="next"' and links[2] is None
+
+
+def test_a_page_larger_than_the_maximum_is_capped(login):
+    start(login, 1)
+    response = login("reviewer").get("/api/tasks", query_string={"per_page": 100000})
+    assert response.status_code == 200 and response.headers["X-Per-Page"] == "200"
+    assert response.headers["X-Page"] == "1" and len(response.json) == 1
+
+
+@pytest.mark.parametrize("query, field", [({"page": 0}, "page"), ({"page": -1}, "page"), ({"page": "abc"}, "page"),
+                                          ({"per_page": 0}, "per_page"), ({"per_page": "十"}, "per_page"),
+                                          ({"page": "1.5"}, "page"), ({"created_from": "2026-13-01"}, "created_from")])
+def test_bad_paging_is_a_400_in_chinese(login, query, field):
+    response = login("reviewer").get("/api/tasks", query_string=query)
+    assert response.status_code == 400
+    message = response.json["errors"][field][0]
+    assert message in ("应为整数", "应为日期（YYYY-MM-DD）") or message.startswith("应为 1 到")
+
+
+def test_filters_run_in_sql_and_combine(login, clock):
+    first = start(login, 3)
+    clock.advance(days=2)
+    later = start(login, 2, user="clerk2", budget_line_id=4, region="福州市")
+    auditor, reviewer = login("auditor"), login("reviewer")
+    everyone = auditor.tasks()
+    assert {t["instance_id"] for t in everyone} >= {i["id"] for i in first + later}
+    # Auditors page through every unit; a unit filter narrows to one.
+    units = {t["unit_id"] for t in everyone}
+    assert len(units) == 2
+    assert {t["instance_id"] for t in auditor.tasks(unit_id=later[0]["data"]["unit_id"])} == {i["id"] for i in later}
+    # A reviewer sees only the own unit's tasks, whatever the filters say.
+    assert {t["instance_id"] for t in reviewer.tasks()} == {i["id"] for i in first}
+    assert reviewer.tasks(unit_id=later[0]["data"]["unit_id"]) == []
+    # Text: task name, record name and number, business key, instance id.
+    assert [t["instance_id"] for t in reviewer.tasks(q="设备01")] == [first[1]["id"]]
+    number = login("clerk").ok(login("clerk").get(f"/api/projects/{first[2]['data']['project_id']}"))["number"]
+    assert [t["instance_id"] for t in reviewer.tasks(q=number)] == [first[2]["id"]]
+    assert first[0]["id"] in [t["instance_id"] for t in reviewer.tasks(q=str(first[0]["id"]))]
+    assert len(reviewer.tasks(q="审核")) == 3 and reviewer.tasks(q="不存在的文字%_") == []
+    # Dates are China dates of creation, inclusive.
+    day = (clock.now + timedelta(hours=8)).date()
+    assert {t["instance_id"] for t in auditor.tasks(created_from=day.isoformat())} == {i["id"] for i in later}
+    earlier = (day - timedelta(days=2)).isoformat()
+    assert {t["instance_id"] for t in auditor.tasks(created_to=earlier)} >= {i["id"] for i in first}
+    assert not {t["instance_id"] for t in auditor.tasks(created_to=earlier)} & {i["id"] for i in later}
+    # Group, process and assignee.
+    assert len(reviewer.tasks(group="reviewer", process="project_registration")) == 3
+    assert reviewer.tasks(group="finance") == []
+    task = reviewer.tasks()[0]
+    assert reviewer.ok(reviewer.post(f"/api/tasks/{task['id']}/claim"))["claimed_by"] == "reviewer"
+    assert [t["id"] for t in auditor.tasks(assignee="reviewer")] == [task["id"]]
+    assert [t["id"] for t in reviewer.tasks(assigned="me")] == [task["id"]]
+
+
+def test_candidate_keys_follow_the_lists_and_escape_like_wildcards(app, login):
+    start(login, 1)
+    with app.extensions["db"].Session() as session, session.begin():
+        row = session.scalars(select(HumanTask).where(HumanTask.status == "open")).one()
+        assert row.candidate_keys == ",g:reviewer,"
+        row.candidate_groups, row.candidate_users = [], ["re_iewer"]
+    with app.extensions["db"].Session() as session:
+        assert session.scalars(select(HumanTask)).one().candidate_keys == ",u:re_iewer,"
+    # "_" is no wildcard: the reviewer is not the candidate user re_iewer, nor is "%" anyone.
+    assert login("reviewer").tasks() == []
+    with app.extensions["db"].Session() as session, session.begin():
+        session.scalars(select(HumanTask)).one().candidate_users = ["reviewer"]
+    assert len(login("reviewer").tasks()) == 1
+
+
+def test_record_lookups_never_build_an_in_list_past_the_drivers_limit(app, login):
+    instance = start(login, 1)[0]
+    project_id = instance["data"]["project_id"]
+    refs = [("project", i) for i in range(1, 70001)]  # more than PostgreSQL's 65,535 parameters
+    with app.extensions["db"].Session() as session:
+        found = present.records(session, refs)
+        assert set(found) == {("project", project_id)}
+        assert present.user_names(session, [f"u{i}" for i in range(70000)] + ["clerk"]) == {"clerk": "张经办（clerk）"}
