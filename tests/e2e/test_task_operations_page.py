@@ -54,6 +54,10 @@ def test_saved_comment_reassign_and_return(pages, login, size):
     panel = page.get_by_test_id("task-ops")
     panel.get_by_role("button", name="情况属实，同意").click()
     expect(page.get_by_label("审核意见")).to_have_value("情况属实，同意")
+    page.get_by_label("审核意见").fill("材料齐全，同意")
+    panel.get_by_test_id("save-comment").click()
+    expect(panel.get_by_test_id("ops-result")).to_have_text("已存为常用意见")
+    assert "材料齐全，同意" in [c["text"] for c in login("reviewer").ok(login("reviewer").get("/api/comments"))]
     _no_overflow(page)
     panel.get_by_role("button", name="转办", exact=True).click()
     panel.get_by_test_id("reassign-to").select_option("reviewer3")

@@ -93,6 +93,23 @@
     });
     return labelled[0] || areas[0] || panel.querySelector("#op-resolve textarea");
   }
+  var save = document.getElementById("save-comment");
+  if (save) {
+    save.addEventListener("click", function () {
+      var field = commentField();
+      var text = field ? field.value.trim() : "";
+      if (!text) { show("请先填写意见，再存为常用意见", false); return; }
+      fetch(save.getAttribute("data-url"), {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ text: text })
+      }).then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          show(response.ok ? "已存为常用意见" : message(data, response.status), response.ok);
+        });
+      }).catch(function () { show("网络错误，请稍后重试", false); });
+    });
+  }
   panel.querySelectorAll(".comment-chip").forEach(function (chip) {
     chip.addEventListener("click", function () {
       var field = commentField();
