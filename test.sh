@@ -9,7 +9,8 @@ fi
 .venv/bin/pip install -q -e ".[test]"
 # Browser tests (tests/e2e) drive Debian's Chromium through Playwright; `playwright install` is not used.
 # The WenQuanYi font makes failure screenshots (test-results/) readable in Chinese.
-if [ ! -x /usr/bin/chromium ]; then
+# fpdf2 embeds that font in the 审批单 PDF too (app/web/sheet_pdf.py).
+if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null
