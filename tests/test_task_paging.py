@@ -107,3 +107,25 @@ def test_record_lookups_never_build_an_in_list_past_the_drivers_limit(app, login
         found = present.records(session, refs)
         assert set(found) == {("project", project_id)}
         assert present.user_names(session, [f"u{i}" for i in range(70000)] + ["clerk"]) == {"clerk": "张经办（clerk）"}
+
+
+def test_overdue_first_pages_hold_every_task_once(app, login, clock):
+    from app.engine import tasklist
+    from app.models import User
+    started = start(login, 7)
+    with app.extensions["db"].Session() as session, session.begin():
+        rows = {t.instance_id: t for t in session.scalars(select(HumanTask).where(HumanTask.status == "open"))}
+        rows[started[4]["id"]].due_at = clock.now - timedelta(days=1)
+        rows[started[2]["id"]].due_at = clock.now - timedelta(days=3)  # the most overdue
+        rows[started[6]["id"]].due_at = clock.now + timedelta(days=3)  # due, not yet overdue
+    with app.extensions["db"].Session() as session:
+        auditor = session.scalars(select(User).where(User.username == "auditor")).one()
+        clauses = tasklist.visible(session, auditor)
+        pages = [tasklist.page_overdue_first(session, clauses, clock.now, n, 3) for n in (1, 2, 3, 4)]
+        order = [[t.instance_id for t in rows] for rows, _ in pages]
+        newest = tasklist.page(session, clauses, tasklist.newest_first(), 1, 10)[0]
+    ids = [i["id"] for i in started]
+    assert order[0][:2] == [ids[2], ids[4]]
+    assert sum(order[:3], []) == [ids[2], ids[4]] + [t.instance_id for t in newest if t.instance_id not in (ids[2], ids[4])]
+    assert order[3] == order[2] and pages[3][1]["page"] == 3  # past the end: the last page
+    assert [info["total"] for _, info in pages] == [7, 7, 7, 7]

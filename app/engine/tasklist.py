@@ -13,7 +13,7 @@ never overlap or skip. The composite indexes of revision 0500 match these querie
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, bindparam, case, exists, false, func, or_, select
+from sqlalchemy import and_, bindparam, false, func, or_, select
 
 from ..models import Base, HumanTask, ProcessDefinition, ProcessInstance
 from ..models.engine import candidate_key
@@ -139,10 +139,23 @@ def newest_first():
     return [HumanTask.created_at.desc(), HumanTask.instance_id, HumanTask.id]
 
 
-def overdue_first(now):
-    """Overdue first (most overdue on top), then newest."""
+def page_overdue_first(session, clauses, now, number, per_page):
+    """``page`` ordered overdue first (most overdue on top), then newest: two indexed queries (by due time, by
+    creation time) instead of one sort of every matching row by a computed key."""
     late = overdue_clause(now)
-    return [case((late, 0), else_=1), case((late, HumanTask.due_at), else_=None), *newest_first()]
+    total, late_total = count(session, clauses), count(session, [*clauses, late])
+    pages = max(1, -(-total // per_page))
+    number = min(max(1, number), pages)
+    offset = (number - 1) * per_page
+    rows = []
+    if offset < late_total:
+        rows = list(session.scalars(select(HumanTask).where(*clauses, late)
+                                    .order_by(HumanTask.due_at, *newest_first()).offset(offset).limit(per_page)))
+    if len(rows) < per_page:
+        rows += session.scalars(select(HumanTask).where(*clauses, ~late | HumanTask.due_at.is_(None))
+                                .order_by(*newest_first()).offset(max(0, offset - late_total))
+                                .limit(per_page - len(rows)))
+    return rows, {"page": number, "pages": pages, "total": total, "per_page": per_page}
 
 
 def count(session, clauses):

@@ -235,7 +235,7 @@ def workbench():
 
     if tab in ("todo", "mine"):
         clauses = tasklist.filtered(session, user, filters, todo if tab == "todo" else mine)
-        tasks, pager = tasklist.page(session, clauses, tasklist.overdue_first(clock), _page(), PAGE_SIZE)
+        tasks, pager = tasklist.page_overdue_first(session, clauses, clock, _page(), PAGE_SIZE)
         rows = _task_rows(session, tasks, clock)
     elif tab == "done":
         clauses = tasklist.filtered(session, user, filters, done_clauses, when=HumanTask.completed_at)
