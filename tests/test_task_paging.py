@@ -129,3 +129,16 @@ def test_overdue_first_pages_hold_every_task_once(app, login, clock):
     assert sum(order[:3], []) == [ids[2], ids[4]] + [t.instance_id for t in newest if t.instance_id not in (ids[2], ids[4])]
     assert order[3] == order[2] and pages[3][1]["page"] == 3  # past the end: the last page
     assert [info["total"] for _, info in pages] == [7, 7, 7, 7]
+
+
+def test_record_pages_page_and_search_in_sql(app, login):
+    from helpers import Web
+    start(login, 3)
+    start(login, 1, user="clerk2", budget_line_id=4, region="福州市")
+    clerk, auditor = Web(app, "clerk"), Web(app, "auditor")
+    page = clerk.get("/projects").data.decode()
+    assert "共 3 条" in page and "设备02" in page
+    found = clerk.get("/projects?q=设备01").data.decode()
+    assert "共 1 条" in found and "设备01" in found and "设备02" not in found
+    assert "设备0" not in clerk.get("/projects?q=%25").data.decode()  # "%" is text, not a wildcard
+    assert "共 4 条" in auditor.get("/projects").data.decode()  # auditors: every unit

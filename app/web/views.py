@@ -578,20 +578,25 @@ def instance_message(instance_id, name):
 
 # -- records -----------------------------------------------------------------------------------
 def _record_list(model, record_type, order, active, **extra):
-    """A page of the user's units' records (``<active>.html``), filtered by status and number/name."""
+    """A page of the user's units' records (``<active>.html``), filtered by status and number/name in SQL."""
     session, user = read_session(), web_user()
-    query = select(model).where(model.unit_id.in_(user.unit_ids(session))).order_by(*order)
+    # Auditors: every unit's records (without an IN list of all units).
+    clauses = [model.unit_id.is_not(None) if user.is_auditor else model.unit_id.in_(tasklist.ints(user.unit_ids(session)))]
     statuses = present.statuses(model) or None
     status = request.args.get("status", "")
     if status and statuses:
-        query = query.where(model.status == status)
+        clauses.append(model.status == status)
     q = request.args.get("q", "").strip()
-    items = list(session.scalars(query))
     if q:
-        needle = q.lower()
-        items = [o for o in items if needle in " ".join(str(getattr(o, a, "") or "") for a in
-                                                        ("number", "code", "name", "title")).lower()]
-    items, pager = _paginate(items, _page())
+        needle = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clauses.append(or_(*[getattr(model, a).ilike(needle, escape="\\") for a in ("number", "code", "name", "title")
+                             if hasattr(model, a)]))
+    total = session.scalar(select(func.count()).select_from(model).where(*clauses))
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page = min(_page(), pages)
+    items = list(session.scalars(select(model).where(*clauses).order_by(*order)
+                                 .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    pager = {"page": page, "pages": pages, "total": total}
     return render_template(f"{active}.html", active=active, items=items, paging=pager, record_type=record_type,
                            linked=present.instances_of(session, [(record_type, o.id) for o in items]),
                            f={"status": status, "q": q}, units=present.unit_names(session), statuses=statuses,
