@@ -142,3 +142,20 @@ def test_record_pages_page_and_search_in_sql(app, login):
     assert "共 1 条" in found and "设备01" in found and "设备02" not in found
     assert "设备0" not in clerk.get("/projects?q=%25").data.decode()  # "%" is text, not a wildcard
     assert "共 4 条" in auditor.get("/projects").data.decode()  # auditors: every unit
+
+
+def test_started_tab_pages_and_filters_in_sql(app, login, clock):
+    import re
+    from helpers import Web
+    started = start(login, 22)
+    clerk = Web(app, "clerk")
+
+    def shown(query):
+        return [int(i) for i in re.findall(r'<tr data-instance-id="(\d+)"', clerk.get(f"/?tab=started&{query}").data.decode())]
+    ids = [i["id"] for i in started]
+    assert shown("") == list(reversed(ids))[:20] and shown("page=2") == list(reversed(ids))[20:]
+    assert shown("q=设备07") == [ids[7]]
+    number = login("clerk").ok(login("clerk").get(f"/api/projects/{started[3]['data']['project_id']}"))["number"]
+    assert shown(f"number={number}") == [ids[3]]
+    assert shown("q=审核岗") == shown("")  # the open task's name
+    assert shown("process=plan_application") == [] and shown("date_from=2026-11-21") == []

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import and_, bindparam, false, func, or_, select
 
-from ..models import Base, HumanTask, ProcessDefinition, ProcessInstance
+from ..models import Base, HumanTask, InstanceRecord, ProcessDefinition, ProcessInstance
 from ..models.engine import candidate_key
 
 # Page sizes: what a page holds unless asked, and the most it ever holds (larger requests are capped).
@@ -69,7 +69,7 @@ def _like(text):
     return f"%{text}%"
 
 
-def _records(text, numbers_only):
+def _records(text, numbers_only, type_column=HumanTask.record_type, id_column=HumanTask.record_id):
     parts = []
     for record_type in RECORD_TYPES:
         model = _model(record_type)
@@ -81,7 +81,7 @@ def _records(text, numbers_only):
         if not columns:
             continue
         matching = select(model.id).where(or_(*[c.ilike(_like(text), escape="\\") for c in columns]))
-        parts.append(and_(HumanTask.record_type == record_type, HumanTask.record_id.in_(matching)))
+        parts.append(and_(type_column == record_type, id_column.in_(matching)))
     return parts
 
 
@@ -171,3 +171,32 @@ def page(session, clauses, order, number, per_page, clamp=True):
     rows = list(session.scalars(select(HumanTask).where(*clauses).order_by(*order)
                                 .offset((number - 1) * per_page).limit(per_page)))
     return rows, {"page": number, "pages": pages, "total": total, "per_page": per_page}
+
+
+def instances_filtered(f, clauses):
+    """Clauses on ProcessInstance for the 我发起的 tab: process, China dates of the start, the record number, and
+    text in the process name, business key, instance id, linked records' numbers and names, open task names."""
+    clauses = list(clauses)
+    if f.process:
+        clauses.append(ProcessInstance.key == f.process)
+    if f.date_from:
+        clauses.append(ProcessInstance.started_at >= _day_start(f.date_from))
+    if f.date_to:
+        clauses.append(ProcessInstance.started_at < _day_start(f.date_to + timedelta(days=1)))
+
+    def linked(text, numbers_only):
+        return ProcessInstance.id.in_(select(InstanceRecord.instance_id).where(or_(false(), *_records(
+            text, numbers_only, InstanceRecord.record_type, InstanceRecord.record_id))))
+    if f.number:
+        clauses.append(linked(_escape(f.number), True))
+    if f.q:
+        needle = _escape(f.q)
+        names = select(ProcessDefinition.key).where(ProcessDefinition.name.ilike(_like(needle), escape="\\"))
+        tasks = select(HumanTask.instance_id).where(HumanTask.status == "open",
+                                                    HumanTask.name.ilike(_like(needle), escape="\\"))
+        options = [ProcessInstance.key.in_(names), ProcessInstance.business_key.ilike(_like(needle), escape="\\"),
+                   linked(needle, False), ProcessInstance.id.in_(tasks)]
+        if f.q.strip().isdigit() and len(f.q.strip()) < 10:
+            options.append(ProcessInstance.id == int(f.q.strip()))
+        clauses.append(or_(*options))
+    return clauses

@@ -115,25 +115,6 @@ def _paginate(items, page):
     return items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], {"page": page, "pages": pages, "total": len(items)}
 
 
-def _in_range(value, f):
-    day = present.local(value).date() if value else None
-    if f["date_from"] and (day is None or day < f["date_from"]):
-        return False
-    if f["date_to"] and (day is None or day > f["date_to"]):
-        return False
-    return True
-
-
-def _matches(f, texts, numbers):
-    if f["number"] and not any(f["number"].lower() in (n or "").lower() for n in numbers):
-        return False
-    if f["q"]:
-        needle = f["q"].lower()
-        if not any(needle in (t or "").lower() for t in texts):
-            return False
-    return True
-
-
 def _startable_processes(session):
     """[(key, name)] of processes started from the task list (sub-processes such as review excluded)."""
     latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v")) \
@@ -191,22 +172,6 @@ def _instance_rows(session, instances):
     return rows
 
 
-def _filter_instance_rows(rows, f):
-    out = []
-    for r in rows:
-        i = r["instance"]
-        if f["process"] and i.key != f["process"]:
-            continue
-        if not _in_range(i.started_at, f):
-            continue
-        numbers = [rec["number"] for rec in r["records"]]
-        texts = [r["process"], i.business_key, str(i.id)] + numbers + [rec["name"] for rec in r["records"]] \
-            + [t.name for t in r["tasks"]]
-        if _matches(f, texts, numbers):
-            out.append(r)
-    return out
-
-
 # -- 工作台 ------------------------------------------------------------------------------
 @bp.route("/")
 @login_required
@@ -244,11 +209,14 @@ def workbench():
         rows = _task_rows(session, tasks, clock)
         _add_decisions(session, rows)
     else:
-        if f["process"]:
-            started_query = started_query.where(ProcessInstance.key == f["process"])
-        instances = list(session.scalars(started_query.order_by(ProcessInstance.started_at.desc(),
-                                                                ProcessInstance.id.desc())))
-        rows, pager = _paginate(_filter_instance_rows(_instance_rows(session, instances), f), _page())
+        clauses = tasklist.instances_filtered(filters, [ProcessInstance.started_by == user.id])
+        total = session.scalar(select(func.count()).select_from(ProcessInstance).where(*clauses))
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        number = min(_page(), pages)
+        instances = list(session.scalars(select(ProcessInstance).where(*clauses).order_by(
+            ProcessInstance.started_at.desc(), ProcessInstance.id.desc()).offset((number - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)))
+        rows, pager = _instance_rows(session, instances), {"page": number, "pages": pages, "total": total}
     either = or_(and_(*todo), and_(*mine)) if not user.is_auditor else and_(*todo)
     overdue = tasklist.count(session, [either, tasklist.overdue_clause(clock)])
     processes = [(d.key, d.name) for d in _startable_processes(session)]
