@@ -229,12 +229,25 @@ def main():
     ap.add_argument("--units", type=int, default=100, help="units they spread over (default 100)")
     ap.add_argument("--requests", type=int, default=40, help="requests per measure (default 40)")
     ap.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir")
+    ap.add_argument("--reuse", action="store_true",
+                    help="measure again on --database-url as a previous run left it (no new tasks)")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="bench-tasklist-")
     url = args.database_url or f"sqlite:///{tmp.name}/bench.db"
-    app = make_app(url)
-    units = add_units(app, args.units)
-    sample = load(app, units, args.tasks)
+    if args.reuse and args.database_url:
+        from app import create_app
+        from app.models import BudgetLine, Unit
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True})
+        with app.extensions["db"].Session() as session:
+            rows = session.execute(select(Unit.id, Unit.code, BudgetLine.id).join(BudgetLine, BudgetLine.unit_id == Unit.id)
+                                   .where(Unit.code.like("B%")).order_by(Unit.code)).all()
+            from app.models import ProcessInstance
+            sample = list(session.scalars(select(ProcessInstance.id).order_by(ProcessInstance.id.desc()).limit(50)))
+        units = [(uid, f"clerk_b{int(code[1:]):03d}", f"reviewer_b{int(code[1:]):03d}", line) for uid, code, line in rows]
+    else:
+        app = make_app(url)
+        units = add_units(app, args.units)
+        sample = load(app, units, args.tasks)
     auditor = Api(app, "auditor")
     checks = [auditor.client.get(f"/api/instances/{i}/verify", headers=auditor.headers).json
               for i in random.Random(16).sample(sample, min(6, len(sample)))]

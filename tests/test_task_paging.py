@@ -107,3 +107,55 @@ def test_record_lookups_never_build_an_in_list_past_the_drivers_limit(app, login
         found = present.records(session, refs)
         assert set(found) == {("project", project_id)}
         assert present.user_names(session, [f"u{i}" for i in range(70000)] + ["clerk"]) == {"clerk": "张经办（clerk）"}
+
+
+def test_overdue_first_pages_hold_every_task_once(app, login, clock):
+    from app.engine import tasklist
+    from app.models import User
+    started = start(login, 7)
+    with app.extensions["db"].Session() as session, session.begin():
+        rows = {t.instance_id: t for t in session.scalars(select(HumanTask).where(HumanTask.status == "open"))}
+        rows[started[4]["id"]].due_at = clock.now - timedelta(days=1)
+        rows[started[2]["id"]].due_at = clock.now - timedelta(days=3)  # the most overdue
+        rows[started[6]["id"]].due_at = clock.now + timedelta(days=3)  # due, not yet overdue
+    with app.extensions["db"].Session() as session:
+        auditor = session.scalars(select(User).where(User.username == "auditor")).one()
+        clauses = tasklist.visible(session, auditor)
+        pages = [tasklist.page_overdue_first(session, clauses, clock.now, n, 3) for n in (1, 2, 3, 4)]
+        order = [[t.instance_id for t in rows] for rows, _ in pages]
+        newest = tasklist.page(session, clauses, tasklist.newest_first(), 1, 10)[0]
+    ids = [i["id"] for i in started]
+    assert order[0][:2] == [ids[2], ids[4]]
+    assert sum(order[:3], []) == [ids[2], ids[4]] + [t.instance_id for t in newest if t.instance_id not in (ids[2], ids[4])]
+    assert order[3] == order[2] and pages[3][1]["page"] == 3  # past the end: the last page
+    assert [info["total"] for _, info in pages] == [7, 7, 7, 7]
+
+
+def test_record_pages_page_and_search_in_sql(app, login):
+    from helpers import Web
+    start(login, 3)
+    start(login, 1, user="clerk2", budget_line_id=4, region="福州市")
+    clerk, auditor = Web(app, "clerk"), Web(app, "auditor")
+    page = clerk.get("/projects").data.decode()
+    assert "共 3 条" in page and "设备02" in page
+    found = clerk.get("/projects?q=设备01").data.decode()
+    assert "共 1 条" in found and "设备01" in found and "设备02" not in found
+    assert "设备0" not in clerk.get("/projects?q=%25").data.decode()  # "%" is text, not a wildcard
+    assert "共 4 条" in auditor.get("/projects").data.decode()  # auditors: every unit
+
+
+def test_started_tab_pages_and_filters_in_sql(app, login, clock):
+    import re
+    from helpers import Web
+    started = start(login, 22)
+    clerk = Web(app, "clerk")
+
+    def shown(query):
+        return [int(i) for i in re.findall(r'<tr data-instance-id="(\d+)"', clerk.get(f"/?tab=started&{query}").data.decode())]
+    ids = [i["id"] for i in started]
+    assert shown("") == list(reversed(ids))[:20] and shown("page=2") == list(reversed(ids))[20:]
+    assert shown("q=设备07") == [ids[7]]
+    number = login("clerk").ok(login("clerk").get(f"/api/projects/{started[3]['data']['project_id']}"))["number"]
+    assert shown(f"number={number}") == [ids[3]]
+    assert shown("q=审核岗") == shown("")  # the open task's name
+    assert shown("process=plan_application") == [] and shown("date_from=2026-11-21") == []

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from lxml import etree
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import false, func, or_, select
 from SpiffWorkflow.util.task import TaskState
 
 from ..api.common import now, read_session, transaction
@@ -116,25 +116,6 @@ def _paginate(items, page):
     return items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], {"page": page, "pages": pages, "total": len(items)}
 
 
-def _in_range(value, f):
-    day = present.local(value).date() if value else None
-    if f["date_from"] and (day is None or day < f["date_from"]):
-        return False
-    if f["date_to"] and (day is None or day > f["date_to"]):
-        return False
-    return True
-
-
-def _matches(f, texts, numbers):
-    if f["number"] and not any(f["number"].lower() in (n or "").lower() for n in numbers):
-        return False
-    if f["q"]:
-        needle = f["q"].lower()
-        if not any(needle in (t or "").lower() for t in texts):
-            return False
-    return True
-
-
 def _startable_processes(session):
     """[(key, name)] of processes started from the task list (sub-processes such as review excluded)."""
     latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v")) \
@@ -194,22 +175,6 @@ def _instance_rows(session, instances):
     return rows
 
 
-def _filter_instance_rows(rows, f):
-    out = []
-    for r in rows:
-        i = r["instance"]
-        if f["process"] and i.key != f["process"]:
-            continue
-        if not _in_range(i.started_at, f):
-            continue
-        numbers = [rec["number"] for rec in r["records"]]
-        texts = [r["process"], i.business_key, str(i.id)] + numbers + [rec["name"] for rec in r["records"]] \
-            + [t.name for t in r["tasks"]]
-        if _matches(f, texts, numbers):
-            out.append(r)
-    return out
-
-
 # -- 工作台 ------------------------------------------------------------------------------
 @bp.route("/")
 @login_required
@@ -239,7 +204,7 @@ def workbench():
 
     if tab in ("todo", "mine"):
         clauses = tasklist.filtered(session, user, filters, todo if tab == "todo" else mine)
-        tasks, pager = tasklist.page(session, clauses, tasklist.overdue_first(clock), _page(), PAGE_SIZE)
+        tasks, pager = tasklist.page_overdue_first(session, clauses, clock, _page(), PAGE_SIZE)
         rows = _task_rows(session, tasks, clock)
     elif tab == "done":
         clauses = tasklist.filtered(session, user, filters, done_clauses, when=HumanTask.completed_at)
@@ -248,11 +213,14 @@ def workbench():
         rows = _task_rows(session, tasks, clock)
         _add_decisions(session, rows)
     else:
-        if f["process"]:
-            started_query = started_query.where(ProcessInstance.key == f["process"])
-        instances = list(session.scalars(started_query.order_by(ProcessInstance.started_at.desc(),
-                                                                ProcessInstance.id.desc())))
-        rows, pager = _paginate(_filter_instance_rows(_instance_rows(session, instances), f), _page())
+        clauses = tasklist.instances_filtered(filters, [ProcessInstance.started_by == user.id])
+        total = session.scalar(select(func.count()).select_from(ProcessInstance).where(*clauses))
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        number = min(_page(), pages)
+        instances = list(session.scalars(select(ProcessInstance).where(*clauses).order_by(
+            ProcessInstance.started_at.desc(), ProcessInstance.id.desc()).offset((number - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)))
+        rows, pager = _instance_rows(session, instances), {"page": number, "pages": pages, "total": total}
     overdue = tasklist.count(session, [*todo, tasklist.overdue_clause(clock)])
     processes = [(d.key, d.name) for d in _startable_processes(session)]
     assigned = tasklist.count(session, [*mine, HumanTask.assignee == user.username])
@@ -592,20 +560,25 @@ def instance_message(instance_id, name):
 
 # -- records -----------------------------------------------------------------------------------
 def _record_list(model, record_type, order, active, **extra):
-    """A page of the user's units' records (``<active>.html``), filtered by status and number/name."""
+    """A page of the user's units' records (``<active>.html``), filtered by status and number/name in SQL."""
     session, user = read_session(), web_user()
-    query = select(model).where(model.unit_id.in_(user.unit_ids(session))).order_by(*order)
+    # Auditors: every unit's records (without an IN list of all units).
+    clauses = [model.unit_id.is_not(None) if user.is_auditor else model.unit_id.in_(tasklist.ints(user.unit_ids(session)))]
     statuses = present.statuses(model) or None
     status = request.args.get("status", "")
     if status and statuses:
-        query = query.where(model.status == status)
+        clauses.append(model.status == status)
     q = request.args.get("q", "").strip()
-    items = list(session.scalars(query))
     if q:
-        needle = q.lower()
-        items = [o for o in items if needle in " ".join(str(getattr(o, a, "") or "") for a in
-                                                        ("number", "code", "name", "title")).lower()]
-    items, pager = _paginate(items, _page())
+        needle = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clauses.append(or_(*[getattr(model, a).ilike(needle, escape="\\") for a in ("number", "code", "name", "title")
+                             if hasattr(model, a)]))
+    total = session.scalar(select(func.count()).select_from(model).where(*clauses))
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page = min(_page(), pages)
+    items = list(session.scalars(select(model).where(*clauses).order_by(*order)
+                                 .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    pager = {"page": page, "pages": pages, "total": total}
     return render_template(f"{active}.html", active=active, items=items, paging=pager, record_type=record_type,
                            linked=present.instances_of(session, [(record_type, o.id) for o in items]),
                            f={"status": status, "q": q}, units=present.unit_names(session), statuses=statuses,
