@@ -10,7 +10,7 @@ def test_diagram_is_readable_and_zoomable(pages, login, size):
     page = pages.login("clerk", size=size)
     page.goto(f"/instances/{instance['id']}")
     page.wait_for_selector("#diagram[data-ready=true]")
-    controls = page.get_by_role("group", name="流程图缩放").first
+    controls = page.get_by_role("toolbar", name="流程图缩放").first
     expect(controls.get_by_role("button", name="放大")).to_be_visible()
     label = page.locator('#diagram .djs-element[data-element-id="reg_review"] text').first
     size_before = label.bounding_box()["height"]
