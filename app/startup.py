@@ -68,7 +68,7 @@ def prepare(app):
                 from .models.org import ensure_admin
                 ensure_admin(session, config["ADMIN_PASSWORD"])  # the first administrator of an empty database
             from .models.threshold import seed_defaults
-            seed_defaults(session)  # 限额标准: the seeds' figures when the table is empty
+            seed_defaults(session)  # 限额标准: the seeds' figures that have no row yet
 
 
 def play_demo_activity(app):

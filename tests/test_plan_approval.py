@@ -175,8 +175,10 @@ def test_plan_over_project_free_amount_refused(login):
 
 
 def test_sme_rules(login):
+    """001 §4.1.1 注: "200万以下" (goods/services) and "400万以下" (works) include the boundary and are reserved whole;
+    above it the category's share (30% goods/services, 40% works; rows of the thresholds table)."""
     clerk, reviewer = login("clerk"), login("reviewer")
-    project = register_project(clerk, reviewer, budget_line_id=1, amount=3000000)
+    project = register_project(clerk, reviewer, budget_line_id=1, amount=3100000)
     # Below 200万 goods: must reserve 100% or give a reason.
     small = apply_plan(clerk, project["id"], amount=1000000, sme_reserved_amount=500000)
     assert "全部预留给中小企业" in small["data"]["error_message"]
@@ -184,10 +186,29 @@ def test_sme_rules(login):
     ok = apply_plan(clerk, project["id"], amount=1000000, sme_reserved_amount=500000,
                     sme_reason="采购标的为专用仪器，中小企业无法提供")
     assert names(reviewer.tasks(), ok["id"]) == ["采购单位审核岗审核"]
-    # Above 200万: at least 40% or a reason.
-    big = apply_plan(clerk, project["id"], amount=2000000, sme_reserved_amount=600000)
-    assert "不低于 40%" in big["data"]["error_message"]
-    fine = apply_plan(clerk, project["id"], amount=2000000, sme_reserved_amount=800000)
+    # At 200万 exactly: still "200万以下", reserved whole.
+    at = apply_plan(clerk, project["id"], amount=2000000, sme_reserved_amount=1999999.99)
+    assert at["data"]["error_message"] == ("货物类计划金额 2,000,000.00 元，在 200万元（含）以下，应全部预留给中小企业"
+                                           "（当前预留 100%），否则须填写“未按政策预留的原因”（001 §4.1.1）")
+    # Just above 200万: at least 30%.
+    above = apply_plan(clerk, project["id"], amount=2000000.01, sme_reserved_amount=599999)
+    assert above["data"]["error_message"] == ("货物类计划金额 2,000,000.01 元，超过 200万元，预留比例应不低于 30%"
+                                              "（当前 30%），否则须填写“未按政策预留的原因”（001 §4.1.1）")
+    fine = apply_plan(clerk, project["id"], amount=2000000.01, sme_reserved_amount=600001)
+    assert names(reviewer.tasks(), fine["id"]) == ["采购单位审核岗审核"]
+
+
+def test_sme_rules_for_works_at_400_wan_and_the_share_as_data(login):
+    clerk, reviewer, admin = login("clerk"), login("reviewer"), login("admin")
+    project = register_project(clerk, reviewer, budget_line_id=3, category="works", amount=8000000)
+    at = apply_plan(clerk, project["id"], category="works", amount=4000000, sme_reserved_amount=3000000)
+    assert "在 400万元（含）以下，应全部预留给中小企业" in at["data"]["error_message"]
+    above = apply_plan(clerk, project["id"], category="works", amount=4000000.01, sme_reserved_amount=1560000)
+    assert "超过 400万元，预留比例应不低于 40%（当前 39%）" in above["data"]["error_message"]
+    # The administrator sets the works share to 35%: 39% now suffices.
+    admin.ok(admin.client.put("/api/thresholds", headers=admin.headers, json={"thresholds": [
+        {"kind": "sme_share", "region": "*", "category": "works", "amount": 35}]}))
+    fine = apply_plan(clerk, project["id"], category="works", amount=4000000.01, sme_reserved_amount=1560000)
     assert names(reviewer.tasks(), fine["id"]) == ["采购单位审核岗审核"]
 
 

@@ -144,7 +144,7 @@ def test_change_refusals(app, people, clock):
         return message
 
     assert "与原采购方式（公开招标）相同" in entry_error({"new_method": "open_tender"})
-    assert "须委托代理机构或集中采购机构通过交易系统采购，不能自行采购" in entry_error({"new_method": "self"})
+    assert "达到省级分散采购限额 50万元（含）以上，属于政府采购，须按政府采购方式采购，不能自行采购" in entry_error({"new_method": "self"})
     assert "须填写拟定供应商" in entry_error({"new_method": "single_source"})
     assert "请选择变更后的采购方式" in entry_error({})
     assert record(clerk, "plans", plan["id"])["method"] == "open_tender"

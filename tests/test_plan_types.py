@@ -80,23 +80,25 @@ def test_no_process_plans_are_self_procurement_below_the_limit(people):
     no_process = {"plan_type": "no_process"}
     assert "无过程计划的采购方式应为“自行采购”" in _error(apply_plan(clerk, project["id"], amount=100000,
                                                                sme_reserved_amount=100000, **no_process))
-    message = _error(apply_plan(clerk, project["id"], method="self", amount=300000, sme_reserved_amount=300000,
+    message = _error(apply_plan(clerk, project["id"], method="self", amount=500000, sme_reserved_amount=500000,
                                 **no_process))
-    assert "须委托代理机构" in message and "不能自行采购" in message
+    assert "省级分散采购限额 50万元（含）以上" in message and "不能自行采购" in message
     plan = file_plan(people, project["id"], method="self", amount=299999.99, sme_reserved_amount=299999.99, **no_process)
     assert plan["method"] == "self" and money(plan["amount"]) == money("299999.99")
 
 
 def test_self_procurement_is_refused_at_the_entrustment_limit(people):
+    """A 省级 unit has no 004 §3 rule (that is 柳江区's): its 分散采购限额 is the line (goods 50万, works 100万)."""
     clerk, reviewer = people["clerk"], people["reviewer"]
     goods = register_project(clerk, reviewer, amount=800000)
-    assert "须委托代理机构" in _error(apply_plan(clerk, goods["id"], method="self", amount=300000, sme_reserved_amount=300000))
-    file_plan(people, goods["id"], method="self", amount=200000, sme_reserved_amount=200000)
+    assert "省级分散采购限额 50万元（含）以上" in _error(apply_plan(clerk, goods["id"], method="self", amount=500000,
+                                                          sme_reserved_amount=500000))
+    file_plan(people, goods["id"], method="self", amount=499999.99, sme_reserved_amount=499999.99)
     works = register_project(clerk, reviewer, budget_line_id=3, amount=5000000, category="works", name="校舍维修")
-    # Works: 400万 is the line (3,999,999.99 may be done by the purchaser itself).
-    assert "须委托代理机构" in _error(apply_plan(clerk, works["id"], method="self", amount=4000000,
-                                            sme_reserved_amount=4000000))
-    file_plan(people, works["id"], method="self", amount=3999999.99, sme_reserved_amount=3999999.99)
+    # Works: 100万 is the line (999,999.99 may be done by the purchaser itself).
+    assert "省级分散采购限额 100万元（含）以上" in _error(apply_plan(clerk, works["id"], method="self", amount=1000000,
+                                                           sme_reserved_amount=1000000))
+    file_plan(people, works["id"], method="self", amount=999999.99, sme_reserved_amount=999999.99)
 
 
 def test_renewal_needs_the_original_filed_multi_year_contract(app, login, people):

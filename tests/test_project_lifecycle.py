@@ -159,7 +159,7 @@ def test_implementation_form_change_saved_when_it_fits_refused_otherwise(login):
             assert text in response.json["errors"][field][0]
 
     refused({"project_id": p["id"], "implementation_form": "self"}, 400,
-            "货物类项目金额 800,000.00 元，达到 30万元（含）以上，须委托代理机构或集中采购机构通过交易系统采购，不能自行采购",
+            "货物类项目金额 800,000.00 元，达到省级分散采购限额 50万元（含）以上，属于政府采购，须按政府采购方式采购，不能自行采购",
             "implementation_form")
     refused({"project_id": p["id"], "implementation_form": "agency"}, 400, "实施形式已是“委托代理机构采购”")
     assert project(clerk, p["id"])["implementation_form"] == "agency"

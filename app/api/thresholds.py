@@ -1,10 +1,11 @@
-"""GET/PUT /api/thresholds: the procurement thresholds (分散采购限额 001 §2.2.1 注①, 交易系统限额 004 §3) as data.
+"""GET/PUT /api/thresholds: the procurement thresholds (分散采购限额 001 §2.2.1 注①, 交易系统限额 004 §3 柳江区,
+面向中小企业预留的金额上限和比例 001 §4.1.1 注) as data.
 
 Administrators read and set them; auditors read them (they read everything); anyone else gets 403. Bad values get
 400 with Chinese messages under the field names; a refused PUT changes nothing.
 """
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..models.threshold import CATEGORIES, KINDS, all_rows, upsert
 from . import schemas
@@ -16,7 +17,8 @@ blp = Blueprint("thresholds", __name__, url_prefix="/api/thresholds", descriptio
 
 class ThresholdSchema(schemas.Base):
     id = Int()
-    kind = fields.String(metadata={"description": "decentralized 分散采购限额 / transaction 须委托代理机构的限额"})
+    kind = fields.String(metadata={"description": "decentralized 分散采购限额 / transaction 须委托代理机构的限额 / "
+                                                  "sme_whole 全额预留中小企业的金额上限（含）/ sme_share 超过上限时的预留比例（%）"})
     kind_label = fields.String()
     region = fields.String(metadata={"description": "区划（省级、福州、厦门…）；* 为所有区划"})
     category = fields.String(metadata={"description": "goods / services / works"})
@@ -28,12 +30,20 @@ class ThresholdSchema(schemas.Base):
 
 
 class ThresholdInput(schemas.Base):
-    kind = fields.String(required=True, validate=validate.OneOf(list(KINDS), error="限额类型应为 decentralized（分散采购限额）"
-                                                                                  "或 transaction（须委托代理机构的限额）"))
+    kind = fields.String(required=True, validate=validate.OneOf(list(KINDS), error=(
+        "限额类型应为 decentralized（分散采购限额）、transaction（须委托代理机构的限额）、"
+        "sme_whole（全额预留中小企业的金额上限）或 sme_share（预留比例）")))
     region = fields.String(required=True, validate=validate.Length(min=1, max=32, error="区划应为 1 到 32 个字符"))
     category = fields.String(required=True, validate=validate.OneOf(list(CATEGORIES), error="品目类别应为 goods、services 或 works"))
     amount = schemas.Money(required=True, validate=validate.Range(
         min=0, min_inclusive=False, max=10 ** 12, error="金额应大于 0 元且不超过 1 万亿元"))
+
+    @validates_schema
+    def _share_is_a_percentage(self, data, **_):
+        if data.get("kind") == "sme_share" and data.get("amount") is not None and data["amount"] > 100:
+            raise ValidationError("预留比例应为 0 到 100 之间的百分数", "amount")
+        if data.get("kind") in ("sme_whole", "sme_share") and data.get("region") not in (None, "*"):
+            raise ValidationError("面向中小企业预留的上限和比例适用于所有区划，区划应为 *", "region")
 
 
 class ThresholdUpdate(schemas.Base):

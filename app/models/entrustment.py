@@ -30,9 +30,11 @@ LIVE = ("draft", "in_review", "submitted", "accepted", "documents", "confirmed",
 ENTRUSTABLE = ("project", "joint", "unified")
 
 
-def check_self_procurement(session, category, amount):
-    """自行采购 of a plan is refused at or above the transaction threshold (004 §3; the thresholds table)."""
-    threshold_rules.check_self_procurement(session, category, amount, "采购计划", field="method")
+def check_self_procurement(session, plan, project=None):
+    """自行采购 of a plan is refused at or above its unit's limit (004 §3 / 001 §2.2.1 注①; the thresholds table)."""
+    from .org import Unit
+    threshold_rules.check_self_procurement(session, plan.category, plan.amount, "采购计划", session.get(Unit, plan.unit_id),
+                                           project.region if project is not None else None, field="method")
 
 
 class Entrustment(Audited, Base):

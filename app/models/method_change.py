@@ -112,7 +112,8 @@ class MethodChange(Audited, Base):
                               field="new_method")
         if method == "self":
             from .entrustment import check_self_procurement
-            check_self_procurement(session, plan.category, plan.amount)
+            from .project import Project
+            check_self_procurement(session, plan, session.get(Project, plan.project_id) if plan.project_id else None)
         reason = (values.get("reason") or "").strip()
         if not reason:
             raise _bad("reason", "请填写变更原因")

@@ -16,10 +16,6 @@ STATUSES = {"draft": "暂存", "in_review": "处理中", "filed": "可使用", "
             "revoked": "已撤销", "deleted": "已删除"}
 OCCUPYING = ("in_review", "filed", "used")
 
-# SME reservation (面向中小企业预留), seed 001 §4.1.1 note; thresholds per 财库〔2020〕46号,
-# required share above the threshold per 财库〔2022〕19号 (40%).
-SME_THRESHOLD = {"goods": Decimal("2000000"), "services": Decimal("2000000"), "works": Decimal("4000000")}
-SME_REQUIRED_SHARE = Decimal("0.40")
 
 
 IMPORT_STATUSES = {"draft": "录入中", "in_review": "审核中", "finance_review": "财政审批中", "to_publish": "待公示",
@@ -205,30 +201,33 @@ class Plan(Drafted, Audited, Base):
                               f"计划金额 {self.amount:,.2f} 元超过项目 {project.number} 可用金额 {free:,.2f} 元",
                               field="amount")
         self.check_budget_line(session, project)
-        self.check_sme()
+        self.check_sme(session)
         self.check_import(session)
         from .plan_types import check_plan_type
         check_plan_type(session, self, project)  # 框架协议/联合/电子卖场/无过程/合同续签, 自行采购 limit (004 §3)
         self.status = "in_review"
         self.review_comment = ""
 
-    def check_sme(self):
+    def check_sme(self, session):
+        """面向中小企业预留 (001 §4.1.1 注): at most the category's boundary ("200万以下", 200万 itself included) the plan
+        is reserved whole, above it at least the category's share; both are rows of the thresholds table."""
         if self.sme_reserved_amount > self.amount:
             raise DomainError("SME_RULE", "预留中小企业金额不能超过计划金额", field="sme_reserved_amount")
         if self.sme_reason.strip():
             return
-        threshold = SME_THRESHOLD[self.category]
-        share = self.sme_reserved_amount / self.amount
-        if self.amount < threshold and share < 1:
+        from .threshold import CATEGORIES, sme_rule, wan
+        whole, required = sme_rule(session, self.category)
+        share, label = self.sme_reserved_amount / self.amount, CATEGORIES.get(self.category, self.category)
+        if self.amount <= whole and share < 1:
             raise DomainError(
                 "SME_RULE",
-                f"{threshold / 10000:,.0f}万元以下的项目应全部预留给中小企业（当前预留 {share:.0%}），"
-                "否则须填写“未按政策预留的原因”", field="sme_reason")
-        if self.amount >= threshold and share < SME_REQUIRED_SHARE:
+                f"{label}类计划金额 {self.amount:,.2f} 元，在 {wan(whole)}（含）以下，应全部预留给中小企业"
+                f"（当前预留 {share:.0%}），否则须填写“未按政策预留的原因”（001 §4.1.1）", field="sme_reason")
+        if self.amount > whole and share < required:
             raise DomainError(
                 "SME_RULE",
-                f"{threshold / 10000:,.0f}万元以上的项目预留比例应不低于 {SME_REQUIRED_SHARE:.0%}（当前 {share:.0%}），"
-                "否则须填写“未按政策预留的原因”", field="sme_reason")
+                f"{label}类计划金额 {self.amount:,.2f} 元，超过 {wan(whole)}，预留比例应不低于 {required:.0%}"
+                f"（当前 {share:.0%}），否则须填写“未按政策预留的原因”（001 §4.1.1）", field="sme_reason")
 
     def check_import(self, session):
         if not self.is_import:

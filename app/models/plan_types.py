@@ -43,7 +43,7 @@ def check_plan_type(session, plan, project):
         check_renewal(session, plan, project)
     if plan.method == "self" or project.implementation_form == "self":  # the plan's method or the project's 实施形式
         from .entrustment import check_self_procurement
-        check_self_procurement(session, plan.category, plan.amount)
+        check_self_procurement(session, plan, project)
 
 
 def check_items(plan, project):

@@ -115,15 +115,20 @@ class ProjectLifecycle:
                     raise DomainError("DECENTRALIZED_LIMIT", f"{head}，请填写“累计达到限额标准相关说明”"
                                                              "（已执行的项目、品目、预算金额、采购计划完成时间等）",
                                       field="justification", status=400)
-        self.check_implementation_form(session, form=implementation_form, category=category, amount=amount)
+        self.check_implementation_form(session, form=implementation_form, category=category, amount=amount,
+                                       region=region)
 
-    def check_implementation_form(self, session, form=None, category=None, amount=None, method=None, what="项目"):
+    def check_implementation_form(self, session, form=None, category=None, amount=None, method=None, what="项目",
+                                  region=None):
         """实施形式 against the transaction threshold (004 §3): at or above it 自行采购 (as the project's form, or as
         a plan's method) is refused. Plan application calls it with the plan's amount and method."""
         form = form or self.implementation_form
         if form == "self" or method == "self":
+            from .org import Unit
             thresholds.check_self_procurement(session, category or self.category,
                                               amount if amount is not None else self.amount, what,
+                                              session.get(Unit, self.unit_id),
+                                              region if region is not None else self.region,
                                               field="implementation_form" if form == "self" else "method")
 
     # -- versions ---------------------------------------------------------------------------------------------

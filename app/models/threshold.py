@@ -7,11 +7,18 @@ Two kinds, each an amount per region and category (货物/服务/工程):
   this project alone that reaches the limit, the clerk explains it (累计达到限额标准相关说明).
   省级、福州、泉州、漳州、三明、莆田 工程 100万 / 货物·服务 50万；平潭、龙岩、宁德、南平 工程 60万 / 货物·服务 50万；
   厦门 工程 200万 / 货物·服务 100万。
-- ``transaction`` 交易系统限额 (seed 004 §3): 货物和服务 30万元（含）以上、工程 400万元（含）以上 must be bought
-  through an agency (委托代理机构 / 集中采购机构) in the transaction system: 自行采购 is refused. Region ``*``
-  applies everywhere unless a row for the unit's region says otherwise.
+- ``transaction`` 交易系统限额 (seed 004 §3, 柳州市柳江区's notice): 货物和服务 30万元（含）以上、工程 400万元（含）
+  以上 must be bought through an agency in the transaction system: 自行采购 is refused. It is the 柳江 district's
+  rule, not a national one; an administrator may add rows for other regions, or ``*`` for every region.
+- ``sme_whole`` / ``sme_share`` 面向中小企业预留 (seed 001 §4.1.1 注; 财库〔2020〕46号, 〔2022〕19号): a plan of at most the
+  ``sme_whole`` amount (200万 goods/services, 400万 works, the boundary included: "200万以下") is reserved whole;
+  above it at least ``sme_share`` per cent (30 goods/services, 40 works). Region ``*``.
 
-The seeds' figures are the defaults, written at start-up into an empty table (``seed_defaults``).
+自行采购 (a project's 实施形式 or a plan's method) is allowed below the unit's region's ``transaction`` threshold
+where the region has one, otherwise below its 分散采购限额: at or above the limit the purchase is government
+procurement and goes through a procurement method (a Fujian provincial unit's 40万 goods project may be 自行采购).
+
+The seeds' figures are the defaults, written at start-up where a row is missing (``seed_defaults``).
 Where the seeds are silent: a unit whose region matches no row uses the 省级 limits.
 """
 from decimal import Decimal
@@ -21,7 +28,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, DomainError, Money, UTCDateTime
 
-KINDS = {"decentralized": "分散采购限额标准", "transaction": "须委托代理机构采购的限额（交易系统）"}
+KINDS = {"decentralized": "分散采购限额标准", "transaction": "须委托代理机构采购的限额（交易系统）",
+         "sme_whole": "面向中小企业全额预留的金额上限（含）", "sme_share": "超过上限时预留比例下限（%）"}
+REGIONAL = ("decentralized", "transaction")  # kinds whose rows are per region; the SME kinds use ``*``
+LIUJIANG = "柳江"
 CATEGORIES = {"goods": "货物", "services": "服务", "works": "工程"}
 ANY_REGION = "*"
 PROVINCIAL = "省级"
@@ -36,7 +46,11 @@ DEFAULTS = [
     *[("decentralized", region, category, Decimal(works if category == "works" else other) * _WAN,
        "001 §2.2.1 注①")
       for regions, works, other in _DECENTRALIZED for region in regions for category in CATEGORIES],
-    *[("transaction", ANY_REGION, category, Decimal(400 if category == "works" else 30) * _WAN, "004 §3")
+    *[("transaction", LIUJIANG, category, Decimal(400 if category == "works" else 30) * _WAN, "004 §3 柳江区")
+      for category in CATEGORIES],
+    *[("sme_whole", ANY_REGION, category, Decimal(400 if category == "works" else 200) * _WAN, "财库〔2020〕46号")
+      for category in CATEGORIES],
+    *[("sme_share", ANY_REGION, category, Decimal(40 if category == "works" else 30), "财库〔2022〕19号")
       for category in CATEGORIES],
 ]
 
@@ -61,13 +75,14 @@ class Threshold(Base):
 
 
 def seed_defaults(session):
-    """Write the seeds' figures into an empty table (start-up); an administrator's edits are never overwritten."""
-    if session.scalar(select(Threshold.id).limit(1)) is not None:
-        return False
-    for kind, region, category, amount, source in DEFAULTS:
+    """Write the seeds' figures that have no row yet (start-up): an empty table gets them all, a table from before a
+    kind existed gets that kind; an administrator's edits are never overwritten."""
+    have = set(session.execute(select(Threshold.kind, Threshold.region, Threshold.category)).tuples())
+    missing = [d for d in DEFAULTS if d[:3] not in have]
+    for kind, region, category, amount, source in missing:
         session.add(Threshold(kind=kind, region=region, category=category, amount=amount, source=source))
     session.flush()
-    return True
+    return bool(missing)
 
 
 def all_rows(session):
@@ -104,21 +119,27 @@ def _amount(session, kind, region, category):
     return None
 
 
+def _named_region(session, kind, unit, texts):
+    """The first of ``kind``'s regions named in the unit's region or the project's 项目区划 (福州市 → 福州)."""
+    regions = sorted({r for r in session.scalars(select(Threshold.region).where(Threshold.kind == kind))
+                      if r != ANY_REGION} or {d[1] for d in DEFAULTS if d[0] == kind and d[1] != ANY_REGION},
+                     key=len, reverse=True)
+    for text in ((unit.region if unit is not None else None), *texts):
+        text = text or ""
+        if kind == "decentralized" and ("省本级" in text or "省级" in text):
+            return PROVINCIAL
+        for region in regions:
+            if region in text:
+                return region
+    return None
+
+
 def region_of(session, unit, *texts):
     """The 分散限额 region of a unit: 省级 for provincial units, else the first region named in the unit's region
     (or the project's 项目区划), e.g. 福州市 → 福州; 省级 when nothing matches (the seeds are silent)."""
     if unit is not None and unit.level == "provincial":
         return PROVINCIAL
-    regions = sorted({r for r in session.scalars(select(Threshold.region).where(Threshold.kind == "decentralized"))
-                      if r != ANY_REGION} or {d[1] for d in DEFAULTS if d[0] == "decentralized"}, key=len, reverse=True)
-    for text in ((unit.region if unit is not None else None), *texts):
-        text = text or ""
-        if "省本级" in text or "省级" in text:
-            return PROVINCIAL
-        for region in regions:
-            if region in text:
-                return region
-    return PROVINCIAL
+    return _named_region(session, "decentralized", unit, texts) or PROVINCIAL
 
 
 def decentralized_limit(session, unit, category, region_text=None):
@@ -127,9 +148,19 @@ def decentralized_limit(session, unit, category, region_text=None):
     return region, _amount(session, "decentralized", region, category)
 
 
-def transaction_threshold(session, category, region=ANY_REGION):
-    """The amount at and above which the purchase must go through an agency (004 §3)."""
-    return _amount(session, "transaction", region, category)
+def transaction_threshold(session, category, unit=None, region_text=None):
+    """(region, amount) at and above which the unit's purchase must go through an agency in the transaction
+    system (004 §3: the 柳江 district's rule), or (None, None) where the unit's region has no such rule."""
+    region = _named_region(session, "transaction", unit, (region_text,)) or ANY_REGION
+    amount = session.scalar(select(Threshold.amount).where(
+        Threshold.kind == "transaction", Threshold.category == category, Threshold.region == region))
+    return (region, amount) if amount is not None else (None, None)
+
+
+def sme_rule(session, category):
+    """(全额预留的金额上限, 超过上限时的预留比例 0..1) for a category (001 §4.1.1 注)."""
+    whole, share = _amount(session, "sme_whole", ANY_REGION, category), _amount(session, "sme_share", ANY_REGION, category)
+    return whole, share / 100
 
 
 def wan(amount):
@@ -138,11 +169,22 @@ def wan(amount):
     return f"{value:f}万元"
 
 
-def check_self_procurement(session, category, amount, what, field="implementation_form"):
-    """自行采购 at or above the transaction threshold is refused (004 §3)."""
-    threshold = transaction_threshold(session, category)
-    if threshold is not None and Decimal(amount) >= threshold:
+def check_self_procurement(session, category, amount, what, unit, region_text=None, field="implementation_form"):
+    """自行采购 at or above the unit's region's transaction threshold (004 §3) or, where its region has none, at or
+    above its 分散采购限额 (001 §2.2.1 注①) is refused; the message names the rule and the region."""
+    amount, label = Decimal(amount), CATEGORIES.get(category, category)
+    region, limit = transaction_threshold(session, category, unit, region_text)
+    if limit is not None:
+        if amount >= limit:
+            where = "所有区划" if region == ANY_REGION else f"{region}区划"
+            raise DomainError(
+                "AGENCY_REQUIRED",
+                f"{label}类{what}金额 {amount:,.2f} 元，达到{where}交易系统限额 {wan(limit)}（含）以上，"
+                f"须委托代理机构或集中采购机构通过交易系统采购，不能自行采购（004 §3）", field=field, status=400)
+        return
+    region, limit = decentralized_limit(session, unit, category, region_text)
+    if limit is not None and amount >= limit:
         raise DomainError(
             "AGENCY_REQUIRED",
-            f"{CATEGORIES.get(category, category)}类{what}金额 {Decimal(amount):,.2f} 元，达到 {wan(threshold)}（含）以上，"
-            f"须委托代理机构或集中采购机构通过交易系统采购，不能自行采购（004 §3）", field=field, status=400)
+            f"{label}类{what}金额 {amount:,.2f} 元，达到{region}分散采购限额 {wan(limit)}（含）以上，属于政府采购，"
+            f"须按政府采购方式采购，不能自行采购（001 §2.2.1 注①）", field=field, status=400)

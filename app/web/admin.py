@@ -15,7 +15,7 @@ from ..models.org import LEVELS, ROLES
 from ..models.base import BEIJING
 from ..models.expert import CATEGORIES as EXPERT_CATEGORIES
 from ..models.supervision import DEFAULT_RULES, PARAMS, SupervisionRule
-from ..models.threshold import CATEGORIES, DEFAULTS, KINDS, all_rows
+from ..models.threshold import CATEGORIES, DEFAULTS, KINDS, REGIONAL, all_rows
 from ..models.workdays import KINDS as DAY_KINDS, year_days
 from . import bp
 from .common import NAV, login_required, refuse, web_user
@@ -60,7 +60,7 @@ def admin():
     year = request.args.get("year", type=int) or now().astimezone(BEIJING).year
     year = min(max(year, 2000), 2100)  # the calendar's years, as /api/calendar takes them
     units = list(session.scalars(select(Unit).order_by(Unit.id)))
-    return render_template("admin.html", active="admin", thresholds=_threshold_tables(session), kinds=KINDS,
+    return render_template("admin.html", active="admin", thresholds=_threshold_tables(session), kinds=KINDS, regional=REGIONAL,
                            categories=CATEGORIES, year=year, days=year_days(session, year), day_kinds=DAY_KINDS,
                            rules=_rules(session), experts=list(session.scalars(select(Expert).order_by(Expert.id))),
                            expert_categories=EXPERT_CATEGORIES,

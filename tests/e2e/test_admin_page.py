@@ -22,6 +22,13 @@ def test_administrator_keeps_the_settings(pages, login):
     rows = api.ok(api.get("/api/thresholds"))
     assert next(r for r in rows if (r["kind"], r["region"], r["category"]) ==
                 ("decentralized", "福州", "goods"))["amount"] == "600000.00"
+    # A region of its own: 柳州 adopts a transaction-system threshold for goods (the page reloads with its row).
+    page.get_by_label("新增须委托代理机构采购的限额（交易系统）的区划").fill("柳州")
+    page.get_by_label("新增区划货物须委托代理机构采购的限额（交易系统）").fill("300000")
+    page.get_by_role("button", name="保存限额标准").click()
+    expect(page.get_by_label("柳州货物须委托代理机构采购的限额（交易系统）")).to_have_value("300,000.00")
+    rows = api.ok(api.get("/api/thresholds"))
+    assert [r["amount"] for r in rows if (r["kind"], r["region"]) == ("transaction", "柳州")] == ["300000.00"]
 
     # 工作日历: add 国庆节 and a 调休上班 Saturday.
     page.get_by_role("tab", name="工作日历").click()

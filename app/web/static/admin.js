@@ -78,15 +78,21 @@
 
   var savers = {
     thresholds: function () {
-      var rows = [];
+      var rows = [], added = false;
       document.querySelectorAll('input[data-threshold]').forEach(function (input) {
         if (input.value.trim() !== input.getAttribute('data-original')) {
-          rows.push({ kind: input.dataset.kind, region: input.dataset.region, category: input.dataset.category,
+          var region = input.dataset.region;
+          if (!region) {  // the 新增区划 row: its region is typed in the row's first cell
+            region = input.closest('tr').querySelector('[name=region]').value.trim();
+            added = true;
+          }
+          rows.push({ kind: input.dataset.kind, region: region, category: input.dataset.category,
                       amount: input.value.trim() });
         }
       });
       if (!rows.length) { show(okBox, '限额标准没有改动。'); return; }
       send('PUT', '/api/thresholds', { thresholds: rows }, function () {
+        if (added) { window.location.reload(); return; }  // the new region becomes a row of its own
         document.querySelectorAll('input[data-threshold]').forEach(function (input) {
           input.setAttribute('data-original', input.value.trim());
         });
