@@ -22,10 +22,9 @@ PG_URL="${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
 echo "== lint bpmn/ and forms/ (scripts/lint_bpmn.py) =="
 .venv/bin/python scripts/lint_bpmn.py --joins bpmn/ forms/
 
-echo "== tests on SQLite =="
-TEST_DATABASE_URL= .venv/bin/python -m pytest tests "$@"
-
-if .venv/bin/python - "$PG_URL" <<'PY'
+# The SQLite and PostgreSQL runs are independent processes (own databases, free ports): they run side by side,
+# one per core, each into its own log, printed when both have ended. TEST_SEQUENTIAL=1 runs them one after the other.
+if ! .venv/bin/python - "$PG_URL" <<'PY'
 import sys, psycopg
 url = sys.argv[1].replace("postgresql+psycopg://", "postgresql://")
 try:
@@ -35,6 +34,27 @@ except Exception as exc:
     sys.exit(1)
 PY
 then
+  echo "== tests on SQLite =="
+  TEST_DATABASE_URL= exec .venv/bin/python -m pytest tests "$@"
+fi
+if [ "${TEST_SEQUENTIAL:-0}" = 1 ]; then
+  echo "== tests on SQLite =="
+  TEST_DATABASE_URL= .venv/bin/python -m pytest tests "$@"
   echo "== tests on PostgreSQL =="
   TEST_DATABASE_URL="$PG_URL" .venv/bin/python -m pytest tests "$@"
+  exit 0
 fi
+logs="$(mktemp -d)"
+TEST_DATABASE_URL= .venv/bin/python -m pytest tests "$@" >"$logs/sqlite.log" 2>&1 &
+sqlite_pid=$!
+TEST_DATABASE_URL="$PG_URL" .venv/bin/python -m pytest tests "$@" >"$logs/postgresql.log" 2>&1 &
+pg_pid=$!
+sqlite_rc=0; pg_rc=0
+wait "$sqlite_pid" || sqlite_rc=$?
+wait "$pg_pid" || pg_rc=$?
+echo "== tests on SQLite (exit $sqlite_rc) =="
+cat "$logs/sqlite.log"
+echo "== tests on PostgreSQL (exit $pg_rc) =="
+cat "$logs/postgresql.log"
+rm -rf "$logs"
+[ "$sqlite_rc" = 0 ] && [ "$pg_rc" = 0 ]

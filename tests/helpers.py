@@ -151,3 +151,18 @@ class Web:
     def post_json(self, path, payload, csrf=True):
         headers = {"X-CSRF-Token": self.token()} if csrf else {}
         return self.client.post(path, json=payload, headers={**headers, "Accept": "application/json"})
+
+
+def award_in_system(app, plan_id):
+    """无系统不交易: a contract on a 公开招标 (…) plan follows an award made in the system. Tests about contracts,
+    not tenders, record that award directly (the tender procedures are tested in test_entrustment)."""
+    from datetime import datetime, timezone
+    from sqlalchemy import select
+    from app.models import Plan, Tender
+    with app.extensions["db"].Session() as s, s.begin():
+        if s.scalar(select(Tender.id).where(Tender.plan_id == plan_id, Tender.status == "awarded")) is not None:
+            return
+        plan = s.get(Plan, plan_id)
+        s.add(Tender(number=f"JYAW{plan_id:06d}", title=plan.name, plan_id=plan_id, unit_id=plan.unit_id,
+                     status="awarded", result="awarded", cancel_requested=False, failure_requested=False,
+                     termination="none", reason="", announced_at=datetime(2026, 11, 1, tzinfo=timezone.utc)))

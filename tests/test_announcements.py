@@ -9,7 +9,7 @@ from app.engine import timers
 from app.models.announcement import publicity_end, working_days_after
 from helpers import GAP, approve, filed_plan, names, reject
 
-SUPPLIER = {"name": "福建星网锐捷网络有限公司", "credit_code": "91350000154330461X", "address": "福州市金山大道618号"}
+SUPPLIER = {"name": "福建星网锐捷网络有限公司", "credit_code": "91350000154330461R", "address": "福州市金山大道618号"}
 EXPERTS = [{"name": "王建国", "title": "教授", "unit": "福州大学", "opinion": "该设备为原有系统的专利配套产品，只能从唯一供应商处采购"},
            {"name": "李海燕", "title": "高级工程师", "unit": "福建省建筑设计研究院", "opinion": "同意单一来源采购"}]
 

@@ -204,8 +204,8 @@ def test_input_shapes_name_the_field_in_chinese():
     assert bad(parse_items, [{"item_name": "椅", "quantity": -1}]) == ("items", "第 1 项标的的数量不能为负数")
     assert parse_accounts([{"bank": " 中国银行 ", "account_name": "某公司", "account_number": "4070-0123 45"}]) == \
         [{"bank": "中国银行", "account_name": "某公司", "account_number": "4070012345"}]
-    assert parse_suppliers([{"name": "某公司", "credit_code": "91350100ma2y3k4l5p"}])[0]["credit_code"] == \
-        "91350100MA2Y3K4L5P"
+    assert parse_suppliers([{"name": "某公司", "credit_code": "91350100ma2y3k4l5r"}])[0]["credit_code"] == \
+        "91350100MA2Y3K4L5R"
 
 
 # -- the plan amount (with the database) ------------------------------------------------------------

@@ -5,9 +5,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from helpers import apply_plan, approve, event_types, money, names, register_project, reject
+from helpers import apply_plan, approve, award_in_system, event_types, money, names, register_project, reject
 
-SUPPLIER = {"name": "福州市闽江家具有限公司", "credit_code": "91350100MA2Y3K4L5P"}
+SUPPLIER = {"name": "福州市闽江家具有限公司", "credit_code": "91350100MA2Y3K4L5R"}
 ACCOUNT = {"bank": "中国银行福州鼓楼支行", "account_name": "福州市闽江家具有限公司", "account_number": "4070 0123 4567 8901"}
 NEW_ACCOUNT = {"bank": "兴业银行福州分行", "account_name": "福州市闽江家具有限公司", "account_number": "117010100100222333"}
 
@@ -34,12 +34,14 @@ def filed_plan(login, plan_amount=200000, project_amount=300000):
     project = register_project(clerk, reviewer, budget_line_id=4, amount=project_amount)
     instance = apply_plan(clerk, project["id"], amount=plan_amount, sme_reserved_amount=plan_amount)
     approve(reviewer, "采购单位审核岗审核", instance["id"])
+    award_in_system(clerk.client.application, instance["data"]["plan_id"])
     return clerk.ok(clerk.get(f"/api/plans/{instance['data']['plan_id']}"))
 
 
 def file_contract(login, plan_id, **overrides):
     """Run contract_filing to the end; returns the filed contract."""
     clerk, reviewer = login("clerk2"), login("reviewer2")
+    award_in_system(clerk.client.application, plan_id)
     instance = clerk.start("contract_filing", contract_data(plan_id, **overrides))
     approve(reviewer, "合同审核", instance["id"])
     clerk.complete(clerk.task_named("发布合同公告", instance["id"])["id"], {})

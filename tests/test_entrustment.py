@@ -5,7 +5,7 @@ from helpers import approve, money, register_project, reject
 from procurement_helpers import GAP, actors, file_plan, only, record, refused, people, topics  # noqa: F401 - fixture
 from test_contracts import contract_data
 
-WINNER = {"winner_name": "福州精密仪器有限公司", "winner_credit_code": "91350100MA2Y3K4L5P"}
+WINNER = {"winner_name": "福州精密仪器有限公司", "winner_credit_code": "91350100MA2Y3K4L5R"}
 
 
 def _do(api, name, iid, data=None):

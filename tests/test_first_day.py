@@ -11,7 +11,7 @@ from app import create_app
 PASSWORD = "Start2026pass"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 GAP = {"intent_gap_reason": "因预算单位不可预见的原因急需开展采购"}
-SUPPLIER = {"name": "福州精密仪器有限公司", "credit_code": "91350100MA2Y3K4L5P"}
+SUPPLIER = {"name": "福州精密仪器有限公司", "credit_code": "91350100MA2Y3K4L5R"}
 ACCOUNT = {"bank": "中国银行福州鼓楼支行", "account_name": "福州精密仪器有限公司", "account_number": "4070 0123 4567 8901"}
 
 
@@ -115,6 +115,10 @@ def test_first_day_of_a_real_deployment(fresh, clock):
     agency.do("审核、发布采购公告", iid, {"title": "实验室设备采购公告", **GAP})
     agency.do("报名登记", iid, {"registered_count": 4, "invitation": "skip"})
     agency.do("开标或取消采购任务", iid, {"opening": "open"})
+    # The winner enters the 供应商库 through its review (finance), GB 32100 code checked.
+    proposed = agency.call("POST", "/api/suppliers", {**SUPPLIER, "contact_name": "王经理", "is_sme": True}, 201)
+    finance = Caller(fresh, "fz_finance")
+    assert finance.call("POST", f"/api/suppliers/{proposed['id']}/review", {"approved": True})["status"] == "active"
     agency.do("评审", iid, {"result": "awarded", "winner_name": SUPPLIER["name"],
                           "winner_credit_code": SUPPLIER["credit_code"], "award_amount": 480000})
     clerk.do("采购结果确认", iid, {"approved": "true"})

@@ -157,3 +157,28 @@ def test_year_end_request_is_read_and_acknowledged_and_the_instance_moves_on(app
     with db.Session() as s:
         assert s.get(BudgetSystemRequest, pending[0]["id"]).acknowledged_by == "client:预算管理一体化系统"
         assert s.get(ProcessInstance, instance_id).status == "completed"
+
+
+def test_integration_clients_page(app):
+    from helpers import Web
+    web = Web(app, "admin")
+    token = web.csrf()
+    created = web.client.post("/integration-clients", data={"csrf_token": token, "name": "预算管理一体化系统",
+                                                            "role": "budget_system"})
+    html = created.data.decode()
+    assert created.status_code == 200 and "只显示这一次" in html
+    key = html.split('<p class="mono">')[1].split("</p>")[0]
+    assert Machine(app, key).get("/budget-requests").status_code == 200
+    page = web.client.get("/integration-clients").data.decode()
+    assert "预算管理一体化系统" in page and "GET /api/integration/v1/budget-requests" in page and key not in page
+    again = web.client.post("/integration-clients", data={"csrf_token": token, "name": "预算管理一体化系统"})
+    assert again.status_code == 409 and "已存在" in again.data.decode()
+    with app.extensions["db"].Session() as s:
+        from app.models import IntegrationClient
+        client_id = s.scalars(select(IntegrationClient.id)).one()
+    revoked = web.client.post("/integration-clients", data={"csrf_token": token, "client_id": client_id,
+                                                            "action": "revoke"}, follow_redirects=True)
+    assert "已吊销客户端" in revoked.data.decode()
+    assert Machine(app, key).get("/budget-requests").status_code == 401
+    assert Web(app, "clerk").client.get("/integration-clients").status_code == 403
+    assert Web(app, "auditor").client.get("/integration-clients").status_code == 200

@@ -200,7 +200,7 @@ def test_agency_retender_request_to_single_source(app, people, clock):
     assert people["clerk3"].ok(people["clerk3"].get(f"/api/tasks/{entry['id']}"))["data"]["agency_reason"] == \
         "有效供应商不足三家，拟变更为单一来源"
     people["clerk3"].complete(entry["id"], {"new_method": "single_source", "reason": "只能从唯一供应商处采购",
-                                           "supplier": {"name": "福州精密仪器有限公司", "credit_code": "91350100MA2Y3K4L5P"},
+                                           "supplier": {"name": "福州精密仪器有限公司", "credit_code": "91350100MA2Y3K4L5R"},
                                            "action": "submit"})
     approve(reviewer, "采购单位审核岗审核", iid)
     done = approve(finance, "财政部门审核", iid)

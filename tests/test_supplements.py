@@ -173,7 +173,7 @@ def test_supplement_bad_input(app, login):
 # -- 分包合同 ----------------------------------------------------------------------------------------
 def subcontract_data(contract_id, text_ids, amount=30000, **overrides):
     return {"contract_id": contract_id, "name": "课桌椅安装分包合同", "subcontractor_name": "福州市鼓楼区安装服务有限公司",
-            "subcontractor_credit_code": "91350102MA2YK8L5PQ", "amount": amount, "signed_date": "2026-11-19",
+            "subcontractor_credit_code": "91350102MA2YK8L5P6", "amount": amount, "signed_date": "2026-11-19",
             "content": "课桌椅现场安装", "text_attachment_ids": text_ids, **overrides}
 
 
@@ -186,7 +186,7 @@ def test_subcontract_chain(app, login):
     record = clerk.ok(clerk.get(f"/api/subcontracts/{record_id}"))
     assert record["status"] == "in_review" and record["number"] == f"FB2026{record_id:06d}"
     assert record["subcontractor_name"] == "福州市鼓楼区安装服务有限公司"
-    assert record["subcontractor_credit_code"] == "91350102MA2YK8L5PQ"
+    assert record["subcontractor_credit_code"] == "91350102MA2YK8L5P6"
     assert names(reviewer.tasks(), instance["id"]) == ["分包合同审核"] and names(clerk.tasks(), instance["id"]) == []
 
     reject(reviewer, "分包合同审核", instance["id"], "请写明安装范围")

@@ -420,3 +420,17 @@ def test_changing_the_password_signs_out_everywhere(web, app):
     assert other.get("/").status_code == 302  # the other session ended too
     fresh = web()
     assert fresh.login("clerk", "Zhang2026x").status_code == 302
+
+
+def test_diagram_marks_only_the_branch_taken(web, login):
+    """提交 pressed: the 暂存 branch is not marked although plan_edit ran as a step of 提交 (issue 15 point 7)."""
+    from helpers import PLAN, register_project
+    project = register_project(login("clerk"), login("reviewer"))
+    instance = login("clerk").start("plan_application", {**PLAN, "project_id": project["id"],
+                                                         "items": [{"item_name": "显微镜", "quantity": 1,
+                                                                    "unit_price": 500000}]})
+    marks = _marks(web("clerk").get(f"/instances/{instance['id']}").data.decode())
+    assert "Flow_plan_action_plan_submit" in marks["flows"], marks
+    assert "Flow_plan_action_plan_edit" not in marks["flows"], marks
+    # The policy check ran and refused (its error boundary fired): done, and the way back to the clerk is marked.
+    assert "plan_submit" in marks["completed"] and "Flow_plan_rule_refused_plan_edit" in marks["flows"], marks

@@ -13,7 +13,7 @@ from helpers import PROJECT, Api, Web, approve, pause_start_timers
 
 CHINA = timezone(timedelta(hours=8))
 CONTRACT = {"name": "年终测试合同", "amount": 100000, "signed_date": "2026-11-18",
-            "suppliers": [{"name": "福州某科技有限公司", "credit_code": "91350100MA0000000X", "is_sme": True}],
+            "suppliers": [{"name": "福州某科技有限公司", "credit_code": "91350100MA0000000L", "is_sme": True}],
             "accounts": [{"bank": "中国银行福州分行", "account_name": "福州某科技有限公司", "account_number": "6217000000000001"}],
             "items": [{"item_name": "设备", "quantity": 1, "unit_price": 100000}],
             "payment_schedule": [{"phase": "一次性付款", "amount": 100000}], "text_ref": "file-ye-0001"}

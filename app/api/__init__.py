@@ -119,13 +119,14 @@ def init_api(app):
     integration.init_integration(app)
     for module in (integration, integration_clients, budget_lines):
         api.register_blueprint(module.blp)
-    from . import org_import  # units and users from Excel (issue 13)
+    from . import org_import, suppliers  # units and users from Excel, 供应商库 (issue 13)
     api.register_blueprint(org_import.blp)
     from . import batch, notices, signers, taskops  # 站内通知, the task operations, 批量审批, 加签 (issue 17)
     for module in (notices, taskops, batch, signers):
         api.register_blueprint(module.blp)
     from . import engine_rest_tasks  # Camunda 7 REST /task endpoints (issue 17)
     app.register_blueprint(engine_rest_tasks.bp)
+    api.register_blueprint(suppliers.blp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(Exception, lambda exc: _domain_error(unexpected(exc)))

@@ -124,6 +124,7 @@ def edit_user(body, user_id):
         user.edit(session, body, actor=actor if actor.id == user.id else None)
         if password is not None:
             user.change_password(password)
+            user.must_change_password = actor.id != user.id  # a password the administrator chose is changed first
         return user.admin_dict()
 
 
@@ -140,6 +141,7 @@ def change_own_password(body):
         if not user.check_password(body["old_password"]):
             raise DomainError("INVALID_INPUT", "原密码不正确", field="old_password", status=400)
         user.change_password(body["new_password"])
+        user.must_change_password = False
 
 
 @blp.route("/units", methods=["GET"])

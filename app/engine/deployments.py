@@ -106,11 +106,22 @@ def parse_file(text, filename, semantics=SEMANTICS):
     parser = ProcurementParser(semantics)
     try:
         parser.add_bpmn_text(text, filename)
-        for process_id in parser.get_process_ids():
-            parser.get_spec(process_id)
+        parsed_ids = set()
+        while True:  # embedded sub-processes become known as their parents are parsed: parse (and check) them too
+            pending = [pid for pid in parser.get_process_ids() if pid not in parsed_ids]
+            if not pending:
+                break
+            for process_id in pending:
+                parsed_ids.add(process_id)
+                parser.get_spec(process_id)
     except ValidationException as exc:
         parser.problems.append({"file": filename, "element": getattr(exc, "id", None) or exc.__dict__.get("id"),
                                 "message": str(exc).split("\n")[0]})
+    except Exception as exc:  # noqa: BLE001 - SpiffWorkflow failing on a construct is a refusal, never a 500
+        log.warning("parsing %s failed", filename, exc_info=True)
+        parser.problems.append({"file": filename, "element": None, "message": (
+            f"流程图中有本服务无法解析的结构（{type(exc).__name__}），请检查最近修改的元素，或删除 Java/脚本等本服务不执行的"
+            f"扩展后再部署 / the diagram has a construct this service cannot parse")})
     return parser, parser.problems
 
 
@@ -324,7 +335,14 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
                 version=(current.version + 1) if current else 1, semantics=SEMANTICS))
     new_decisions = dmn_task.new_versions(session, decisions, changed_only, deployment, deployed_by, content_hash)
     deployment.decisions = new_decisions  # not a column: what the REST answer lists as deployed decisions
-    if not new_defs and not new_forms and not new_decisions:
+    # Camunda 7 deploys a diagram without executable processes (a collaboration drawn for people) and makes no
+    # process definition of it: the deployment is recorded, with a warning, and there is nothing to start.
+    drawings = [filename for filename, _, parser in diagrams if not top_processes(parser)]
+    for filename in drawings:
+        warnings.append({"file": filename, "element": None, "message": (
+            "该图中没有可执行的流程（isExecutable=false），已部署但不会生成流程定义 / no executable process: deployed "
+            "without a process definition")})
+    if not new_defs and not new_forms and not new_decisions and not drawings:
         return None, [], []
     now = now or utcnow()
     deployment.deployed_at = now

@@ -120,9 +120,10 @@ def check(session, parser, filename, form_keys=(), process_keys=()):
 
 # -- nothing strands by construction ---------------------------------------------------------------------------
 def starts_by_person(spec):
-    """Can a person start the process (a none start event)? Otherwise its initiator is the system."""
-    return any(type(ts).__name__ == "StartEvent" and type(getattr(ts, "event_definition", None)).__name__ ==
-               "NoneEventDefinition" for ts in spec.task_specs.values())
+    """Can a person start the process (a none start event, or a message start event, which Camunda 7 also starts
+    over REST)? Otherwise its initiator is the system."""
+    return any(type(ts).__name__ == "StartEvent" and type(getattr(ts, "event_definition", None)).__name__ in
+               ("NoneEventDefinition", "MessageEventDefinition") for ts in spec.task_specs.values())
 
 
 def _check_message_senders(ts, filename, person_started):

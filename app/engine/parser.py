@@ -22,7 +22,8 @@ from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, InclusiveGateway, I
 from . import camunda_compat, expressions, form_data
 from .dmn_task import DecisionTask, DecisionTaskParser
 from .forms_ref import is_html_form, key_from
-from .specs import SEMANTICS, ExternalServiceTask, HumanUserTask, MappedCallActivity, SafeScriptTask
+from .specs import (SEMANTICS, ExternalServiceTask, HumanUserTask, MappedCallActivity, PassThroughTask,
+                    SafeScriptTask)
 
 CAMUNDA = "{%s}" % CAMUNDA_MODEL_NS
 BPMN_MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -279,6 +280,8 @@ class ProcurementParser(CamundaParser):
         full_tag("intermediateCatchEvent"): (IntermediateCatchEventParser, IntermediateCatchEvent),
         full_tag("boundaryEvent"): (BoundaryEventParser, BoundaryEvent),
         full_tag("inclusiveGateway"): (InclusiveGatewayParser, InclusiveGateway),
+        full_tag("task"): (CamundaTaskParser, PassThroughTask),
+        full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
         full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask),
     }
 

@@ -34,7 +34,7 @@ def progress(workflow, bpmn_xml, process_key):
     completed: elements that ran at least once (COMPLETED tasks);
     active: READY / STARTED / WAITING tasks, and call activities whose sub-process is running;
     waiting: boundary events currently listening (e.g. 撤回 while the review runs);
-    flows: sequence flows taken (source completed, target completed or active).
+    flows: sequence flows taken (by the task tree: see ``_steps``).
     """
     completed, active, waiting = set(), set(), set()
     subprocesses = _top(workflow).subprocesses
@@ -51,10 +51,45 @@ def progress(workflow, bpmn_xml, process_key):
         subprocess = subprocesses.get(task.id)
         if subprocess is not None and not subprocess.completed and task.state != TaskState.COMPLETED:
             active.add(bpmn_id)
-    flows = [fid for fid, source, target in sequence_flows(bpmn_xml, process_key)
-             if source in completed and (target in completed or target in active)]
+    refused = _refused(workflow)
+    completed |= {t.task_spec.bpmn_id for t in refused}
+    taken = _steps(workflow, completed | active | waiting, refused)
+    flows = [fid for fid, source, target in sequence_flows(bpmn_xml, process_key) if (source, target) in taken]
     return {"completed": sorted(completed), "active": sorted(active), "waiting": sorted(waiting - active),
             "flows": flows}
+
+
+def _refused(workflow):
+    """Activities an error boundary event interrupted (提交并检查政策规则 refusing): they ran, so they count as done.
+    SpiffWorkflow keeps the activity and its boundary events as children of one split task."""
+    out = []
+    for task in workflow.get_tasks(skip_subprocesses=True):
+        if task.workflow is workflow and _is_boundary(task.task_spec) and task.state == TaskState.COMPLETED \
+                and task.parent is not None:
+            out += [t for t in task.parent.children if t is not task and not _is_boundary(t.task_spec)
+                    and getattr(t.task_spec, "bpmn_id", None) and t.state == TaskState.CANCELLED]
+    return out
+
+
+def _steps(workflow, reached, refused=()):
+    """{(source, target)} the instance actually moved along: each task of the tree (a diagram element that ran or
+    runs) with its nearest ancestor that is a diagram element. The tree holds only the branches a gateway chose
+    (a loop adds new tasks), so a path is marked only when it was taken — not because both ends ran some time
+    (the 暂存 branch when 提交 was pressed, a 未确认 loop when the purchaser confirmed)."""
+    pairs = set()
+    for task in workflow.get_tasks(skip_subprocesses=True):
+        ran = task.state == TaskState.COMPLETED or task.state & ACTIVE_STATES or task in refused
+        if task.workflow is not workflow or not ran:
+            continue
+        target = getattr(task.task_spec, "bpmn_id", None)
+        if not target or target not in reached:
+            continue
+        parent = task.parent
+        while parent is not None and not getattr(parent.task_spec, "bpmn_id", None):
+            parent = parent.parent
+        if parent is not None and parent.state == TaskState.COMPLETED:
+            pairs.add((parent.task_spec.bpmn_id, target))
+    return pairs
 
 
 def _top(workflow):

@@ -268,6 +268,7 @@ class Replayer:
                    "unit_id": data["unit_id"] if "unit_id" in data else self.instance.unit_id}
         if data.get("business_key"):
             initial["business_key"] = data["business_key"]
+        initial.update(getattr(runtime, "initiator_variable", lambda *_: {})(self.spec, initial["initiator"]))
         timer_start = data.get("timer_start")
 
         def begin():
@@ -308,8 +309,7 @@ class Replayer:
     def _message(self, event):
         data = event.data or {}
         name = data.get("name")
-        waiting = [t for t in self.workflow.waiting_events()
-                   if t.event_type == "MessageEventDefinition" and t.name == name]
+        waiting = [message for message, _, _ in runtime.waiting_messages(self.workflow) if message == name]
         if not waiting:
             raise Divergence("历史中的消息在重放中没有等待者 / nothing waits for the message in the replay",
                              expected={"message": name}, actual={"waiting": sorted(

@@ -330,6 +330,10 @@ def sync_task_list(step):
             assignee = expressions.template(spec.assignee, data) if spec.assignee else None
             if assignee == SYSTEM:  # an instance a timer or another instance started: the groups decide
                 assignee = None
+            if assignee and not _is_user(session, str(assignee)):
+                # Camunda 7 diagrams name their own users (demo, john): a task assigned to nobody known here goes
+                # to the fallback holders, who see whom it was meant for in the history.
+                assignee = None
             groups, candidates = unassigned_fallback(spec, step.definition, data, groups, candidates, assignee)
             form_key = forms_ref.resolve(spec, data, step.definition, session)
         record_type, record_id = _record_ref(data)
@@ -374,6 +378,11 @@ def unassigned_fallback(spec, definition, data, groups, users, assignee):
 def admin_holds(user, row):
     """The administrator acts on tasks routed to the administrators in any unit (the unassigned fallback)."""
     return not row.assignee and UNASSIGNED_GROUP in user.groups and UNASSIGNED_GROUP in (row.candidate_groups or [])
+
+
+def _is_user(session, username):
+    from ..models import User
+    return session.scalar(select(User.id).where(User.username == username, User.active.is_(True))) is not None
 
 
 def can_act(session, user, row):
@@ -453,6 +462,9 @@ def start_instance(session, user, key, data=None, business_key=None, unit_id=Non
         raise NotFound("流程", key)
     if user is not None:
         if not deployments.can_start(definition, user):
+            if not deployments.parsed(definition).startable:
+                raise DomainError("FORBIDDEN", f"“{definition.name}”只能由其他流程调用（camunda:isStartableInTasklist="
+                                               f"false），不能直接发起 / only called by other processes", status=403)
             raise DomainError("FORBIDDEN", f"您的角色不能发起“{definition.name}”", status=403)
         unit_id = unit_id if unit_id is not None else (user.unit_id or _unit_of_record(session, data))
         if unit_id is None or not can_see_unit(session, user, unit_id):
@@ -474,9 +486,7 @@ def start_instance(session, user, key, data=None, business_key=None, unit_id=Non
     step.instance, step.definition = instance, definition
     step.workflow = serializer.new_workflow(spec, subspecs, step.engine())
     initial = {**values, "initiator": user.username if user else SYSTEM, "unit_id": unit_id}
-    initiator_variable = (start.extensions or {}).get("initiator") if start is not None else None
-    if initiator_variable and initiator_variable not in RESERVED:  # camunda:initiator="starter" (Camunda 7)
-        initial[initiator_variable] = initial["initiator"]
+    initial.update(initiator_variable(spec, initial["initiator"]))
     if business_key:
         initial["business_key"] = business_key
 
@@ -491,15 +501,33 @@ def start_instance(session, user, key, data=None, business_key=None, unit_id=Non
     return instance
 
 
+def initiator_variable(spec, initiator):
+    """``camunda:initiator="starter"`` on the none start event: {starter: who started it} (Camunda 7)."""
+    start = _start_event(spec)
+    name = (start.extensions or {}).get("initiator") if start is not None else None
+    return {name: initiator} if name and name.isidentifier() and name not in RESERVED else {}
+
+
 def _choose_start_event(workflow, timer_start, now):
     """Only one start event starts an instance: the none start (API/UI) or the timer that fired."""
     workflow.task_tree.run()
-    for task in workflow.get_tasks(spec_class=StartEventSpec):
-        timer = isinstance(task.task_spec.event_definition, timers.TimerEventDefinition)
+    starts = workflow.get_tasks(spec_class=StartEventSpec)
+    by_person = any(type(t.task_spec.event_definition).__name__ == "NoneEventDefinition" for t in starts)
+    message_start = None
+    for task in starts:
+        definition = task.task_spec.event_definition
+        timer = isinstance(definition, timers.TimerEventDefinition)
         if timer and task.task_spec.bpmn_id == timer_start:
             timers.trigger_start_event(task, now)
         elif timer or timer_start:
             task.cancel()
+        elif not by_person and isinstance(definition, MessageEventDefinition):
+            if message_start is None:  # Camunda 7 starts a message-start-only process over REST by its message
+                message_start = definition.name
+            else:
+                task.cancel()
+    if message_start is not None:
+        workflow.catch(BpmnEvent(MessageEventDefinition(message_start), {"payload": {}, "result_var": None}))
 
 
 def _open_task(session, user, task_id):
@@ -621,8 +649,7 @@ def deliver_message(session, user, instance_id, name, values, now, by_instance=N
         return None
     step = Step(session, user, now)
     workflow = load(step, instance)
-    waiting = [t for t in workflow.waiting_events() if t.event_type == "MessageEventDefinition" and t.name == name]
-    if not waiting:
+    if name not in {message for message, _, _ in waiting_messages(workflow)}:
         return None
     if check is not None:
         check(session, user, instance, workflow, name)
@@ -645,10 +672,12 @@ def waiting_messages(workflow):
     out = []
     for task in workflow.get_tasks(state=TaskState.WAITING):
         definition = getattr(task.task_spec, "event_definition", None)
-        if isinstance(definition, MessageEventDefinition):
-            groups = {g.strip() for g in (task.task_spec.extensions or {}).get("candidateGroups", "").split(",")
-                      if g.strip()}
-            out.append((definition.name, groups, task.data.get("initiator")))
+        # An event-based gateway waits for the message events after it (a MultipleEventDefinition of them).
+        for inner in getattr(definition, "event_definitions", None) or [definition]:
+            if isinstance(inner, MessageEventDefinition):
+                groups = {g.strip() for g in (task.task_spec.extensions or {}).get("candidateGroups", "").split(",")
+                          if g.strip()}
+                out.append((inner.name, groups, task.data.get("initiator")))
     return out
 
 

@@ -1,7 +1,7 @@
 """Task specs for what analysts draw: user tasks with Camunda assignment, external service tasks, safe scripts."""
 from copy import deepcopy
 
-from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ScriptTask, ServiceTask, UserTask
+from SpiffWorkflow.bpmn.specs.defaults import CallActivity, NoneTask, ScriptTask, ServiceTask, UserTask
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 
@@ -136,6 +136,14 @@ class ExternalServiceTask(ServiceTask):
                     BpmnEvent(ErrorEventDefinition(definition.name, err.code), payload, target=my_task.workflow))
                 return True
         return False
+
+
+class PassThroughTask(NoneTask):
+    """A plain ``bpmn:task`` or ``bpmn:manualTask``: Camunda 7 passes straight through it (nobody completes it)."""
+
+    def __init__(self, wf_spec, bpmn_id, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
 
 
 class SafeScriptTask(ScriptTask):

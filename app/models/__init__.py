@@ -81,3 +81,8 @@ __all__ += ["BudgetLineChange", "IntegrationCall", "IntegrationClient"]
 from .taskops import InstanceCopy, Notice, NoticePreference, SavedComment, TaskSigner  # noqa: E402
 
 __all__ += ["InstanceCopy", "Notice", "NoticePreference", "SavedComment", "TaskSigner"]
+
+# 供应商库 with GB 32100 统一社会信用代码 checks (issue 13).
+from .supplier import Supplier  # noqa: E402
+
+__all__ += ["Supplier"]

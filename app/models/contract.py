@@ -34,9 +34,10 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .supplier import credit_code_problem
 from .base import (
     Audited, Base, DomainError, Money, UTCDateTime, date_field, money, utcnow, invalid as _bad, text_field as _text)
-from .plan import STATUSES as PLAN_STATUSES
+from .plan import METHODS as PLAN_METHODS, STATUSES as PLAN_STATUSES
 
 STATUSES = {"draft": "录入中", "in_review": "审核中", "reviewed": "待发布", "published": "待备案", "filed": "已备案",
             "terminating": "终止中", "terminated": "已终止", "revoked": "已撤销", "fulfilled": "履约完成",
@@ -44,6 +45,9 @@ STATUSES = {"draft": "录入中", "in_review": "审核中", "reviewed": "待发�
 # Contracts that take their amount out of their plan; a terminated one keeps only what was paid.
 OCCUPYING = ("in_review", "reviewed", "published", "filed", "terminating", "fulfilled")
 USABLE_PLAN = ("filed", "used")
+# 无系统不交易: these methods go through the transaction system; these plan types need no transaction.
+TRANSACTION_METHODS = ("open_tender", "invited_tender", "negotiation", "consultation", "inquiry", "single_source")
+HAND_PLAN_TYPES = ("no_process", "emall", "framework", "renewal")
 REQUEST_KINDS = {"change": "合同变更", "termination": "合同终止", "account_change": "账户变更", "revocation": "合同撤销"}
 REQUEST_STATUSES = {"in_review": "审核中", "returned": "已退回", "approved": "审核通过", "cancelled": "已取消"}
 FINANCING_LOCKED = ("change", "account_change", "revocation")
@@ -54,7 +58,6 @@ EDITABLE = CHANGEABLE + ("accounts", "is_financing", "is_multi_year")
 CONTENT = ("plan_id",) + EDITABLE
 
 _ACCOUNT_NUMBER = re.compile(r"^[0-9]{6,32}$")
-_CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 
 
 # -- input shapes (400 with the field named) ------------------------------------------------------
@@ -73,8 +76,9 @@ def parse_suppliers(value):
     for i, row in enumerate(_rows(value, "suppliers", "供应商"), 1):
         name = _text(row.get("name"), "suppliers", f"第 {i} 个供应商的名称")
         code = _text(row.get("credit_code"), "suppliers", f"第 {i} 个供应商的统一社会信用代码", 18, required=False)
-        if code and not _CREDIT_CODE.match(code.upper()):
-            raise _bad("suppliers", f"第 {i} 个供应商的统一社会信用代码应为 18 位数字或大写字母")
+        problem = credit_code_problem(code.upper()) if code else None  # GB 32100: alphabet and check digit
+        if problem:
+            raise _bad("suppliers", f"第 {i} 个供应商的统一社会信用代码{problem}")
         out.append({"name": name, "credit_code": code.upper()})
     return out
 
@@ -245,6 +249,19 @@ class Contract(Audited, Base):
                               "只有已备案（可使用）的采购计划才能签订合同", field="plan_id")
         plan.check_single_source_ready()
 
+    def check_transaction(self, session, plan):
+        """无系统不交易 (seed 003 三原则, 004 §三): on a plan whose method needs a transaction, a contract follows an
+        award made in the system; by hand only where the plan type or method needs none (自行采购, 无过程, 电子卖场,
+        框架协议, 合同续签)."""
+        if self.source == "award" or plan.plan_type in HAND_PLAN_TYPES or plan.method not in TRANSACTION_METHODS:
+            return
+        from .tender import Tender
+        awarded = session.scalar(select(Tender.id).where(Tender.plan_id == plan.id, Tender.status == "awarded")
+                                 .limit(1))
+        if awarded is None:
+            raise DomainError("NO_TRANSACTION", f"采购计划 {plan.number} 的采购方式为{PLAN_METHODS[plan.method]}，须在系统中"
+                                                "完成交易、确定中标（成交）供应商后才能签订合同（无系统不交易）", field="plan_id")
+
     def set_plan(self, plan):
         self._require("draft", action="修改")
         self.check_plan_usable(plan)
@@ -296,6 +313,10 @@ class Contract(Audited, Base):
         self.check_complete(today)
         self.check_plan_usable(plan)
         self.check_plan_amount(session, plan)
+        self.check_transaction(session, plan)
+        from .supplier import refuse_rejected  # 供应商库: a supplier refused entry is no contract party
+        for row in self.suppliers or []:
+            refuse_rejected(session, row.get("credit_code"), row.get("name"), "suppliers")
         self.status = "in_review"
         self.review_comment = ""
 

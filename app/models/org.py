@@ -1,5 +1,5 @@
 """Purchasing units (a tree), users, their roles and unit grants."""
-from sqlalchemy import Boolean, ForeignKey, String, Integer, select
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -108,6 +108,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped on password change or logout-everywhere; tokens carry it and die with it.
     token_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when an administrator chose the password (new user, reset): the web asks for a new one at sign-in.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     unit = relationship(Unit)
     roles = relationship("UserRole", cascade="all, delete-orphan", lazy="selectin")
@@ -166,6 +168,7 @@ class User(Base):
         check_password_policy(values["password"], username)
         user = cls(username=username, display_name="", active=True, token_generation=0)
         user.set_password(values["password"])
+        user.must_change_password = True
         user.edit(session, {"grants": None, **values}, actor=None)
         session.add(user)
         session.flush()

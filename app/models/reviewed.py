@@ -5,7 +5,6 @@ who edits and submits again or cancels it.
     in_review 审核中 → <DONE> (approved / paid / reversed / accepted) on 审核通过
     in_review → returned 已退回 on 审核不通过 (with the comment) → in_review on 重新提交, or → cancelled 已取消
 """
-import re
 import uuid
 from decimal import Decimal
 
@@ -22,13 +21,14 @@ def beijing_today(now):
     return now.astimezone(BEIJING).date()
 
 
-_CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 
 
 def credit_code(value, field, label):
     code = text(value, field, label, 18, required=False).upper()
-    if code and not _CREDIT_CODE.match(code):
-        raise DomainError("INVALID_INPUT", f"{label}应为 18 位数字或大写字母", field=field, status=400)
+    from .supplier import credit_code_problem  # GB 32100: alphabet and check digit
+    problem = credit_code_problem(code) if code else None
+    if problem:
+        raise DomainError("INVALID_INPUT", f"{label}{problem}", field=field, status=400)
     return code
 
 

@@ -23,6 +23,8 @@ def init_web(app):
     from . import budget_lines  # noqa: F401 - 预算指标管理 (finance: import, entry, history; issue 13)
     from . import org_import  # noqa: F401 - 单位与用户导入 (administrator, issue 13)
     from . import notices, sheet, taskops  # noqa: F401 - 消息通知, 抄送我的, 审批单, the task page's operations (issue 17)
+    from . import integration_clients  # noqa: F401 - 集成客户端 (the budget system's API keys, issue 13)
+    from . import suppliers  # noqa: F401 - 供应商库 (issue 13)
     app.permanent_session_lifetime = timedelta(seconds=app.config["TOKEN_TTL_SECONDS"])
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

@@ -4,7 +4,7 @@ import secrets
 from functools import wraps
 from urllib.parse import urlencode, urlsplit
 
-from flask import g, jsonify, redirect, render_template, request, session, url_for
+from flask import flash, g, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
 from ..api.common import current_user, domain_error_response, now, read_session
@@ -78,6 +78,13 @@ def login_required(fn):
                                 "redirect": url_for("web.login")}), 401
             target = request.full_path.rstrip("?") if request.method == "GET" else None
             return redirect(url_for("web.login", next=target) if target and target != "/" else url_for("web.login"))
+        if web_user().must_change_password and request.endpoint not in ("web.password", "web.logout"):
+            # First sign-in with a password an administrator chose: change it before anything else.
+            if wants_json():
+                return jsonify({"code": "PASSWORD_CHANGE_REQUIRED", "message": "请先修改初始密码",
+                                "redirect": url_for("web.password")}), 403
+            flash("首次登录或密码已被管理员重置，请先修改密码。", "warning")
+            return redirect(url_for("web.password"))
         return fn(*args, **kwargs)
     return wrapper
 

@@ -80,6 +80,7 @@ def password():
             if not user.check_password(old):
                 raise DomainError("INVALID_INPUT", "原密码不正确", field="old_password", status=400)
             user.change_password(new)
+            user.must_change_password = False
     except DomainError as err:
         return render_template("password.html", active=None, error=err.message), err.status
     session.clear()

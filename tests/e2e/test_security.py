@@ -65,13 +65,13 @@ def test_withdraw_asks_first_without_an_inline_handler(pages, login):
     instance = apply_plan(login("clerk"), project["id"])
     page = pages.login("clerk")
     page.goto(f"/instances/{instance['id']}")
-    asked = []
-    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     page.get_by_test_id("message-withdraw").click()
+    dialog = page.get_by_role("dialog")  # web.js govConfirm: an accessible dialog, no inline handler
+    expect(dialog).to_contain_text("确定要撤回吗？")
+    dialog.get_by_role("button", name="返回").click()
     expect(page.get_by_test_id("message-withdraw")).to_be_visible()  # dismissed: nothing sent
-    assert asked and asked[0].startswith("确定要") and asked[0].endswith("吗？")
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("message-withdraw").click()
+    page.get_by_role("dialog").get_by_role("button", name="确认").click()
     expect(page.get_by_test_id("message-withdraw")).to_have_count(0)  # accepted: withdrawn
     assert not page.js_errors
 
@@ -85,6 +85,7 @@ def test_an_administrator_unlocks_a_locked_name_on_the_settings_page(pages, app,
 
     page = pages.login("admin")
     page.goto("/admin")
+    page.get_by_role("tab", name="登录安全").click()
     row = page.get_by_test_id("login-throttles").locator("tr", has_text="clerk2")
     expect(row).to_contain_text("已锁定至")
     expect(page.get_by_test_id("login-failures")).to_contain_text("clerk2")

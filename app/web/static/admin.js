@@ -18,6 +18,40 @@
     box.scrollIntoView({ block: 'nearest' });
   }
 
+  function checked(scope, name) {
+    return Array.prototype.map.call(scope.querySelectorAll('input[name="' + name + '"]:checked'), function (b) { return b.value; });
+  }
+
+  // A message that must survive the reload showing the new row stays until the next action (not 0.8 s).
+  var KEPT = 'admin-message';
+  function reloadWith(message) {
+    try { sessionStorage.setItem(KEPT, message); } catch (e) { /* private mode: the new row shows it */ }
+    window.location.reload();
+  }
+
+  // -- sections as tabs: one at a time, the choice kept in the address (#thresholds) ------------------
+  var tabs = Array.prototype.slice.call(document.querySelectorAll('[data-tab-for]'));
+  function select(key, focus) {
+    if (!document.getElementById('panel-' + key)) { key = 'users'; }
+    tabs.forEach(function (tab) {
+      var on = tab.dataset.tabFor === key;
+      tab.setAttribute('aria-selected', on ? 'true' : 'false');
+      tab.setAttribute('tabindex', on ? '0' : '-1');
+      tab.classList.toggle('active', on);
+      document.getElementById('panel-' + tab.dataset.tabFor).classList.toggle('hidden', !on);
+      if (on && focus) { tab.focus(); }
+    });
+    if (window.location.hash !== '#' + key) { history.replaceState(null, '', '#' + key); }
+  }
+  tabs.forEach(function (tab, i) {
+    tab.addEventListener('click', function () { select(tab.dataset.tabFor); });
+    tab.addEventListener('keydown', function (ev) {
+      var step = ev.key === 'ArrowRight' ? 1 : (ev.key === 'ArrowLeft' ? -1 : 0);
+      if (step) { ev.preventDefault(); select(tabs[(i + step + tabs.length) % tabs.length].dataset.tabFor, true); }
+    });
+  });
+  if (tabs.length) { select((window.location.hash || '#users').slice(1)); }
+
   function flatten(errors, prefix, out) {
     // {"days": {"0": {"date": ["…"]}}} or {"days.0.date": ["…"]} → ["days.0.date：…"]
     Object.keys(errors || {}).forEach(function (key) {
@@ -84,12 +118,24 @@
     },
     user: function () {
       var form = document.getElementById('user-form');
-      var body = { roles: Array.prototype.map.call(form.elements.roles.selectedOptions, function (o) { return o.value; }) };
+      var body = { roles: checked(form, 'roles') };
       ['username', 'display_name', 'password'].forEach(function (k) { body[k] = form.elements[k].value.trim(); });
       body.unit_id = form.elements.unit_id.value ? Number(form.elements.unit_id.value) : null;
       send('POST', '/api/users', body, function (json) {
-        show(okBox, '已新增用户 ' + json.username + '。');
-        setTimeout(function () { window.location.reload(); }, 800);
+        reloadWith('已新增用户 ' + json.username + '。');
+      });
+    },
+    'user-edit': function (button) {
+      // 所属单位, 岗位 and 授权单位 of an existing user (PATCH /api/users/<id>); sessions follow the new rights.
+      var editor = button.closest('[data-user-editor]');
+      var body = { display_name: editor.querySelector('[name=display_name]').value.trim(), roles: checked(editor, 'roles'),
+                   unit_id: editor.querySelector('[name=unit_id]').value ? Number(editor.querySelector('[name=unit_id]').value) : null,
+                   grants: checked(editor, 'grants').map(function (id) {
+                     var children = editor.querySelector('[name="children-' + id + '"]');
+                     return { unit_id: Number(id), include_children: !!(children && children.checked) };
+                   }) };
+      send('PATCH', '/api/users/' + editor.dataset.userEditor, body, function (json) {
+        reloadWith('已保存用户 ' + json.username + ' 的单位、岗位和授权。');
       });
     },
     password: function (button) {
@@ -106,8 +152,7 @@
       ['code', 'name', 'level', 'region'].forEach(function (k) { body[k] = form.elements[k].value.trim(); });
       body.parent_id = form.elements.parent_id.value ? Number(form.elements.parent_id.value) : null;
       send('POST', '/api/units', body, function (json) {
-        show(okBox, '已新增单位 ' + json.name + '。');
-        setTimeout(function () { window.location.reload(); }, 800);
+        reloadWith('已新增单位 ' + json.name + '。');
       });
     },
     unlock: function (button) {
@@ -124,13 +169,20 @@
         if (el.name && el.value.trim()) { body[el.name] = el.value.trim(); }
       });
       send('POST', '/api/experts', body, function (json) {
-        show(okBox, '已新增专家 ' + json.name + '（编号 ' + json.id + '）。');
-        setTimeout(function () { window.location.reload(); }, 800);
+        reloadWith('已新增专家 ' + json.name + '（编号 ' + json.id + '）。');
       });
     }
   };
 
   document.addEventListener('click', function (event) {
+    var edit = event.target.closest('[data-edit-user]');
+    if (edit) {
+      var editor = document.getElementById(edit.getAttribute('aria-controls'));
+      var open = editor.classList.toggle('hidden') === false;
+      edit.setAttribute('aria-expanded', open ? 'true' : 'false');
+      if (open) { editor.querySelector('input, select').focus(); }
+      return;
+    }
     var button = event.target.closest('[data-save]');
     if (button) { savers[button.dataset.save](button); return; }
     if (event.target.closest('[data-add-day]')) {
@@ -159,4 +211,7 @@
       });
     });
   });
+  var kept = null;
+  try { kept = sessionStorage.getItem(KEPT); sessionStorage.removeItem(KEPT); } catch (e) { kept = null; }
+  if (kept) { show(okBox, kept); }
 })();
