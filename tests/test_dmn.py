@@ -153,3 +153,14 @@ def test_business_rule_task_problems_are_refusals_not_500(app, tmp_path):
     assert any("决策 no_such 未部署" in m for _, m in errors)
     assert any(e == "d_route" for e, _ in _refused(client, [BPMN])) is False  # the decisions are simply missing
     assert {e for e, _ in _refused(client, [BPMN])} == {"d_method", "d_level", "d_chain"}
+
+
+def test_dry_run_takes_decision_tables_and_deploys_nothing(app, login):
+    from test_dry_run import dry_run
+    analyst = login("analyst")
+    report = analyst.ok(dry_run(analyst, [(BPMN.name, BPMN.read_bytes()), (DMN.name, DMN.read_bytes())]))
+    assert [d["key"] for d in report["deploys"]] == ["dmn_route"]
+    refused = dry_run(analyst, [(BPMN.name, BPMN.read_bytes())])
+    assert refused.status_code == 400
+    with app.extensions["db"].Session() as s:
+        assert s.scalars(select(DecisionDefinition)).first() is None

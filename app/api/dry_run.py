@@ -84,11 +84,11 @@ def uploaded_files():
     files = []
     for field, part in parts:
         name = check_text(part.filename or field, "files").replace("\\", "/").rsplit("/", 1)[-1]
-        if not name.endswith((".bpmn", ".form")):
-            raise _bad("files", f"只能预演 .bpmn 和 .form 文件：{name}")
+        if not name.endswith((".bpmn", ".dmn", ".form")):
+            raise _bad("files", f"只能预演 .bpmn、.dmn 和 .form 文件：{name}")
         files.append((name, part.read()))
     if not files:
-        raise _bad("files", "请选择要预演的 .bpmn 或 .form 文件")
+        raise _bad("files", "请选择要预演的 .bpmn、.dmn 或 .form 文件")
     if len(files) > MAX_FILES:
         raise _bad("files", f"一次最多预演 {MAX_FILES} 个文件")
     return files

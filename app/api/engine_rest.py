@@ -218,7 +218,7 @@ def _source_lines(files):
     """{(file, element id): line} so the Modeler's problem list can point into the XML."""
     lines = {}
     for filename, data in files:
-        if not filename.endswith((".bpmn", ".xml")):
+        if not filename.endswith((".bpmn", ".xml", ".dmn")):
             continue
         try:
             root = etree.fromstring(data if isinstance(data, bytes) else data.encode("utf-8"),
@@ -327,7 +327,7 @@ def _uploaded_files():
              for field, part in request.files.items(multi=True)]
     # A part sent without a filename arrives as a form field; take it when its name is a resource name.
     for field, value in request.form.items(multi=True):
-        if field.endswith((".bpmn", ".form", ".bpmn20.xml")):
+        if field.endswith((".bpmn", ".dmn", ".form", ".bpmn20.xml")):
             files.append((field, value.encode("utf-8")))
     return [(name.replace("\\", "/").rsplit("/", 1)[-1], data) for name, data in files]
 
