@@ -164,3 +164,27 @@ def test_dry_run_takes_decision_tables_and_deploys_nothing(app, login):
     assert refused.status_code == 400
     with app.extensions["db"].Session() as s:
         assert s.scalars(select(DecisionDefinition)).first() is None
+
+
+def test_dry_run_of_a_changed_table_shows_the_instances_it_would_decide_differently(app, login, tmp_path):
+    from test_dry_run import dry_run
+    client = app.test_client()
+    assert deploy(client, [BPMN, DMN], name="dmn").status_code == 200
+    add_demo_user(app)
+    variables = {"category": {"value": "goods", "type": "String"}, "amount": {"value": 1500000, "type": "Long"}}
+    iid = int(client.post("/engine-rest/process-definition/key/dmn_route/start", json={"variables": variables},
+                          headers=basic("demo")).json["id"])
+    analyst = login("analyst")
+    text = DMN.read_text(encoding="utf-8")
+    # 公开招标 from 2,000,000: the instance (1,500,000, 公开招标) would now be decided 分散采购
+    moved = analyst.ok(dry_run(analyst, [(DMN.name, text.replace("1000000", "2000000").encode())]))
+    assert {d["key"] for d in moved["decisions"]} == {"procurement_method", "review_level", "review_chain"}
+    [entry] = [e for e in moved["instances"] if e["instance_id"] == iid]
+    assert entry["match"] is False and entry["divergence"]["expected"]["task"].startswith("d_method")
+    assert entry["divergence"]["actual"]["result"] == {"method": "分散采购", "needs_tender": False}
+    assert "决策结果" in entry["divergence"]["reason"]
+    # 主要领导 from 6,000,000: nothing changes for 1,500,000
+    same = analyst.ok(dry_run(analyst, [(DMN.name, text.replace("5000000", "6000000").encode())]))
+    assert [e["match"] for e in same["instances"] if e["instance_id"] == iid] == [True]
+    with app.extensions["db"].Session() as s:
+        assert len(s.scalars(select(DecisionDefinition)).all()) == 3

@@ -57,6 +57,7 @@ class NewVersion(Base):
 class DryRunReport(Base):
     deploys = fields.List(fields.Nested(NewVersion))
     forms = fields.List(fields.Dict())
+    decisions = fields.List(fields.Dict(), metadata={"description": "DMN decisions that would get a new version"})
     warnings = fields.List(fields.Dict())
     running = fields.Nested(Counts)
     completed = fields.Nested(Counts, metadata={"description": "a sample of the most recently ended instances"})
@@ -117,6 +118,6 @@ def dry_run():
             response = jsonify(body)
             response.status_code = 400
             return response
-        if not report["deploys"] and not report["forms"]:
+        if not report["deploys"] and not report["forms"] and not report["decisions"]:
             report["message"] = "与已部署的版本相同，部署不会产生新版本"
         return report

@@ -97,6 +97,7 @@ class ReplayStep:
     def __init__(self, events, session=None):
         self.events = events
         self.session = session  # read-only: the recorded decision versions are evaluated again
+        self.decisions = {}  # a dry run's changed decisions (key → DecisionDefinition), asked instead (binding latest)
         self.index = 0  # the next event not yet accounted for
         self.rng = random.Random(0)
         self.consumed = {}  # seq -> what the replay did for that effect
@@ -142,6 +143,15 @@ class ReplayStep:
                              expected=_summary(event), actual={"task": label, "decision": spec.decision_ref},
                              seq=event.seq if event else None)
         data = event.data or {}
+        swapped = self.decisions.get(spec.decision_ref) if spec.binding == "latest" else None
+        if swapped is not None:  # a dry run: does the new version decide as the recorded one did?
+            again = dmn_task.evaluate(swapped, spec, task.data)
+            if again["result"] != data.get("result"):
+                raise Divergence("新版本的决策结果与历史不同 / the new decision version decides differently",
+                                 expected=_summary(event), actual=again, seq=event.seq)
+            self.take()
+            self.consumed[event.seq] = again
+            return again["result"]
         row = self.session.scalars(select(DecisionDefinition).where(
             DecisionDefinition.key == data.get("decision"), DecisionDefinition.version == data.get("version"))).first() \
             if self.session is not None and data.get("decision") == spec.decision_ref else None
