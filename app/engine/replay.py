@@ -152,9 +152,10 @@ class ReplayStep:
             self.take()
             self.consumed[event.seq] = again
             return again["result"]
-        row = self.session.scalars(select(DecisionDefinition).where(
-            DecisionDefinition.key == data.get("decision"), DecisionDefinition.version == data.get("version"))).first() \
-            if self.session is not None and data.get("decision") == spec.decision_ref else None
+        row = None
+        if self.session is not None and data.get("decision") == spec.decision_ref:
+            row = self.session.scalars(select(DecisionDefinition).where(
+                DecisionDefinition.key == spec.decision_ref, DecisionDefinition.version == data.get("version"))).first()
         if row is None:
             raise Divergence("历史记录的决策版本不存在或与任务不符 / the recorded decision version is missing",
                              expected=_summary(event), actual={"task": label, "decision": spec.decision_ref},
