@@ -188,3 +188,17 @@ def test_dry_run_of_a_changed_table_shows_the_instances_it_would_decide_differen
     assert [e["match"] for e in same["instances"] if e["instance_id"] == iid] == [True]
     with app.extensions["db"].Session() as s:
         assert len(s.scalars(select(DecisionDefinition)).all()) == 3
+
+
+def test_two_hits_of_a_unique_table_refuse_the_step_without_a_500(app, tmp_path):
+    client = app.test_client()
+    overlapping = tmp_path / DMN.name
+    overlapping.write_text(DMN.read_text(encoding="utf-8").replace("&lt; 1000000", "&lt;= 1000000"), encoding="utf-8")
+    assert deploy(client, [BPMN, overlapping], name="dmn").status_code == 200
+    add_demo_user(app)
+    variables = {"category": {"value": "goods", "type": "String"}, "amount": {"value": 1000000, "type": "Long"}}
+    answer = client.post("/engine-rest/process-definition/key/dmn_route/start", json={"variables": variables},
+                         headers=basic("demo"))
+    assert 400 <= answer.status_code < 500 and "UNIQUE" in answer.json["message"], answer.json
+    with app.extensions["db"].Session() as s:
+        assert s.scalars(select(ProcessInstance).where(ProcessInstance.key == "dmn_route")).first() is None
