@@ -36,7 +36,7 @@ def collect(paths):
         path = Path(raw)
         candidates = sorted(path.glob("*")) if path.is_dir() else [path]
         for item in candidates:
-            if item.suffix in (".bpmn", ".form") and item.is_file():
+            if item.suffix in (".bpmn", ".dmn", ".form") and item.is_file():
                 files.append(item)
     return files
 
@@ -121,7 +121,8 @@ def main(argv=None):
     for file, element, message in warnings:
         print(f"警告 / warning: {file} [{element or '-'}]: {message}")
     diagrams = sum(1 for f in files if f.suffix == ".bpmn")
-    print(f"检查了 {diagrams} 个流程图、{len(files) - diagrams} 个表单：" +
+    tables = sum(1 for f in files if f.suffix == ".dmn")
+    print(f"检查了 {diagrams} 个流程图、{tables} 个决策表文件、{len(files) - diagrams - tables} 个表单：" +
           (f"{len(problems)} 个问题 / {len(problems)} problem(s)" if problems else "没有问题 / no problems") +
           (f"，{len(warnings)} 个警告 / {len(warnings)} warning(s)" if warnings else ""), file=sys.stderr)
     return 1 if problems else 0

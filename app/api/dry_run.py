@@ -57,6 +57,7 @@ class NewVersion(Base):
 class DryRunReport(Base):
     deploys = fields.List(fields.Nested(NewVersion))
     forms = fields.List(fields.Dict())
+    decisions = fields.List(fields.Dict(), metadata={"description": "DMN decisions that would get a new version"})
     warnings = fields.List(fields.Dict())
     running = fields.Nested(Counts)
     completed = fields.Nested(Counts, metadata={"description": "a sample of the most recently ended instances"})
@@ -84,11 +85,11 @@ def uploaded_files():
     files = []
     for field, part in parts:
         name = check_text(part.filename or field, "files").replace("\\", "/").rsplit("/", 1)[-1]
-        if not name.endswith((".bpmn", ".form")):
-            raise _bad("files", f"只能预演 .bpmn 和 .form 文件：{name}")
+        if not name.endswith((".bpmn", ".dmn", ".form")):
+            raise _bad("files", f"只能预演 .bpmn、.dmn 和 .form 文件：{name}")
         files.append((name, part.read()))
     if not files:
-        raise _bad("files", "请选择要预演的 .bpmn 或 .form 文件")
+        raise _bad("files", "请选择要预演的 .bpmn、.dmn 或 .form 文件")
     if len(files) > MAX_FILES:
         raise _bad("files", f"一次最多预演 {MAX_FILES} 个文件")
     return files
@@ -117,6 +118,6 @@ def dry_run():
             response = jsonify(body)
             response.status_code = 400
             return response
-        if not report["deploys"] and not report["forms"]:
+        if not report["deploys"] and not report["forms"] and not report["decisions"]:
             report["message"] = "与已部署的版本相同，部署不会产生新版本"
         return report

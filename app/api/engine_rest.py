@@ -189,9 +189,20 @@ def deployment_dto(deployment, definitions=None, tenant_id=None, with_definition
     if with_definitions:
         dto.update({"deployedProcessDefinitions": {definition_id(d): definition_dto(d) for d in definitions}
                     if definitions else None,
-                    "deployedCaseDefinitions": None, "deployedDecisionDefinitions": None,
+                    "deployedCaseDefinitions": None,
+                    "deployedDecisionDefinitions": {f"{d.key}:{d.version}:{d.id}": decision_dto(d) for d in decisions}
+                    if (decisions := getattr(deployment, "decisions", None)) else None,
                     "deployedDecisionRequirementsDefinitions": None})
     return dto
+
+
+def decision_dto(decision):
+    """Camunda 7's DecisionDefinitionDto."""
+    return {"id": f"{decision.key}:{decision.version}:{decision.id}", "key": decision.key,
+            "category": "http://camunda.org/schema/1.0/dmn", "name": decision.name, "version": decision.version,
+            "resource": decision.resource_name, "deploymentId": str(decision.deployment_id),
+            "decisionRequirementsDefinitionId": None, "decisionRequirementsDefinitionKey": None, "tenantId": None,
+            "versionTag": None, "historyTimeToLive": None}
 
 
 def instance_dto(session, instance):
@@ -207,7 +218,7 @@ def _source_lines(files):
     """{(file, element id): line} so the Modeler's problem list can point into the XML."""
     lines = {}
     for filename, data in files:
-        if not filename.endswith((".bpmn", ".xml")):
+        if not filename.endswith((".bpmn", ".xml", ".dmn")):
             continue
         try:
             root = etree.fromstring(data if isinstance(data, bytes) else data.encode("utf-8"),
@@ -316,7 +327,7 @@ def _uploaded_files():
              for field, part in request.files.items(multi=True)]
     # A part sent without a filename arrives as a form field; take it when its name is a resource name.
     for field, value in request.form.items(multi=True):
-        if field.endswith((".bpmn", ".form", ".bpmn20.xml")):
+        if field.endswith((".bpmn", ".dmn", ".form", ".bpmn20.xml")):
             files.append((field, value.encode("utf-8")))
     return [(name.replace("\\", "/").rsplit("/", 1)[-1], data) for name, data in files]
 
@@ -339,7 +350,12 @@ def _unchanged_deployment(session, files):
         current = deployments.latest(session, key)
         if current is not None and current.deployment is not None:
             return current.deployment
-    for filename, _ in files:
+    for filename, data in files:
+        if filename.endswith(".dmn"):  # the deployment that holds this file's current decisions
+            from ..engine import dmn_task
+            current = dmn_task.deployment_of(session, data)
+            if current is not None:
+                return current
         if filename.endswith(".form"):
             current = deployments.latest_form(session, filename.rsplit("/", 1)[-1][:-5])
             if current is not None and current.deployment is not None:

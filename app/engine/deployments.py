@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from sqlalchemy import func, select
 
 from ..models import Deployment, DomainError, FormDefinition, ProcessDefinition, inputs, utcnow
-from . import lint, timers
+from . import dmn_task, lint, timers
 from .parser import CAMUNDA, ProcurementParser
 from .specs import LEGACY_SEMANTICS, SEMANTICS
 
@@ -230,7 +230,7 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
     with every problem found, changing nothing, when any file is refused. What lint warns about (cycles
     without a wait state) is logged and kept on ``deployment.warnings``.
     """
-    forms, diagrams, problems, owners = {}, [], [], {}
+    forms, diagrams, problems, owners, decisions = {}, [], [], {}, []
     for filename, data in files:
         if filename.endswith(".form"):
             try:
@@ -264,8 +264,17 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
             parser, found = parse_file(text, filename)
             problems.extend(found)
             diagrams.append((filename, text, parser))
+        elif filename.endswith(".dmn"):
+            try:
+                text = _decode_xml(data)
+            except ValueError as exc:
+                problems.append({"file": filename, "element": None, "message": str(exc)})
+                continue
+            tables, found = dmn_task.collect(text, filename)
+            problems.extend(found)
+            decisions.append((filename, text, tables))
         else:
-            problems.append({"file": filename, "element": None, "message": "只能部署 .bpmn 和 .form 文件"})
+            problems.append({"file": filename, "element": None, "message": "只能部署 .bpmn、.dmn 和 .form 文件"})
     for process_id, names in owners.items():
         if len(names) > 1:
             problems.append({"file": names[-1], "element": process_id, "message": (
@@ -275,6 +284,15 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
         for key, schema in parser.generated_forms.items():
             forms[key] = (schema, content_hash(json.dumps(schema, sort_keys=True, ensure_ascii=False)))
     deployed_keys = {pid for _, _, parser in diagrams for pid in top_processes(parser)}
+    deploying = {}  # decision key → the version this deployment gives it
+    for filename, _, tables in decisions:
+        for table in tables:
+            if table.key in deploying:
+                problems.append({"file": filename, "element": table.key, "message": (
+                    f"决策 id {table.key} 在本次部署中出现了两次 / duplicate decision id in one deployment")})
+            deploying[table.key] = (dmn_task._max_version(session, table.key) or 0) + 1
+    for filename, _, parser in diagrams:
+        problems.extend(dmn_task.check(session, parser.trees, filename, deploying))
     warnings = []
     for filename, text, parser in diagrams:
         try:
@@ -315,6 +333,8 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
                 key=process_id, name=parser.get_process_parser(process_id).get_name(), bpmn_xml=text, content_hash=digest,
                 resource_name=Path(filename).name, deployed_by=deployed_by, deployment=deployment,
                 version=(current.version + 1) if current else 1, semantics=SEMANTICS))
+    new_decisions = dmn_task.new_versions(session, decisions, changed_only, deployment, deployed_by, content_hash)
+    deployment.decisions = new_decisions  # not a column: what the REST answer lists as deployed decisions
     # Camunda 7 deploys a diagram without executable processes (a collaboration drawn for people) and makes no
     # process definition of it: the deployment is recorded, with a warning, and there is nothing to start.
     drawings = [filename for filename, _, parser in diagrams if not top_processes(parser)]
@@ -322,14 +342,14 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
         warnings.append({"file": filename, "element": None, "message": (
             "该图中没有可执行的流程（isExecutable=false），已部署但不会生成流程定义 / no executable process: deployed "
             "without a process definition")})
-    if not new_defs and not new_forms and not drawings:
+    if not new_defs and not new_forms and not new_decisions and not drawings:
         return None, [], []
     now = now or utcnow()
     deployment.deployed_at = now
-    for item in new_defs + new_forms:
+    for item in new_defs + new_forms + new_decisions:
         item.deployed_at = now
     session.add(deployment)
-    session.add_all(new_defs + new_forms)
+    session.add_all(new_defs + new_forms + new_decisions)
     session.flush()
     for definition in new_defs:
         timers.schedule_start_timers(session, definition, parsed(definition).spec, now)
@@ -342,7 +362,7 @@ def deploy_directory(session, *folders, deployed_by="system", now=None):
     files = []
     for folder in folders:
         for path in sorted(Path(folder).glob("*")):
-            if path.suffix in (".bpmn", ".form"):
+            if path.suffix in (".bpmn", ".dmn", ".form"):
                 files.append((path.name, path.read_bytes()))
     return deploy(session, files, deployed_by=deployed_by, name="startup", source="bpmn/", now=now,
                   known_is_unchanged=True)

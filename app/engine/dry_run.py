@@ -17,7 +17,7 @@ Everything is rolled back: nothing is deployed and no instance changes.
 """
 from sqlalchemy import select
 
-from ..models import ProcessDefinition, ProcessInstance
+from ..models import HistoryEvent, ProcessDefinition, ProcessInstance
 from . import deployments, replay, serializer
 
 RUNNING_LIMIT = 200
@@ -27,9 +27,10 @@ COMPLETED_SAMPLE = 20
 class _AgainstNewVersion(replay.Replayer):
     """A replay that starts (and keeps) the new versions in ``swap`` (key → ProcessDefinition)."""
 
-    def __init__(self, session, instance, swap):
+    def __init__(self, session, instance, swap, decisions=None):
         super().__init__(session, instance)
         self.swap = swap
+        self.step.decisions = decisions or {}
 
     def _start_definition(self, event):
         definition, pins = super()._start_definition(event)
@@ -57,6 +58,15 @@ def _affected(session, keys, running_limit, completed_sample):
     return running[:running_limit], list(ended), max(0, len(running) - running_limit)
 
 
+def _asking(session, decision_keys):
+    """Keys of the processes that evaluated one of these decisions (their instances are replayed against it)."""
+    if not decision_keys:
+        return set()
+    rows = session.execute(select(ProcessInstance.key, HistoryEvent.data).join(
+        HistoryEvent, HistoryEvent.instance_id == ProcessInstance.id).where(HistoryEvent.type == "decision_evaluated"))
+    return {key for key, data in rows if (data or {}).get("decision") in decision_keys}
+
+
 def _definition(session, instance):
     return session.get(ProcessDefinition, instance.definition_id)
 
@@ -74,9 +84,9 @@ def _live(session, instance):
     return _where(replay.position(serializer.loads(instance.workflow, spec, subspecs)))
 
 
-def check_instance(session, instance, swap):
+def check_instance(session, instance, swap, decisions=None):
     """One instance's replay against the new versions: {instance_id, key, status, match, divergence, …}."""
-    report = _AgainstNewVersion(session, instance, swap).run()
+    report = _AgainstNewVersion(session, instance, swap, decisions).run()
     first = report["first_divergence"]
     final = report.get("final") or {}
     entry = {"instance_id": instance.id, "key": instance.key, "business_key": instance.business_key,
@@ -111,12 +121,15 @@ def dry_run(session, files, deployed_by="system", running_limit=RUNNING_LIMIT, c
         deployment, definitions, forms = deployments.deploy(session, files, deployed_by=deployed_by,
                                                             name="dry run", changed_only=True)
         swap = {d.key: d for d in definitions}
-        running, ended, left_out = _affected(session, set(swap), running_limit, completed_sample)
-        results = [check_instance(session, instance, swap) for instance in running + ended]
+        decisions = {d.key: d for d in (getattr(deployment, "decisions", None) or [])}
+        keys = set(swap) | _asking(session, set(decisions))
+        running, ended, left_out = _affected(session, keys, running_limit, completed_sample)
+        results = [check_instance(session, instance, swap, decisions) for instance in running + ended]
         versions = [{"key": d.key, "name": d.name, "from_version": d.version - 1 if d.version > 1 else None,
                      "to_version": d.version} for d in definitions]
         return {
             "deploys": versions, "forms": [{"key": f.key, "to_version": f.version} for f in forms],
+            "decisions": [{"key": d.key, "name": d.name, "to_version": d.version} for d in decisions.values()],
             "warnings": list(getattr(deployment, "warnings", []) or []),
             "running": _summary([r for r in results if r["status"] == "running"]),
             "completed": _summary([r for r in results if r["status"] != "running"]),

@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, Sub
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, InclusiveGateway, IntermediateCatchEvent, StartEvent
 
 from . import camunda_compat, expressions, form_data
+from .dmn_task import DecisionTask, DecisionTaskParser
 from .forms_ref import is_html_form, key_from
 from .specs import (SEMANTICS, ExternalServiceTask, HumanUserTask, MappedCallActivity, PassThroughTask,
                     SafeScriptTask)
@@ -281,6 +282,7 @@ class ProcurementParser(CamundaParser):
         full_tag("inclusiveGateway"): (InclusiveGatewayParser, InclusiveGateway),
         full_tag("task"): (CamundaTaskParser, PassThroughTask),
         full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
+        full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask),
     }
 
     def __init__(self, semantics=SEMANTICS):

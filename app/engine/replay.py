@@ -35,7 +35,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from ..models import DomainError, ProcessDefinition
+from ..models import DecisionDefinition, DomainError, ProcessDefinition
 from . import deployments, expressions, history, limits, runtime, serializer
 from .script_engine import SafeScriptEngine
 from .timers import step_clock
@@ -43,7 +43,7 @@ from .timers import step_clock
 
 DRIVERS = {"instance_started", "task_completed", "message_received", "migrated", "instance_cancelled",
            "external_task_completed", "external_task_error", "task_returned", "task_recalled"}
-EFFECTS = {"service_task", "error_caught"}
+EFFECTS = {"service_task", "error_caught", "decision_evaluated"}
 # Who holds a task changed, not the token: the task must have been READY (issue 17's 转办, 委派/归还, 催办).
 PASSIVE = {"task_claimed", "task_released", "task_reassigned", "task_delegated", "task_resolved", "task_urged",
            "task_signers_added", "task_signer_answered", "task_signer_removed"}
@@ -94,8 +94,10 @@ def position(workflow):
 class ReplayStep:
     """What the script engine calls back into during a replay: recorded answers instead of handlers."""
 
-    def __init__(self, events):
+    def __init__(self, events, session=None):
         self.events = events
+        self.session = session  # read-only: the recorded decision versions are evaluated again
+        self.decisions = {}  # a dry run's changed decisions (key → DecisionDefinition), asked instead (binding latest)
         self.index = 0  # the next event not yet accounted for
         self.rng = random.Random(0)
         self.consumed = {}  # seq -> what the replay did for that effect
@@ -131,6 +133,41 @@ class ReplayStep:
         self.consumed[event.seq] = actual
         return json.loads(json.dumps(data.get("outputs") or {}))
 
+    def evaluate_decision(self, task, spec):
+        """A business rule task: the recorded decision version, evaluated again, must give the recorded result."""
+        from . import dmn_task
+        label = _label(task)
+        event = self.peek()
+        if event is None or event.type != "decision_evaluated" or event.task != label:
+            raise Divergence("重放执行了历史中没有的决策 / replay evaluated a decision the history does not show",
+                             expected=_summary(event), actual={"task": label, "decision": spec.decision_ref},
+                             seq=event.seq if event else None)
+        data = event.data or {}
+        swapped = self.decisions.get(spec.decision_ref) if spec.binding == "latest" else None
+        if swapped is not None:  # a dry run: does the new version decide as the recorded one did?
+            again = dmn_task.evaluate(swapped, spec, task.data)
+            if again["result"] != data.get("result"):
+                raise Divergence("新版本的决策结果与历史不同 / the new decision version decides differently",
+                                 expected=_summary(event), actual=again, seq=event.seq)
+            self.take()
+            self.consumed[event.seq] = again
+            return again["result"]
+        row = None
+        if self.session is not None and data.get("decision") == spec.decision_ref:
+            row = self.session.scalars(select(DecisionDefinition).where(
+                DecisionDefinition.key == spec.decision_ref, DecisionDefinition.version == data.get("version"))).first()
+        if row is None:
+            raise Divergence("历史记录的决策版本不存在或与任务不符 / the recorded decision version is missing",
+                             expected=_summary(event), actual={"task": label, "decision": spec.decision_ref},
+                             seq=event.seq)
+        again = dmn_task.evaluate(row, spec, task.data)
+        if again != data:
+            raise Divergence("决策结果与历史不符 / decision result differs", expected=_summary(event),
+                             actual=again, seq=event.seq)
+        self.take()
+        self.consumed[event.seq] = again
+        return again["result"]
+
     def record_error(self, task, err):
         event = self.peek()
         label = _label(task)
@@ -151,6 +188,8 @@ def _summary(event):
         out.update(topic=data.get("topic"), inputs=data.get("inputs"), outputs=data.get("outputs"))
     elif event.type == "error_caught":
         out.update(code=data.get("code"))
+    elif event.type == "decision_evaluated":
+        out.update({k: data.get(k) for k in ("decision", "version", "inputs", "matched", "result")})
     return out
 
 
@@ -169,7 +208,7 @@ class Replayer:
     def __init__(self, session, instance, events=None):
         self.session, self.instance = session, instance
         self.events = history.events(session, instance.id) if events is None else events
-        self.step = ReplayStep(self.events)
+        self.step = ReplayStep(self.events, session)
         self.engine = SafeScriptEngine(self.step)
         self.workflow = None
         self.definition = None

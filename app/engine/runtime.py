@@ -131,6 +131,14 @@ class Step:
     def record_error(self, task, err):
         self.event("error_caught", task, {"code": err.code, "message": err.message})
 
+    def evaluate_decision(self, task, spec):
+        """A business rule task: the decision its binding names, evaluated and recorded (dmn_task.py)."""
+        from . import dmn_task
+        row = dmn_task.find(self.session, spec, self.instance.definition_id)
+        record = dmn_task.evaluate(row, spec, task.data)
+        self.event("decision_evaluated", task, record)
+        return record["result"]
+
     def event(self, type_, task=None, data=None, changes=None):
         label = None
         if task is not None:

@@ -33,6 +33,11 @@ class SafeScriptEngine(PythonScriptEngine):
             raise RuntimeError("service task run outside a step")
         return self.step.call_handler(task, topic, inputs)
 
+    def evaluate_decision(self, task, spec):
+        if self.step is None:
+            raise RuntimeError("business rule task run outside a step")
+        return self.step.evaluate_decision(task, spec)
+
     def record_error(self, task, err):
         if self.step is not None:
             self.step.record_error(task, err)

@@ -3,7 +3,7 @@ from . import audit  # noqa: F401 - registers the change collector
 from .base import Base, DomainError, NotFound, money, utcnow
 from .budget import BudgetLine
 from .contract import Contract, ContractRequest, ContractVersion
-from .engine import (Deployment, FormDefinition, HistoryEvent, HumanTask, Incident, InstanceRecord,
+from .engine import (DecisionDefinition, Deployment, FormDefinition, HistoryEvent, HumanTask, Incident, InstanceRecord,
                      ProcessDefinition, ProcessInstance, StartRequest, Timer)
 from .org import ROLES, Unit, UnitGrant, User, UserRole
 from .plan import ImportApproval, JointMember, Plan
@@ -17,7 +17,7 @@ RECORDS = {"plan": Plan, "project": Project, "tender": Tender, "budget_line": Bu
            "requirement": Requirement}
 
 __all__ = ["RECORDS", "Base", "DomainError", "NotFound", "money", "utcnow", "BudgetLine", "Deployment", "FormDefinition",
-           "HistoryEvent", "HumanTask", "Incident", "InstanceRecord", "ProcessDefinition", "ProcessInstance", "StartRequest", "Timer", "ROLES",
+           "DecisionDefinition", "HistoryEvent", "HumanTask", "Incident", "InstanceRecord", "ProcessDefinition", "ProcessInstance", "StartRequest", "Timer", "ROLES",
            "Unit", "UnitGrant", "User", "UserRole", "ImportApproval", "Plan", "Project", "ProjectFund", "Tender",
            "Contract", "ContractRequest", "ContractVersion", "JointMember", "Requirement", "BudgetSystemRequest",
            "YearEndItem"]

@@ -36,6 +36,27 @@ class Deployment(Base):
     deployed_at = mapped_column(UTCDateTime, default=utcnow)
 
 
+class DecisionDefinition(Base):
+    """A DMN decision (one per ``<decision>`` of a deployed .dmn file), versioned like diagrams; business rule tasks
+    find it by ``camunda:decisionRef`` (engine/dmn.py)."""
+
+    __tablename__ = "decision_definition"
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_decision_definition_key_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    dmn_xml: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    resource_name: Mapped[str] = mapped_column(String(200))
+    deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployment.id"))
+    deployed_by: Mapped[str] = mapped_column(String(64), default="system")
+    deployed_at = mapped_column(UTCDateTime, default=utcnow)
+
+    deployment = relationship("Deployment")
+
+
 class FormDefinition(Base):
     """A Camunda Form (form-js JSON), versioned like diagrams; user tasks bind to the latest (binding latest)."""
 
