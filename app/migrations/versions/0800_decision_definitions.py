@@ -1,14 +1,14 @@
 """DMN decision definitions, versioned like process definitions (issues 18/19)
 
 Revision ID: 0800
-Revises: 0700
+Revises: 0110
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0800'
-down_revision = '0700'
+down_revision = '0110'
 branch_labels = None
 depends_on = None
 irreversible = None
