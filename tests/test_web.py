@@ -455,3 +455,14 @@ def test_project_page_keeps_its_amount_after_a_fund_recovery(web, login):
     assert rows["计划占用"] == "500,000.00 元" and rows["可用金额"] == "0.00 元"
     listing = web("clerk").get("/projects").data.decode()
     assert "800,000.00 元" in listing
+
+
+def test_task_names_in_the_list_say_what_is_decided(web, login):
+    """The 工作台 rows name the record a task is about, as the task page title does (any procedure)."""
+    instance = start_project(login)
+    number = login("clerk").ok(login("clerk").get(f"/api/projects/{instance['data']['project_id']}"))["number"]
+    page = web("reviewer").get("/").data.decode()
+    link = re.search(r'<a class="task-link"[^>]*>(.*?)</a>', page).group(1)
+    assert re.sub(r"<[^>]+>", "", link) == f"审核岗审核：采购项目 {number}"
+    task = re.search(r'data-task-id="([^"]+)"', page).group(1)
+    assert f"审核岗审核<span class=\"h1-sub\">：采购项目 {number}" in web("reviewer").get(f"/tasks/{task}").data.decode()
