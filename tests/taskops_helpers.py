@@ -23,6 +23,7 @@ def add_user(app, username, display_name, roles, unit_code=None, unit_of="review
         user = User.add(session, {"username": username, "display_name": display_name, "password": "demo1234x",
                                   "unit_id": unit_id, "roles": roles})
         user.set_password("demo")
+        user.must_change_password = False  # a demo user, not one an administrator hands a password to
         assert {r.role for r in session.scalars(select(UserRole).where(UserRole.user_id == user.id))} == set(roles)
 
 
