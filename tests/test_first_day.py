@@ -7,6 +7,7 @@ import io
 import pytest
 
 from app import create_app
+from helpers import sign_in
 
 PASSWORD = "Start2026pass"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -23,9 +24,7 @@ class Caller:
         if key is not None:
             self.headers = {"Authorization": f"Bearer {key}"}
             return
-        response = self.client.post("/api/login", json={"username": username, "password": password})
-        assert response.status_code == 200, response.json
-        self.headers = {"Authorization": f"Bearer {response.json['token']}"}
+        self.headers = sign_in(self.client, username, password)
 
     def call(self, method, path, body=None, status=200):
         response = self.client.open(path, method=method, json=body, headers=self.headers)

@@ -5,6 +5,27 @@ def put(user, path, body, method="post"):
     return getattr(user.client, method)(path, headers=user.headers, json=body)
 
 
+def _first_sign_in(app, username, password, new_password):
+    """A password the administrator chose: the API refuses everything but 修改密码 and 退出 until it is changed;
+    returns a token of the new password."""
+    client = app.test_client()
+    signed_in = client.post("/api/login", json={"username": username, "password": password}).json
+    assert signed_in["user"]["must_change_password"] is True
+    headers = {"Authorization": f"Bearer {signed_in['token']}"}
+    for response in (client.get("/api/tasks", headers=headers),
+                     client.post("/api/processes/project_registration/instances", headers=headers, json={"data": {}}),
+                     client.get("/engine-rest/process-definition", headers=headers)):
+        assert response.status_code == 403, response.json
+        assert "请先修改密码" in str(response.json.get("message")), response.json
+    changed = client.post("/api/me/password", headers=headers,
+                          json={"old_password": password, "new_password": new_password})
+    assert changed.status_code == 204, changed.json
+    again = client.post("/api/login", json={"username": username, "password": new_password}).json
+    assert again["user"]["must_change_password"] is False
+    assert client.get("/api/tasks", headers={"Authorization": f"Bearer {again['token']}"}).status_code == 200
+    return again["token"]
+
+
 NEW = {"username": "Clerk3", "display_name": "黄经办", "password": "Caigou2026", "unit_id": 2, "roles": ["clerk"]}
 
 
@@ -29,7 +50,7 @@ def test_the_administrator_adds_a_clerk_who_works_in_the_granted_unit(app, login
     assert user["grants"] == [{"unit_id": 2, "include_children": False}] and "password" not in user
     assert put(admin, "/api/users", NEW).status_code == 409  # the user name is taken
 
-    token = app.test_client().post("/api/login", json={"username": "clerk3", "password": "Caigou2026"}).json["token"]
+    token = _first_sign_in(app, "clerk3", "Caigou2026", "Caigou2027")
     headers = {"Authorization": f"Bearer {token}"}
     client = app.test_client()
     started = client.post("/api/processes/project_registration/instances", headers=headers,
@@ -43,7 +64,7 @@ def test_the_administrator_adds_a_clerk_who_works_in_the_granted_unit(app, login
     done = put(admin, f"/api/users/{user['id']}", {"active": False}, "patch")
     assert done.status_code == 200 and done.json["active"] is False
     assert client.get("/api/tasks", headers=headers).status_code == 401
-    assert app.test_client().post("/api/login", json={"username": "clerk3", "password": "Caigou2026"}).status_code == 401
+    assert app.test_client().post("/api/login", json={"username": "clerk3", "password": "Caigou2027"}).status_code == 401
     # 启用 and 重置密码.
     put(admin, f"/api/users/{user['id']}", {"active": True, "password": "Xin2026mima"}, "patch")
     assert app.test_client().post("/api/login", json={"username": "clerk3", "password": "Xin2026mima"}).status_code == 200
@@ -99,3 +120,17 @@ def test_a_real_deployment_starts_with_one_administrator(tmp_path, clock):
         assert [(u["username"], u["groups"]) for u in users] == [("admin", ["admin"])]
     finally:
         app.extensions["db"].dispose()
+
+
+def test_a_reset_password_blocks_the_api_until_changed_but_signing_out_works(app, login):
+    admin = login("admin")
+    clerk = next(u for u in admin.ok(admin.get("/api/users")) if u["username"] == "clerk")
+    assert put(admin, f"/api/users/{clerk['id']}", {"password": "Chongzhi2026"}, "patch").status_code == 200
+    client = app.test_client()
+    token = client.post("/api/login", json={"username": "clerk", "password": "Chongzhi2026"}).json["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    refused = client.get("/api/units", headers=headers)
+    assert refused.status_code == 403 and refused.json["message"].startswith("首次登录或密码已被管理员重置，请先修改密码")
+    assert client.post("/api/logout", headers=headers).status_code == 204
+    assert client.get("/api/tasks", headers=headers).status_code == 401
+    _first_sign_in(app, "clerk", "Chongzhi2026", "Zhang2026x")

@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from helpers import Web, PROJECT, register_project
+from helpers import Web, PROJECT, filed_plan, register_project
 
 from app.models import HumanTask, ProcessInstance, User
 
@@ -434,3 +434,35 @@ def test_diagram_marks_only_the_branch_taken(web, login):
     assert "Flow_plan_action_plan_edit" not in marks["flows"], marks
     # The policy check ran and refused (its error boundary fired): done, and the way back to the clerk is marked.
     assert "plan_submit" in marks["completed"] and "Flow_plan_rule_refused_plan_edit" in marks["flows"], marks
+
+
+def test_project_page_keeps_its_amount_after_a_fund_recovery(web, login):
+    """资金回收 gives money back to the budget: the page shows the project amount, the recovered part and what
+    the project still occupies apart — never the project at 0.00 元."""
+    clerk, leader = login("clerk"), login("leader")
+    project, _ = filed_plan(clerk, login("reviewer"), login("finance"), amount=800000, plan_amount=500000)
+    adjustment = clerk.start("project_fund_adjustment", {"project_id": project["id"], "kind": "recover"})
+    entry = clerk.task_named("录入资金调整", adjustment["id"])
+    clerk.complete(entry["id"], {"kind": "recover", "amount": 300000, "action": "submit"})
+    task = leader.task_named("需求领导审核", adjustment["id"])
+    assert leader.complete(task["id"], {"approved": "true", "comment": "同意"})["status"] == "completed"
+
+    rows = dict(re.findall(r"<dt>([^<]+)</dt><dd[^>]*>([^<]+)</dd>",
+                           web("clerk").get(f"/projects/{project['id']}").data.decode()))
+    assert rows["项目金额"].startswith("800,000.00 元")
+    assert rows["资金回收"] == "300,000.00 元"
+    assert rows["仍占用预算指标"] == "500,000.00 元"
+    assert rows["计划占用"] == "500,000.00 元" and rows["可用金额"] == "0.00 元"
+    listing = web("clerk").get("/projects").data.decode()
+    assert "800,000.00 元" in listing
+
+
+def test_task_names_in_the_list_say_what_is_decided(web, login):
+    """The 工作台 rows name the record a task is about, as the task page title does (any procedure)."""
+    instance = start_project(login)
+    number = login("clerk").ok(login("clerk").get(f"/api/projects/{instance['data']['project_id']}"))["number"]
+    page = web("reviewer").get("/").data.decode()
+    link = re.search(r'<a class="task-link"[^>]*>(.*?)</a>', page).group(1)
+    assert re.sub(r"<[^>]+>", "", link) == f"审核岗审核：采购项目 {number}"
+    task = re.search(r'data-task-id="([^"]+)"', page).group(1)
+    assert f"审核岗审核<span class=\"h1-sub\">：采购项目 {number}" in web("reviewer").get(f"/tasks/{task}").data.decode()

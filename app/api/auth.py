@@ -33,7 +33,7 @@ def login(args):
     with transaction() as (session, _):
         raw = open_session(session, user, "api", now())
     return {"token": token_for(raw), "expires_in": current_app.config["TOKEN_TTL_SECONDS"],
-            "user": user.to_dict()}
+            "user": {**user.to_dict(), "must_change_password": user.must_change_password}}
 
 
 @blp.route("/logout", methods=["POST"])

@@ -55,8 +55,19 @@ def user_from_token(session, token):
     return user
 
 
+# What a user whose password an administrator chose may still do through the API: change it, or sign out.
+PASSWORD_CHANGE_ENDPOINTS = ("users.change_own_password", "auth.logout")
+PASSWORD_CHANGE_MESSAGE = "首次登录或密码已被管理员重置，请先修改密码（POST /api/me/password）后再使用接口"
+
+
+def password_change_pending(user):
+    """True when ``user`` must change the password before this request may go on (revision 0700)."""
+    return user is not None and user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS
+
+
 def current_user():
-    """The caller, from a bearer token (API) or the session cookie (web UI); both name a server-side session."""
+    """The caller, from a bearer token (API) or the session cookie (web UI); both name a server-side session.
+    On /api a user who must first change the password is refused (403) — the web pages redirect instead."""
     if "user" in g:
         return g.user
     session = read_session()
@@ -71,6 +82,8 @@ def current_user():
             user = session_user(session, cookie["sid"], now())
     g.user = user
     g.user_id = user.id if user else None
+    if request.path.startswith("/api/") and password_change_pending(user):
+        abort(403, message=PASSWORD_CHANGE_MESSAGE)
     return user
 
 

@@ -35,7 +35,7 @@ from ..engine.deployments import BPMN_NS, DeploymentError
 from ..engine.parser import CAMUNDA
 from ..models import Deployment, DomainError, ProcessDefinition, ProcessInstance, User, inputs
 from ..models.inputs import MAX_ID, parse_id
-from .common import now, read_session, transaction, user_from_token
+from .common import PASSWORD_CHANGE_MESSAGE, now, password_change_pending, read_session, transaction, user_from_token
 from .errors import unexpected
 from .signin import Throttled, authenticate
 
@@ -120,6 +120,8 @@ def _authenticate():
                                (getattr(exc, "data", None) or {}).get("message") or "登录凭证无效") from exc
     if user is None:
         raise CamundaError(401, "AuthenticationException", "请先登录 / authentication required")
+    if password_change_pending(user):
+        raise CamundaError(403, "AuthorizationException", PASSWORD_CHANGE_MESSAGE)
     g.user, g.user_id = user, user.id
     return user
 

@@ -84,6 +84,7 @@ class User(Base):
     display_name = fields.String()
     unit_id = Int(allow_none=True)
     groups = fields.List(fields.String())
+    must_change_password = fields.Boolean(metadata={"description": "登录响应中：须先修改密码（POST /api/me/password）"})
 
 
 class Token(Base):

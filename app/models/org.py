@@ -259,5 +259,7 @@ def ensure_admin(session, password):
     if not password:
         raise RuntimeError("数据库中还没有用户：首次启动（DEMO_DATA=0）请设置 ADMIN_PASSWORD 以创建系统管理员 admin / "
                            "no users yet: set ADMIN_PASSWORD to create the administrator 'admin'")
-    User.add(session, {"username": "admin", "display_name": "系统管理员", "password": password, "roles": ["admin"]})
+    admin = User.add(session, {"username": "admin", "display_name": "系统管理员", "password": password,
+                               "roles": ["admin"]})
+    admin.must_change_password = False  # the deployer chose it for themselves, no administrator for another
     return True

@@ -57,6 +57,12 @@ class Project(ProjectLifecycle, Audited, Base):
     def free_amount(self, session):
         return self.amount - self.planned_amount(session)
 
+    @property
+    def registered_amount(self):
+        """项目金额 as registered (plus 追加资金): ``amount`` is what the project still holds of its budget lines,
+        which 资金回收 lowers — down to 0 when everything went back — so pages show this one and the rest apart."""
+        return self.amount + (self.recovered_amount or Decimal("0"))
+
     def set_funds(self, session, funds):
         """Replace the fund composition, moving budget occupation from old lines to new ones."""
         self._require("draft", action="修改资金构成")

@@ -236,7 +236,7 @@ def record_brief(record_type, obj):
     return {"type": record_type, "id": obj.id, "label": RECORD_LABELS.get(record_type, record_type),
             "number": getattr(obj, "number", None) or getattr(obj, "code", None) or f"#{obj.id}",
             "name": getattr(obj, "name", None) or getattr(obj, "title", None) or getattr(obj, "phase", None) or "",
-            "amount": getattr(obj, "amount", None), "status": status, "status_label": status_label,
+            "amount": getattr(obj, "registered_amount", getattr(obj, "amount", None)), "status": status, "status_label": status_label,
             "url": record_url(record_type, obj.id)}
 
 
@@ -259,8 +259,10 @@ def record_detail(session, record_type, obj):
     if record_type == "project":
         from ..models import project as m
         rows = [("项目编号", obj.number), ("项目名称", obj.name), ("预算年度", obj.year),
-                ("品目类别", m.CATEGORIES.get(obj.category, obj.category)), ("项目金额", wan(obj.amount)),
-                ("可用金额", money(obj.free_amount(session))),
+                ("品目类别", m.CATEGORIES.get(obj.category, obj.category)), ("项目金额", wan(obj.registered_amount))]
+        if obj.recovered_amount:
+            rows += [("资金回收", money(obj.recovered_amount)), ("仍占用预算指标", money(obj.amount))]
+        rows += [("计划占用", money(obj.planned_amount(session))), ("可用金额", money(obj.free_amount(session))),
                 ("实施形式", m.IMPLEMENTATION_FORMS.get(obj.implementation_form, obj.implementation_form)),
                 ("项目区划", obj.region or "—"), ("属于政府采购", "是" if obj.is_government_procurement else "否")]
         if obj.justification:
