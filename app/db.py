@@ -40,7 +40,8 @@ class Database:
         self.engine = make_engine(url)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self.read_engine = make_engine(url, immediate=False) if self.is_sqlite else self.engine
-        self.ReadSession = sessionmaker(self.read_engine, expire_on_commit=False)
+        # Reads never write: no autoflush (a query must not flush, nor pay for checking whether to).
+        self.ReadSession = sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
 
     @property
     def is_sqlite(self):

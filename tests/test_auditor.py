@@ -5,7 +5,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from helpers import apply_plan, register_project
+from helpers import PROJECT, apply_plan, register_project
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # POST routes that write nothing, and why they are open to auditors.
@@ -134,3 +134,19 @@ def test_the_auditor_changes_only_their_own_password(app, login):
     done = auditor.post("/api/me/password", {"old_password": "demo", "new_password": "Shenji2026"})
     assert done.status_code == 204
     assert app.test_client().post("/api/login", json={"username": "auditor", "password": "Shenji2026"}).status_code == 200
+
+
+def test_the_audit_list_pages_in_sql(app, login, monkeypatch):
+    """/audit reads one page of instances (count, then offset/limit), newest first; filters still apply."""
+    from app.web import audit as audit_page
+    clerk = login("clerk")
+    started = [clerk.start("project_registration", {**PROJECT, "name": f"设备{i}"})["id"] for i in range(3)]
+    monkeypatch.setattr(audit_page, "PAGE_SIZE", 2)
+    web, _ = _web_session(app, "auditor")
+    pages = [[int(i) for i in re.findall(r'data-instance-id="(\d+)"', web.get(f"/audit?page={n}").data.decode())]
+             for n in (1, 2, 9999)]
+    ids = sorted(started, reverse=True)
+    assert pages[0] == ids[:2] and pages[1][0] == ids[2] and len(pages[1]) <= 2
+    assert pages[2] and not set(pages[2]) & set(ids[:2])  # past the end: the last page
+    completed = re.findall(r'data-instance-id="(\d+)"', web.get("/audit?status=completed").data.decode())
+    assert not {int(i) for i in completed} & set(ids)  # still open: filtered out in SQL

@@ -159,3 +159,36 @@ def test_started_tab_pages_and_filters_in_sql(app, login, clock):
     assert shown(f"number={number}") == [ids[3]]
     assert shown("q=审核岗") == shown("")  # the open task's name
     assert shown("process=plan_application") == [] and shown("date_from=2026-11-21") == []
+
+
+def test_a_unit_users_pages_merge_their_units_tasks_and_unitless_ones(app, login, clock):
+    """The unit rows and the unit-less rows are queried as two halves (each on its own index) and merged: pages
+    stay newest first, disjoint and complete, counts add up, other units' tasks stay out."""
+    from app.engine import tasklist
+    from app.models import Unit, User
+    started = []
+    for _ in range(7):
+        started += start(login, 1)
+        clock.advance(minutes=1)
+    ids = [i["id"] for i in started]
+    with app.extensions["db"].Session() as session, session.begin():
+        rows = {t.instance_id: t for t in session.scalars(select(HumanTask).where(HumanTask.status == "open"))}
+        other = session.scalars(select(Unit.id).where(Unit.id != rows[ids[0]].unit_id)).first()
+        for i in (1, 3, 4):
+            rows[ids[i]].unit_id = None
+        rows[ids[5]].unit_id = other  # another unit's task: never the reviewer's
+        rows[ids[3]].due_at = clock.now - timedelta(days=1)
+    visible = [i for i in reversed(ids) if i != ids[5]]
+    reviewer = login("reviewer")
+    pages = []
+    for number in (1, 2, 3, 4):
+        response = reviewer.get("/api/tasks", query_string={"page": number, "per_page": 2})
+        assert response.headers["X-Total-Count"] == "6"
+        pages.append([t["instance_id"] for t in response.json])
+    assert pages == [visible[0:2], visible[2:4], visible[4:6], []]
+    with app.extensions["db"].Session() as session:
+        user = session.scalars(select(User).where(User.username == "reviewer")).one()
+        clauses = tasklist.visible(session, user)
+        overdue = [tasklist.page_overdue_first(session, clauses, clock.now, n, 4) for n in (1, 2)]
+    assert [t.instance_id for t in overdue[0][0] + overdue[1][0]] == [ids[3]] + [i for i in visible if i != ids[3]]
+    assert overdue[0][1]["total"] == 6

@@ -32,11 +32,13 @@ def close_session(_exc=None):
 
 @contextmanager
 def transaction():
-    """One write transaction; the acting user is re-read inside it. Any error rolls back everything."""
+    """One write transaction; the acting user is re-read inside it (one statement, roles and grants joined). Any
+    error rolls back everything."""
+    from .sessions import user_loaded
     with db().Session() as session:
         try:
             with session.begin():
-                user = session.get(User, g.user_id) if g.get("user_id") else None
+                user = session.get(User, g.user_id, options=user_loaded()) if g.get("user_id") else None
                 yield session, user
         except StaleDataError:
             abort(409, message="数据已被他人修改，请刷新后重试")

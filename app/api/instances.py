@@ -1,6 +1,7 @@
 """Process instances: state, history, hash-chain verification, and BPMN messages (撤回, agency actions)."""
 from flask_smorest import Blueprint
 from sqlalchemy import select
+from sqlalchemy.orm.util import identity_key
 
 from ..engine import audit, history, runtime
 from ..models import HumanTask, NotFound, ProcessDefinition, ProcessInstance, User
@@ -10,14 +11,24 @@ from .common import current_user, login_required, now, read_session, transaction
 blp = Blueprint("instances", __name__, url_prefix="/api/instances", description="流程实例")
 
 
+def username(session, user_id):
+    """A user's name: from the session when loaded, else the name alone (a whole user would load its roles and
+    grants too, two more statements per step)."""
+    if user_id is None:
+        return None
+    loaded = session.identity_map.get(identity_key(User, user_id))
+    return loaded.username if loaded is not None else \
+        session.scalar(select(User.username).where(User.id == user_id))
+
+
 def instance_view(session, instance):
     definition = session.get(ProcessDefinition, instance.definition_id)
-    starter = session.get(User, instance.started_by) if instance.started_by else None
+    starter = username(session, instance.started_by)
     tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                     HumanTask.status == "open").order_by(HumanTask.created_at))
     return {"id": instance.id, "key": instance.key, "version": definition.version, "status": instance.status,
             "business_key": instance.business_key, "unit_id": instance.unit_id,
-            "started_by": starter.username if starter else None, "started_at": instance.started_at,
+            "started_by": starter, "started_at": instance.started_at,
             "ended_at": instance.ended_at, "data": instance.data, "tasks": list(tasks)}
 
 

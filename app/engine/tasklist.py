@@ -13,7 +13,7 @@ never overlap or skip. The composite indexes of revision 0500 match these querie
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, bindparam, false, func, or_, select
+from sqlalchemy import and_, bindparam, false, func, or_, select, union_all
 
 from ..models import Base, HumanTask, InstanceRecord, ProcessDefinition, ProcessInstance
 from ..models.engine import candidate_key
@@ -47,24 +47,59 @@ def ints(values):
     return bindparam("ids", sorted({int(v) for v in values}), expanding=True, literal_execute=True)
 
 
+def in_units(units):
+    """The task's unit is one of ``units`` or it has none. Marked with its two disjoint halves (``_parts``) so
+    that counts and pages query each half on its own: ``unit_id IS NULL OR unit_id IN (...)`` as one clause
+    makes PostgreSQL walk every open task newest first, while each half is a range of (status, unit_id,
+    created_at)."""
+    if not units:
+        return HumanTask.unit_id.is_(None)
+    clause = or_(HumanTask.unit_id.is_(None), HumanTask.unit_id.in_(ints(units)))
+    clause._tasklist_parts = (HumanTask.unit_id.in_(ints(units)), HumanTask.unit_id.is_(None))
+    return clause
+
+
 def _can_act(session, user):
-    units = user.unit_ids(session)
-    in_unit = or_(HumanTask.unit_id.is_(None), HumanTask.unit_id.in_(ints(units)) if units else false())
+    """``runtime.can_act`` as a list of clauses (ANDed)."""
+    in_unit = in_units(user.unit_ids(session))
     keys = [HumanTask.candidate_keys.contains(candidate_key("g", g), autoescape=True) for g in sorted(user.groups)]
     keys.append(HumanTask.candidate_keys.contains(candidate_key("u", user.username), autoescape=True))
-    rule = and_(in_unit, or_(HumanTask.assignee == user.username, and_(HumanTask.assignee.is_(None), or_(*keys))))
+    who = or_(HumanTask.assignee == user.username, and_(HumanTask.assignee.is_(None), or_(*keys)))
     if UNASSIGNED_GROUP in user.groups:  # runtime.admin_holds: the unassigned fallback of any unit
-        rule = or_(rule, and_(HumanTask.assignee.is_(None),
-                              HumanTask.candidate_keys.contains(candidate_key("g", UNASSIGNED_GROUP), autoescape=True)))
-    return rule
+        return [or_(and_(in_unit, who), and_(HumanTask.assignee.is_(None), HumanTask.candidate_keys.contains(
+            candidate_key("g", UNASSIGNED_GROUP), autoescape=True)))]
+    return [in_unit, who]
 
 
 def visible(session, user, status="open"):
     """The tasks the user may act on (auditors: all), as a WHERE clause list for a select of HumanTask."""
     clauses = [HumanTask.status == status]
     if not user.is_auditor:
-        clauses.append(_can_act(session, user))
+        clauses += _can_act(session, user)
     return clauses
+
+
+def _parts(clauses):
+    """Clause lists whose rows are disjoint and together the clauses' rows: one per half of an ``in_units``
+    clause (the first), else the clauses themselves."""
+    for i, clause in enumerate(clauses):
+        parts = getattr(clause, "_tasklist_parts", None)
+        if parts:
+            return [[*clauses[:i], part, *clauses[i + 1:]] for part in parts]
+    return [clauses]
+
+
+def rows(session, clauses, order, offset, limit):
+    """One page of tasks. Split clauses: each half ordered and limited on its own index (offset + limit rows at
+    most), the page taken from the merge of those few ids."""
+    parts = _parts(clauses)
+    if len(parts) == 1:
+        query = select(HumanTask).where(*clauses)
+    else:
+        ids = union_all(*[select(select(HumanTask.id).where(*part).order_by(*order).limit(offset + limit)
+                                 .subquery().c.id) for part in parts])
+        query = select(HumanTask).where(HumanTask.id.in_(ids))
+    return list(session.scalars(query.order_by(*order).offset(offset).limit(limit)))
 
 
 def _day_start(day):
@@ -156,19 +191,21 @@ def page_overdue_first(session, clauses, now, number, per_page):
     pages = max(1, -(-total // per_page))
     number = min(max(1, number), pages)
     offset = (number - 1) * per_page
-    rows = []
+    found = []
     if offset < late_total:
-        rows = list(session.scalars(select(HumanTask).where(*clauses, late)
-                                    .order_by(HumanTask.due_at, *newest_first()).offset(offset).limit(per_page)))
-    if len(rows) < per_page:
-        rows += session.scalars(select(HumanTask).where(*clauses, ~late | HumanTask.due_at.is_(None))
-                                .order_by(*newest_first()).offset(max(0, offset - late_total))
-                                .limit(per_page - len(rows)))
-    return rows, {"page": number, "pages": pages, "total": total, "per_page": per_page}
+        found = rows(session, [*clauses, late], [HumanTask.due_at, *newest_first()], offset, per_page)
+    if len(found) < per_page:
+        found += rows(session, [*clauses, ~late | HumanTask.due_at.is_(None)], newest_first(),
+                      max(0, offset - late_total), per_page - len(found))
+    return found, {"page": number, "pages": pages, "total": total, "per_page": per_page}
 
 
 def count(session, clauses):
-    return session.scalar(select(func.count()).select_from(HumanTask).where(*clauses))
+    """One statement; split clauses count each half on its own index and add."""
+    counts = [select(func.count()).select_from(HumanTask).where(*part) for part in _parts(clauses)]
+    if len(counts) == 1:
+        return session.scalar(counts[0])
+    return session.scalar(select(sum((c.scalar_subquery() for c in counts[1:]), counts[0].scalar_subquery())))
 
 
 def page(session, clauses, order, number, per_page, clamp=True):
@@ -177,9 +214,8 @@ def page(session, clauses, order, number, per_page, clamp=True):
     total = count(session, clauses)
     pages = max(1, -(-total // per_page))
     number = min(max(1, number), pages) if clamp else max(1, number)
-    rows = list(session.scalars(select(HumanTask).where(*clauses).order_by(*order)
-                                .offset((number - 1) * per_page).limit(per_page)))
-    return rows, {"page": number, "pages": pages, "total": total, "per_page": per_page}
+    found = rows(session, clauses, order, (number - 1) * per_page, per_page)
+    return found, {"page": number, "pages": pages, "total": total, "per_page": per_page}
 
 
 def instances_filtered(f, clauses):

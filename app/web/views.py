@@ -6,7 +6,7 @@ from uuid import UUID
 
 from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from lxml import etree
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import func, or_, select
 from SpiffWorkflow.util.task import TaskState
 
 from ..api.common import now, read_session, transaction
@@ -191,9 +191,7 @@ def workbench():
     mine = tasklist.filtered(session, user, tasklist.Filters(mine=True), visible)
     done_clauses = [HumanTask.completed_by == user.username, HumanTask.status == "completed"]
     if not user.is_auditor:
-        units = user.unit_ids(session)
-        done_clauses.append(or_(HumanTask.unit_id.is_(None), HumanTask.unit_id.in_(tasklist.ints(units))
-                                if units else false()))
+        done_clauses.append(tasklist.in_units(user.unit_ids(session)))
     started_query = select(ProcessInstance).where(ProcessInstance.started_by == user.id)
     counts = {"todo": tasklist.count(session, todo), "mine": tasklist.count(session, mine),
               "done": tasklist.count(session, done_clauses),
