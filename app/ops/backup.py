@@ -167,6 +167,9 @@ def _load_postgres(db, staging, manifest, force):
         for table, name, _ in keys:  # rows load in any order (unit.parent_id refers to its own table)
             conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
         conn.execute(text("DELETE FROM alembic_version"))
+        for table in tables:  # data migrations seed rows (default comments, thresholds): the archive's replace them
+            conn.execute(text(sql.SQL("DELETE FROM {}").format(sql.Identifier(table))
+                              .as_string(conn.connection.dbapi_connection)))
         cursor = conn.connection.dbapi_connection.cursor()
         for table, columns in tables.items():
             statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
