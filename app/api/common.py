@@ -6,7 +6,7 @@ from flask import current_app, g, request
 from flask_smorest import abort
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..models import User
+from ..models import NotFound, User
 
 
 def db():
@@ -151,3 +151,11 @@ def to_json(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+def locked(session, model, key, label):
+    """The row of ``model`` with primary key ``key``, locked for this transaction; 404 naming ``label`` if none."""
+    row = session.get(model, key, with_for_update=True)
+    if row is None:
+        raise NotFound(label, key)
+    return row

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..models import NotFound
 from ..models.expert import CATEGORIES, STATUSES, Expert as ExpertRecord, ExpertExtraction
-from .common import current_user, groups_only, login_required, now, read_session, transaction
+from .common import current_user, groups_only, locked, login_required, now, read_session, transaction
 from .schemas import ApiError, Base, Int
 
 blp = Blueprint("experts", __name__, url_prefix="/api", description="专家库与专家抽取")
@@ -178,9 +178,7 @@ def edit_expert(body, expert_id):
     """修改专家信息, or ``{"available": false}`` to stop drawing an expert (暂停抽取). Draws already made keep
     their snapshot of the pool."""
     with transaction() as (session, user):
-        expert = session.get(ExpertRecord, expert_id, with_for_update=True)
-        if expert is None:
-            raise NotFound("专家", expert_id)
+        expert = locked(session, ExpertRecord, expert_id, "专家")
         expert.edit(session, body, user, now())
         return expert.to_dict(reveal_id=True)
 

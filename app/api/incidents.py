@@ -5,9 +5,9 @@ from marshmallow import fields
 from sqlalchemy import select
 
 from ..engine import timers
-from ..models import DomainError, Incident, NotFound
+from ..models import DomainError, Incident
 from . import schemas
-from .common import current_user, login_required, now, read_session, transaction
+from .common import current_user, locked, login_required, now, read_session, transaction
 from .schemas import Int
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/incidents", description="异常事件")
@@ -45,9 +45,7 @@ def list_incidents():
 def retry(incident_id):
     _require("admin")
     with transaction() as (session, _user):
-        incident = session.get(Incident, incident_id, with_for_update=True)
-        if incident is None:
-            raise NotFound("异常事件", incident_id)
+        incident = locked(session, Incident, incident_id, "异常事件")
         timers.retry(session, incident, now())
         return incident
 
@@ -59,9 +57,7 @@ def resolve(incident_id):
     """Mark an incident dealt with (e.g. the diagram that looped has been corrected and redeployed)."""
     _require("admin")
     with transaction() as (session, _user):
-        incident = session.get(Incident, incident_id, with_for_update=True)
-        if incident is None:
-            raise NotFound("异常事件", incident_id)
+        incident = locked(session, Incident, incident_id, "异常事件")
         if incident.status != "open":
             raise DomainError("NOT_OPEN", "该异常事件已处理", status=409)
         incident.status, incident.resolved_at = "resolved", now()

@@ -23,7 +23,7 @@ from ..models import BudgetLine, BudgetSystemRequest, DomainError, InstanceRecor
 from ..models.budget import FUND_TYPES, STATUSES
 from ..models.integration import IntegrationCall, IntegrationClient, MachineActor
 from . import schemas
-from .common import db, now, read_session, transaction
+from .common import db, locked, now, read_session, transaction
 from .errors import request_id
 from .schemas import Int, Money
 
@@ -237,9 +237,7 @@ def acknowledge_request(body, request_id):
     from ..engine.runtime import deliver_message
     client = _client()
     with transaction() as (session, _):
-        row = session.get(BudgetSystemRequest, request_id, with_for_update=True)
-        if row is None:
-            raise NotFound("预算系统申请", request_id)
+        row = locked(session, BudgetSystemRequest, request_id, "预算系统申请")
         row.acknowledge(client.username, body["note"], now())
         session.flush()
         # Correlation (as Camunda's by process variable): the instances whose current request this is — an

@@ -5,10 +5,9 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from ..models import NotFound
 from ..models.integration import MACHINE_ROLES, IntegrationCall, IntegrationClient
 from . import schemas
-from .common import groups_only, now, read_session, transaction
+from .common import groups_only, locked, now, read_session, transaction
 from .schemas import Int
 
 blp = Blueprint("integration_clients", __name__, url_prefix="/api", description="集成客户端（API 密钥）与调用日志")
@@ -58,10 +57,7 @@ class CallOut(schemas.Base):
 
 
 def _client(session, client_id):
-    client = session.get(IntegrationClient, client_id, with_for_update=True)
-    if client is None:
-        raise NotFound("集成客户端", client_id)
-    return client
+    return locked(session, IntegrationClient, client_id, "集成客户端")
 
 
 @blp.route("/integration-clients", methods=["GET"])

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from ..models import NotFound
 from ..models.supervision import DEFAULT_RULES, STATUSES, SupervisionRule, SupervisionWarning, ensure_rules
-from .common import current_user, groups_only, login_required, now, read_session, transaction
+from .common import current_user, groups_only, locked, login_required, now, read_session, transaction
 from .schemas import ApiError, Base, Int
 
 blp = Blueprint("supervision", __name__, url_prefix="/api/supervision", description="监督预警")
@@ -82,9 +82,7 @@ def configure_rule(body, code):
     """启用/停用 a rule and set its thresholds (only the rule's own parameters, each within its range)."""
     with transaction() as (session, user):
         ensure_rules(session)
-        rule = session.get(SupervisionRule, code, with_for_update=True)
-        if rule is None:
-            raise NotFound("预警规则", code)
+        rule = locked(session, SupervisionRule, code, "预警规则")
         rule.configure(body.get("enabled"), body.get("params"), user, now())
         return rule.to_dict()
 

@@ -7,10 +7,9 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from ..models import NotFound
 from ..models.supplier import STATUSES, Supplier
 from . import schemas
-from .common import groups_only, login_required, now, read_session, transaction
+from .common import groups_only, locked, login_required, now, read_session, transaction
 from .schemas import Int
 
 blp = Blueprint("suppliers", __name__, url_prefix="/api/suppliers", description="供应商库")
@@ -90,8 +89,6 @@ def propose(body):
 def review(body, supplier_id):
     """入库审核：approved true 入库；false 不予入库（须填写原因，此后合同和中标不能选该供应商）。"""
     with transaction() as (session, user):
-        supplier = session.get(Supplier, supplier_id, with_for_update=True)
-        if supplier is None:
-            raise NotFound("供应商", supplier_id)
+        supplier = locked(session, Supplier, supplier_id, "供应商")
         supplier.review(body["approved"], body["comment"], user.username, now())
         return supplier.to_dict()

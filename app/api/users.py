@@ -8,10 +8,10 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from ..models import NotFound, Unit, User
+from ..models import Unit, User
 from ..models.org import LEVELS, ROLES
 from . import schemas
-from .common import current_user, groups_only, login_required, read_session, transaction
+from .common import current_user, groups_only, locked, login_required, read_session, transaction
 from .schemas import Int
 
 blp = Blueprint("users", __name__, url_prefix="/api", description="用户、岗位与单位")
@@ -82,10 +82,7 @@ class UnitChange(UnitInput):
 
 
 def _user(session, user_id):
-    user = session.get(User, user_id, with_for_update=True)
-    if user is None:
-        raise NotFound("用户", user_id)
-    return user
+    return locked(session, User, user_id, "用户")
 
 
 @blp.route("/users", methods=["GET"])
@@ -176,8 +173,6 @@ def add_unit(body):
 @blp.alt_response(409, schema=schemas.ApiError)
 def edit_unit(body, unit_id):
     with transaction() as (session, _):
-        unit = session.get(Unit, unit_id, with_for_update=True)
-        if unit is None:
-            raise NotFound("单位", unit_id)
+        unit = locked(session, Unit, unit_id, "单位")
         unit.edit(session, body)
         return unit.to_dict()
