@@ -39,7 +39,7 @@ def with_leader_level():
     tree = etree.parse(str(ROOT / "bpmn" / "plan_application.bpmn"))
     process = tree.find("bpmn:process", NS)
     plane = tree.find(".//bpmndi:BPMNPlane", NS)
-    flow = process.find("bpmn:sequenceFlow[@sourceRef='plan_review_result'][@targetRef='plan_level']", NS)
+    flow = process.find("bpmn:sequenceFlow[@sourceRef='plan_review_result'][@targetRef='plan_chain']", NS)
     flow.set("targetRef", "leader_review")
     call = _el(process, "bpmn:callActivity", id="leader_review", name="需求领导审核", calledElement="review")
     ext = _el(call, "bpmn:extensionElements")  # Camunda 7: what the review receives and what comes back
@@ -49,7 +49,7 @@ def with_leader_level():
     _el(ext, "camunda:out", source="approved", target="approved")
     _el(ext, "camunda:out", source="comment", target="comment")
     gateway = _el(process, "bpmn:exclusiveGateway", id="leader_result", name="领导审核结果")
-    ok = _el(process, "bpmn:sequenceFlow", id="Flow_leader_ok", sourceRef="leader_result", targetRef="plan_level")
+    ok = _el(process, "bpmn:sequenceFlow", id="Flow_leader_ok", sourceRef="leader_result", targetRef="plan_chain")
     _el(ok, "bpmn:conditionExpression").text = "${approved == true}"
     no = _el(process, "bpmn:sequenceFlow", id="Flow_leader_no", sourceRef="leader_result", targetRef="plan_return")
     _el(no, "bpmn:conditionExpression").text = "${approved == false}"

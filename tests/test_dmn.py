@@ -115,7 +115,7 @@ def test_a_changed_table_is_a_new_version_and_latest_binding_uses_it(app, tmp_pa
                           headers=basic("demo")).json["id"])
     with app.extensions["db"].Session() as s:
         assert s.get(ProcessInstance, iid).data["method_result"]["method"] == "分散采购"
-        assert len(s.scalars(select(DecisionDefinition).where(DecisionDefinition.key == "review_chain")).all()) == 2
+        assert len(s.scalars(select(DecisionDefinition).where(DecisionDefinition.key == "review_chain", DecisionDefinition.resource_name == DMN.name)).all()) == 2
 
 
 def _refused(client, files):

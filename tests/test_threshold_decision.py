@@ -157,3 +157,15 @@ def test_start_up_adopts_what_an_administrator_set_in_the_former_table_once(app)
         assert threshold_decision.adopt_table(session) is None  # adopted once; the table is history
         assert session.scalars(select(threshold.Threshold.source).where(
             threshold.Threshold.region == "南平")).one().startswith(threshold.MIGRATED)
+
+
+def test_the_settings_page_shows_the_versions_with_who_and_what_changed(app, login):
+    from helpers import Web
+    admin = login("admin")
+    admin.ok(admin.client.put("/api/thresholds", headers=admin.headers, json={"thresholds": [
+        {"kind": "decentralized", "region": "厦门", "category": "works", "amount": "2500000"}]}))
+    page = Web(app, "admin").get("/admin").data.decode()
+    history = page[page.index('data-testid="threshold-history"'):]
+    assert "系统设置页面" in history and "admin" in history
+    assert "分散采购限额标准 · 厦门 · 工程：2,000,000.00 → 2,500,000.00" in history
+    assert "初始版本（42 条规则）" in history
