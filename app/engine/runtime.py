@@ -262,22 +262,10 @@ def _task_name(task):
     if parent_id is None:
         return name
     parent = task.workflow.top_workflow.get_task_from_id(parent_id)
-    outer = _named(parent.task_spec.bpmn_name, parent.data) if parent is not None else None
+    outer = expressions.display_name(parent.task_spec.bpmn_name, parent.data) if parent is not None else None
     if not outer:
         return name
     return outer if name in outer else name
-
-
-def _named(name, data):
-    """A name written as an expression (``${review_name}``, as Camunda 7 allows for task names) is evaluated over
-    the task's data; one that cannot be evaluated is shown as written."""
-    if not name or not expressions.is_juel(name):
-        return name
-    try:
-        value = expressions.evaluate(name, data)
-    except (expressions.ExpressionError, DomainError, LookupError, TypeError, ValueError):
-        return name
-    return str(value)[:200] if value not in (None, "") else name
 
 
 def _spec_bpmn_id(task):
