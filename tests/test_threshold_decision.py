@@ -169,3 +169,11 @@ def test_the_settings_page_shows_the_versions_with_who_and_what_changed(app, log
     assert "系统设置页面" in history and "admin" in history
     assert "分散采购限额标准 · 厦门 · 工程：2,000,000.00 → 2,500,000.00" in history
     assert "初始版本（42 条规则）" in history
+
+
+def test_a_region_that_cannot_be_a_table_entry_is_a_400(login):
+    admin = login("admin")
+    response = admin.client.put("/api/thresholds", headers=admin.headers, json={"thresholds": [
+        {"kind": "transaction", "region": '柳"州', "category": "goods", "amount": 1}]})
+    assert response.status_code == 400
+    assert "引号" in response.json["errors"]["thresholds"]["0"]["region"][0]

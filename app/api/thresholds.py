@@ -36,7 +36,9 @@ class ThresholdInput(schemas.Base):
     kind = fields.String(required=True, validate=validate.OneOf(list(KINDS), error=(
         "限额类型应为 decentralized（分散采购限额）、transaction（须委托代理机构的限额）、"
         "sme_whole（全额预留中小企业的金额上限）或 sme_share（预留比例）")))
-    region = fields.String(required=True, validate=validate.Length(min=1, max=32, error="区划应为 1 到 32 个字符"))
+    region = fields.String(required=True, validate=[
+        validate.Length(min=1, max=32, error="区划应为 1 到 32 个字符"),
+        validate.Regexp(r'^[^"\\<>&]+$', error="区划不能包含引号、反斜杠或 < > &")])
     category = fields.String(required=True, validate=validate.OneOf(list(CATEGORIES), error="品目类别应为 goods、services 或 works"))
     amount = schemas.Money(required=True, validate=validate.Range(
         min=0, min_inclusive=False, max=10 ** 12, error="金额应大于 0 元且不超过 1 万亿元"))
