@@ -152,7 +152,7 @@ def test_filing_reject_edit_resubmit_then_reject_and_delete(login):
     assert names(reviewer.tasks(), instance["id"]) == []
     edit = clerk.task_named("修改合同", instance["id"])
     detail = clerk.ok(clerk.get(f"/api/tasks/{edit['id']}"))
-    assert detail["form"]["id"] == "contract_filing_edit"
+    assert detail["form"]["id"] == "contract_filing"  # one form for the start and the edit step (issue 19)
     assert detail["data"]["comment"] == "支付计划与合同条款不符，请核对"
 
     clerk.complete(edit["id"], contract_data(plan["id"], amount=160000))
