@@ -15,7 +15,8 @@ a shape or a label, no label over a shape or a label: ``app.engine.lint_geometry
 as a deployment does); with --joins, flows join only through gateways (bpmnlint fake-join; ./test.sh checks
 bpmn/ so). Cycles with no wait state (no user
 task, receive task or message/timer/signal catch event) and form fields that nothing in the diagrams using the
-form reads (``app.engine.lint_fields``) are printed as warnings: they fail the check only with --strict.
+form reads, and variables a condition reads that no form, handler, parameter or caller sets
+(``app.engine.lint_fields``) are printed as warnings: they fail the check only with --strict.
 Nothing is written anywhere: the files are deployed into a throw-away in-memory database (or, with
 --database, into a transaction that is rolled back).
 
@@ -52,9 +53,9 @@ def _fake_joins(name, data):
 
 
 def _unread_fields(files, with_context):
-    """Form fields nothing in the diagrams that use the form reads (app.engine.lint_fields): warnings. The forms
-    reported are those linted and those the linted diagrams use; the readers are all diagrams (with the rest of
-    bpmn/ and forms/ as context)."""
+    """Form fields nothing in the diagrams that use the form reads, variables a condition reads that nothing sets
+    (app.engine.lint_fields): warnings. The forms reported are those linted and those the linted diagrams use; the
+    readers and setters are all diagrams and forms (with the rest of bpmn/ and forms/ as context)."""
     from app.engine import lint_fields
 
     everything = {p.resolve(): p for p in files}
@@ -62,7 +63,7 @@ def _unread_fields(files, with_context):
         everything.update({p.resolve(): p for p in collect([ROOT / "bpmn", ROOT / "forms"])
                            if p.name not in {f.name for f in files}})
     diagrams = {p.name: p.read_bytes() for p in everything.values() if p.suffix == ".bpmn"}
-    forms, linted = {}, set()
+    forms, linted, diagrams_linted = {}, set(), {p.name for p in files if p.suffix == ".bpmn"}
     for path in everything.values():
         if path.suffix != ".form":
             continue
@@ -79,7 +80,8 @@ def _unread_fields(files, with_context):
                 linted |= lint_fields.diagram_reads(path.read_bytes())["forms"]
             except Exception:  # noqa: BLE001 - unreadable XML is already a deployment problem
                 pass
-    return lint_fields.unread_fields(diagrams, forms, report=linted)
+    return lint_fields.unread_fields(diagrams, forms, report=linted) + lint_fields.unset_gateway_reads(
+        diagrams, forms, report=diagrams_linted)
 
 
 def lint(files, database=None, context=True, warnings=None, layout=True, joins=False):

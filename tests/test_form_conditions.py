@@ -60,7 +60,7 @@ def test_plan_application_start_and_edit_share_one_form(login):
     detail = clerk.ok(clerk.get(f"/api/tasks/{edit['id']}"))
     assert detail["form"]["id"] == "plan_application"
     headings = [c for c in detail["form"]["components"] if c["type"] == "text" and c["text"].startswith("###")]
-    assert [h["conditional"]["hide"] for h in headings] == ["=plan_id != null", "=plan_id = null"]
+    assert [h["conditional"]["hide"] for h in headings] == ["=initiator != null", "=initiator = null"]
     done = clerk.complete(edit["id"], {**PLAN, "project_id": project["id"], "action": "delete"})
     assert done["status"] == "completed"
     assert clerk.ok(clerk.get(f"/api/plans/{instance['data']['plan_id']}"))["status"] == "deleted"

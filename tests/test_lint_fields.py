@@ -122,3 +122,32 @@ def test_shipped_forms_and_the_cli(tmp_path, capsys):
     assert "警告 / warning: plan_dispatch.form [Field_i7005]: 表单字段 “note” 没有任何地方读取" in out.out
     assert lint_bpmn.main(["--strict", *files]) == 1
     assert capsys.readouterr().out.startswith("plan_dispatch.form [Field_i7005]: 表单字段 “note”")
+
+
+def test_a_condition_reading_what_nothing_sets():
+    """Any gateway (not only one right after a user task, lint.py): a variable no form, handler, parameter,
+    script, message or caller sets is a warning; each of those setting it silences it."""
+    forms = {"f": form(field("amount"))}
+    flow = ('<bpmn:sequenceFlow id="big" sourceRef="w" targetRef="e"><bpmn:conditionExpression>${amount &gt; 100 '
+            'and unit_level == "county"}</bpmn:conditionExpression></bpmn:sequenceFlow>')
+    found = lint_fields.unset_gateway_reads({"p.bpmn": diagram(START + WRITEOFF + flow)}, forms)
+    assert [(w["file"], w["element"]) for w in found] == [("p.bpmn", "big")]
+    assert "条件读取变量 “unit_level”" in found[0]["message"] and "'unit_level'" in found[0]["message"]
+    setters = [
+        '<bpmn:serviceTask id="t"><bpmn:extensionElements><camunda:inputOutput><camunda:outputParameter '
+        'name="unit_level">county</camunda:outputParameter></camunda:inputOutput></bpmn:extensionElements>'
+        '</bpmn:serviceTask>',
+        '<bpmn:businessRuleTask id="d" camunda:decisionRef="route" camunda:resultVariable="unit_level" />',
+        '<bpmn:serviceTask id="h" camunda:type="external" camunda:topic="plan.save" />',  # returns unit_level
+        '<bpmn:serviceTask id="x" camunda:type="external" camunda:topic="erp.level" />',  # a worker: anything
+    ]
+    for setter in setters:
+        assert lint_fields.unset_gateway_reads({"p.bpmn": diagram(START + WRITEOFF + flow + setter)}, forms) == [], \
+            setter
+    # a caller hands it in
+    caller = diagram('<bpmn:callActivity id="c" calledElement="p"><bpmn:extensionElements><camunda:in source="x" '
+                     'target="unit_level" /></bpmn:extensionElements></bpmn:callActivity>', process="caller")
+    assert lint_fields.unset_gateway_reads({"p.bpmn": diagram(START + WRITEOFF + flow), "c.bpmn": caller}, forms) == []
+    # a start without a form takes whatever its starter gives
+    formless = '<bpmn:startEvent id="s" />'
+    assert lint_fields.unset_gateway_reads({"p.bpmn": diagram(formless + WRITEOFF + flow)}, forms) == []

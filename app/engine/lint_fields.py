@@ -300,3 +300,85 @@ def load_form(data):
     """(form key, schema) of a .form file's bytes, as deployments key it (the JSON's id, else the file name)."""
     schema = json.loads(data)
     return schema.get("id"), schema
+
+
+# -- variables a gateway reads that nothing sets ------------------------------------------------------------------
+def _set_by_diagram(root):
+    """Names the diagram visibly sets: parameter, mapping and result-variable targets, script assignments,
+    multi-instance element variables, message payloads (``<message name>_data``)."""
+    names = set()
+    messages = {m.get("id"): m.get("name") for m in root.iter(f"{{{BPMN}}}message")}
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag in ("inputParameter", "outputParameter") and element.get("name"):
+            names.add(element.get("name"))
+        elif tag in ("in", "out") and element.get("target"):
+            names.add(element.get("target"))
+        elif tag == "script":
+            for line in (element.text or "").splitlines():
+                name, sep, _ = line.partition("=")
+                if sep and name.strip().isidentifier():
+                    names.add(name.strip())
+        elif tag == "messageEventDefinition" and messages.get(element.get("messageRef")):
+            names.add(f"{messages[element.get('messageRef')]}_data")
+        for attr in ("resultVariable", "elementVariable"):
+            if element.get(f"{{{CAMUNDA}}}{attr}"):
+                names.add(element.get(f"{{{CAMUNDA}}}{attr}"))
+    return names
+
+
+def unset_gateway_reads(diagrams, forms, report=None):
+    """Warnings for a variable a gateway condition reads that nothing sets: no form of the diagram asks for it, no
+    handler of its service tasks names it (statically, as ``handler_reads``), the diagram does not set it (parameters,
+    mappings, scripts, result variables, messages), the engine does not (``lint.ENGINE_VARIABLES``) and no caller
+    hands it in (``camunda:in target``; a start event without a form takes whatever its starter gives: not
+    checked). ``report``: the diagram files to report on (default: all)."""
+    from .lint import ENGINE_VARIABLES, _names_read
+    roots = {}
+    for name, xml in diagrams.items():
+        try:
+            roots[name] = ElementTree.fromstring(xml)
+        except ElementTree.ParseError:
+            continue
+    handed_in = {}  # called process id -> names its callers' camunda:in mappings set
+    for root in roots.values():
+        for call in root.iter(f"{{{BPMN}}}callActivity"):
+            targets = {e.get("target") for e in call.iter(f"{{{CAMUNDA}}}in") if e.get("target")}
+            everything = any(e.get("variables") == "all" for e in call.iter(f"{{{CAMUNDA}}}in"))
+            handed_in.setdefault(call.get("calledElement"), set()).update({ALL} if everything else targets)
+    warnings = []
+    for name in sorted(report if report is not None else roots):
+        root = roots.get(name)
+        if root is None:
+            continue
+        info = diagram_reads(ElementTree.tostring(root))
+        known = set(ENGINE_VARIABLES) | _set_by_diagram(root)
+        for key in info["forms"]:
+            if key in forms:
+                known |= {k for k, _ in form_fields(forms[key][1])}
+        unknown_topic = False
+        for topic in info["topics"]:
+            found = handler_reads(topic)
+            if found is None:
+                unknown_topic = True
+            else:
+                known |= found
+        given = set().union(*(handed_in.get(p, set()) for p in info["processes"]))
+        for process in root.iter(f"{{{BPMN}}}process"):
+            for start in process.findall(f"{{{BPMN}}}startEvent"):
+                if not any(start.get(f"{{{CAMUNDA}}}{a}") for a in ("formRef", "formKey")) and not any(
+                        child.tag.endswith("EventDefinition") for child in start):
+                    given.add(ALL)  # started with data by another procedure or over the API, without a form
+        if unknown_topic or ALL in given:
+            continue  # an external worker, or a caller handing in everything: anything may be set
+        known |= given
+        for flow in root.iter(f"{{{BPMN}}}sequenceFlow"):
+            condition = flow.find(f"{{{BPMN}}}conditionExpression")
+            if condition is None or not (condition.text or "").strip():
+                continue
+            for variable in sorted(_names_read(condition.text.strip()) - known):
+                warnings.append({"file": name, "element": flow.get("id"), "kind": "unset", "message": (
+                    f"条件读取变量 “{variable}”，但没有任何表单、服务任务处理程序、参数或调用方设置它；请在表单中添加"
+                    f"字段 {variable}，或在设置它的服务任务上声明输出参数 / condition reads variable '{variable}' "
+                    f"that no form, handler, parameter or caller sets")})
+    return warnings
