@@ -63,7 +63,8 @@ def _both(start, edit, notes):
     if differ == {"values"} and start.get("type") in ("radio", "select"):
         out = copy.deepcopy(start)
         del out["values"]
-        out["valuesExpression"] = f"=if initiator = null then {_options(start['values'])} else {_options(edit['values'])}"
+        first, then = _options(start["values"]), _options(edit["values"])
+        out["valuesExpression"] = f"=if initiator = null then {first} else {then}"
         notes.append(f"{_signature(start)}: options by step")
         return out
     if differ == {"description"}:
