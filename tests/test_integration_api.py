@@ -171,6 +171,7 @@ def test_integration_clients_page(app):
     assert Machine(app, key).get("/budget-requests").status_code == 200
     page = web.client.get("/integration-clients").data.decode()
     assert "预算管理一体化系统" in page and "GET /api/integration/v1/budget-requests" in page and key not in page
+    assert "密钥到期" in page and "2027-11-20" in page  # a year after the clock's day, the default
     again = web.client.post("/integration-clients", data={"csrf_token": token, "name": "预算管理一体化系统"})
     assert again.status_code == 409 and "已存在" in again.data.decode()
     with app.extensions["db"].Session() as s:
@@ -182,3 +183,22 @@ def test_integration_clients_page(app):
     assert Machine(app, key).get("/budget-requests").status_code == 401
     assert Web(app, "clerk").client.get("/integration-clients").status_code == 403
     assert Web(app, "auditor").client.get("/integration-clients").status_code == 200
+
+
+def test_a_key_expires_and_a_renewed_key_works_again(app, login, clock):
+    admin = login("admin")
+    bad = admin.post("/api/integration-clients", {"name": "短期客户端", "valid_days": 0})
+    assert bad.status_code == 400 and "密钥有效期应为 1 到 1825 天" in str(bad.json)
+    client = admin.ok(admin.post("/api/integration-clients", {"name": "预算管理一体化系统", "valid_days": 30}), 201)
+    assert client["key_expires_at"].startswith("2026-12-20")  # the clock's 2026-11-20 plus 30 days
+    machine = Machine(app, client["api_key"])
+    clock.advance(days=29, hours=23)
+    assert machine.get("/budget-requests").status_code == 200
+    clock.advance(hours=1)
+    expired = machine.get("/budget-requests")
+    assert expired.status_code == 401 and "API 密钥已于 2026-12-20 过期" in expired.json["message"]
+    assert admin.ok(admin.get("/api/integration-calls"))[0]["status"] == 401  # the refusal is logged
+    renewed = admin.ok(admin.post(f"/api/integration-clients/{client['id']}/key"))  # no body: the default year
+    assert renewed["key_expires_at"].startswith("2027-12-20")
+    assert Machine(app, renewed["api_key"]).get("/budget-requests").status_code == 200
+    assert admin.post(f"/api/integration-clients/{client['id']}/key", {"valid_days": 5000}).status_code == 400
