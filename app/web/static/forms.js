@@ -303,14 +303,18 @@
   // the handlers resolve (Attachment.resolve). On a task the files belong to its process instance; on a start
   // form to the record the procedure acts on. A file uploaded once is not uploaded again on a resubmit.
   var uploaded = new WeakMap();
-  var RECORD_KEYS = [['contract_id', 'contract'], ['project_id', 'project'], ['plan_id', 'plan']];
+  // A start form about no record yet (执行情况公告) files its uploads under the unit it is started for.
+  var RECORD_KEYS = [['contract_id', 'contract'], ['project_id', 'project'], ['plan_id', 'plan'],
+                     ['tender_id', 'tender']];
   function attachTarget(data) {
     var instanceId = root.getAttribute('data-instance-id');
     if (instanceId) { return { instance_id: instanceId }; }
     for (var i = 0; i < RECORD_KEYS.length; i++) {
       if (data[RECORD_KEYS[i][0]]) { return { record_type: RECORD_KEYS[i][1], record_id: data[RECORD_KEYS[i][0]] }; }
     }
-    return null;
+    var unit = document.getElementById('unit-select');
+    var unitId = unit ? unit.value : root.getAttribute('data-unit-id');
+    return unitId ? { unit_id: unitId } : null;
   }
   function uploadOne(file, target) {
     if (uploaded.has(file)) { return Promise.resolve(uploaded.get(file)); }
