@@ -267,9 +267,24 @@ def attachments(session, value, unit_id=None):
     return [file_link(rows[i]) for i in dict.fromkeys(ids) if i in rows and (unit_id is None or rows[i].unit_id == unit_id)]
 
 
+def with_files(session, schema, data, unit_id):
+    """For a form's file pickers holding ids already uploaded (an edit task, a done task): ``_files_<key>`` in
+    ``data``, the files' names and links, so the page shows them beside the picker (filepicker.js)."""
+    stack = list((schema or {}).get("components") or [])
+    while stack:
+        c = stack.pop()
+        stack.extend(c.get("components") or [])
+        key = c.get("key")
+        if c.get("type") == "filepicker" and key and isinstance(data.get(key), list) and data[key]:
+            data[f"_files_{key}"] = [{k: v for k, v in f.items() if k != "at"}
+                                     for f in attachments(session, data[key], unit_id)]
+    return data
+
+
 def file_link(row):
     from ..models.attachment import size_text
-    return {"id": row.id, "name": row.name, "size": size_text(row.size), "at": row.uploaded_at,
+    return {"id": row.id, "name": row.name, "size": size_text(row.size) if row.size >= 1024 else f"{row.size} 字节",
+            "at": row.uploaded_at,
             "url": url_for("attachments.download", attachment_id=row.id)}
 
 

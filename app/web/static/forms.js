@@ -41,7 +41,8 @@
     }
     return message;
   }
-  var TEXTS = { 'Add new': '新增一行', 'Collapse': '收起', 'Select': '请选择', 'Search': '搜索' };
+  var TEXTS = { 'Add new': '新增一行', 'Collapse': '收起', 'Select': '请选择', 'Search': '搜索',
+                'Browse': '选择文件', 'No files selected': '未选择文件' };
   function localize(node) {
     var walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT, null);
     var text;
@@ -50,6 +51,8 @@
       if (TEXTS[value]) { text.nodeValue = text.nodeValue.replace(value, TEXTS[value]); }
       var expand = /^Expand all \((\d+)\)$/.exec(value);
       if (expand) { text.nodeValue = '展开全部（' + expand[1] + '）'; }
+      var picked = /^(\d+) files selected$/.exec(value);
+      if (picked) { text.nodeValue = '已选择 ' + picked[1] + ' 个文件'; }
     }
     node.querySelectorAll('input[placeholder="Search"]').forEach(function (el) { el.placeholder = '搜索'; });
   }
@@ -261,6 +264,7 @@
     schema = JSON.parse(schemaNode.textContent);
     NUMBERS = GovMoney.prepare(schema);
     var data = walkNumbers(JSON.parse(document.getElementById('form-data').textContent || '{}'), toDisplay);
+    GovFiles.keep(schema, data);  // files uploaded before (an edit task) are listed beside the picker
     // debounce: false — every keystroke is in the form's data at once, so a quick click on 提交 right after
     // typing submits what is on screen (form-js otherwise applies input 300 ms later).
     form = new FormViewer.Form({ container: root, properties: { readOnly: readOnly }, debounce: false });
@@ -277,19 +281,21 @@
     new MutationObserver(function (records) {
       var added = false;
       records.forEach(function (r) {
+        if (r.type === 'characterData' && r.target.parentNode) { localize(r.target.parentNode); }  // 1 → 2 files
         r.addedNodes.forEach(function (n) {
           if (n.nodeType === 1 && n.className !== 'money-hint') { added = true; localize(n); } else if (n.nodeType === 3 && n.parentNode) { localize(n.parentNode); }
         });
       });
       schedulePickers();
       if (added) { decorateNumbers(); }
-    }).observe(root, { childList: true, subtree: true });
+    }).observe(root, { childList: true, subtree: true, characterData: true });
     // A picker opened before the timer ran (a fast click) is put into Chinese as it gets focus.
     root.addEventListener('focusin', function () { localizePickers(root); });
     return form.importSchema(schema, data).then(function () {
       localize(root);
       localizePickers(root);
       decorateNumbers();
+      GovFiles.decorate(root, form, readOnly);
       root.setAttribute('data-ready', 'true');
       form.on('changed', function () { /* keep the banner until the next submit */ });
     }).catch(function (err) {
@@ -425,7 +431,7 @@
     submitButton.classList.add('loading');
     var typed = walkNumbers(JSON.parse(JSON.stringify(result.data)), toValue);
     uploadFiles(typed, result.files).then(function (data) {
-      return send(Object.assign({ data: data }, extraPayload()));
+      return send(Object.assign({ data: GovFiles.merge(data) }, extraPayload()));
     }, function (err) {
       submitButton.disabled = false;
       submitButton.classList.remove('loading');
