@@ -76,3 +76,29 @@ def test_desktop_menu_is_always_shown(pages):
     page = pages.login("reviewer")
     expect(page.get_by_role("navigation", name="主菜单")).to_be_visible()
     expect(page.get_by_role("button", name="菜单")).to_be_hidden()
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_menu_icons_are_drawn_not_font_glyphs(pages, size):
+    """The menu's icons are inline SVG drawings (no icon font, no glyph that a system without it shows as an empty
+    box), one per entry, different from each other; screenshots: menu-icons-<size>.png."""
+    page = pages.login("admin" if size == "desktop" else "reviewer", size=size)
+    if size == "phone":
+        page.get_by_role("button", name="菜单").click()
+        expect(page.get_by_role("button", name="菜单").locator("svg")).to_be_visible()
+    menu = page.get_by_role("navigation", name="主菜单")
+    expect(menu).to_be_visible()
+    icons = menu.get_by_role("link").evaluate_all("""links => links.map(a => {
+        const svg = a.querySelector('svg');
+        const box = svg ? svg.getBoundingClientRect() : null;
+        const before = getComputedStyle(a.querySelector('svg') || a, '::before').content;
+        return {text: a.textContent.trim(), width: box && box.width, shapes: svg ? svg.innerHTML : '',
+                stroke: svg && getComputedStyle(svg).stroke, before};
+    })""")
+    assert len(icons) >= 7, icons
+    for icon in icons:
+        assert icon["width"] == 16 and icon["shapes"], icon
+        assert icon["stroke"] not in ("none", "rgba(0, 0, 0, 0)"), icon
+        assert icon["before"] in ("none", "normal"), icon  # nothing drawn from a font
+    assert len({i["shapes"] for i in icons}) == len(icons), "every entry has its own icon"
+    pages.shot(page, f"menu-icons-{size}")
