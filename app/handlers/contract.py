@@ -83,8 +83,8 @@ def save(ctx):
 @handler("contract.submit")
 def submit(ctx):
     contract = _contract(ctx)
-    contract.submit(ctx.session, _plan(ctx, contract), _today(ctx))
-    return {}
+    proposed = contract.submit(ctx.session, _plan(ctx, contract), _today(ctx), ctx.actor, ctx.now)
+    return {"suppliers_proposed": [p.name for p in proposed]}
 
 
 @handler("contract.return")

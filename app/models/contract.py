@@ -307,18 +307,19 @@ class Contract(Audited, Base):
                               f"合同金额不能超过采购计划金额：合同金额 {amount:,.2f} 元，采购计划 {plan.number} "
                               f"金额 {plan.amount:,.2f} 元{detail}", field="amount")
 
-    def submit(self, session, plan, today):
-        """提交: complete, on a usable plan, within its amount; then into review."""
+    def submit(self, session, plan, today, actor, now):
+        """提交: complete, on a usable plan, within its amount, its suppliers in the library (new ones proposed to
+        it); then into review. Returns the suppliers proposed to the library."""
         self._require("draft", action="提交审核")
         self.check_complete(today)
         self.check_plan_usable(plan)
         self.check_plan_amount(session, plan)
         self.check_transaction(session, plan)
-        from .supplier import refuse_rejected  # 供应商库: a supplier refused entry is no contract party
-        for row in self.suppliers or []:
-            refuse_rejected(session, row.get("credit_code"), row.get("name"), "suppliers")
+        from .supplier import enrol  # 供应商库: a refused supplier is no contract party; a new one is reviewed
+        proposed = enrol(session, self.suppliers or [], "suppliers", actor, now, f"合同 {self.number}")
         self.status = "in_review"
         self.review_comment = ""
+        return proposed
 
     def return_for_edit(self, comment):
         """审核不通过: back to the entry post with the reviewer's comment."""
