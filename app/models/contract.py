@@ -401,7 +401,7 @@ class Contract(Audited, Base):
         self.pending = kind
         return request
 
-    def request_change(self, session, plan, values, explanation, attachment_ref, user_id, now, request=None):
+    def request_change(self, session, plan, values, explanation, attachment_ref, user_id, now, request=None, attachments=None):
         """合同变更: the new content (keys given replace the current ones) goes to review; nothing changes yet."""
         self._begin("change", request)
         explanation = _text(explanation, "explanation", "变更说明", 2000)
@@ -426,20 +426,22 @@ class Contract(Audited, Base):
         self.check_plan_amount(session, plan, amount)
         return self._submit("change", request, user_id, now, reason="", explanation=explanation,
                             attachment_ref=_text(attachment_ref, "attachment_ref", "变更说明附件", required=False),
+                            attachments=list(attachments or []),
                             proposed=proposed)
 
-    def request_termination(self, reason, explanation, attachment_ref, user_id, now, request=None):
+    def request_termination(self, reason, explanation, attachment_ref, user_id, now, request=None, attachments=None):
         """合同终止: from the request on the contract is 终止中 (no new payment or write-off)."""
         self._begin("termination", request)
         request = self._submit("termination", request, user_id, now,
                                reason=_text(reason, "reason", "终止原因", 500),
                                explanation=_text(explanation, "explanation", "终止情况说明", 2000),
                                attachment_ref=_text(attachment_ref, "attachment_ref", "终止说明附件", required=False),
+                               attachments=list(attachments or []),
                                proposed={})
         self.status = "terminating"
         return request
 
-    def request_account_change(self, accounts, reason, attachment_ref, user_id, now, request=None):
+    def request_account_change(self, accounts, reason, attachment_ref, user_id, now, request=None, attachments=None):
         """账户变更: the new payee accounts go to review."""
         self._begin("account_change", request)
         accounts = parse_accounts(accounts)
@@ -450,9 +452,10 @@ class Contract(Audited, Base):
         return self._submit("account_change", request, user_id, now, reason=_text(reason, "reason", "变更原因", 500),
                             explanation="",
                             attachment_ref=_text(attachment_ref, "attachment_ref", "账户变更附件", required=False),
+                            attachments=list(attachments or []),
                             proposed={"accounts": accounts})
 
-    def request_revocation(self, reason, attachment_ref, user_id, now, request=None):
+    def request_revocation(self, reason, attachment_ref, user_id, now, request=None, attachments=None):
         """合同撤销: only a contract nothing has been paid on (otherwise 合同终止)."""
         self._begin("revocation", request)
         if self.paid_amount > 0:
@@ -460,6 +463,7 @@ class Contract(Audited, Base):
         return self._submit("revocation", request, user_id, now, reason=_text(reason, "reason", "撤销原因", 500),
                             explanation="",
                             attachment_ref=_text(attachment_ref, "attachment_ref", "撤销说明附件", required=False),
+                            attachments=list(attachments or []),
                             proposed={})
 
     def _decide(self, request, kind):
@@ -665,7 +669,8 @@ class ContractRequest(Audited, Base):
     status: Mapped[str] = mapped_column(String(16), default="in_review", index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     explanation: Mapped[str] = mapped_column(Text, default="")
-    attachment_ref: Mapped[str] = mapped_column(String(200), default="")
+    attachment_ref: Mapped[str] = mapped_column(String(200), default="")  # a typed reference (older API callers)
+    attachments: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")  # [{attachment_id, name, sha256}]
     proposed: Mapped[dict] = mapped_column(JSON, default=dict)  # change: new content; account change: {accounts}
     review_comment: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
@@ -685,7 +690,7 @@ class ContractRequest(Audited, Base):
         return {"id": self.id, "contract_id": self.contract_id, "kind": self.kind,
                 "kind_label": REQUEST_KINDS[self.kind], "status": self.status,
                 "status_label": REQUEST_STATUSES[self.status], "reason": self.reason, "explanation": self.explanation,
-                "attachment_ref": self.attachment_ref, "proposed": self.proposed or {},
+                "attachment_ref": self.attachment_ref, "attachments": self.attachments or [], "proposed": self.proposed or {},
                 "review_comment": self.review_comment, "created_at": self.created_at, "decided_at": self.decided_at}
 
 

@@ -128,8 +128,9 @@ def request_view(session, row, instance, events):
     names = present.user_names(session, [event.actor])
     data = dict(values) if event.type == "instance_started" else {**step_context(instance), **values}
     view = {"title": shown.schema.get("title") or _title(shown.schema, key, data),
-            "by": names.get(event.actor, event.actor), "at": event.at, "schema": present.plain_form(shown.schema),
-            "data": data, "changes": [], "resubmitted": False}
+            "by": names.get(event.actor, event.actor), "at": event.at,
+            "schema": present.plain_form(_without_files(shown.schema)), "data": data,
+            "files": _files(session, shown.schema, values, instance.unit_id), "changes": [], "resubmitted": False}
     seen = [n for n in reviewed if n > 0]
     if seen and seen[-1] < len(submissions):  # resubmitted after a review: compare with what that review saw
         earlier = submissions[seen[-1] - 1]
@@ -139,6 +140,23 @@ def request_view(session, row, instance, events):
         common = _keys(shown.schema) & (_keys(before.schema) if before is not None else set())
         view["changes"] = _changes(shown.schema, earlier[2], values, common)
     return view
+
+
+def _without_files(schema):
+    """The form without its file pickers: what was uploaded is listed as download links instead (``_files``)."""
+    def keep(components):
+        return [{**c, "components": keep(c["components"])} if isinstance(c.get("components"), list) else c
+                for c in components if c.get("type") != "filepicker"]
+    return {**schema, "components": keep(schema.get("components") or [])}
+
+
+def _files(session, schema, values, unit_id):
+    """[(label, [attachment])] of every file picker of the form: the files submitted in it, of the unit."""
+    out = []
+    for c in _components(schema):
+        if c.get("type") == "filepicker" and c.get("key"):
+            out.append((c.get("label") or "附件", present.attachments(session, values.get(c["key"]), unit_id)))
+    return out
 
 
 def _title(schema, key, data):

@@ -332,6 +332,7 @@ def task_detail(task_id):
     schema = present.plain_form(form.schema) if form else None
     if schema is not None and row.unit_id is not None:
         pickers.with_pickers(session, schema, data, {row.unit_id})
+        present.with_files(session, schema, data, row.unit_id)
     names = present.process_names(session)
     people = present.user_names(session, [row.claimed_by, row.assignee, row.completed_by])
     return render_template(
