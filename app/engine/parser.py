@@ -10,6 +10,7 @@ import re
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import ERROR_EVENT_XPATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import (CamundaBoundaryEventParser, CamundaIntermediateCatchEventParser,
@@ -19,7 +20,7 @@ from SpiffWorkflow.camunda.parser.task_spec import (CAMUNDA_MODEL_NS, CallActivi
 from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, SubprocessParser
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, InclusiveGateway, IntermediateCatchEvent, StartEvent
 
-from . import camunda_compat, expressions, form_data
+from . import bpmn_errors, camunda_compat, expressions, form_data
 from .dmn_task import DecisionTask, DecisionTaskParser
 from .forms_ref import is_html_form, key_from
 from .specs import (SEMANTICS, ExternalServiceTask, HumanUserTask, MappedCallActivity, PassThroughTask,
@@ -239,6 +240,17 @@ class PropertiesMixin:
 
 class StartEventParser(PropertiesMixin, TimerTextMixin, CamundaStartEventParser):
 
+    def create_task(self):
+        """An error start event (only allowed in an event sub-process) waits for its error; SpiffWorkflow reads no
+        error definition on start events and would start such an event sub-process with the process."""
+        parent = self.node.getparent()
+        if parent is not None and parent.tag == full_tag("subProcess") and parent.get("triggeredByEvent") == "true" \
+                and self.xpath(ERROR_EVENT_XPATH):
+            task = self._create_task(self.get_event_definition([ERROR_EVENT_XPATH]))
+            self.spec.start.connect(task)
+            return task
+        return super().create_task()
+
     def parse_extensions(self, node=None):
         ext = super().parse_extensions(node)
         ext["form_key"] = form_key_from(self.node.get(f"{CAMUNDA}formRef") or self.node.get(f"{CAMUNDA}formKey")) \
@@ -291,6 +303,12 @@ class ProcurementParser(CamundaParser):
         self.problems = []
         self.trees = []
         self.generated_forms = {}  # camunda:formData, as Camunda Forms (form_data.py)
+
+    def get_spec(self, process_id, required=True):
+        spec = super().get_spec(process_id, required=required)
+        if spec is not None:
+            bpmn_errors.prepare_event_subprocesses(spec, self)
+        return spec
 
     def add_bpmn_text(self, text, filename):
         """Parse diagram text; XML errors become a ValidationException naming the file."""
