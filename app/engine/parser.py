@@ -149,10 +149,25 @@ class ServiceTaskParser(CamundaTaskParser):
                     _problem(self, f"服务任务未设置实现；{instead} / service task needs Implementation=External and a "
                                    f"topic")
         inputs, outputs = parse_input_output(self)
-        priority = (self.node.get(f"{CAMUNDA}taskPriority") or "").strip()
         return self.spec_class(self.spec, self.bpmn_id, topic=topic or "", input_parameters=inputs,
-                               output_parameters=outputs, priority=int(priority) if priority.isdigit() else 0,
-                               **self.bpmn_attributes)
+                               output_parameters=outputs, priority=self._priority(), **self.bpmn_attributes)
+
+    def _priority(self):
+        """``camunda:taskPriority`` of the task, else of its process (Camunda's default for the process's external
+        tasks), else 0: a whole number, or an expression evaluated when the task is reached (``specs``)."""
+        text = (self.node.get(f"{CAMUNDA}taskPriority") or "").strip()
+        if not text:
+            process = next(self.node.iterancestors(full_tag("process")), None)
+            text = ((process.get(f"{CAMUNDA}taskPriority") if process is not None else None) or "").strip()
+        if re.fullmatch(r"[+-]?\d{1,18}", text):
+            return int(text)
+        if text.startswith(("${", "#{")) and text.endswith("}"):
+            _check_expression(self, text, "camunda:taskPriority")
+            return text
+        if text:
+            _problem(self, f"camunda:taskPriority “{text}” 应为整数或 ${{表达式}} / taskPriority must be a whole number or "
+                           f"an expression")
+        return 0
 
 
 class MappedCallActivityParser(CallActivityParser):
