@@ -114,7 +114,9 @@ def test_a_matching_boundary_event_still_catches(rest, login):
     throw(rest, "REJECTED")
     clerk = login("clerk")
     assert names(clerk, instance_id) == ["处理拒绝"]
-    assert clerk.get(f"/api/instances/{instance_id}").json["status"] == "running"
+    instance = clerk.get(f"/api/instances/{instance_id}").json
+    assert instance["status"] == "running"
+    assert instance["data"]["reason"] == "资格不符" and instance["data"]["error_code"] == "REJECTED"
 
 
 def test_an_uncaught_error_ends_one_parallel_path_only(rest, login):
@@ -133,6 +135,7 @@ def test_the_enclosing_sub_process_boundary_event_catches(rest, login):
     throw(rest, "REJECTED")
     clerk = login("clerk")
     assert names(clerk, instance_id) == ["处理拒绝"]
+    assert clerk.get(f"/api/instances/{instance_id}").json["data"]["reason"] == "资格不符"
     assert clerk.get(f"/api/instances/{instance_id}/verify").json["ok"]
 
 
@@ -150,6 +153,7 @@ def test_an_error_event_sub_process_catches(rest, login):
     throw(rest, "REJECTED")
     clerk = login("clerk")
     assert names(clerk, instance_id) == ["事件子流程处理"]  # it interrupts: the external task is gone
+    assert clerk.get(f"/api/instances/{instance_id}").json["data"]["reason"] == "资格不符"
     assert rest.get(f"/external-task/count?processInstanceId={instance_id}").json == {"count": 0}
     [handler] = [t for t in clerk.tasks() if t["instance_id"] == instance_id]
     clerk.complete(handler["id"], {})

@@ -10,6 +10,8 @@ it and *ends the execution path* of the task (``execution.end(true)``): the task
 its boundary events are gone, and if nothing else is left in its scope the scope ends as at a none end event (an
 embedded sub-process is left by its outgoing flow, the process instance completes). Variables the worker sent
 stay set."""
+from copy import deepcopy
+
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -36,6 +38,7 @@ def throw(my_task, code, payload, caught):
             # instance would then start it): the handler is added to this instance's tree only.
             child = scope.task_tree._add_child(scope.spec.task_specs[handler], TaskState.FUTURE)
             child.triggered = True
+            child.set_data(**deepcopy(payload))  # the handler starts with what the worker sent
             child.task_spec._update(child)
             top.catch(BpmnEvent(definition, payload, target=top.subprocesses[child.id]))
             return True

@@ -119,19 +119,19 @@ class ExternalServiceTask(ServiceTask):
         are not taken; the process ends if nothing else is left to do. The history records it either way."""
         my_task.data.update(variables)
         err = DomainError(code, message or code)
-        if self._throw_to_boundary(my_task, err):
+        if self._throw_to_boundary(my_task, err, variables):  # the variables go along the boundary path too
             return
-        payload = {"error_code": code, "error_message": message or code}
+        payload = {**variables, "error_code": code, "error_message": message or code}
         engine = my_task.workflow.script_engine
         my_task.data.update(payload)
         if bpmn_errors.throw(my_task, code, payload, lambda: engine.record_error(my_task, err)):
             return
-        for name in payload:
+        for name in ("error_code", "error_message"):
             my_task.data.pop(name, None)
         engine.record_uncaught_error(my_task, err)
         bpmn_errors.end_path(my_task)
 
-    def _throw_to_boundary(self, my_task, err):
+    def _throw_to_boundary(self, my_task, err, variables=None):
         """Route a domain error to an error boundary event with its code (or a catch-all one), if drawn."""
         split = my_task.parent
         for sibling in split.children if split is not None else []:
@@ -139,7 +139,7 @@ class ExternalServiceTask(ServiceTask):
             if isinstance(definition, ErrorEventDefinition) and definition.code in (None, err.code):
                 my_task.data.update({"error_code": err.code, "error_message": err.message})
                 my_task.workflow.script_engine.record_error(my_task, err)
-                payload = {"error_code": err.code, "error_message": err.message}
+                payload = {**(variables or {}), "error_code": err.code, "error_message": err.message}
                 my_task.workflow.top_workflow.catch(
                     BpmnEvent(ErrorEventDefinition(definition.name, err.code), payload, target=my_task.workflow))
                 return True
