@@ -54,11 +54,22 @@ EVENT_SUB = diagram("err_event_sub", "\n".join([
     '</bpmn:subProcess>']), extra=ERROR, attrs='camunda:candidateStarterGroups="clerk"')
 
 
+NEIGHBOUR = diagram("err_neighbour", "\n".join([
+    '<bpmn:startEvent id="s" />', '<bpmn:parallelGateway id="fork" />', ext("t"), user("u_other", "并行审核"),
+    '<bpmn:endEvent id="e1" />', '<bpmn:endEvent id="e2" />',
+    '<bpmn:boundaryEvent id="b_other" attachedToRef="u_other"><bpmn:errorEventDefinition id="bd" errorRef="Err_1" />'
+    '</bpmn:boundaryEvent>', user("u_rejected", "处理拒绝"), '<bpmn:endEvent id="e3" />',
+    flow("f1", "s", "fork"), flow("f2", "fork", "t"), flow("f3", "fork", "u_other"), flow("f4", "t", "e1"),
+    flow("f5", "u_other", "e2"), flow("f6", "b_other", "u_rejected"), flow("f7", "u_rejected", "e3")]),
+    extra=ERROR, attrs='camunda:candidateStarterGroups="clerk"')
+
+
 @pytest.fixture
 def rest(app, tmp_path):
     client = app.test_client()
     paths = []
-    for name, xml in (("plain", PLAIN), ("parallel", PARALLEL), ("nested", NESTED), ("event_sub", EVENT_SUB)):
+    for name, xml in (("plain", PLAIN), ("parallel", PARALLEL), ("nested", NESTED), ("event_sub", EVENT_SUB),
+                      ("neighbour", NEIGHBOUR)):
         path = tmp_path / f"err_{name}.bpmn"
         path.write_text(xml, encoding="utf-8")
         paths.append(path)
@@ -162,3 +173,15 @@ def test_an_error_event_sub_process_catches(rest, login):
     other = start(rest, "err_event_sub")  # the handler is not started with the next instance
     throw(rest, "OTHER")
     assert names(clerk, other) == [] and clerk.get(f"/api/instances/{other}").json["status"] == "completed"
+
+
+def test_a_boundary_event_on_another_task_does_not_catch(rest, login):
+    """Only the task's own boundary events and its enclosing scopes' handlers catch, never a neighbour's."""
+    instance_id = start(rest, "err_neighbour")
+    throw(rest, "REJECTED")
+    clerk = login("clerk")
+    assert names(clerk, instance_id) == ["并行审核"]
+    [other] = [t for t in clerk.tasks() if t["instance_id"] == instance_id]
+    clerk.complete(other["id"], {})
+    assert clerk.get(f"/api/instances/{instance_id}").json["status"] == "completed"
+    assert clerk.get(f"/api/instances/{instance_id}/verify").json["ok"]

@@ -19,16 +19,20 @@ from SpiffWorkflow.util.task import TaskState
 
 
 def throw(my_task, code, payload, caught):
-    """Deliver the error to the nearest handler (``caught()`` first, so the history says so before the handler
-    runs); False when there is none (the caller then ends the path)."""
+    """Deliver the error to the nearest handler beyond the task's own boundary events (the caller tried those):
+    the event sub-process of the task's scope, then the boundary events of the sub-process / call activity that
+    holds that scope, then that scope's event sub-process, and so on outwards. ``caught()`` runs first, so the
+    history says so before the handler runs. False when there is no handler (the caller then ends the path)."""
     top = my_task.workflow.top_workflow
     definition = ErrorEventDefinition(code, code)
-    scope = my_task.workflow
+    holder, scope = my_task, my_task.workflow
     while scope is not None:
-        if any(t.workflow == scope and t.task_spec.event_definition.catches(t, BpmnEvent(definition))
-               for t in top.event_manager.tasks.values()):
+        catcher = _boundary_catcher(holder, definition) if holder is not my_task else None
+        if catcher is not None:
             caught()
-            top.catch(BpmnEvent(definition, payload, target=scope))  # a boundary event in this scope
+            event = BpmnEvent(definition, payload)
+            catcher.task_spec.catch(catcher, event)  # only this boundary event, as EventManager.catch does per task
+            catcher.task_spec._update(catcher)
             return True
         handler = _event_subprocess(scope, definition)
         if handler is not None:
@@ -42,8 +46,24 @@ def throw(my_task, code, payload, caught):
             child.task_spec._update(child)
             top.catch(BpmnEvent(definition, payload, target=top.subprocesses[child.id]))
             return True
-        scope = scope.parent_workflow
+        parent = scope.parent_workflow
+        if parent is None:
+            return False
+        holder, scope = top.get_task_from_id(scope.parent_task_id), parent
     return False
+
+
+def _boundary_catcher(task, definition):
+    """The error boundary event attached to ``task`` (a sub-process or call activity) that catches the error."""
+    split = task.parent if task is not None else None
+    if split is None or not isinstance(split.task_spec, BoundaryEventSplit):
+        return None
+    for sibling in split.children:
+        ours = getattr(sibling.task_spec, "event_definition", None)
+        if sibling is not task and sibling.state == TaskState.WAITING and isinstance(ours, ErrorEventDefinition) \
+                and ours == definition:
+            return sibling
+    return None
 
 
 def _event_subprocess(scope, definition):
