@@ -97,6 +97,7 @@ def init_api(app):
         api.register_blueprint(module.blp)
     from . import audit, engine_rest, migration  # replay/export, version migration, Camunda Modeler's REST API
     from . import engine_rest_external  # noqa: F401 - Camunda 7 external-task routes on engine_rest.bp
+    from . import engine_rest_decisions  # noqa: F401 - Camunda 7 decision-definition routes (issue 18)
     for module in (audit, migration):
         api.register_blueprint(module.blp)
     app.register_blueprint(engine_rest.bp)

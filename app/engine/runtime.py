@@ -131,6 +131,10 @@ class Step:
     def record_error(self, task, err):
         self.event("error_caught", task, {"code": err.code, "message": err.message})
 
+    def record_uncaught_error(self, task, err):
+        """A BPMN error nothing catches: Camunda 7 ends the task's path (``bpmn_errors.end_path``)."""
+        self.event("error_uncaught", task, {"code": err.code, "message": err.message})
+
     def evaluate_decision(self, task, spec):
         """A business rule task: the decision its binding names, evaluated and recorded (dmn_task.py)."""
         from . import dmn_task
