@@ -4,14 +4,14 @@
 only the task's local variables (its input parameters).
 
 Revision ID: 0950
-Revises: 0800
+Revises: 0920
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0950'
-down_revision = '0800'
+down_revision = '0920'
 branch_labels = None
 depends_on = None
 irreversible = None
