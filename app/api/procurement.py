@@ -62,6 +62,7 @@ class EntrustmentOut(Base):
     number = fields.String()
     unit_id = Int()
     plan_id = Int()
+    agency_id = Int(allow_none=True, metadata={"description": "受委托的代理机构（代理机构库）"})
     tender_id = Int(allow_none=True)
     status = fields.String()
     status_label = fields.String()

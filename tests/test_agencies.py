@@ -1,0 +1,135 @@
+"""代理机构库 (issue 13): agencies are organisations with their own users. The administrator keeps the library
+(GB 32100 credit codes, 409 on a duplicate, deactivation); the purchaser names the agency on the 委托单; the
+agency's tasks, tender and 委托单 reach that agency's staff and no other agency's (API 404/403, not in the task
+list) — the engine's rule for any diagram whose data names ``agency_id``."""
+from helpers import approve, register_project
+from procurement_helpers import GAP, demo_agency, file_plan, people, record  # noqa: F401 - fixture
+from test_entrustment import _do, _start
+
+CENTRAL, SOCIAL = "福建省政府采购中心", "福建华信招标代理有限公司"
+
+
+def _error(response, status):
+    assert response.status_code == status, (response.status_code, response.json)
+    return response.json
+
+
+def _patch(api, path, body):
+    return api.client.patch(path, json=body, headers=api.headers)
+
+
+def test_the_administrator_keeps_the_library(app, login):
+    admin, clerk = login("admin"), login("clerk")
+    listed = clerk.ok(clerk.get("/api/agencies"))
+    assert {(a["name"], a["kind_label"]) for a in listed} == {(CENTRAL, "集中采购机构"), (SOCIAL, "社会代理机构")}
+    assert [a["name"] for a in clerk.ok(clerk.get("/api/agencies", query_string={"kind": "central"}))] == [CENTRAL]
+
+    body = {"name": "福州建诚项目管理有限公司", "credit_code": "12350000MB0123457T", "region": "福州市", "contact_name": "陈经理"}
+    wrong = _error(admin.post("/api/agencies", body), 400)
+    assert "校验位不正确" in wrong["message"] or "校验位不正确" in str(wrong.get("errors")), wrong
+    from app.models.supplier import check_digit
+    body["credit_code"] = "91350100MA2Y54321"
+    body["credit_code"] += check_digit(body["credit_code"])
+    added = admin.ok(admin.post("/api/agencies", body), 201)
+    assert added["kind"] == "social" and added["active"] is True and added["users"] == []
+    duplicate = _error(admin.post("/api/agencies", {**body, "name": "另一家", "credit_code": body["credit_code"].lower()}), 409)
+    assert "已登记为代理机构“福州建诚项目管理有限公司”" in duplicate["message"]
+    missing = _error(admin.post("/api/agencies", {"credit_code": body["credit_code"]}), 400)
+    assert missing["errors"]["name"] == ["请填写代理机构名称"]
+    bad_kind = _error(admin.post("/api/agencies", {**body, "kind": "private"}), 400)
+    assert "机构类型应为" in bad_kind["errors"]["kind"][0]
+    assert "只有系统管理员" in _error(clerk.post("/api/agencies", body), 403)["message"]
+
+    # Its user: an agency post, no purchaser unit granted.
+    user = admin.ok(admin.post("/api/users", {"username": "jc_agent", "display_name": "建诚代理", "password": "Passw0rd1",
+                                              "roles": ["agency"], "agency_id": added["id"]}), 201)
+    assert user["agency_id"] == added["id"] and user["grants"] == []
+    assert [u["username"] for u in admin.ok(admin.get(f"/api/agencies/{added['id']}"))["users"]] == ["jc_agent"]
+    not_agency = _error(admin.post("/api/users", {"username": "jc_clerk", "display_name": "x", "password": "Passw0rd1",
+                                                  "roles": ["clerk"], "unit_id": 1, "agency_id": added["id"]}), 400)
+    assert "代理机构的用户须有代理机构岗位" in not_agency["message"]
+    no_home = _error(admin.post("/api/users", {"username": "jc_two", "display_name": "x", "password": "Passw0rd1",
+                                               "roles": ["agency"]}), 400)
+    assert "指定所属代理机构" in no_home["message"]
+
+    # Deactivated: listed as such, no longer offered to a 委托单.
+    changed = admin.ok(_patch(admin, f"/api/agencies/{added['id']}", {"active": False, "contact_phone": "0591-1"}))
+    assert changed["active"] is False and changed["contact_phone"] == "0591-1"
+    assert added["id"] not in [a["id"] for a in clerk.ok(clerk.get("/api/agencies", query_string={"active": "true"}))]
+    assert _error(_patch(admin, "/api/agencies/9999", {"active": False}), 404)["code"] == "NOT_FOUND"
+    assert _error(_patch(admin, f"/api/agencies/{added['id']}", {"credit_code": listed[0]["credit_code"]}), 409)
+
+
+def test_the_work_reaches_the_named_agency_and_no_other(app, people, login):
+    clerk, reviewer, central = people["clerk"], people["reviewer"], people["agency"]
+    social = login("agency2")
+    plan = file_plan(people, register_project(clerk, reviewer)["id"], amount=500000, sme_reserved_amount=500000)
+    instance = _start(people, plan, agency_id=demo_agency(clerk, SOCIAL))
+    iid = instance["id"]
+    entrustment = record(clerk, "entrustments", instance["data"]["entrustment_id"])
+    assert entrustment["agency_id"] == demo_agency(clerk, SOCIAL)
+    approve(reviewer, "委托单审核", iid)
+
+    # Only the entrusted agency's staff see the task; the 集中采购机构's user (granted the unit) does not.
+    task = social.task_named("受理审核委托单", iid)
+    assert [t for t in central.tasks() if t["instance_id"] == iid] == []
+    assert central.get(f"/api/tasks/{task['id']}").status_code == 404
+    assert central.post(f"/api/tasks/{task['id']}/claim").status_code == 404
+    assert central.post(f"/api/tasks/{task['id']}/complete", {"data": {"approved": "true"}}).status_code == 404
+    assert central.get(f"/api/entrustments/{entrustment['id']}").status_code == 404
+    assert entrustment["id"] not in [e["id"] for e in central.ok(central.get("/api/entrustments"))]
+    assert central.get(f"/api/instances/{iid}").status_code == 404
+
+    # The entrusted agency does its steps (it is granted no purchaser unit at all).
+    _do(social, "受理审核委托单", iid, {"approved": "true"})
+    _do(social, "生成采购项目及采购文件", iid, {"documents_ref": "file-doc-0001", "documents_note": "综合评分法"})
+    _do(clerk, "采购文件确认", iid, {"approved": "true"})
+    _do(social, "审核、发布采购公告", iid, {"title": "实验室设备采购公告", **GAP})
+    tender_id = record(clerk, "entrustments", entrustment["id"])["tender_id"]
+    tender = record(social, "tenders", tender_id)
+    assert tender["agency_id"] == demo_agency(clerk, SOCIAL)
+    assert record(clerk, "tenders", tender_id)["id"] == tender_id  # the purchaser unit reads it as before
+    assert record(login("auditor"), "tenders", tender_id)["id"] == tender_id
+    assert central.get(f"/api/tenders/{tender_id}").status_code == 404
+    assert [t["name"] for t in social.tasks() if t["instance_id"] == iid] == ["报名登记"]
+    assert [t for t in central.tasks() if t["instance_id"] == iid] == []
+
+    # The web 工作台 and the record page agree.
+    from helpers import Web
+    assert "报名登记" not in Web(app, "agency").get("/").data.decode()
+    assert Web(app, "agency").get(f"/tasks/{social.task_named('报名登记', iid)['id']}").status_code == 404
+
+
+def test_the_other_way_round_and_what_a_委托单_may_name(app, people, login):
+    clerk, reviewer, central = people["clerk"], people["reviewer"], people["agency"]
+    social = login("agency2")
+    plan = file_plan(people, register_project(clerk, reviewer)["id"], amount=500000, sme_reserved_amount=500000)
+    data = {"plan_id": plan["id"], "requirements": "设备"}
+    missing = _error(clerk.post("/api/processes/entrustment/instances", {"data": data}), 400)
+    assert "agency_id" in missing["errors"]
+    unknown = _error(clerk.post("/api/processes/entrustment/instances", {"data": {**data, "agency_id": 9999}}), 400)
+    assert "代理机构 9999 不存在" in unknown["message"]
+    admin = login("admin")
+    admin.ok(_patch(admin, f"/api/agencies/{demo_agency(clerk, SOCIAL)}", {"active": False}))
+    inactive = _error(clerk.post("/api/processes/entrustment/instances",
+                                 {"data": {**data, "agency_id": demo_agency(clerk, SOCIAL)}}), 400)
+    assert "已停用" in inactive["message"]
+
+    instance = _start(people, plan)  # to the 集中采购机构
+    iid = instance["id"]
+    approve(reviewer, "委托单审核", iid)
+    task = central.task_named("受理审核委托单", iid)
+    assert [t for t in social.tasks() if t["instance_id"] == iid] == []
+    assert social.post(f"/api/tasks/{task['id']}/complete", {"data": {"approved": "true"}}).status_code == 404
+    _do(central, "受理审核委托单", iid, {"approved": "true"})
+
+
+def test_centralised_procurement_goes_to_the_集中采购机构(app, people):
+    clerk, reviewer = people["clerk"], people["reviewer"]
+    project = register_project(clerk, reviewer, implementation_form="centralized")
+    plan = file_plan(people, project["id"], amount=500000, sme_reserved_amount=500000)
+    refused = _error(clerk.post("/api/processes/entrustment/instances", {"data": {
+        "plan_id": plan["id"], "requirements": "设备", "agency_id": demo_agency(clerk, SOCIAL)}}), 400)
+    assert "不是集中采购机构" in refused["message"]
+    instance = _start(people, plan)
+    assert record(clerk, "entrustments", instance["data"]["entrustment_id"])["agency_id"] == demo_agency(clerk, CENTRAL)
