@@ -39,6 +39,10 @@ class AgencyInput(schemas.Base):
     active = fields.Boolean(metadata={"description": "false 停用"})
 
 
+class AgencyChange(AgencyInput):
+    """修改 (any field; ``active`` false 停用)."""
+
+
 class AgencyUser(schemas.Base):
     id = Int()
     username = fields.String()
@@ -103,7 +107,7 @@ def add_agency(body):
 
 @blp.route("/<int:agency_id>", methods=["PATCH"])
 @groups_only("admin", message=ADMIN_ONLY)
-@blp.arguments(AgencyInput(partial=True), error_status_code=400)
+@blp.arguments(AgencyChange(partial=True), error_status_code=400)
 @blp.response(200, AgencyOut)
 @blp.alt_response(400, schema=schemas.ApiError)
 @blp.alt_response(403, schema=schemas.ApiError)

@@ -182,7 +182,7 @@ class User(Base):
             self.display_name = values["display_name"].strip()
         if "unit_id" in values:
             self.unit_id = _unit(session, values["unit_id"], "unit_id") if values["unit_id"] else None
-        if "agency_id" in values:
+        if "agency_id" in values and values["agency_id"] != self.agency_id:  # 代理机构库: staff of an active agency
             from .agency import active_agency
             self.agency_id = active_agency(session, values["agency_id"]).id if values["agency_id"] else None
         if "roles" in values:
