@@ -133,3 +133,15 @@ def test_centralised_procurement_goes_to_the_集中采购机构(app, people):
     assert "不是集中采购机构" in refused["message"]
     instance = _start(people, plan)
     assert record(clerk, "entrustments", instance["data"]["entrustment_id"])["agency_id"] == demo_agency(clerk, CENTRAL)
+
+
+def test_only_the_entrusted_agency_is_told(app, people, login):
+    clerk, reviewer = people["clerk"], people["reviewer"]
+    social = login("agency2")
+    plan = file_plan(people, register_project(clerk, reviewer)["id"], amount=500000, sme_reserved_amount=500000)
+    iid = _start(people, plan, agency_id=demo_agency(clerk, SOCIAL))["id"]
+    approve(reviewer, "委托单审核", iid)
+    told = [n for n in social.ok(social.get("/api/notices"))["items"] if n["instance_id"] == iid]
+    assert [n["title"] for n in told] == [f"新待办：“受理审核委托单”（流程 #{iid}）"]
+    central = people["agency"]
+    assert [n for n in central.ok(central.get("/api/notices"))["items"] if n["instance_id"] == iid] == []
