@@ -145,3 +145,41 @@ def test_only_the_entrusted_agency_is_told(app, people, login):
     assert [n["title"] for n in told] == [f"新待办：“受理审核委托单”（流程 #{iid}）"]
     central = people["agency"]
     assert [n for n in central.ok(central.get("/api/notices"))["items"] if n["instance_id"] == iid] == []
+
+
+def test_agencies_and_their_users_from_excel(app, login):
+    import io
+
+    from openpyxl import load_workbook
+    from test_org_import import upload, xlsx
+    admin = login("admin")
+    header = [c.value for c in load_workbook(io.BytesIO(admin.get("/api/agencies/import-template").data)).active[1]]
+    assert header == ["代理机构名称", "统一社会信用代码", "机构类型", "所在地区", "联系人", "联系电话", "是否在用"]
+    from app.models.supplier import check_digit
+    code = "91350200MA2Y00001"
+    code += check_digit(code)
+    # All or nothing: a wrong check digit, an unknown kind and a repeated code are each reported by row.
+    bad = [["厦门招标有限公司", code, "社会代理机构", "厦门市", None, None, None],
+           ["错码代理", "91350200MA2Y000010", "社会代理机构", None, None, None, None],
+           ["类型不明", code[:-1] + "0", "民营", None, None, None, None],
+           ["重复", code, "社会代理机构", None, None, None, None]]
+    refused = upload(admin, "/api/agencies/import", xlsx(header, bad))
+    assert refused.status_code == 400, refused.json
+    problems = {(p["row"], p["column"]) for p in refused.json["details"]["problems"]}
+    assert {(3, "统一社会信用代码"), (5, "统一社会信用代码")} <= problems and any(r == 4 for r, _ in problems)
+    assert "厦门招标有限公司" not in [a["name"] for a in admin.ok(admin.get("/api/agencies"))]
+
+    done = upload(admin, "/api/agencies/import", xlsx(header, [bad[0]]))
+    assert done.status_code == 200 and done.json["created"] == 1, done.json
+    agency = next(a for a in admin.ok(admin.get("/api/agencies")) if a["credit_code"] == code)
+    assert agency["kind"] == "social" and agency["active"] is True and agency["region"] == "厦门市"
+    users = ["用户名", "姓名", "初始密码", "所属单位编码", "岗位", "授权单位编码", "所属代理机构信用代码"]
+    done = upload(admin, "/api/users/import", xlsx(users, [["xm_agent", "厦门代理", "Init2026pass", None, "代理机构", None,
+                                                           code]]))
+    assert done.status_code == 200, done.json
+    staff = next(u for u in admin.ok(admin.get("/api/users")) if u["username"] == "xm_agent")
+    assert staff["agency_id"] == agency["id"] and staff["grants"] == []
+    unknown = upload(admin, "/api/users/import", xlsx(users, [["xm_two", "x", "Init2026pass", None, "代理机构", None,
+                                                              "91350100MA2Y123459"[:-1] + "0"]]))
+    assert unknown.status_code == 400
+    assert unknown.json["details"]["problems"][0]["column"] == "所属代理机构信用代码"
