@@ -183,3 +183,20 @@ def test_agencies_and_their_users_from_excel(app, login):
                                                               "91350100MA2Y123459"[:-1] + "0"]]))
     assert unknown.status_code == 400
     assert unknown.json["details"]["problems"][0]["column"] == "所属代理机构信用代码"
+
+
+def test_a_tender_an_agency_announces_itself_is_its_own(app, people, login):
+    clerk, reviewer, central = people["clerk"], people["reviewer"], people["agency"]
+    social = login("agency2")
+    plan = file_plan(people, register_project(clerk, reviewer)["id"])
+    tx = central.start("tender_execution", {"plan_id": plan["id"], "title": "实验室设备采购项目", **GAP})
+    tid = tx["id"]
+    assert tx["data"]["agency_id"] == demo_agency(clerk, CENTRAL)
+    tender = record(central, "tenders", tx["data"]["tender_id"])
+    assert tender["agency_id"] == demo_agency(clerk, CENTRAL)
+    assert [t["name"] for t in central.tasks() if t["instance_id"] == tid] == ["开标或取消采购任务"]
+    assert [t for t in social.tasks() if t["instance_id"] == tid] == []
+    assert social.get(f"/api/tenders/{tender['id']}").status_code == 404
+    # agency2 is granted no purchaser unit: it cannot start on the unit's plan either.
+    assert social.post("/api/processes/tender_execution/instances",
+                       {"data": {"plan_id": plan["id"], **GAP}}).status_code in (403, 404)
