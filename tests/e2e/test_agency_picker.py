@@ -36,3 +36,53 @@ def test_the_purchaser_picks_the_agency_on_the_entrustment(pages, login, people,
     assert data["agency_id"] == social
     assert clerk_api.ok(clerk_api.get(f"/api/entrustments/{data['entrustment_id']}"))["agency_id"] == social
     assert not page.js_errors and not pages.csp_violations(page)
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_the_administrator_adds_an_agency_and_its_user(pages, login, size):
+    page = pages.login("admin", size=size)
+    page.goto("/admin#agencies")
+    ok, error = page.get_by_test_id("admin-ok"), page.get_by_test_id("admin-error")
+    expect(page.get_by_role("tab", name="代理机构")).to_have_attribute("aria-selected", "true")
+    panel = page.get_by_test_id("agencies")
+    expect(panel).to_contain_text("福建华信招标代理有限公司")
+    expect(panel).to_contain_text("华信招标代理（agency2）")
+    form = page.locator("#agency-form")
+    form.get_by_label("名称").fill("福州建诚项目管理有限公司")
+    form.get_by_label("统一社会信用代码").fill("91350100MA2Y123450")  # wrong check digit
+    form.get_by_role("button", name="新增代理机构").click()
+    expect(error).to_contain_text("校验位不正确")
+    form.get_by_label("统一社会信用代码").fill("91350100MA2Y123459")  # 华信's code: already in the library
+    form.get_by_role("button", name="新增代理机构").click()
+    expect(error).to_contain_text("已登记为代理机构“福建华信招标代理有限公司”")
+    from app.models.supplier import check_digit
+    code = "91350100MA2Y54321"
+    form.get_by_label("统一社会信用代码").fill(code + check_digit(code))
+    form.get_by_role("button", name="新增代理机构").click()
+    expect(ok).to_contain_text("已新增代理机构 福州建诚项目管理有限公司")
+    expect(page.get_by_test_id("agencies")).to_contain_text("福州建诚项目管理有限公司")
+    assert not pages.page_scrolls_sideways(page)
+    pages.shot(page, f"admin-agencies-{size}")
+    api = login("admin")
+    added = next(a for a in api.ok(api.get("/api/agencies")) if a["name"] == "福州建诚项目管理有限公司")
+
+    # Its user, on 用户与单位: an agency post and the agency, no purchaser unit.
+    page.get_by_role("tab", name="用户与单位").click()
+    user_form = page.locator("#user-form")
+    user_form.get_by_label("用户名").fill(f"jc_agent_{size}")
+    user_form.get_by_label("姓名").fill("建诚代理")
+    user_form.get_by_label("初始密码").fill("Passw0rd1")
+    user_form.get_by_label("所属代理机构").select_option(label="福州建诚项目管理有限公司")
+    user_form.get_by_label("代理机构", exact=True).check()
+    user_form.get_by_role("button", name="新增用户").click()
+    expect(ok).to_contain_text(f"已新增用户 jc_agent_{size}")
+    staff = next(u for u in api.ok(api.get("/api/users")) if u["username"] == f"jc_agent_{size}")
+    assert staff["agency_id"] == added["id"] and staff["grants"] == []
+    page.get_by_role("tab", name="代理机构").click()
+    expect(page.get_by_test_id("agencies")).to_contain_text(f"建诚代理（jc_agent_{size}）")
+
+    # Deactivated on its row: no longer offered on a 委托单.
+    page.get_by_label("福州建诚项目管理有限公司在用").uncheck()
+    expect(ok).to_contain_text("已停用")
+    assert api.ok(api.get(f"/api/agencies/{added['id']}"))["active"] is False
+    assert not page.js_errors and not pages.csp_violations(page)
