@@ -200,3 +200,39 @@ def test_a_tender_an_agency_announces_itself_is_its_own(app, people, login):
     # agency2 is granted no purchaser unit: it cannot start on the unit's plan either.
     assert social.post("/api/processes/tender_execution/instances",
                        {"data": {"plan_id": plan["id"], **GAP}}).status_code in (403, 404)
+
+
+def test_upgrading_makes_an_agency_of_each_agency_user(scratch_url, monkeypatch):
+    """Revision 0900: users in group ``agency`` become staff of an agency per display name (kind from the name), with a
+    placeholder credit code that passes GB 32100; other users are untouched; the grants stay."""
+    from sqlalchemy import text
+
+    from app.db import Database
+    from app.manage import main as manage
+    from app.models.supplier import credit_code_problem
+    monkeypatch.setenv("DATABASE_URL", scratch_url)
+    assert manage(["db", "upgrade", "0800"]) == 0
+    db = Database(scratch_url)
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO unit (id, code, name, level, region) VALUES (1, '350001', '福建省教育厅', "
+                              "'provincial', '')"))
+            for uid, name, display, role in ((1, "center1", "福建省采购中心", "agency"), (2, "center2", "福建省采购中心", "agency"),
+                                             (3, "hx", "华信招标代理", "agency"), (4, "clerk", "张经办", "clerk")):
+                conn.execute(text("INSERT INTO app_user (id, username, display_name, password_hash, unit_id, active, "
+                                  "token_generation) VALUES (:i, :u, :d, 'x', NULL, true, 0)"),
+                             {"i": uid, "u": name, "d": display})
+                conn.execute(text("INSERT INTO user_role (user_id, role) VALUES (:i, :r)"), {"i": uid, "r": role})
+                conn.execute(text("INSERT INTO unit_grant (user_id, unit_id, include_children) VALUES (:i, 1, false)"),
+                             {"i": uid})
+        assert manage(["db", "upgrade"]) == 0
+        with db.engine.connect() as conn:
+            agencies = conn.execute(text("SELECT id, name, kind, credit_code FROM agency ORDER BY id")).all()
+            staff = dict(conn.execute(text("SELECT username, agency_id FROM app_user")).all())
+            grants = conn.execute(text("SELECT count(*) FROM unit_grant")).scalar()
+        assert [(a.name, a.kind) for a in agencies] == [("福建省采购中心", "central"), ("华信招标代理", "social")]
+        assert all(credit_code_problem(a.credit_code) is None for a in agencies)
+        assert staff == {"center1": agencies[0].id, "center2": agencies[0].id, "hx": agencies[1].id, "clerk": None}
+        assert grants == 4
+    finally:
+        db.dispose()

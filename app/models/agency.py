@@ -45,8 +45,8 @@ class Agency(Base):
             self.name = text_field(values.get("name"), "name", "代理机构名称", 200)
         if new or "credit_code" in values:
             code = check_credit_code(values.get("credit_code"), "credit_code", "统一社会信用代码", required=True)
-            other = session.scalar(select(Agency.name).where(Agency.credit_code == code, Agency.id != self.id)
-                                   if self.id is not None else select(Agency.name).where(Agency.credit_code == code))
+            query = select(Agency.name).where(Agency.credit_code == code)
+            other = session.scalar(query if self.id is None else query.where(Agency.id != self.id))
             if other is not None:
                 raise DomainError("AGENCY_EXISTS", f"统一社会信用代码 {code} 已登记为代理机构“{other}”",
                                   field="credit_code", status=409)
