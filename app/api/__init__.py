@@ -128,6 +128,8 @@ def init_api(app):
     from . import engine_rest_tasks  # Camunda 7 REST /task endpoints (issue 17)
     app.register_blueprint(engine_rest_tasks.bp)
     api.register_blueprint(suppliers.blp)
+    from . import agencies  # 代理机构库 (issue 13)
+    api.register_blueprint(agencies.blp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(Exception, lambda exc: _domain_error(unexpected(exc)))

@@ -246,10 +246,8 @@ def visible_record(session, user, record_type, record_id):
     obj = session.get(model, record_id) if model is not None and record_id else None
     if obj is None:
         return None
-    unit_id = getattr(obj, "unit_id", None)
-    if not user.is_auditor and unit_id is not None and unit_id not in user.unit_ids(session):
-        return None
-    return obj
+    from ..models.agency import sees_record
+    return obj if sees_record(session, user, obj) else None
 
 
 def attachments(session, value, unit_id=None):
