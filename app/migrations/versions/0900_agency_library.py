@@ -1,7 +1,7 @@
 """agency library: 代理机构库 — agencies as organisations with their own users (issue 13)
 
 Revision ID: 0900
-Revises: 0920
+Revises: 0950
 Adds the ``agency`` table and ``agency_id`` on users (agency staff), on the 委托单 (entrustment), on the tender it
 produces and on open tasks (``human_task``: the engine's visibility rule for every diagram).
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = '0900'
-down_revision = '0920'
+down_revision = '0950'
 branch_labels = None
 depends_on = None
 irreversible = None
