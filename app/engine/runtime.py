@@ -24,8 +24,8 @@ from ..models import (RECORDS, DomainError, HumanTask, InstanceRecord, NotFound,
 from ..models.inputs import parse_id
 from ..models.org import UNASSIGNED_GROUP
 from ..ops.metrics import observe_step
-from . import (deployments, expressions, external, forms, forms_ref, history, incidents, limits, notices, serializer,
-               signers, timers)
+from . import (archive, deployments, expressions, external, forms, forms_ref, history, incidents, limits, notices,
+               serializer, signers, timers)
 from .script_engine import SafeScriptEngine
 from .specs import HumanUserTask
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventSpec
@@ -172,6 +172,7 @@ class Step:
 
     def _save(self):
         wf = self.workflow
+        archive.write(self.session, self.instance, serializer.compact(wf), self.now)
         self.instance.workflow = serializer.dumps(wf)
         self.instance.data = history.jsonable(_snapshot(wf))
         if wf.is_completed() and self.instance.status == "running":
