@@ -242,10 +242,11 @@ def _snapshot(workflow):
     if workflow.is_completed():
         return workflow.data
     states = TaskState.READY | TaskState.WAITING | TaskState.STARTED
-    active = [t for t in workflow.get_tasks(state=states) if t.workflow is workflow]
+    active, inner = [], []
+    for t in workflow.get_tasks(state=states):  # one walk (of a tree compaction keeps bounded)
+        (active if t.workflow is workflow else inner).append(t)
     task = max(active, key=lambda t: t.last_state_change) if active else workflow.last_task
     data = dict(task.data) if task is not None else {}
-    inner = [t for t in workflow.get_tasks(state=states) if t.workflow is not workflow]
     if inner:
         latest = max(inner, key=lambda t: t.last_state_change)
         for key in ("error_code", "error_message"):
@@ -671,7 +672,7 @@ def waiting_messages(workflow):
     """[(message name, candidate groups, initiator)] for each message event the workflow waits for: who may send
     it is a member of the catching event's ``candidateGroups`` property, or the instance's initiator."""
     out = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    for task in timers.waiting_events(workflow):
         definition = getattr(task.task_spec, "event_definition", None)
         # An event-based gateway waits for the message events after it (a MultipleEventDefinition of them).
         for inner in getattr(definition, "event_definitions", None) or [definition]:
