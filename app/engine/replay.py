@@ -48,6 +48,7 @@ EFFECTS = {"service_task", "error_caught", "decision_evaluated"}
 PASSIVE = {"task_claimed", "task_released", "task_reassigned", "task_delegated", "task_resolved", "task_urged",
            "task_signers_added", "task_signer_answered", "task_signer_removed"}
 MAX_DIFFERENCES = 20
+SAVE_TAIL = ("instance_completed", "timer_fired")  # recorded by the live save itself, after the step's other events
 
 
 class Divergence(Exception):
@@ -246,6 +247,14 @@ class Replayer:
         self.archived.extend(serializer.compact(self.workflow))
         self.workflow = serializer.loads(serializer.dumps(self.workflow), self.spec, self.subspecs, self.engine)
         self.workflow.script_engine = self.engine
+
+    def _step_saved(self):
+        """Where the live step saved (and compacted): after its last event. The events a save itself records
+        (``instance_completed``, then ``timer_fired``) come after the step's other events, and the replay checks
+        them on the tree before compacting it."""
+        following = self.step.peek()
+        if following is None or following.type not in SAVE_TAIL:
+            self._roundtrip()
 
     # -- running -----------------------------------------------------------------------
     def _engine(self, event, action):
@@ -487,14 +496,14 @@ class Replayer:
                                          expected=_summary(current),
                                          actual={"ready": ready_user_tasks(self.workflow)}, seq=current.seq)
                     self._effects_since(start)
-                    self._roundtrip()
+                    self._step_saved()
                     continue
                 self.step.take()
                 expected, actual = self._handle(current)
                 self._record(current, True, expected, actual)
                 self._effects_since(start + 1)
-                if current.type in DRIVERS or current.type == "timer_fired":  # the live steps saved here
-                    self._roundtrip()
+                if current.type in DRIVERS or current.type in SAVE_TAIL:
+                    self._step_saved()
         except Divergence as div:
             detail = next((e for e in self.events if e.seq == div.seq), None)
             event = current or detail

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition, DurationTimerEventDefinition,
                                                               TimeDateEventDefinition, TimerEventDefinition)
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
@@ -96,7 +97,10 @@ def sync(step):
     for key, row in rows.items():
         if key in waiting:
             continue
-        task = step.workflow.get_task_from_id(_uuid(row.task_id))
+        try:
+            task = step.workflow.get_task_from_id(_uuid(row.task_id))
+        except TaskNotFoundException:  # finished long ago and compacted away (compaction.py)
+            task = None
         fired = task is not None and task.state == TaskState.COMPLETED
         row.status = "fired" if fired else "cancelled"
         row.fired_at = step.now if fired else None
