@@ -18,7 +18,7 @@ def write(session, instance, pieces, now=None):
     for kind, element, body in pieces:
         seq += 1
         session.add(WorkflowArchive(instance_id=instance.id, seq=seq, kind=kind, element=element,
-                                    body=serializer.dump_piece(body), created_at=now))
+                                    at_seq=instance.last_seq, body=serializer.dump_piece(body), created_at=now))
 
 
 def pieces(session, instance_id):
@@ -26,6 +26,11 @@ def pieces(session, instance_id):
     rows = session.execute(select(WorkflowArchive.kind, WorkflowArchive.element, WorkflowArchive.body)
                            .where(WorkflowArchive.instance_id == instance_id).order_by(WorkflowArchive.seq)).all()
     return [(kind, element, serializer.load_piece(body)) for kind, element, body in rows]
+
+
+def compacted_at(session, instance_id):
+    """The history seqs after whose step the live instance was compacted (the replay compacts there too)."""
+    return set(session.scalars(select(WorkflowArchive.at_seq).where(WorkflowArchive.instance_id == instance_id)))
 
 
 def runs(session, instance_id):

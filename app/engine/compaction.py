@@ -71,19 +71,20 @@ def needs_compaction(top):
     return finished > SUBPROCESSES or any(len(sp.tasks) > TASKS for sp in top.subprocesses.values())
 
 
-def compact(top, convert):
+def compact(top, convert, force=None):
     """Compact ``top`` in place; returns the pieces that left it: [(kind, element, body dict)], in tree order.
-    ``convert`` is the serializer's registry conversion (object → JSON-able dict)."""
-    if not needs_compaction(top):
+    ``convert`` is the serializer's registry conversion (object → JSON-able dict). Whether to compact is the size
+    check, or ``force`` (the replay compacts where the live step did, whatever the thresholds are now); what is
+    compacted depends on the workflow alone."""
+    if not (needs_compaction(top) if force is None else force):
         return []
     pieces = _archive_subprocesses(top, convert)
     targets = _return_targets(top)
     workflows = [top, *top.subprocesses.values()]
     for workflow in sorted(workflows, key=lambda w: getattr(w, "depth", 0)):
-        if len(workflow.tasks) > TASKS:
-            piece = _splice(top, workflow, convert, targets)
-            if piece is not None:
-                pieces.append(piece)
+        piece = _splice(top, workflow, convert, targets)
+        if piece is not None:
+            pieces.append(piece)
     return pieces
 
 

@@ -221,6 +221,9 @@ class Replayer:
         self.cancelled = False
         self.steps = []
         self.archived = []  # what compaction took out of the replayed workflow, as the live steps archived it
+        # Where the live steps compacted (after which history event): the replay compacts there and only there, so
+        # thresholds changed since do not matter; the pieces are compared at the end (compare_state).
+        self.compacted_at = archive.compacted_at(session, instance.id) if session is not None else set()
 
     # -- specs -----------------------------------------------------------------------
     def _load_specs(self, definition, pins):
@@ -244,7 +247,8 @@ class Replayer:
 
     def _roundtrip(self):
         """What the live service does between steps: compact, save the workflow, load it again."""
-        self.archived.extend(serializer.compact(self.workflow))
+        done = self.events[self.step.index - 1].seq if self.step.index else None
+        self.archived.extend(serializer.compact(self.workflow, force=done in self.compacted_at))
         self.workflow = serializer.loads(serializer.dumps(self.workflow), self.spec, self.subspecs, self.engine)
         self.workflow.script_engine = self.engine
 

@@ -51,9 +51,9 @@ def convert(obj):
     return _registry.convert(obj)
 
 
-def compact(workflow):
+def compact(workflow, force=None):
     """Compact the live workflow (engine/compaction.py); returns the pieces that left it, to archive."""
-    return compaction.compact(workflow, convert)
+    return compaction.compact(workflow, convert, force)
 
 
 def dump_piece(body):

@@ -111,6 +111,7 @@ class WorkflowArchive(Base):
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))  # subprocess / tasks
     element: Mapped[str | None] = mapped_column(String(200))  # the call activity (bpmn id), or the workflow scope
+    at_seq: Mapped[int] = mapped_column(Integer)  # the instance's last history event when it was archived
     body: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed JSON, the serializer's form
     created_at = mapped_column(UTCDateTime, default=utcnow)
 

@@ -23,6 +23,7 @@ def upgrade():
         sa.Column('seq', sa.Integer(), nullable=False),
         sa.Column('kind', sa.String(16), nullable=False),
         sa.Column('element', sa.String(200), nullable=True),
+        sa.Column('at_seq', sa.Integer(), nullable=False),
         sa.Column('body', sa.LargeBinary(), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=True),
         sa.UniqueConstraint('instance_id', 'seq', name='uq_workflow_archive_instance_seq'),
