@@ -101,6 +101,8 @@ def test_page_marks_and_history_are_those_of_an_uncompacted_twin(app, login, mon
     assert page.status_code == 200
     data = json.loads(html.unescape(re.search(r'id="diagram-data">(.*?)</script>', page.data.decode(), re.S).group(1)))
     assert data["marks"] == _marks(app, compacted["id"])[0]
+    runs = _archived(app, compacted["id"])["subprocess"]
+    assert f"此前另有 {runs} 次已办结的运行" in page.data.decode()  # the archived review runs, named on the page
 
 
 def test_replay_and_verify_pass_and_detect_an_altered_or_deleted_archive_row(app, login, small):
