@@ -67,8 +67,10 @@ def _walk(top):
 def needs_compaction(top):
     if len(top.tasks) > TASKS:
         return True
-    finished = sum(1 for sp in top.subprocesses.values() if sp.completed)
-    return finished > SUBPROCESSES or any(len(sp.tasks) > TASKS for sp in top.subprocesses.values())
+    finished = [sp.spec.name for sp in top.subprocesses.values() if sp.completed]
+    # The latest finished run of each called process stays (the instance page shows it): only more than that counts.
+    return len(finished) - len(set(finished)) > SUBPROCESSES \
+        or any(len(sp.tasks) > TASKS for sp in top.subprocesses.values())
 
 
 def compact(top, convert, force=None):
