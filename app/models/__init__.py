@@ -4,7 +4,7 @@ from .base import Base, DomainError, NotFound, money, utcnow
 from .budget import BudgetLine
 from .contract import Contract, ContractRequest, ContractVersion
 from .engine import (DecisionDefinition, Deployment, FormDefinition, HistoryEvent, HumanTask, Incident, InstanceRecord,
-                     ProcessDefinition, ProcessInstance, StartRequest, Timer)
+                     ProcessDefinition, ProcessInstance, StartRequest, Timer, WorkflowArchive)
 from .org import ROLES, Unit, UnitGrant, User, UserRole
 from .plan import ImportApproval, JointMember, Plan
 from .project import Project, ProjectFund
@@ -17,7 +17,7 @@ RECORDS = {"plan": Plan, "project": Project, "tender": Tender, "budget_line": Bu
            "requirement": Requirement}
 
 __all__ = ["RECORDS", "Base", "DomainError", "NotFound", "money", "utcnow", "BudgetLine", "Deployment", "FormDefinition",
-           "DecisionDefinition", "HistoryEvent", "HumanTask", "Incident", "InstanceRecord", "ProcessDefinition", "ProcessInstance", "StartRequest", "Timer", "ROLES",
+           "DecisionDefinition", "HistoryEvent", "HumanTask", "Incident", "InstanceRecord", "ProcessDefinition", "ProcessInstance", "StartRequest", "Timer", "WorkflowArchive", "ROLES",
            "Unit", "UnitGrant", "User", "UserRole", "ImportApproval", "Plan", "Project", "ProjectFund", "Tender",
            "Contract", "ContractRequest", "ContractVersion", "JointMember", "Requirement", "BudgetSystemRequest",
            "YearEndItem"]
