@@ -1,7 +1,7 @@
 """workflow_archive: finished sub-process runs and spliced finished tasks leave the live workflow (issue 16)
 
 Revision ID: 0930
-Revises: 0920
+Revises: 0900
 Existing instances keep their full state; the next step of each compacts it (engine/compaction.py).
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0930'
-down_revision = '0920'
+down_revision = '0900'
 branch_labels = None
 depends_on = None
 irreversible = None
