@@ -9,10 +9,19 @@ _FIELDS = ("name", "region", "justification")
 
 
 def _funds(ctx):
-    funds = ctx.get("funds")
-    if funds:
-        return funds
-    return [{"budget_line_id": ctx.require("budget_line_id"), "amount": ctx.require("amount")}]
+    """资金构成: the ``funds`` list [{budget_line_id, amount}] (rows left blank in the form dropped); without one,
+    the single ``budget_line_id`` funding the whole ``amount`` (API callers of before: one row)."""
+    rows = [row for row in ctx.get("funds") or [] if isinstance(row, dict)
+            and (row.get("budget_line_id") not in (None, "") or row.get("amount") not in (None, ""))]
+    for number, row in enumerate(rows, 1):
+        if row.get("budget_line_id") in (None, ""):
+            raise DomainError("INVALID_INPUT", f"资金构成第 {number} 行：请选择预算指标", field="budget_line_id",
+                              status=400)
+    if rows:
+        return rows
+    if ctx.get("budget_line_id") in (None, ""):
+        raise DomainError("NO_FUNDS", "请在资金构成中至少选择一条预算指标", field="budget_line_id", status=400)
+    return [{"budget_line_id": ctx.get("budget_line_id"), "amount": ctx.require("amount")}]
 
 
 def _choice(ctx, name, choices, default=None):

@@ -176,12 +176,7 @@ class Plan(Drafted, Audited, Base):
         if not self.budget_line_id:
             return
         from .budget import BudgetLine
-        line = session.get(BudgetLine, int(self.budget_line_id))
-        if line is None or line.unit_id != self.unit_id:
-            raise DomainError("BUDGET_NOT_FOUND", "预算指标不存在或不属于本单位", field="budget_line_id", status=400)
-        if line.year != self.year:
-            raise DomainError("BUDGET_YEAR", f"预算指标 {line.code} 属于 {line.year} 年度，与计划年度 {self.year} 不符",
-                              field="budget_line_id", status=400)
+        line = BudgetLine.owned(session, self.budget_line_id, self.unit_id, self.year, what="计划", lock=False)
         if project is not None and line.id not in {f.budget_line_id for f in project.funds}:
             raise DomainError("BUDGET_NOT_IN_PROJECT", f"预算指标 {line.code} 不在项目 {project.number} 的资金构成中",
                               field="budget_line_id", status=400)

@@ -214,12 +214,12 @@ class ProjectLifecycle:
         self.pending_action = None
         funds = self.check_change(session, values)
         before = self.snapshot()
-        self._release_funds(session)
+        self._release_funds(session, "项目变更")
         for key in ("name", "category", "region", "items", "is_government_procurement", "justification"):
             setattr(self, key, values[key])
         self.amount = Decimal(values["amount"])
         self.funds = funds
-        self._occupy_funds(session)
+        self._occupy_funds(session, "项目变更")
         session.flush()
         return self._add_version(session, "change", before, reason, user_id, now, instance_id)
 
