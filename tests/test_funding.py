@@ -88,41 +88,47 @@ def test_several_lines_are_occupied_and_released_each_with_a_ledger_per_line(app
 
 
 def test_a_frozen_line_refuses_the_whole_composition_with_the_figures(app, login):
-    clerk = login("clerk")
+    """Submission checks every line at once: the clerk's task comes back naming each line that cannot take its
+    share, with the figures; no line is occupied (not even the one that could have taken its share)."""
+    clerk, reviewer = login("clerk"), login("reviewer")
     with app.extensions["db"].Session() as s, s.begin():
         s.get(BudgetLine, 2).status = "frozen"
-    before = _counts(app), _used(app)
-    response = _start(clerk, amount=5500000, funds=[{"budget_line_id": 1, "amount": 5200000},
-                                                    {"budget_line_id": 2, "amount": 300000}])
-    assert response.status_code == 409, response.json
-    assert response.json["code"] == "BUDGET_SHORT"
-    message = response.json["message"]
-    assert "预算指标 2026-350001-001 可用余额 5,000,000.00 元，不足 5,200,000.00 元" in message
-    assert "预算指标 2026-350001-002 已被预算管理一体化系统冻结，不能再被占用" in message
-    assert response.json["details"]["lines"] == [
-        {"budget_line_id": 1, "code": "2026-350001-001", "status": "active", "status_label": "有效",
-         "amount": "5000000.00", "used_amount": "0.00", "free_amount": "5000000.00", "requested_amount": "5200000.00"},
-        {"budget_line_id": 2, "code": "2026-350001-002", "status": "frozen", "status_label": "冻结",
-         "amount": "1200000.00", "used_amount": "0.00", "free_amount": "1200000.00", "requested_amount": "300000.00"}]
-    assert (_counts(app), _used(app)) == before  # nothing registered, nothing occupied
+    instance = clerk.ok(_start(clerk, amount=5600000, funds=[{"budget_line_id": 1, "amount": 5200000},
+                                                             {"budget_line_id": 2, "amount": 300000},
+                                                             {"budget_line_id": 3, "amount": 100000}]), 201)
+    message = instance["data"]["error_message"]
+    assert message == ("预算指标 2026-350001-001 可用余额 5,000,000.00 元，不足 5,200,000.00 元（无预算不采购）；"
+                       "预算指标 2026-350001-002 已被预算管理一体化系统冻结，不能再被占用")
+    assert [t["name"] for t in instance["tasks"]] == ["修改项目登记"] and reviewer.tasks() == []
+    assert clerk.ok(clerk.get(f"/api/projects/{instance['data']['project_id']}"))["status"] == "draft"
+    assert _used(app)[1] == _used(app)[2] == _used(app)[3] == 0
+    assert _counts(app)[1] == 0  # no ledger row: nothing moved
 
-
-def test_a_line_frozen_after_saving_is_refused_at_submission_and_nothing_is_occupied(app, login):
-    clerk, reviewer = login("clerk"), login("reviewer")
-    instance = clerk.ok(_start(clerk, amount=900000, funds=TWO_LINES), 201)
-    reject_task = reviewer.task_named("审核岗审核", instance["id"])
-    reviewer.complete(reject_task["id"], {"approved": "false", "comment": "请补充说明"})
-    assert _used(app)[1] == 0 and _used(app)[2] == 0  # returned: released again
-    with app.extensions["db"].Session() as s, s.begin():
-        s.get(BudgetLine, 2).status = "recalled"
+    # Fixed (the frozen line left out), resubmitted: each line occupied with its share, into review.
     edit = clerk.task_named("修改项目登记", instance["id"])
-    response = clerk.post(f"/api/tasks/{edit['id']}/complete",
-                          {"data": {**{k: v for k, v in PROJECT.items() if k != "budget_line_id"},
-                                    "amount": 900000, "funds": TWO_LINES, "action": "submit"}})
-    assert response.status_code == 409, response.json
-    assert response.json["details"]["lines"][0]["code"] == "2026-350001-002"
-    assert "已被预算管理一体化系统收回" in response.json["message"]
-    assert _used(app)[1] == 0 and _used(app)[2] == 0
+    clerk.complete(edit["id"], {**{k: v for k, v in PROJECT.items() if k != "budget_line_id"}, "amount": 4000000,
+                                "funds": [{"budget_line_id": 1, "amount": 3500000},
+                                          {"budget_line_id": 3, "amount": 500000}], "action": "submit"})
+    assert [t["name"] for t in reviewer.tasks()] == ["审核岗审核"]
+    assert (_used(app)[1], _used(app)[2], _used(app)[3]) == (money(3500000), 0, money(500000))
+
+
+def test_the_refusal_carries_each_lines_figures(app):
+    """The model's refusal (a 409 where it reaches a caller directly) lists each line with its figures."""
+    import pytest
+    from app.models.budget import FundsRefused
+    with app.extensions["db"].Session() as s:
+        one, two = s.get(BudgetLine, 1), s.get(BudgetLine, 2)
+        two.status = "recalled"
+        with pytest.raises(FundsRefused) as refused:
+            BudgetLine.check_all([(one, Decimal("100")), (two, Decimal("300000"))])
+        assert refused.value.status == 409 and refused.value.code == "BUDGET_NOT_ACTIVE"
+        assert refused.value.message == "预算指标 2026-350001-002 已被预算管理一体化系统收回，不能再被占用"
+        assert refused.value.details == {"lines": [
+            {"budget_line_id": 2, "code": "2026-350001-002", "status": "recalled", "status_label": "收回",
+             "amount": "1200000.00", "used_amount": "0.00", "free_amount": "1200000.00",
+             "requested_amount": "300000.00"}]}
+        s.rollback()
 
 
 def test_another_units_or_years_line_and_bad_compositions_are_refused(app, login):

@@ -64,12 +64,11 @@ class Project(ProjectLifecycle, Audited, Base):
         return self.amount + (self.recovered_amount or Decimal("0"))
 
     def set_funds(self, session, funds):
-        """Replace the fund composition of a draft (nothing occupied yet): every line must be 有效 and have its
-        share free now, so the clerk hears at once; submission checks and occupies again."""
+        """Replace the fund composition of a draft (nothing occupied yet): lines of the project's unit and year,
+        no line twice, adding up to the amount. Whether each line is 有效 with its share free is checked, all lines
+        at once, when the draft is submitted (the diagram sends a refusal back to the clerk with the figures)."""
         self._require("draft", action="修改资金构成")
-        rows = self._parse_funds(session, funds, self.amount)
-        BudgetLine.check_all([(session.get(BudgetLine, f.budget_line_id), f.amount) for f in rows])
-        self.funds = rows
+        self.funds = self._parse_funds(session, funds, self.amount)
 
     def _parse_funds(self, session, funds, project_amount):
         """Fund rows (not yet attached) for [{budget_line_id, amount}] adding up to ``project_amount``."""
@@ -238,6 +237,18 @@ class Project(ProjectLifecycle, Audited, Base):
         for fund in list(self.funds):
             self._take(session, fund, fund.amount, "项目撤销")
         self.status, self.pending_action = "revoked", None
+
+    def withdraw(self, session, reason):
+        """A project that ends with what it was made for (a 统招分签 member's project when its response no longer
+        counts: 未响应 at the deadline, 取消归集, 终止): every line it occupies is released; a draft or one in review
+        is deleted, a registered one revoked. Refused while a live plan uses it."""
+        if self.status in ("deleted", "revoked"):
+            return
+        self._check_unused(session, "撤销")
+        for fund in list(self.funds) if self.status in LIVE else ():
+            self._take(session, fund, fund.amount, reason[:64])
+        self.status = "revoked" if self.status == "registered" else "deleted"
+        self.pending_action, self.closing_reason = None, reason
 
     def clear_pending(self):
         self.pending_action = None

@@ -186,10 +186,9 @@ class ProjectLifecycle:
         need = {}
         for fund in funds:
             need[fund.budget_line_id] = need.get(fund.budget_line_id, Decimal("0")) + fund.amount
-        for line_id, wanted in need.items():
-            extra = wanted - own.get(line_id, Decimal("0"))
-            if extra > 0:
-                self._line(session, line_id).check_free(extra)
+        from .budget import BudgetLine
+        BudgetLine.check_all([(self._line(session, line_id), wanted - own.get(line_id, Decimal("0")))
+                              for line_id, wanted in need.items() if wanted > own.get(line_id, Decimal("0"))])
         self.check_thresholds(session, category=values["category"], amount=amount,
                               is_government_procurement=values["is_government_procurement"],
                               justification=values["justification"], region=values["region"])

@@ -1,4 +1,4 @@
-"""budget line ledger: every occupation and release per line (资金构成, issue 13)
+"""budget line ledger per line (资金构成); a 统招分签 member's response names its own project (issue 13)
 
 Revision ID: 0910
 Revises: 0800
@@ -7,6 +7,8 @@ separately, and now every movement is a row of ``budget_line_movement`` (the lin
 much, why, the occupied amount after it). The data step opens each line's ledger with the occupations it holds
 today: one row per fund row of a project that still occupies its lines (审核中、已登记、已结项), in project order,
 so a line's ledger adds up to its ``used_amount``.
+``unified_response.project_id``: a member unit's response registers its own project with its own funds (立项);
+responses given before stay without one.
 """
 from decimal import Decimal
 
@@ -42,6 +44,10 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_budget_line_movement_budget_line_id'), ['budget_line_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_budget_line_movement_project_id'), ['project_id'], unique=False)
 
+    with op.batch_alter_table('unified_response', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('project_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key('fk_unified_response_project_id', 'project', ['project_id'], ['id'])
+
     conn = op.get_bind()
     fund = sa.table('project_fund', sa.column('project_id'), sa.column('budget_line_id'), sa.column('amount'),
                     sa.column('id'))
@@ -64,6 +70,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('unified_response', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_unified_response_project_id', type_='foreignkey')
+        batch_op.drop_column('project_id')
     with op.batch_alter_table('budget_line_movement', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_budget_line_movement_project_id'))
         batch_op.drop_index(batch_op.f('ix_budget_line_movement_budget_line_id'))
