@@ -190,11 +190,15 @@ class Plan(Drafted, Audited, Base):
                               field="project_id")
         if self.amount <= 0:
             raise DomainError("INVALID_AMOUNT", "计划金额必须大于 0", field="amount")
-        free = project.free_amount(session)
-        if self.amount > free:
-            raise DomainError("PROJECT_FREE_SHORT",
-                              f"计划金额 {self.amount:,.2f} 元超过项目 {project.number} 可用金额 {free:,.2f} 元",
-                              field="amount")
+        from .unified_funds import check_unified_plan, funds_unified
+        if self.plan_type == "unified" and funds_unified(session, project):
+            check_unified_plan(session, self)  # 统招分签: the aggregated amount, funded by each member's project
+        else:
+            free = project.free_amount(session)
+            if self.amount > free:
+                raise DomainError("PROJECT_FREE_SHORT",
+                                  f"计划金额 {self.amount:,.2f} 元超过项目 {project.number} 可用金额 {free:,.2f} 元",
+                                  field="amount")
         self.check_budget_line(session, project)
         self.check_sme(session)
         self.check_import(session)

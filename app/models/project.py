@@ -48,11 +48,16 @@ class Project(ProjectLifecycle, Audited, Base):
                               f"项目 {self.number} 当前状态为“{STATUSES[self.status]}”，不能{action}")
 
     def planned_amount(self, session):
-        """What live plans take of this project (and joint plans it takes part in)."""
+        """What live plans take of this project (and joint plans it takes part in, and — 统招分签 — the aggregated
+        result's share of a member's project; a 统招分签 plan on the lead's project is funded by the members')."""
         from .plan import OCCUPYING, Plan
-        rows = session.scalars(select(Plan.amount).where(Plan.project_id == self.id, Plan.status.in_(OCCUPYING)))
+        from .unified_funds import funds_unified, member_share
+        query = select(Plan.amount).where(Plan.project_id == self.id, Plan.status.in_(OCCUPYING))
+        if funds_unified(session, self):
+            query = query.where(Plan.plan_type != "unified")
+        rows = session.scalars(query)
         from .plan_types import joint_amount  # 联合采购: a member unit's share counts against its own project
-        return sum(rows, Decimal("0")) + joint_amount(session, self.id, OCCUPYING)
+        return sum(rows, Decimal("0")) + joint_amount(session, self.id, OCCUPYING) + member_share(session, self)
 
     def free_amount(self, session):
         return self.amount - self.planned_amount(session)
@@ -178,8 +183,10 @@ class Project(ProjectLifecycle, Audited, Base):
 
     def is_used(self, session):
         from .plan import Plan
+        from .unified_funds import member_plans
         return session.scalar(select(Plan.id).where(
-            Plan.project_id == self.id, Plan.status.not_in(("draft", "deleted"))).limit(1)) is not None
+            Plan.project_id == self.id, Plan.status.not_in(("draft", "deleted"))).limit(1)) is not None \
+            or bool(member_plans(session, self, ("in_review", "filed", "used")))
 
     def _fund(self, budget_line_id):
         fund = next((f for f in self.funds if f.budget_line_id == int(budget_line_id)), None)
@@ -209,9 +216,11 @@ class Project(ProjectLifecycle, Audited, Base):
     def live_plans(self, session):
         """Plans on this project, or joint plans (联合采购) it responded to, that are not finished."""
         from .plan import JointMember, Plan
+        from .unified_funds import member_plans  # 统招分签: the lead's plans on the aggregate a member responded to
         joint = select(JointMember.plan_id).where(JointMember.project_id == self.id)
         return list(session.scalars(select(Plan).where(
-            (Plan.project_id == self.id) | Plan.id.in_(joint), Plan.status.in_(("draft", "in_review", "filed", "used")))))
+            (Plan.project_id == self.id) | Plan.id.in_(joint), Plan.status.in_(("draft", "in_review", "filed", "used"))))) \
+            + member_plans(session, self)
 
     def check_revocable(self, session):
         if self.status == "revoked":
