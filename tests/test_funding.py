@@ -149,6 +149,8 @@ def test_another_units_or_years_line_and_bad_compositions_are_refused(app, login
          "budget_line_id", "资金构成中预算指标 2026-350001-001 重复"),
         ([{"budget_line_id": None, "amount": 500000}], 500000, "funds", "此项不能为空"),
         ([], 500000, "budget_line_id", "请在资金构成中至少选择一条预算指标"),
+        ([{"budget_line_id": 1, "amount": 500000}, {"budget_line_id": 2}], 900000, "amount",
+         "资金构成第 2 行：请填写金额（多条预算指标时每行都要填写）"),
     ]
     for funds, amount, field, message in cases:
         response = _start(clerk, amount=amount, funds=funds)
@@ -165,6 +167,12 @@ def test_the_single_budget_line_field_of_api_callers_is_one_row(app, login):
     project = clerk.ok(clerk.get(f"/api/projects/{instance['data']['project_id']}"))
     assert project["funds"] == [{"budget_line_id": 2, "amount": "300000.00"}]
     assert money(clerk.budget(2)["used_amount"]) == money(300000)
+    # The form's list with one line and no amount: that line funds the whole amount.
+    one = clerk.start("project_registration", {**{k: v for k, v in PROJECT.items() if k != "budget_line_id"},
+                                               "amount": 200000, "funds": [{"budget_line_id": 3, "amount": None}]})
+    approve(reviewer, "审核岗审核", one["id"])
+    assert clerk.ok(clerk.get(f"/api/projects/{one['data']['project_id']}"))["funds"] == [
+        {"budget_line_id": 3, "amount": "200000.00"}]
     # A plan still takes its line from the project's funds.
     assert apply_plan(clerk, project["id"], **{**PLAN, "amount": 200000, "sme_reserved_amount": 200000,
                                                "budget_line_id": 2})["data"]["plan_id"]
