@@ -251,7 +251,7 @@ class Project(ProjectLifecycle, Audited, Base):
         """A project that ends with what it was made for (a 统招分签 member's project when its response no longer
         counts: 未响应 at the deadline, 取消归集, 终止): every line it occupies is released; a draft or one in review
         is deleted, a registered one revoked. Refused while a live plan uses it."""
-        if self.status in ("deleted", "revoked"):
+        if self.status not in ("draft",) + LIVE:  # already ended (deleted, revoked) or closed: nothing to give back
             return
         self._check_unused(session, "撤销")
         for fund in list(self.funds) if self.status in LIVE else ():
