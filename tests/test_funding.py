@@ -191,10 +191,10 @@ def test_the_reviewer_sees_the_funding_rows_and_the_form_offers_a_funding_list(a
 
 
 def test_the_ledger_opens_with_the_occupations_of_an_upgraded_database(scratch_url, monkeypatch):
-    """Revision 0910 on a database of revision 0800 with projects: each line's ledger starts with what the
-    projects holding it occupy, and adds up to the line's occupied amount."""
+    """Revision 0910 on a database of revision 0920 (the one before it) with projects: each line's ledger starts
+    with what the projects holding it occupy, and adds up to the line's occupied amount."""
     monkeypatch.setenv("DATABASE_URL", scratch_url)
-    assert manage(["db", "upgrade", "0800"]) == 0
+    assert manage(["db", "upgrade", "0920"]) == 0
     db = Database(scratch_url)
     try:
         with db.engine.begin() as conn:
