@@ -147,7 +147,7 @@ def test_another_units_or_years_line_and_bad_compositions_are_refused(app, login
         (TWO_LINES, 1000000, "amount", "资金构成合计 900,000.00 元与项目金额 1,000,000.00 元不一致"),
         ([{"budget_line_id": 1, "amount": 500000}, {"budget_line_id": 1, "amount": 400000}], 900000,
          "budget_line_id", "资金构成中预算指标 2026-350001-001 重复"),
-        ([{"budget_line_id": None, "amount": 500000}], 500000, "funds", "此项不能为空"),
+        ([{"budget_line_id": None, "amount": 500000}], 500000, "budget_line_id", "资金构成第 1 行：请选择预算指标"),
         ([], 500000, "budget_line_id", "请在资金构成中至少选择一条预算指标"),
         ([{"budget_line_id": 1, "amount": 500000}, {"budget_line_id": 2}], 900000, "amount",
          "资金构成第 2 行：请填写金额（多条预算指标时每行都要填写）"),
