@@ -73,10 +73,10 @@ from .external import ExternalTask  # noqa: E402
 
 __all__ += ["ExternalTask"]
 # Machine clients of the integration API and their call log; the audited history of budget lines (issue 13).
-from .budget import BudgetLineChange  # noqa: E402
+from .budget import BudgetLineChange, BudgetLineMovement  # noqa: E402
 from .integration import IntegrationCall, IntegrationClient  # noqa: E402
 
-__all__ += ["BudgetLineChange", "IntegrationCall", "IntegrationClient"]
+__all__ += ["BudgetLineChange", "BudgetLineMovement", "IntegrationCall", "IntegrationClient"]
 # Task operations (issue 17): notices, copies, saved comments.
 from .taskops import InstanceCopy, Notice, NoticePreference, SavedComment, TaskSigner  # noqa: E402
 
