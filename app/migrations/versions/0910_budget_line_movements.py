@@ -1,7 +1,7 @@
 """budget line ledger per line (资金构成); a 统招分签 member's response names its own project (issue 13)
 
 Revision ID: 0910
-Revises: 0920
+Revises: 0930
 A project is funded by one or more budget lines (``project_fund`` rows); each line is occupied and released
 separately, and now every movement is a row of ``budget_line_movement`` (the line's 台账: which project, how
 much, why, the occupied amount after it). The data step opens each line's ledger with the occupations it holds
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = '0910'
-down_revision = '0920'
+down_revision = '0930'
 branch_labels = None
 depends_on = None
 irreversible = None
