@@ -86,3 +86,4 @@ __all__ += ["InstanceCopy", "Notice", "NoticePreference", "SavedComment", "TaskS
 from .supplier import Supplier  # noqa: E402
 
 __all__ += ["Supplier"]
+from .checkpoint import ReplayCheckpoint  # noqa: E402,F401 - issue 16: where the daily verification continues
