@@ -87,3 +87,4 @@ from .supplier import Supplier  # noqa: E402
 
 __all__ += ["Supplier"]
 from .checkpoint import ReplayCheckpoint  # noqa: E402,F401 - issue 16: where the daily verification continues
+from . import search  # noqa: E402,F401 - issue 16: keeps process_instance.search_text for the audit search

@@ -1,4 +1,4 @@
-"""replay_checkpoint: where the daily verification continues from (issue 16, linear replay)
+"""replay_checkpoint (where the daily verification continues from) and process_instance.search_text (issue 16)
 
 Revision ID: 0940
 Revises: 0800
@@ -30,7 +30,49 @@ def upgrade():
                                 name='fk_replay_checkpoint_instance_id_process_instance', ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('instance_id', name='pk_replay_checkpoint'),
     )
+    with op.batch_alter_table('process_instance', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('search_text', sa.Text(), nullable=True))
+    _fill_search_text()
+    _trigram_index()
+
+
+def _fill_search_text():
+    """What models/search.py keeps from now on, for the instances already there."""
+    import json
+    from app.models.search import text_of
+    bind = op.get_bind()
+    table = sa.table('process_instance', sa.column('id', sa.Integer), sa.column('business_key', sa.String),
+                     sa.column('data', sa.JSON), sa.column('search_text', sa.Text))
+    last = 0
+    while True:
+        rows = bind.execute(sa.select(table.c.id, table.c.business_key, table.c.data).where(table.c.id > last)
+                            .order_by(table.c.id).limit(1000)).all()
+        if not rows:
+            return
+        for ident, key, data in rows:
+            data = json.loads(data) if isinstance(data, str) else data
+            bind.execute(table.update().where(table.c.id == ident).values(
+                search_text=text_of(key, data if isinstance(data, dict) else {})))
+        last = rows[-1][0]
+
+
+def _trigram_index():
+    """PostgreSQL: a trigram GIN index makes ``search_text LIKE '%…%'`` an index scan, if pg_trgm can be had (it
+    needs the right to create the extension; without it the search still works, by a scan of one column)."""
+    bind = op.get_bind()
+    if bind.dialect.name != 'postgresql':
+        return
+    try:
+        with bind.begin_nested():
+            bind.execute(sa.text('CREATE EXTENSION IF NOT EXISTS pg_trgm'))
+            bind.execute(sa.text('CREATE INDEX ix_process_instance_search_text_trgm ON process_instance '
+                                 'USING gin (search_text gin_trgm_ops)'))
+    except sa.exc.DBAPIError:
+        pass
 
 
 def downgrade():
+    op.execute('DROP INDEX IF EXISTS ix_process_instance_search_text_trgm')
+    with op.batch_alter_table('process_instance', schema=None) as batch_op:
+        batch_op.drop_column('search_text')
     op.drop_table('replay_checkpoint')
