@@ -16,6 +16,7 @@ LISTS = [
     ("clerk", "/api/supervision/warnings"), ("clerk", "/api/intents"), ("clerk", "/api/unified-plans"),
     ("clerk", "/api/announcements/single-source"), ("clerk", "/api/announcements/sme-reservation"),
     ("clerk", "/api/import-approvals"), ("clerk", "/api/method-changes"), ("clerk", "/api/entrustments"),
+    ("auditor", "/api/instances"),
 ]
 
 
@@ -111,3 +112,18 @@ def test_audit_search_matches_id_business_key_and_data_values_in_sql(app, login,
         row = s.get(ProcessInstance, lab)
         assert row.search_text == text_of(row.business_key, row.data) and "实验室lab设备" in row.search_text
         assert s.scalars(select(ProcessInstance.id).where(ProcessInstance.search_text.is_(None))).first() is None
+
+
+def test_the_instances_api_searches_in_sql_within_the_callers_units(app, login):
+    clerk, clerk2, auditor = login("clerk"), login("clerk2"), login("auditor")
+    lab = clerk.start("project_registration", {**PROJECT, "name": "实验室Lab设备"})["id"]
+    other = clerk2.start("project_registration", {**PROJECT, "name": "实验室耗材", "budget_line_id": 4})["id"]
+    assert [i["id"] for i in auditor.ok(auditor.get("/api/instances", query_string={"q": "实验室"}))] == [other, lab]
+    assert [i["id"] for i in clerk.ok(clerk.get("/api/instances", query_string={"q": "LAB"}))] == [lab]
+    assert clerk.ok(clerk.get("/api/instances", query_string={"q": "实验室"})) == \
+        clerk.ok(clerk.get("/api/instances", query_string={"q": "实验室", "unit_id": 1}))
+    running = auditor.get("/api/instances", query_string={"status": "running", "process": "project_registration",
+                                                          "per_page": 1})
+    assert running.headers["X-Total-Count"] == "2" and len(running.json) == 1 and "Link" in running.headers
+    bad = auditor.get("/api/instances", query_string={"status": "done"})
+    assert bad.status_code == 400 and "状态只能为" in bad.json["errors"]["status"][0]
