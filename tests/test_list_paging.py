@@ -127,3 +127,16 @@ def test_the_instances_api_searches_in_sql_within_the_callers_units(app, login):
     assert running.headers["X-Total-Count"] == "2" and len(running.json) == 1 and "Link" in running.headers
     bad = auditor.get("/api/instances", query_string={"status": "done"})
     assert bad.status_code == 400 and "状态只能为" in bad.json["errors"]["status"][0]
+
+
+def test_the_admin_page_loads_one_page_of_experts_and_users(app, monkeypatch):
+    from app.web import admin as admin_page
+    monkeypatch.setattr(admin_page, "ADMIN_PAGE_SIZE", 7)
+    web = Web(app, "admin")
+    first = web.get("/admin").data.decode()
+    second = web.get("/admin", query_string={"experts_page": 2}).data.decode()
+    experts = [re.findall(r'data-expert="(\d+)"', page) for page in (first, second)]
+    assert len(experts[0]) == 7 and len(experts[1]) == 7 and not set(experts[0]) & set(experts[1])
+    assert 'data-testid="experts-next-page"' in first and "experts_page=2#experts" in first
+    assert len(re.findall(r'<tr data-user="\d+"', first)) == 7
+    assert 'data-testid="users-next-page"' in first

@@ -5,7 +5,7 @@ POST/PATCH /api/experts), with the
 session cookie and CSRF header, so the rules and messages are the API's.
 """
 from flask import current_app, render_template, request
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..api.common import now, read_session
 from ..api.login_security import failure_rows, throttle_rows
@@ -51,6 +51,19 @@ def _rules(session):
     return out
 
 
+ADMIN_PAGE_SIZE = 50  # rows of the users' and the experts' tables per page
+
+
+def _one_page(session, name, query):
+    """``{name: that page's rows, name_paging: {page, pages, total, param}}``: one count and one page in SQL, the
+    page number from ``?<name>_page=``."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max(1, -(-total // ADMIN_PAGE_SIZE))
+    number = min(max(1, request.args.get(f"{name}_page", 1, type=int) or 1), pages)
+    rows = list(session.scalars(query.offset((number - 1) * ADMIN_PAGE_SIZE).limit(ADMIN_PAGE_SIZE)))
+    return {name: rows, f"{name}_paging": {"page": number, "pages": pages, "total": total, "param": f"{name}_page"}}
+
+
 @bp.route("/admin")
 @login_required
 def admin():
@@ -62,9 +75,9 @@ def admin():
     units = list(session.scalars(select(Unit).order_by(Unit.id)))
     return render_template("admin.html", active="admin", thresholds=_threshold_tables(session), kinds=KINDS, regional=REGIONAL,
                            categories=CATEGORIES, year=year, days=year_days(session, year), day_kinds=DAY_KINDS,
-                           rules=_rules(session), experts=list(session.scalars(select(Expert).order_by(Expert.id))),
-                           expert_categories=EXPERT_CATEGORIES,
-                           users=list(session.scalars(select(User).order_by(User.id))), roles=ROLES,
+                           rules=_rules(session), expert_categories=EXPERT_CATEGORIES, roles=ROLES,
+                           **_one_page(session, "experts", select(Expert).order_by(Expert.id)),
+                           **_one_page(session, "users", select(User).order_by(User.id)),
                            units=units, unit_names={u.id: u.name for u in units}, levels=LEVELS,
                            login_throttles=throttle_rows(session), login_failures=failure_rows(session, 20),
                            login_policy=Policy.of(current_app.config), channels=CHANNELS)
