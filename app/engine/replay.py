@@ -247,6 +247,7 @@ class Replayer:
         self.cancelled = False
         self.steps = []
         self.final_state = None
+        self.archived_before = 0  # archive pieces made before the checkpoint this replay resumed from
 
     # -- checkpoints (engine/checkpoints.py) ---------------------------------------------------
     def context(self):
@@ -254,7 +255,10 @@ class Replayer:
         version, internal, gauss = self.step.rng.getstate()
         return {"definition_id": self.definition.id, "pins": self.pins,
                 "timers_seen": sorted(str(t) for t in self.timer_tasks_seen), "completed_seen": self.completed_seen,
-                "cancelled": self.cancelled, "rng": [version, list(internal), gauss]}
+                "cancelled": self.cancelled, "rng": [version, list(internal), gauss],
+                # pieces the replay has archived so far (engine-state compaction): a resumed replay compares only
+                # the stored archive's pieces after these
+                "archived": self.archived_before + len(getattr(self, "archived", ()))}
 
     def resume(self, seq, state, context):
         """Continue after event ``seq`` from a checkpoint's workflow ``state`` and ``context`` (see ``context``)."""
@@ -267,6 +271,7 @@ class Replayer:
         version, internal, gauss = context["rng"]
         self.step.rng.setstate((version, tuple(internal), gauss))
         self.step.index = next((i for i, e in enumerate(self.events) if e.seq > seq), len(self.events))
+        self.archived_before = int(context.get("archived") or 0)
         return self
 
     # -- specs -----------------------------------------------------------------------
