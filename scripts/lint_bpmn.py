@@ -14,7 +14,9 @@ least TIMER_MIN_SECONDS (default 60); every element has diagram layout, and the 
 a shape or a label, no label over a shape or a label: ``app.engine.lint_geometry``; --no-layout skips this,
 as a deployment does); with --joins, flows join only through gateways (bpmnlint fake-join; ./test.sh checks
 bpmn/ so). Cycles with no wait state (no user
-task, receive task or message/timer/signal catch event) are printed as warnings: they do not fail the check.
+task, receive task or message/timer/signal catch event) and form fields that nothing in the diagrams using the
+form reads, and variables a condition reads that no form, handler, parameter or caller sets
+(``app.engine.lint_fields``) are printed as warnings: they fail the check only with --strict.
 Nothing is written anywhere: the files are deployed into a throw-away in-memory database (or, with
 --database, into a transaction that is rolled back).
 
@@ -48,6 +50,38 @@ def _fake_joins(name, data):
         return [{"file": name, "element": e, "message": m} for e, m in check_text(data) if FAKE_JOIN in m]
     except Exception:  # noqa: BLE001 - unreadable XML is already a deployment problem
         return []
+
+
+def _unread_fields(files, with_context):
+    """Form fields nothing in the diagrams that use the form reads, variables a condition reads that nothing sets
+    (app.engine.lint_fields): warnings. The forms reported are those linted and those the linted diagrams use; the
+    readers and setters are all diagrams and forms (with the rest of bpmn/ and forms/ as context)."""
+    from app.engine import lint_fields
+
+    everything = {p.resolve(): p for p in files}
+    if with_context:
+        everything.update({p.resolve(): p for p in collect([ROOT / "bpmn", ROOT / "forms"])
+                           if p.name not in {f.name for f in files}})
+    diagrams = {p.name: p.read_bytes() for p in everything.values() if p.suffix == ".bpmn"}
+    forms, linted, diagrams_linted = {}, set(), {p.name for p in files if p.suffix == ".bpmn"}
+    for path in everything.values():
+        if path.suffix != ".form":
+            continue
+        try:
+            key, schema = lint_fields.load_form(path.read_bytes())
+        except (ValueError, AttributeError):
+            continue  # not a form: a deployment problem of its own
+        forms[key or path.stem] = (path.name, schema)
+        if path in files:
+            linted.add(key or path.stem)
+    for path in files:
+        if path.suffix == ".bpmn":
+            try:
+                linted |= lint_fields.diagram_reads(path.read_bytes())["forms"]
+            except Exception:  # noqa: BLE001 - unreadable XML is already a deployment problem
+                pass
+    return lint_fields.unread_fields(diagrams, forms, report=linted) + lint_fields.unset_gateway_reads(
+        diagrams, forms, report=diagrams_linted)
 
 
 def lint(files, database=None, context=True, warnings=None, layout=True, joins=False):
@@ -89,6 +123,7 @@ def lint(files, database=None, context=True, warnings=None, layout=True, joins=F
             if joins:  # bpmnlint fake-join: flows joining without a gateway
                 problems.extend((f["file"], f["element"], f["message"]) for name, data in sources
                                 if name.endswith(".bpmn") for f in _fake_joins(name, data))
+            found = found + _unread_fields(files, context and database is None)
             if warnings is not None:
                 warnings.extend((w["file"], w.get("element"), w["message"]) for w in found)
             session.rollback()
@@ -105,6 +140,8 @@ def main(argv=None):
                         help="do not treat the rest of bpmn/ and forms/ as deployed")
     parser.add_argument("--joins", action="store_true",
                         help="fail on flows that join without a gateway (bpmnlint fake-join)")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail on warnings too (form fields nothing reads, cycles without a wait state, …)")
     parser.add_argument("--no-layout", action="store_true",
                         help="do not fail on crossings and overlaps in the drawing (a deployment only warns)")
     args = parser.parse_args(argv)
@@ -116,6 +153,8 @@ def main(argv=None):
     warnings = []
     problems = lint(files, args.database, context=not args.no_context, warnings=warnings,
                     layout=not args.no_layout, joins=args.joins)
+    if args.strict:
+        problems, warnings = problems + warnings, []
     for file, element, message in problems:
         print(f"{file} [{element or '-'}]: {message}")
     for file, element, message in warnings:

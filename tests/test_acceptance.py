@@ -52,7 +52,7 @@ def test_acceptance_chain_and_project_closing_query(app, login):
     assert clerk.ok(clerk.get(f"/api/acceptances/{acceptance_id}"))["status"] == "returned"
     edit = clerk.task_named("修改履约验收", instance["id"])
     detail = clerk.ok(clerk.get(f"/api/tasks/{edit['id']}"))
-    assert detail["form"]["id"] == "performance_acceptance_edit" and detail["data"]["comment"] == "请补充抽检记录"
+    assert detail["form"]["id"] == "performance_acceptance" and detail["data"]["comment"] == "请补充抽检记录"
     record_sheet = attach(clerk, cid, "抽检记录.xlsx", office_zip("xlsx"))
     clerk.complete(edit["id"], {**acceptance_data(cid, [report, photos, record_sheet]), "action": "submit"})
     done = approve(reviewer, "履约验收审核", instance["id"])

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.engine import timers
 from app.models.announcement import publicity_end, working_days_after
+from contract_records import PDF, upload
 from helpers import GAP, approve, filed_plan, names, reject
 
 SUPPLIER = {"name": "福建星网锐捷网络有限公司", "credit_code": "91350000154330461R", "address": "福州市金山大道618号"}
@@ -76,8 +77,12 @@ def test_single_source_publicity_chain_and_plan_waits_for_it(app, clock, roles):
     edit = clerk.task_named("修改单一来源公示", iid)
     detail = clerk.ok(clerk.get(f"/api/tasks/{edit['id']}"))
     assert detail["data"]["comment"] == "请补充论证专家的职称证明"
+    # The file uploaded on the edit task (against the instance) is kept on the publicity and bound to its project.
+    titles = upload(clerk, PDF, "专家职称证明.pdf", instance_id=iid)["id"]
     clerk.complete(edit["id"], publicity_data(project_id=project["id"], plan_id=plan_id, action="submit",
-                                              attachment_ref="att-expert-titles"))
+                                              attachment_ids=[titles]))
+    assert [a["attachment_id"] for a in publicity(clerk, pid)["attachments"]] == [titles]
+    assert clerk.ok(clerk.get(f"/api/attachments/{titles}/info"))["record_id"] == project["id"]
     approve(reviewer, "审核岗审核", iid)
     assert publicity(clerk, pid)["status_label"] == "待发布"
 
@@ -211,8 +216,10 @@ def test_sme_reservation_report_chain(roles, login):
 
     reject(reviewer, "审核岗审核", iid, "请附预留项目清单")
     assert report(clerk, rid)["status"] == "draft"
+    listing = upload(clerk, PDF, "预留项目清单.pdf", instance_id=iid)["id"]
     clerk.complete(clerk.task_named("修改执行情况公告", iid)["id"],
-                   {**REPORT, "attachment_ref": "att-sme-list", "action": "submit"})
+                   {**REPORT, "attachment_ids": [listing], "action": "submit"})
+    assert [a["name"] for a in report(clerk, rid)["attachments"]] == ["预留项目清单.pdf"]
     approve(reviewer, "审核岗审核", iid)
     assert report(clerk, rid)["status_label"] == "待发布"
     publish = clerk.task_named("发布执行情况公告", iid)

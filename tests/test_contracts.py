@@ -12,6 +12,17 @@ ACCOUNT = {"bank": "中国银行福州鼓楼支行", "account_name": "福州市�
 NEW_ACCOUNT = {"bank": "兴业银行福州分行", "account_name": "福州市闽江家具有限公司", "account_number": "117010100100222333"}
 
 
+def attach(user, contract_id, name="说明附件.pdf"):
+    """Upload a file against the contract (contract_records imports this module, hence imported here)."""
+    from contract_records import attach as attach_to
+    return attach_to(user, contract_id, name)
+
+
+def upload(user, name, **target):
+    from contract_records import PDF, upload as post
+    return post(user, PDF, name, **target)
+
+
 def schedule(amount):
     """Two instalments: 30% on signing, the rest after acceptance."""
     first = (Decimal(amount) * Decimal("0.3")).quantize(Decimal("0.01"))
@@ -152,7 +163,7 @@ def test_filing_reject_edit_resubmit_then_reject_and_delete(login):
     assert names(reviewer.tasks(), instance["id"]) == []
     edit = clerk.task_named("修改合同", instance["id"])
     detail = clerk.ok(clerk.get(f"/api/tasks/{edit['id']}"))
-    assert detail["form"]["id"] == "contract_filing_edit"
+    assert detail["form"]["id"] == "contract_filing"  # one form for the start and the edit step (issue 19)
     assert detail["data"]["comment"] == "支付计划与合同条款不符，请核对"
 
     clerk.complete(edit["id"], contract_data(plan["id"], amount=160000))
@@ -274,11 +285,11 @@ def test_other_units_plans_and_contracts(app, login):
     before = snapshot(app, [contract["id"]])
     assert refused(clerk, "contract_filing", contract_data(plan["id"]), 403, "不属于本单位")["code"] == "WRONG_UNIT"
     for key, data in (("contract_change", {"contract_id": contract["id"], "name": "改名", "explanation": "x",
-                                           "attachment_ref": "f"}),
+                                           "attachment_ids": [1]}),
                       ("contract_termination", {"contract_id": contract["id"], "reason": "x", "explanation": "x"}),
                       ("contract_account_change", {"contract_id": contract["id"], "accounts": [NEW_ACCOUNT],
-                                                   "reason": "x", "attachment_ref": "f"}),
-                      ("contract_revocation", {"contract_id": contract["id"], "reason": "x", "attachment_ref": "f"}),
+                                                   "reason": "x", "attachment_ids": [1]}),
+                      ("contract_revocation", {"contract_id": contract["id"], "reason": "x", "attachment_ids": [1]}),
                       ("contract_fulfillment", {"contract_id": contract["id"], "performance_note": "x"})):
         refused(clerk, key, data, 403, "不属于本单位")
     assert snapshot(app, [contract["id"]]) == before
@@ -323,7 +334,7 @@ def test_bad_input_gets_chinese_field_messages_and_changes_nothing(app, login):
     assert response.json["errors"] == {"suppliers": ["第 1 个供应商的统一社会信用代码应为 18 位数字或大写字母"]}
     response = clerk.post("/api/processes/contract_change/instances", {"data": {"contract_id": 1}})
     assert response.status_code == 400
-    assert response.json["errors"] == {"explanation": ["此项为必填项"], "attachment_ref": ["此项为必填项"]}
+    assert response.json["errors"] == {"explanation": ["此项为必填项"], "attachment_ids": ["此项为必填项"]}
     assert snapshot(app) == before
     response = clerk.get("/api/contracts", query_string={"plan_id": "abc"})
     assert response.status_code == 400 and response.json["errors"] == {"plan_id": ["应为整数"]}
@@ -333,10 +344,12 @@ def test_bad_input_gets_chinese_field_messages_and_changes_nothing(app, login):
 
 
 # -- 合同变更 ---------------------------------------------------------------------------------------
-def change_data(contract_id, amount=180000, **overrides):
+def change_data(clerk, contract_id, amount=180000, **overrides):
+    """A change request with its 变更说明附件 uploaded against the contract by ``clerk``."""
     data = {"contract_id": contract_id, "amount": amount, "payment_schedule": schedule(amount),
             "items": [{"item_name": "学生课桌椅", "quantity": 600, "unit_price": round(amount / 600, 2)}],
-            "explanation": "学生人数增加，课桌椅增购 100 套", "attachment_ref": "file-change-0001"}
+            "explanation": "学生人数增加，课桌椅增购 100 套",
+            "attachment_ids": [attach(clerk, contract_id, "变更说明.pdf")]}
     data.update(overrides)
     return data
 
@@ -347,7 +360,7 @@ def test_change_chain_makes_a_new_version_and_keeps_the_old(login):
     contract = file_contract(login, plan["id"])
     cid = contract["id"]
 
-    instance = clerk.start("contract_change", change_data(cid))
+    instance = clerk.start("contract_change", change_data(clerk, cid))
     request_id = instance["data"]["contract_request_id"]
     contract = get(clerk, cid)
     assert contract["status"] == "filed" and contract["pending"] == "change" and contract["pending_label"] == "合同变更"
@@ -368,7 +381,7 @@ def test_change_chain_makes_a_new_version_and_keeps_the_old(login):
     assert clerk.ok(clerk.get(f"/api/tasks/{edit['id']}"))["data"]["comment"] == "增购数量请附采购需求说明"
     assert names(reviewer.tasks(), instance["id"]) == []
 
-    clerk.complete(edit["id"], change_data(cid, amount=190000, action="submit",
+    clerk.complete(edit["id"], change_data(clerk, cid, amount=190000, action="submit",
                                            explanation="学生人数增加，增购课桌椅，附采购需求说明"))
     assert get(clerk, cid)["requests"][0]["status"] == "in_review"
     approve(reviewer, "合同变更审核", instance["id"])
@@ -401,19 +414,19 @@ def test_change_refusals(app, login):
     financing = file_contract(login, plan["id"], amount=50000, is_financing=True, name="融资合同")
     ordinary = file_contract(login, plan["id"], amount=100000)
     before = snapshot(app, [financing["id"], ordinary["id"]])
-    body = refused(clerk, "contract_change", change_data(financing["id"], amount=60000), 409,
+    body = refused(clerk, "contract_change", change_data(clerk, financing["id"], amount=60000), 409,
                    f"合同 {financing['number']} 为融资合同，不允许合同变更")
     assert body["code"] == "FINANCING_CONTRACT"
-    refused(clerk, "contract_change", change_data(ordinary["id"], amount=160000), 409,
+    refused(clerk, "contract_change", change_data(clerk, ordinary["id"], amount=160000), 409,
             "合同金额不能超过采购计划金额")
     refused(clerk, "contract_change", {"contract_id": ordinary["id"], "name": ordinary["name"],
-                                       "explanation": "无", "attachment_ref": "f"}, 409, "变更内容与原合同一致")
-    refused(clerk, "contract_change", change_data(ordinary["id"], amount=120000, payment_schedule=schedule(100000)),
+                                       "explanation": "无", "attachment_ids": [attach(clerk, ordinary["id"])]}, 409, "变更内容与原合同一致")
+    refused(clerk, "contract_change", change_data(clerk, ordinary["id"], amount=120000, payment_schedule=schedule(100000)),
             409, "支付计划合计 100,000.00 元与变更后的合同金额 120,000.00 元不一致")
     assert snapshot(app, [financing["id"], ordinary["id"]]) == before
     # A contract not yet filed cannot be changed.
     draft = clerk.start("contract_filing", contract_data(plan["id"], amount=10000, action="draft"))
-    refused(clerk, "contract_change", change_data(draft["data"]["contract_id"], amount=20000), 409,
+    refused(clerk, "contract_change", change_data(clerk, draft["data"]["contract_id"], amount=20000), 409,
             "当前状态为“录入中”，不能申请合同变更")
 
 
@@ -435,7 +448,7 @@ def test_termination_chain_blocks_payments_from_the_request_on(app, login):
     assert payable() is True
 
     data = {"contract_id": cid, "reason": "供应商无法按期供货", "explanation": "经双方协商一致解除合同",
-            "attachment_ref": "file-term-0001"}
+            "attachment_ids": [attach(clerk, cid, "解除协议.pdf")]}
     instance = clerk.start("contract_termination", data)
     contract = get(clerk, cid)
     assert contract["status"] == "terminating" and contract["status_label"] == "终止中"
@@ -461,7 +474,7 @@ def test_termination_chain_blocks_payments_from_the_request_on(app, login):
         [["filed", "terminating"], ["terminating", "filed"]]
 
     # A second request, approved: terminated.
-    second = clerk.start("contract_termination", {**data, "attachment_ref": "file-term-0002"})
+    second = clerk.start("contract_termination", {**data, "attachment_ids": [attach(clerk, cid, "解除协议（盖章）.pdf")]})
     reject(reviewer, "合同终止审核", second["id"], "附件不清晰")
     clerk.complete(clerk.task_named("修改终止申请", second["id"])["id"], {**data, "action": "submit"})
     assert names(reviewer.tasks(), second["id"]) == ["合同终止审核"]
@@ -473,7 +486,7 @@ def test_termination_chain_blocks_payments_from_the_request_on(app, login):
     assert payable() == f"合同 {contract['number']} 已终止，不能发起新的支付申请"
     assert names(clerk.tasks()) == [] and names(reviewer.tasks()) == []
     refused(clerk, "contract_termination", data, 409, "当前状态为“已终止”，不能申请合同终止")
-    refused(clerk, "contract_change", change_data(cid), 409, "当前状态为“已终止”")
+    refused(clerk, "contract_change", change_data(clerk, cid), 409, "当前状态为“已终止”")
     # The plan's amount is free again (nothing was paid).
     file_contract(login, plan["id"], amount=200000)
 
@@ -486,10 +499,10 @@ def test_terminate_a_contract_not_filed_is_refused(app, login):
     before = snapshot(app, [cid])
     refused(clerk, "contract_termination", {"contract_id": cid, "reason": "x", "explanation": "x"}, 409,
             "当前状态为“审核中”，不能申请合同终止")
-    refused(clerk, "contract_revocation", {"contract_id": cid, "reason": "x", "attachment_ref": "f"}, 409,
+    refused(clerk, "contract_revocation", {"contract_id": cid, "reason": "x", "attachment_ids": [attach(clerk, cid)]}, 409,
             "当前状态为“审核中”，不能申请合同撤销")
     refused(clerk, "contract_account_change", {"contract_id": cid, "accounts": [NEW_ACCOUNT], "reason": "x",
-                                               "attachment_ref": "f"}, 409, "当前状态为“审核中”，不能申请账户变更")
+                                               "attachment_ids": [attach(clerk, cid)]}, 409, "当前状态为“审核中”，不能申请账户变更")
     refused(clerk, "contract_fulfillment", {"contract_id": cid, "performance_note": "x"}, 409,
             "当前状态为“审核中”，不能确认履约完成")
     assert snapshot(app, [cid]) == before
@@ -503,7 +516,7 @@ def test_account_change_chain_keeps_the_old_account(app, login):
     cid = contract["id"]
     old_accounts = contract["accounts"]
     data = {"contract_id": cid, "accounts": [NEW_ACCOUNT], "reason": "供应商基本户变更",
-            "attachment_ref": "file-acct-0001"}
+            "attachment_ids": [attach(clerk, cid, "账户变更说明.pdf")]}
     instance = clerk.start("contract_account_change", data)
     contract = get(clerk, cid)
     assert contract["pending"] == "account_change" and contract["accounts"] == old_accounts
@@ -511,14 +524,17 @@ def test_account_change_chain_keeps_the_old_account(app, login):
 
     reject(reviewer, "账户变更审核", instance["id"], "请上传开户许可证")
     edit = clerk.task_named("修改账户变更申请", instance["id"])
-    clerk.complete(edit["id"], {**data, "attachment_ref": "file-acct-0002", "action": "submit"})
+    # On the edit task the new file is uploaded against the instance; submitted, it is bound to the contract.
+    licence = upload(clerk, name="开户许可证.pdf", instance_id=instance["id"])
+    clerk.complete(edit["id"], {**data, "attachment_ids": [licence["id"]], "action": "submit"})
     approve(reviewer, "账户变更审核", instance["id"])
     contract = get(clerk, cid)
     assert contract["accounts"] == [NEW_ACCOUNT] and contract["pending"] is None and contract["status"] == "filed"
     assert [(v["version"], v["kind"]) for v in contract["versions"]] == [(1, "filing"), (2, "account_change")]
     assert contract["versions"][0]["content"]["accounts"] == old_accounts
     assert contract["versions"][1]["reason"] == "供应商基本户变更"
-    assert contract["requests"][0]["attachment_ref"] == "file-acct-0002"
+    assert [a["name"] for a in contract["requests"][0]["attachments"]] == ["开户许可证.pdf"]
+    assert clerk.ok(clerk.get(f"/api/attachments/{licence['id']}/info"))["record_id"] == cid
     history = clerk.history(instance["id"])
     assert {"accounts": [old_accounts, [NEW_ACCOUNT]], "current_version": [1, 2], "pending": ["account_change", None]} \
         in record_changes(history, f"contract:{cid}")
@@ -533,9 +549,9 @@ def test_financing_contract_refuses_account_change_and_revocation(app, login):
     contract = file_contract(login, plan["id"], is_financing=True)
     before = snapshot(app, [contract["id"]])
     refused(clerk, "contract_account_change", {"contract_id": contract["id"], "accounts": [NEW_ACCOUNT],
-                                               "reason": "x", "attachment_ref": "f"}, 409,
+                                               "reason": "x", "attachment_ids": [attach(clerk, contract["id"])]}, 409,
             "为融资合同，不允许账户变更")
-    refused(clerk, "contract_revocation", {"contract_id": contract["id"], "reason": "x", "attachment_ref": "f"},
+    refused(clerk, "contract_revocation", {"contract_id": contract["id"], "reason": "x", "attachment_ids": [attach(clerk, contract["id"])]},
             409, f"合同 {contract['number']} 为融资合同，不允许合同撤销")
     assert snapshot(app, [contract["id"]]) == before
     # Termination and fulfilment remain open to financing contracts.
@@ -549,7 +565,7 @@ def test_revocation_chain_then_published_again(login):
     plan = filed_plan(login)
     contract = file_contract(login, plan["id"])
     cid = contract["id"]
-    data = {"contract_id": cid, "reason": "合同文本与中标结果不一致", "attachment_ref": "file-revoke-0001"}
+    data = {"contract_id": cid, "reason": "合同文本与中标结果不一致", "attachment_ids": [attach(clerk, cid, "撤销说明.pdf")]}
     instance = clerk.start("contract_revocation", data)
     assert get(clerk, cid)["pending"] == "revocation" and get(clerk, cid)["status"] == "filed"
     assert names(reviewer.tasks(), instance["id"]) == ["合同撤销审核"]
@@ -601,7 +617,7 @@ def test_fulfillment_then_nothing_more(app, login):
     before = snapshot(app, [cid])
     refused(clerk, "contract_fulfillment", {"contract_id": cid, "performance_note": "再次确认"}, 409,
             f"合同 {contract['number']} 当前状态为“履约完成”，不能确认履约完成")
-    refused(clerk, "contract_change", change_data(cid), 409, "当前状态为“履约完成”")
+    refused(clerk, "contract_change", change_data(clerk, cid), 409, "当前状态为“履约完成”")
     refused(clerk, "contract_termination", {"contract_id": cid, "reason": "x", "explanation": "x"}, 409,
             "履约完成")
     assert snapshot(app, [cid]) == before
@@ -618,7 +634,7 @@ def test_fulfillment_refused_while_a_request_is_open(app, login):
     clerk = login("clerk2")
     plan = filed_plan(login)
     contract = file_contract(login, plan["id"])
-    clerk.start("contract_change", change_data(contract["id"]))
+    clerk.start("contract_change", change_data(clerk, contract["id"]))
     before = snapshot(app, [contract["id"]])
     refused(clerk, "contract_fulfillment", {"contract_id": contract["id"], "performance_note": "完成"}, 409,
             "有未办结的合同变更申请，办结后才能确认履约完成")

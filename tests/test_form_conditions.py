@@ -42,6 +42,8 @@ def test_the_form_checks_each_steps_options():
         forms.validate_data(form, {"action": "delete"}, context={})
     assert refused.value.messages == {"action": ["请选择有效的选项"]}
     assert forms.validate_data(form, {"action": "delete"}, context={"plan_id": 9}) == {"action": "delete"}
+    with pytest.raises(ValidationError):  # plan_id is no field of the form: sent at the start it offers nothing
+        forms.validate_data(form, {"action": "delete", "plan_id": 9}, context={})
     with pytest.raises(ValidationError):
         forms.validate_data(form, {}, context={"plan_id": 9})
 
@@ -58,7 +60,55 @@ def test_plan_application_start_and_edit_share_one_form(login):
     detail = clerk.ok(clerk.get(f"/api/tasks/{edit['id']}"))
     assert detail["form"]["id"] == "plan_application"
     headings = [c for c in detail["form"]["components"] if c["type"] == "text" and c["text"].startswith("###")]
-    assert [h["conditional"]["hide"] for h in headings] == ["=plan_id != null", "=plan_id = null"]
+    assert [h["conditional"]["hide"] for h in headings] == ["=initiator != null", "=initiator = null"]
     done = clerk.complete(edit["id"], {**PLAN, "project_id": project["id"], "action": "delete"})
     assert done["status"] == "completed"
     assert clerk.ok(clerk.get(f"/api/plans/{instance['data']['plan_id']}"))["status"] == "deleted"
+
+
+HIDDEN = {"components": [
+    {"type": "radio", "key": "result", "defaultValue": "won",
+     "values": [{"label": "成交", "value": "won"}, {"label": "失败", "value": "failed"}]},
+    {"type": "textfield", "key": "winner_name", "validate": {"required": True},
+     "conditional": {"hide": '=result = "failed"'}},
+    {"type": "textarea", "key": "reason", "validate": {"required": True},
+     "conditional": {"hide": '=result != "failed"'}},
+    {"type": "group", "components": [
+        {"type": "number", "key": "award_amount", "validate": {"required": True}}],
+     "conditional": {"hide": '=result = "failed"'}},
+    {"type": "textfield", "key": "note", "validate": {"required": True}, "conditional": {"hide": "=count(x) > 1"}},
+]}
+
+
+def test_a_hidden_field_is_neither_required_nor_kept():
+    """As form-js: a field its condition hides is not validated and not submitted; a shown one is as declared."""
+    assert forms.validate_data(HIDDEN, {"result": "failed", "reason": "无人响应", "winner_name": "甲公司",
+                                        "award_amount": 5}, context={}) == {"result": "failed", "reason": "无人响应"}
+    with pytest.raises(ValidationError) as refused:
+        forms.validate_data(HIDDEN, {"result": "failed"}, context={})
+    assert refused.value.messages == {"reason": ["此项为必填项"]}
+    with pytest.raises(ValidationError) as refused:  # the default 成交 shows the winner and the amount
+        forms.validate_data(HIDDEN, {"reason": "x"}, context={})
+    assert refused.value.messages == {"winner_name": ["此项为必填项"], "award_amount": ["此项为必填项"]}
+    assert forms.validate_data(HIDDEN, {"winner_name": "甲公司", "award_amount": 5, "reason": "x"}, context={}) == {
+        "result": "won", "winner_name": "甲公司", "award_amount": 5}
+    # the step's data decides too (an edit step shows the form with the instance's data)
+    edit_only = {"components": [{"type": "textarea", "key": "change_reason", "validate": {"required": True},
+                                 "conditional": {"hide": "=plan_id = null"}}]}
+    assert forms.validate_data(edit_only, {"change_reason": "x"}, context={}) == {}
+    with pytest.raises(ValidationError) as refused:
+        forms.validate_data(edit_only, {}, context={"plan_id": 4})
+    assert refused.value.messages == {"change_reason": ["此项为必填项"]}
+    # only the step's data and the form's own fields decide: a key the form does not ask for changes nothing
+    assert forms.validate_data(edit_only, {"plan_id": 4}, context={}) == {}
+    # a condition the server cannot evaluate: optional, value kept (as without a context)
+    assert forms.validate_data(HIDDEN, {"result": "failed", "reason": "r", "note": "n"}, context={})["note"] == "n"
+    assert forms.validate_data(HIDDEN, {"result": "failed"}) == {"result": "failed"}
+
+
+def test_the_server_drops_a_hidden_fields_value(login):
+    """plan_application: 原合同 (original_contract_id) only for a renewal; sent with another plan type, it is not kept."""
+    clerk, reviewer = login("clerk"), login("reviewer")
+    project = register_project(clerk, reviewer)
+    instance = apply_plan(clerk, project["id"], action="draft", original_contract_id=12)
+    assert "original_contract_id" not in instance["data"]

@@ -159,6 +159,44 @@ def test_year_end_request_is_read_and_acknowledged_and_the_instance_moves_on(app
         assert s.get(ProcessInstance, instance_id).status == "completed"
 
 
+def test_guarantee_funds_wait_for_the_budget_system_after_finance_approves(app, login, clock):
+    """二(二)3: the budget system issues guarantee funds only after 财政业务处室 approved the request; the year-end
+    instance waits for that acknowledgement before it replaces the contract's funds."""
+    _, key = make_client(login)
+    machine = Machine(app, key)
+    with app.extensions["db"].Session() as s, s.begin():
+        instance_id = start_instance(s, None, "ye_budget_surplus",
+                                     {"budget_line_id": 2, "year": 2026, "year_end_category": "2.2.3",
+                                      "case": "guarantee", "amount": 50000.0, "project_id": 1},
+                                     business_key="ye2026:budget_line:2:g", unit_id=1, now=clock()).id
+    clerk, finance = login("clerk"), login("finance")
+    apply = {"fund_type": "general", "amount": 50000, "guarantee_code": "2026-BZ-T1"}
+    clerk.complete(clerk.task_named("申请政府采购保障性资金", instance_id)["id"], apply)
+    first = machine.get("/budget-requests", query_string={"acknowledged": "false"}).json[0]
+    assert (first["kind"], first["status"]) == ("guarantee", "requested")
+    early = machine.post(f"/budget-requests/{first['id']}/acknowledge", {})
+    assert early.status_code == 409 and "尚待财政业务处室审核" in early.json["message"]
+    finance.complete(finance.task_named("财政业务处室审核", instance_id)["id"], {"approved": "false", "comment": "金额有误"})
+    void = machine.post(f"/budget-requests/{first['id']}/acknowledge", {})
+    assert void.status_code == 409 and "已作废" in void.json["message"]
+    clerk.complete(clerk.task_named("申请政府采购保障性资金", instance_id)["id"], apply)
+    finance.complete(finance.task_named("财政业务处室审核", instance_id)["id"], {"approved": "true", "comment": "同意"})
+    assert clerk.ok(clerk.get(f"/api/instances/{instance_id}"))["status"] == "running"
+    assert [t for t in clerk.tasks() if t["instance_id"] == instance_id] == []  # waits for the budget system
+    second = [r for r in machine.get("/budget-requests", query_string={"acknowledged": "false"}).json
+              if r["status"] == "approved"]
+    assert len(second) == 1 and second[0]["id"] != first["id"]
+    # The budget system pushes the guarantee line under the request's code, then acknowledges.
+    pushed = machine.put("/budget-lines/2026/2026-BZ-T1", {**LINE, "name": "政府采购保障性资金", "amount": "50000.00"})
+    assert pushed.status_code in (200, 201), pushed.json
+    done = machine.post(f"/budget-requests/{second[0]['id']}/acknowledge", {"note": "已下达"})
+    assert done.status_code == 200 and done.json["instances_moved_on"] == [instance_id]
+    assert "录入资金调整" in [t["name"] for t in clerk.tasks()]  # the replacement onto the pushed line
+    with app.extensions["db"].Session() as s:
+        line = s.scalars(select(BudgetLine).where(BudgetLine.code == "2026-BZ-T1")).one()
+        assert s.get(ProcessInstance, instance_id).data["to_budget_line_id"] == line.id
+
+
 def test_integration_clients_page(app):
     from helpers import Web
     web = Web(app, "admin")
@@ -171,6 +209,7 @@ def test_integration_clients_page(app):
     assert Machine(app, key).get("/budget-requests").status_code == 200
     page = web.client.get("/integration-clients").data.decode()
     assert "预算管理一体化系统" in page and "GET /api/integration/v1/budget-requests" in page and key not in page
+    assert "密钥到期" in page and "2027-11-20" in page  # a year after the clock's day, the default
     again = web.client.post("/integration-clients", data={"csrf_token": token, "name": "预算管理一体化系统"})
     assert again.status_code == 409 and "已存在" in again.data.decode()
     with app.extensions["db"].Session() as s:
@@ -182,3 +221,22 @@ def test_integration_clients_page(app):
     assert Machine(app, key).get("/budget-requests").status_code == 401
     assert Web(app, "clerk").client.get("/integration-clients").status_code == 403
     assert Web(app, "auditor").client.get("/integration-clients").status_code == 200
+
+
+def test_a_key_expires_and_a_renewed_key_works_again(app, login, clock):
+    admin = login("admin")
+    bad = admin.post("/api/integration-clients", {"name": "短期客户端", "valid_days": 0})
+    assert bad.status_code == 400 and "密钥有效期应为 1 到 1825 天" in str(bad.json)
+    client = admin.ok(admin.post("/api/integration-clients", {"name": "预算管理一体化系统", "valid_days": 30}), 201)
+    assert client["key_expires_at"].startswith("2026-12-20")  # the clock's 2026-11-20 plus 30 days
+    machine = Machine(app, client["api_key"])
+    clock.advance(days=29, hours=23)
+    assert machine.get("/budget-requests").status_code == 200
+    clock.advance(hours=1)
+    expired = machine.get("/budget-requests")
+    assert expired.status_code == 401 and "API 密钥已于 2026-12-20 过期" in expired.json["message"]
+    assert admin.ok(admin.get("/api/integration-calls"))[0]["status"] == 401  # the refusal is logged
+    renewed = admin.ok(admin.post(f"/api/integration-clients/{client['id']}/key"))  # no body: the default year
+    assert renewed["key_expires_at"].startswith("2027-12-20")
+    assert Machine(app, renewed["api_key"]).get("/budget-requests").status_code == 200
+    assert admin.post(f"/api/integration-clients/{client['id']}/key", {"valid_days": 5000}).status_code == 400

@@ -273,7 +273,7 @@ def test_cycles_through_a_wait_state_are_not_warned_about(workdir):
     assert warnings == []
     shipped = []
     lint_bpmn.lint(lint_bpmn.collect([ROOT / "bpmn", ROOT / "forms"]), context=False, warnings=shipped)
-    assert shipped == []
+    assert [w for w in shipped if "循环" in w[2]] == []  # (form fields nothing reads: tests/test_lint_fields.py)
 
 
 def test_deployment_keeps_the_warnings(app):

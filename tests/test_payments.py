@@ -114,7 +114,7 @@ def test_payment_reject_releases_then_resubmit_or_cancel(app, login):
     edit = clerk.task_named("修改支付申请", instance["id"])
     assert edit["assignee"] == "clerk2" and edit["record_type"] == "contract"
     detail = clerk.ok(clerk.get(f"/api/tasks/{edit['id']}"))
-    assert detail["form"]["id"] == "contract_payment_edit"
+    assert detail["form"]["id"] == "contract_payment"  # one form for the start and the edit step (issue 19)
     assert detail["data"]["comment"] == "发票金额与申请金额不一致" and detail["data"]["payment_number"] == payment["number"]
     assert names(login("clerk").tasks()) == []  # another unit's clerk sees nothing
 

@@ -2,6 +2,7 @@
 end to end, every role in turn through the API (issue 7; seeds 001 §4.4, ch.9 and 002 §3–5, §7)."""
 from sqlalchemy import select
 
+from contract_records import PDF, upload
 from helpers import apply_plan, approve, money, names, register_project, reject
 from procurement_helpers import (EXPERTS, GAP, ITEMS, actors, changes, deployed, failed_tender, file_plan, only,
                                  project_with_items, record, refused, people, topics, user_id)  # noqa: F401 - fixture
@@ -68,10 +69,12 @@ def test_purchasers_change_goes_to_finance_for_a_provincial_unit(app, people):
     clerk, reviewer, finance = people["clerk"], people["reviewer"], people["finance"]
     project = register_project(clerk, reviewer)
     plan = file_plan(people, project["id"])
+    opinion = upload(clerk, PDF, "专家论证意见.pdf", record_type="plan", record_id=plan["id"])["id"]
     instance = clerk.start("plan_method_change", {"plan_id": plan["id"], "new_method": "negotiation",
-                                                  "reason": "技术复杂、无法确定详细规格", "attachment_ref": "file-mc-1"})
+                                                  "reason": "技术复杂、无法确定详细规格", "attachment_ids": [opinion]})
     iid = instance["id"]
     change = record(clerk, "method-changes", instance["data"]["method_change_id"])
+    assert [a["name"] for a in change["attachments"]] == ["专家论证意见.pdf"]
     assert change["status"] == "in_review" and change["origin"] == "purchaser"
     assert change["old_method"] == "open_tender" and change["new_method"] == "negotiation"
     assert record(clerk, "plans", plan["id"])["pending_action"] == "method_change"
@@ -236,16 +239,18 @@ def _import_data(project_id, **overrides):
     return {"project_id": project_id, "items": [{"item_name": "液相色谱质谱联用仪", "is_import": True,
                                                 "policy_direction": "科研仪器", "scenario": "痕量有机物检测"},
                                                {"item_name": "实验台", "is_import": False}],
-            "experts": EXPERTS, "reason": "国内同类产品检测限达不到要求", "attachment_ref": "file-imp-1", **overrides}
+            "experts": EXPERTS, "reason": "国内同类产品检测限达不到要求", **overrides}
 
 
 def test_import_approval_chain_and_the_plan_that_uses_it(app, people):
     clerk, reviewer, finance = people["clerk"], people["reviewer"], people["finance"]
     project = project_with_items(clerk, reviewer, amount=500000)
-    instance = clerk.start("import_product_approval", _import_data(project["id"]))
+    opinion = upload(clerk, PDF, "进口论证意见.pdf", record_type="project", record_id=project["id"])["id"]
+    instance = clerk.start("import_product_approval", _import_data(project["id"], attachment_ids=[opinion]))
     iid = instance["id"]
     approval_id = instance["data"]["import_approval_id"]
     approval = record(clerk, "import-approvals", approval_id)
+    assert [a["attachment_id"] for a in approval["attachments"]] == [opinion]
     assert approval["status"] == "in_review" and approval["number"].startswith("JK")
     assert [i["item_name"] for i in approval["items"] if i["is_import"]] == ["液相色谱质谱联用仪"]
     only(people, iid, reviewer=["审核岗审核"])

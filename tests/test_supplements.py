@@ -47,7 +47,7 @@ def test_supplement_chain_raises_what_may_be_paid(app, login):
     assert get_supplement(clerk, record_id)["status"] == "returned"
     edit = clerk.task_named("修改补充合同", instance["id"])
     detail = clerk.ok(clerk.get(f"/api/tasks/{edit['id']}"))
-    assert detail["form"]["id"] == "supplementary_contract_edit" and detail["data"]["comment"] == "补充内容请写明单价"
+    assert detail["form"]["id"] == "supplementary_contract" and detail["data"]["comment"] == "补充内容请写明单价"
     clerk.complete(edit["id"], {**supplement_data(cid, [text_id], amount=12000,
                                                   content="增购课桌椅 36 套，单价 333.33 元"), "action": "submit"})
     assert names(reviewer.tasks(), instance["id"]) == ["补充合同审核"]
@@ -191,7 +191,7 @@ def test_subcontract_chain(app, login):
 
     reject(reviewer, "分包合同审核", instance["id"], "请写明安装范围")
     edit = clerk.task_named("修改分包合同", instance["id"])
-    assert clerk.ok(clerk.get(f"/api/tasks/{edit['id']}"))["form"]["id"] == "subcontract_edit"
+    assert clerk.ok(clerk.get(f"/api/tasks/{edit['id']}"))["form"]["id"] == "subcontract"
     clerk.complete(edit["id"], {**subcontract_data(cid, [text_id], content="三所学校课桌椅现场安装"), "action": "submit"})
     approve(reviewer, "分包合同审核", instance["id"])
     record = clerk.ok(clerk.get(f"/api/subcontracts/{record_id}"))

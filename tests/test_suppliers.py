@@ -57,6 +57,22 @@ def test_propose_review_and_refused_supplier_kept_out_of_contracts(app, login):
     approve(login("reviewer2"), "合同审核", filing["id"])
 
 
+def test_a_supplier_new_to_the_library_is_proposed_for_review_not_silently_admitted(app, login):
+    clerk, finance = login("clerk2"), login("finance")
+    plan = filed_plan(login)
+    newcomer = {"name": "福州市新到家具有限公司", "credit_code": "91350100MA3ABCDE05"}
+    filing = clerk.start("contract_filing", contract_data(plan["id"], suppliers=[newcomer]))
+    assert not filing["data"].get("error_message"), filing["data"]
+    assert filing["data"]["suppliers_proposed"] == ["福州市新到家具有限公司"]
+    pending = clerk.ok(clerk.get("/api/suppliers", query_string={"status": "pending"}))
+    row = next(s for s in pending if s["credit_code"] == "91350100MA3ABCDE05")
+    assert row["proposed_by"] == "clerk2" and row["note"].startswith("由合同 ") and row["note"].endswith("提交入库")
+    # Finance refuses it: the next contract naming it is refused with the reason.
+    finance.ok(finance.post(f"/api/suppliers/{row['id']}/review", {"approved": False, "comment": "资质不符"}))
+    again = clerk.start("contract_filing", contract_data(plan["id"], amount=10000, suppliers=[newcomer]))
+    assert "未通过供应商库审核：资质不符" in again["data"]["error_message"]
+
+
 def test_supplier_library_page(app):
     from helpers import Web
     clerk = Web(app, "clerk2")

@@ -237,6 +237,9 @@ def test_campaign_played_to_the_end(app, clock, campaign, login):
     assert login("clerk").ok(login("clerk").get(f"/api/instances/{filing['id']}"))["status"] == "completed"
     starts.dispatch(app.extensions["db"], clock())  # the joint members' project revocations
     play(users, skip={"确认年终处理情况"})
+    budget = _budget_system(app, login)
+    _budget_system_issues_guarantees(budget)
+    play(users, skip={"确认年终处理情况"})
 
     revoked = ("1.1a", "1.1b", "1.2a", "1.2b", "1.3project", "1.3emall", "1.3no_process", "1.3joint", "member",
                "1.7a", "1.7b")
@@ -282,7 +285,7 @@ def test_campaign_played_to_the_end(app, clock, campaign, login):
                                                               Project.id.in_([ids["1.3contract"],
                                                                               ids["1.5opened"]])))), Decimal(0))
 
-    _budget_system_acknowledges(app, login)
+    _budget_system_acknowledges(budget)
     report = login("finance").ok(login("finance").get("/api/year-end/2026"))
     for row in report["categories"]:
         if row["procedure"]:
@@ -292,18 +295,33 @@ def test_campaign_played_to_the_end(app, clock, campaign, login):
     assert [t["name"] for t in login("finance").tasks() if t["instance_id"] == campaign_instance["id"]] == []
 
 
-def _budget_system_acknowledges(app, login):
-    """二: the budget system reads the adjust/reduce requests through the integration API and acknowledges each;
-    the year-end instances waiting for it end."""
+def _budget_system(app, login):
+    """The budget system as an integration client: ``budget(method, path, json=…)`` calls /api/integration/v1."""
     admin = login("admin")
     key = admin.ok(admin.post("/api/integration-clients", {"name": "预算管理一体化系统"}), 201)["api_key"]
     client, headers = app.test_client(), {"Authorization": f"Bearer {key}"}
-    pending = client.get("/api/integration/v1/budget-requests?acknowledged=false", headers=headers).json
-    assert {r["kind"] for r in pending} >= {"adjust", "reduce"}
+    return lambda method, path, **kw: getattr(client, method)("/api/integration/v1" + path, headers=headers, **kw)
+
+
+def _budget_system_issues_guarantees(budget):
+    """二(二)3: finance approved the guarantee requests; the year-end instances wait until the budget system
+    issues the funds (its acknowledgement), then replace the contracts' funds and ask for the reduction."""
+    pending = [r for r in budget("get", "/budget-requests?acknowledged=false").json if r["kind"] == "guarantee"]
+    assert len(pending) == 2 and {r["status"] for r in pending} == {"approved"}
     for request in pending:
-        done = client.post(f"/api/integration/v1/budget-requests/{request['id']}/acknowledge", json={}, headers=headers)
+        done = budget("post", f"/budget-requests/{request['id']}/acknowledge", json={"note": "已下达"})
+        assert done.status_code == 200 and len(done.json["instances_moved_on"]) == 1, done.json
+
+
+def _budget_system_acknowledges(budget):
+    """二: the budget system reads the adjust/reduce requests through the integration API and acknowledges each;
+    the year-end instances waiting for it end."""
+    pending = budget("get", "/budget-requests?acknowledged=false").json
+    assert {r["kind"] for r in pending} == {"adjust", "reduce"}
+    for request in pending:
+        done = budget("post", f"/budget-requests/{request['id']}/acknowledge", json={})
         assert done.status_code == 200, done.json
-        assert done.json["instances_moved_on"] or request["kind"] == "guarantee"
+        assert done.json["instances_moved_on"]
 
 
 def _unapproved_plans_and_project(app, ids, big, clerk, reviewer, finance):

@@ -97,6 +97,11 @@ def _target(session, user, form):
         if instance is None or (instance.unit_id is not None and instance.unit_id not in units):
             raise NotFound("流程实例", instance_id)
         return f"instance/{instance.id}", instance.unit_id, None, None, instance.id
+    unit_id = (form.get("unit_id") or "").strip()
+    if unit_id:  # a start form about no record yet: the unit the procedure is started for
+        if not unit_id.isdecimal() or int(unit_id) not in units:
+            raise _bad("unit_id", "只能为本人所在单位上传附件")
+        return f"unit/{int(unit_id)}", int(unit_id), None, None, None
     raise _bad("record_type", "请指定附件所属的记录（record_type 与 record_id）或流程实例（instance_id）")
 
 
@@ -108,7 +113,8 @@ def _target(session, user, form):
 @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
     "file": {"type": "string", "format": "binary"},
     "record_type": {"type": "string", "description": "所属记录类型，如 contract、payment"},
-    "record_id": {"type": "integer"}, "instance_id": {"type": "integer", "description": "或所属流程实例"}}}}}})
+    "record_id": {"type": "integer"}, "instance_id": {"type": "integer", "description": "或所属流程实例"},
+    "unit_id": {"type": "integer", "description": "或（尚无记录的申请）所属单位"}}}}}})
 def upload():
     """上传附件（multipart，字段 file）；返回附件编号与 SHA-256。"""
     limit = max_bytes()

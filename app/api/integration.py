@@ -41,10 +41,10 @@ def authenticate():
         return  # not ours, or no such endpoint: the 404/405 comes first (and is logged)
     header = request.headers.get("Authorization", "")
     key = header[7:].strip() if header.startswith("Bearer ") else ""
-    client, key_id = IntegrationClient.authenticate(read_session(), key)
+    client, key_id, refused = IntegrationClient.authenticate(read_session(), key, now())
     g.integration_key_id = key_id
     if client is None:
-        abort(401, message="API 密钥无效、已更换或已吊销" if key else "请在 Authorization 头中提供 API 密钥（Bearer）")
+        abort(401, message=refused if key else "请在 Authorization 头中提供 API 密钥（Bearer）")
     g.integration_client = client
 
 

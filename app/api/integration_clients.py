@@ -1,11 +1,12 @@
 """Machine clients of the integration API, managed by the administrator (系统管理员):
 GET/POST /api/integration-clients, POST …/<id>/key (a new key; the old one is stale), POST …/<id>/revoke,
+(a key is valid for ``valid_days``, default 365, at most five years),
 GET /api/integration-calls (the call log). The key is in the answer of create and of a new key only."""
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from ..models.integration import MACHINE_ROLES, IntegrationCall, IntegrationClient
+from ..models.integration import KEY_DAYS, KEY_MAX_DAYS, MACHINE_ROLES, IntegrationCall, IntegrationClient
 from . import schemas
 from .common import groups_only, locked, now, read_session, transaction
 from .schemas import Int
@@ -24,6 +25,7 @@ class ClientOut(schemas.Base):
     created_by = fields.String()
     created_at = fields.DateTime()
     key_issued_at = fields.DateTime()
+    key_expires_at = fields.DateTime(allow_none=True, metadata={"description": "密钥到期时间：到期后调用为 401"})
     revoked_at = fields.DateTime(allow_none=True)
     last_used_at = fields.DateTime(allow_none=True)
 
@@ -32,11 +34,22 @@ class ClientWithKey(ClientOut):
     api_key = fields.String(metadata={"description": "API 密钥：只显示这一次，请妥善保存（系统只保存其摘要）"})
 
 
+def _valid_days():
+    return Int(load_default=KEY_DAYS, validate=validate.Range(min=1, max=KEY_MAX_DAYS,
+                                                                error=f"密钥有效期应为 1 到 {KEY_MAX_DAYS} 天"),
+               metadata={"description": f"密钥有效天数，默认 {KEY_DAYS}"})
+
+
+class KeyInput(schemas.Base):
+    valid_days = _valid_days()
+
+
 class ClientInput(schemas.Base):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100, error="客户端名称应为 1 到 100 个字符"),
                          error_messages={"required": "请填写客户端名称"})
     role = fields.String(load_default="budget_system", validate=validate.OneOf(
         list(MACHINE_ROLES), error="角色应为 " + "、".join(f"{k}（{v}）" for k, v in MACHINE_ROLES.items())))
+    valid_days = _valid_days()
 
 
 class CallQuery(schemas.Base):
@@ -77,20 +90,23 @@ def list_clients():
 def add_client(body):
     """新增集成客户端（如预算管理一体化系统）：返回的 API 密钥只显示这一次。"""
     with transaction() as (session, actor):
-        client, key = IntegrationClient.create(session, body["name"], body["role"], actor.username, now())
+        client, key = IntegrationClient.create(session, body["name"], body["role"], actor.username, now(),
+                                               body["valid_days"])
         return {**client.to_dict(), "api_key": key}
 
 
 @blp.route("/integration-clients/<int:client_id>/key", methods=["POST"])
 @groups_only("admin", message=ADMIN_ONLY)
+@blp.arguments(KeyInput, required=False, error_status_code=400)
 @blp.response(200, ClientWithKey)
+@blp.alt_response(400, schema=schemas.ApiError)
 @blp.alt_response(404, schema=schemas.ApiError)
 @blp.alt_response(409, schema=schemas.ApiError)
-def new_key(client_id):
-    """更换密钥：旧密钥立即失效（401）。"""
+def new_key(body, client_id):
+    """更换密钥：旧密钥立即失效（401）；新密钥有效 valid_days 天。"""
     with transaction() as (session, _):
         client = _client(session, client_id)
-        key = client.issue_key(now())
+        key = client.issue_key(now(), (body or {}).get("valid_days", KEY_DAYS))
         return {**client.to_dict(), "api_key": key}
 
 

@@ -51,6 +51,7 @@ class SupplierOut(schemas.Base):
     reviewed_by = fields.String(allow_none=True)
     reviewed_at = fields.DateTime(allow_none=True)
     review_comment = fields.String()
+    note = fields.String(metadata={"description": "来源：由哪份合同或评审结果提交入库（空为直接申请）"})
 
 
 @blp.route("", methods=["GET"])

@@ -135,11 +135,13 @@ def _pattern(pattern):
     return check
 
 
-def _field_for(component, context=None):
+def _field_for(component, context=None, optional=False):
     v = component.get("validate") or {}
     kind = component.get("type")
+    # ``optional``: the field (or its group) has a hide condition the server cannot tell (no context, or beyond
+    # form_conditions): never required. Where it can, _collect has left a hidden field out, a shown one is as declared.
     required = bool(v.get("required")) and not component.get("readonly") and not component.get("disabled") \
-        and not component.get("conditional")
+        and not optional
     common = {"required": required, "allow_none": not required, "error_messages": dict(MESSAGES)}
     if "defaultValue" in component:
         # form-js fills defaults in the browser; API callers get the same defaults here.
@@ -201,13 +203,30 @@ def _max_rows():
     return validate.Length(max=FORM_MAX_ROWS, error=f"最多 {FORM_MAX_ROWS} 项")
 
 
-def _collect(components, declared, context=None):
+def _hidden(component, context):
+    """True when the component's ``conditional.hide`` holds for ``context`` (form-js neither validates nor submits
+    a hidden field); False when it is shown; None when it cannot be told here (no context or an expression beyond
+    form_conditions): then the field is optional and its value kept, as before."""
+    hide = (component.get("conditional") or {}).get("hide")
+    if not hide:
+        return False
+    if context is None:
+        return None
+    found = form_conditions.condition(hide, context)
+    return None if found is form_conditions.UNKNOWN else found
+
+
+def _collect(components, declared, context=None, optional=False):
     for component in components:
         kind = component.get("type")
         if kind in _STATIC:
             continue
+        hidden = _hidden(component, context)
+        if hidden:
+            continue  # not declared: its value is dropped (unknown keys are excluded) and nothing is required
+        optional_here = optional or hidden is None
         if kind == "group" and not component.get("path"):
-            _collect(component.get("components", []), declared, context)
+            _collect(component.get("components", []), declared, context, optional_here)
         elif kind in ("group", "dynamiclist") and component.get("path"):
             sub = build_schema({"components": component.get("components", [])})
             if kind == "dynamiclist":
@@ -216,7 +235,7 @@ def _collect(components, declared, context=None):
             else:
                 declared[component["path"]] = fields.Nested(sub, required=False, allow_none=True)
         elif component.get("key"):
-            declared[component["key"]] = _field_for(component, context)
+            declared[component["key"]] = _field_for(component, context, optional_here)
 
 
 # Choices that end something for good (取消采购, 终止, 撤销): where the form has a reason field, it is required
@@ -276,8 +295,21 @@ def build_schema(form, context=None):
 
 
 def _dynamic(components):
-    """Does the form offer options by its data (valuesExpression)?"""
-    return any(c.get("valuesExpression") or _dynamic(c.get("components") or []) for c in components)
+    """Does the form depend on its data: options by ``valuesExpression``, fields hidden by ``conditional.hide``?"""
+    return any(c.get("valuesExpression") or (c.get("conditional") or {}).get("hide")
+               or _dynamic(c.get("components") or []) for c in components)
+
+
+def _defaults(components):
+    """{key: defaultValue} of the top-level fields (groups without a path included): a caller who leaves such a
+    field out gets its default stored, so conditions read the default too."""
+    found = {}
+    for c in components:
+        if c.get("type") == "group" and not c.get("path"):
+            found.update(_defaults(c.get("components") or []))
+        elif c.get("key") and "defaultValue" in c:
+            found[c["key"]] = c["defaultValue"]
+    return found
 
 
 _cache = {}
@@ -288,7 +320,8 @@ def validate_data(form, data, cache_key=None, context=None):
 
     ``cache_key`` (a deployed form's content hash) lets its schema be built once. ``context``: the data the
     step shows the form with ({} for a start, the instance's data for a task): options a ``valuesExpression``
-    gives (one form for a procedure's start and edit steps) are checked as form-js offers them there.
+    gives (one form for a procedure's start and edit steps) are checked as form-js offers them there, and a
+    field its ``conditional.hide`` hides there is neither required nor kept (form-js does not submit it).
     """
     if not isinstance(data, dict):
         raise ValidationError({"data": ["应为 JSON 对象"]})
@@ -297,7 +330,12 @@ def validate_data(form, data, cache_key=None, context=None):
     except DomainError as err:
         raise ValidationError({err.field or "data": [err.message]}) from None
     if context is not None and _dynamic(form.get("components", [])):
-        return build_schema(form, {**context, **data}).load(data)
+        # form-js evaluates conditions on the form's data: the step's data and what was typed into its fields (a
+        # caller cannot flip a condition with a key the form does not ask for); a field left out that has a default
+        # is read as the default (which is what this load stores for it)
+        typed = {k: v for k, v in data.items() if k in field_keys(form)}
+        shown = {**context, **_defaults(form.get("components", [])), **typed}
+        return build_schema(form, shown).load(data)
     schema = _cache.get(cache_key) if cache_key is not None else None
     if schema is None:
         schema = build_schema(form)

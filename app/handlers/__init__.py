@@ -110,3 +110,8 @@ class Context:
     @property
     def user_id(self):
         return self.user.id if self.user is not None else None
+
+    @property
+    def actor(self):
+        """Who acts, as histories name it: the user's name, a machine client's, or 系统 for timers."""
+        return self.user.username if self.user is not None else "system"

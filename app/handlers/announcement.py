@@ -3,6 +3,8 @@
 
 from ..models.announcement import SingleSourcePublicity, SmeReservationReport
 from . import handler
+from .common import bind, uploaded
+from ..models.attachment import hashes
 from ..models.base import BEIJING
 
 _PUBLICITY_FIELDS = ("source", "project_id", "plan_id", "tender_id", "title", "supplier", "experts", "reason",
@@ -19,18 +21,21 @@ def _publicity(ctx):
 @handler("single_source.submit")
 def publicity_submit(ctx):
     """保存→提交: a new publicity, or the returned one edited; checked, then into review."""
+    attached = uploaded(ctx, "附件")
+    values = {**{key: ctx.get(key) for key in _PUBLICITY_FIELDS}, "attachments": attached}
     if ctx.get("publicity_id") not in (None, ""):
         publicity = _publicity(ctx)
-        publicity.fill(ctx.session, {key: ctx.get(key) for key in _PUBLICITY_FIELDS})
+        publicity.fill(ctx.session, values)
     else:
         publicity = SingleSourcePublicity.new(ctx.instance.unit_id, ctx.user_id, ctx.now)
-        publicity.fill(ctx.session, {key: ctx.get(key) for key in _PUBLICITY_FIELDS})
+        publicity.fill(ctx.session, values)
         ctx.session.add(publicity)
         ctx.session.flush()
         publicity.number = f"DY{ctx.now.year}{publicity.id:06d}"
     publicity.submit()
+    bind(ctx, attached, "project", publicity.project_id)
     return {"publicity_id": publicity.id, "publicity_number": publicity.number, "project_id": publicity.project_id,
-            "plan_id": publicity.plan_id}
+            "plan_id": publicity.plan_id, "attachments": hashes(attached)}
 
 
 @handler("single_source.return")
@@ -74,7 +79,8 @@ def _report(ctx):
 @handler("sme_report.submit")
 def report_submit(ctx):
     today = ctx.now.astimezone(BEIJING).date()
-    values = {key: ctx.get(key) for key in _REPORT_FIELDS}
+    attached = uploaded(ctx, "附件")
+    values = {**{key: ctx.get(key) for key in _REPORT_FIELDS}, "attachments": attached}
     if ctx.get("report_id") not in (None, ""):
         report = _report(ctx)
         report.fill(ctx.session, values, today)
@@ -87,7 +93,7 @@ def report_submit(ctx):
     report.submit()
     share = report.sme_share
     return {"report_id": report.id, "report_number": report.number,
-            "sme_share": f"{share:.2%}" if share is not None else "—"}
+            "sme_share": f"{share:.2%}" if share is not None else "—", "attachments": hashes(attached)}
 
 
 @handler("sme_report.return")

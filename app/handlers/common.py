@@ -1,4 +1,6 @@
 """What the handlers of records entered on a contract share: loading records under a row lock, and attachments."""
+from sqlalchemy import select
+
 from ..models import Attachment, DomainError, NotFound
 from ..models.attachment import hashes
 
@@ -48,3 +50,21 @@ def outputs(record, key, attached=None, **extra):
     if attached is not None:
         out["attachments"] = hashes(attached)
     return out
+
+
+def uploaded(ctx, label, record_type=None, record_id=None, key="attachment_ids"):
+    """The files uploaded in a form's 附件 picker (``attachment_ids``, optional): checked to exist and to be the
+    instance's unit (400 naming the field otherwise), and bound to the record they document (``bind``).
+    [{attachment_id, name, sha256}]"""
+    attached = Attachment.resolve(ctx.session, ctx.get(key), ctx.instance.unit_id, key, label, required=False)
+    bind(ctx, attached, record_type, record_id)
+    return attached
+
+
+def bind(ctx, attached, record_type, record_id):
+    """Files uploaded on a task (against its instance, no record yet) now belong to ``record_type``/``record_id``
+    too, so the record's page lists them; files uploaded against a record keep it."""
+    if attached and record_type and record_id:
+        for row in ctx.session.scalars(select(Attachment).where(
+                Attachment.id.in_([a["attachment_id"] for a in attached]), Attachment.record_type.is_(None))):
+            row.record_type, row.record_id = record_type, record_id

@@ -83,8 +83,8 @@ def save(ctx):
 @handler("contract.submit")
 def submit(ctx):
     contract = _contract(ctx)
-    contract.submit(ctx.session, _plan(ctx, contract), _today(ctx))
-    return {}
+    proposed = contract.submit(ctx.session, _plan(ctx, contract), _today(ctx), ctx.actor, ctx.now)
+    return {"suppliers_proposed": [p.name for p in proposed]}
 
 
 @handler("contract.return")
@@ -123,11 +123,12 @@ def file(ctx):
 @handler("contract.change_request")
 def change_request(ctx):
     contract = _contract(ctx)
+    attached = uploaded(ctx, "变更说明附件", "contract", contract.id)
     request = contract.request_change(ctx.session, _plan(ctx, contract), _present(ctx, CHANGEABLE),
                                       ctx.get("explanation"), ctx.get("attachment_ref"), ctx.user_id, ctx.now,
-                                      request=_request(ctx, contract))
+                                      request=_request(ctx, contract), attachments=attached)
     ctx.session.flush()
-    return {"contract_request_id": request.id}
+    return {"contract_request_id": request.id, "attachments": hashes(attached)}
 
 
 @handler("contract.change_apply")
@@ -140,10 +141,11 @@ def change_apply(ctx):
 @handler("contract.termination_request")
 def termination_request(ctx):
     contract = _contract(ctx)
+    attached = uploaded(ctx, "终止说明附件", "contract", contract.id)
     request = contract.request_termination(ctx.get("reason"), ctx.get("explanation"), ctx.get("attachment_ref"),
-                                           ctx.user_id, ctx.now, request=_request(ctx, contract))
+                                           ctx.user_id, ctx.now, request=_request(ctx, contract), attachments=attached)
     ctx.session.flush()
-    return {"contract_request_id": request.id}
+    return {"contract_request_id": request.id, "attachments": hashes(attached)}
 
 
 @handler("contract.terminate")
@@ -156,10 +158,12 @@ def terminate(ctx):
 @handler("contract.account_change_request")
 def account_change_request(ctx):
     contract = _contract(ctx)
+    attached = uploaded(ctx, "账户变更附件", "contract", contract.id)
     request = contract.request_account_change(ctx.get("accounts"), ctx.get("reason"), ctx.get("attachment_ref"),
-                                              ctx.user_id, ctx.now, request=_request(ctx, contract))
+                                              ctx.user_id, ctx.now, request=_request(ctx, contract),
+                                              attachments=attached)
     ctx.session.flush()
-    return {"contract_request_id": request.id}
+    return {"contract_request_id": request.id, "attachments": hashes(attached)}
 
 
 @handler("contract.account_change_apply")
@@ -172,10 +176,11 @@ def account_change_apply(ctx):
 @handler("contract.revocation_request")
 def revocation_request(ctx):
     contract = _contract(ctx)
+    attached = uploaded(ctx, "合同撤销说明附件", "contract", contract.id)
     request = contract.request_revocation(ctx.get("reason"), ctx.get("attachment_ref"), ctx.user_id, ctx.now,
-                                          request=_request(ctx, contract))
+                                          request=_request(ctx, contract), attachments=attached)
     ctx.session.flush()
-    return {"contract_request_id": request.id}
+    return {"contract_request_id": request.id, "attachments": hashes(attached)}
 
 
 @handler("contract.revoke")
@@ -210,7 +215,8 @@ def fulfil(ctx):
 
 # -- supplementary_contract 补充合同 (001 §5.2), subcontract 分包合同 (001 §5.3) -----------------------
 from ..models import Project, Subcontract, SupplementaryContract  # noqa: E402
-from .common import attachments, lock, outputs, own_on  # noqa: E402
+from .common import attachments, lock, outputs, own_on, uploaded  # noqa: E402
+from ..models.attachment import hashes  # noqa: E402
 
 
 def _on_contract(ctx, model, key, what):

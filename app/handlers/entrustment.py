@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from ..models import Contract, DomainError, Plan, Tender, User
 from ..models.entrustment import Entrustment
-from ..models.supplier import refuse_rejected
+from ..models.supplier import enrol
 from . import handler
 
 
@@ -122,9 +122,9 @@ def evaluate(ctx):
     result = ctx.get("result")
     winner = {"name": ctx.get("winner_name"), "credit_code": ctx.get("winner_credit_code")}
     entrustment.evaluate(tender, _plan(ctx, entrustment), result, winner, ctx.get("award_amount"), ctx.get("reason"))
-    if entrustment.winner:  # 供应商库: a supplier refused entry cannot be awarded
-        refuse_rejected(ctx.session, entrustment.winner.get("credit_code"), entrustment.winner.get("name"),
-                        "winner_credit_code")
+    if entrustment.winner:  # 供应商库: a refused supplier cannot be awarded; a new one is proposed for review
+        enrol(ctx.session, [entrustment.winner], "winner_credit_code", ctx.actor, ctx.now,
+              f"委托单 {entrustment.number} 评审结果")
     if entrustment.status == "failed":
         tender.record_failure()
     return {"result": result}

@@ -6,7 +6,9 @@ from sqlalchemy import select
 from ..models import DomainError, ImportApproval, MethodChange, Plan, ProcessDefinition, Tender, User
 from ..models.entrustment import live_entrustment
 from . import handler
+from .common import uploaded
 from .plan import unit_facts
+from ..models.attachment import hashes
 
 
 def _plan(ctx, ident=None):
@@ -72,9 +74,10 @@ def method_change_open(ctx):
 def method_change_submit(ctx):
     change = _change(ctx)
     plan = _plan(ctx, change.plan_id)
-    change.fill(ctx.session, plan, {key: ctx.get(key) for key in _CHANGE_FIELDS})
+    attached = uploaded(ctx, "附件", "plan", plan.id)
+    change.fill(ctx.session, plan, {**{key: ctx.get(key) for key in _CHANGE_FIELDS}, "attachments": attached})
     change.submit(plan)
-    return {"new_method": change.new_method}
+    return {"new_method": change.new_method, "attachments": hashes(attached)}
 
 
 @handler("method_change.return")
@@ -134,7 +137,9 @@ def _approval(ctx):
 @handler("import_approval.submit")
 def import_submit(ctx):
     """保存→提交: a new application, or the returned one edited; checked, then into review."""
-    values = {key: ctx.get(key) for key in _IMPORT_FIELDS}
+    project_id = ctx.get("project_id")
+    attached = uploaded(ctx, "附件", "project", int(project_id) if str(project_id or "").isdigit() else None)
+    values = {**{key: ctx.get(key) for key in _IMPORT_FIELDS}, "attachments": attached}
     if ctx.get("import_approval_id") not in (None, ""):
         approval = _approval(ctx)
         approval.fill(ctx.session, values)
@@ -148,7 +153,7 @@ def import_submit(ctx):
         approval.number = f"JK{ctx.now.year}{approval.id:06d}"
     approval.submit()
     return {"import_approval_id": approval.id, "import_approval_number": approval.number,
-            "project_id": approval.project_id}
+            "project_id": approval.project_id, "attachments": hashes(attached)}
 
 
 @handler("import_approval.return")

@@ -15,6 +15,8 @@ from ..models import Contract, DomainError, Plan, Project, Tender, Unit
 from ..models.threshold import decentralized_limit
 from ..models.supervision import SupervisionRule, SupervisionWarning, ensure_rules
 from . import handler
+from .common import uploaded
+from ..models.attachment import hashes
 from ..models.base import BEIJING
 
 FILED = ("filed", "terminating", "terminated", "fulfilled")
@@ -238,5 +240,7 @@ def load(ctx):
 @handler("warning.resolve")
 def resolve(ctx):
     warning = _warning(ctx)
+    documented = warning.record_type if warning.record_type in ("plan", "project", "tender", "contract") else None
+    attached = uploaded(ctx, "附件", documented, warning.record_id)
     warning.resolve(ctx.get("outcome"), ctx.get("resolution"), ctx.user_id, ctx.now)
-    return {"warning_status": warning.status}
+    return {"warning_status": warning.status, "attachments": hashes(attached)}

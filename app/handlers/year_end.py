@@ -142,11 +142,22 @@ def apply_guarantee(ctx):
     return {"budget_request_id": request.id}
 
 
+def _request(ctx):
+    return ctx.session.get(BudgetSystemRequest, int(ctx.require("budget_request_id")), with_for_update=True)
+
+
+@handler("budget.review_guarantee")
+def review_guarantee(ctx):
+    """财政业务处室's decision on the guarantee request (approved: the budget system issues the funds next)."""
+    _request(ctx).record_review(ctx.get("approved") is True)
+    return {}
+
+
 @handler("budget.register_guarantee")
 def register_guarantee(ctx):
-    """The finance department approved: the guarantee funds arrive as a budget line, to replace the old one."""
-    request = ctx.session.get(BudgetSystemRequest, int(ctx.require("budget_request_id")), with_for_update=True)
-    line = request.approve_guarantee(ctx.session)
+    """The budget system issued the funds: they arrive as a budget line, to replace the old one."""
+    request = _request(ctx)
+    line = request.register_guarantee(ctx.session)
     ctx.session.flush()
     return {"to_budget_line_id": line.id, "kind": "replace", "amount": float(money(request.amount))}
 

@@ -64,6 +64,7 @@ class SingleSourcePublicity(Drafted, Audited, Base):
     experts: Mapped[list] = mapped_column(JSON, default=list)  # 论证专家 [{name, title, unit, opinion}]
     reason: Mapped[str] = mapped_column(Text, default="")  # 申请理由
     attachment_ref: Mapped[str] = mapped_column(String(200), default="")
+    attachments: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")  # uploaded files
     publicity_days: Mapped[int] = mapped_column(Integer, default=MIN_PUBLICITY_DAYS)
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     review_comment: Mapped[str] = mapped_column(Text, default="")
@@ -146,6 +147,7 @@ class SingleSourcePublicity(Drafted, Audited, Base):
         self.supplier, self.experts = supplier, parsed
         self.reason = _text(values.get("reason"), "reason", "申请理由及论证意见", 4000)
         self.attachment_ref = _text(values.get("attachment_ref"), "attachment_ref", "附件", required=False)
+        self.attachments = list(values.get("attachments") or [])
         self.publicity_days = days
         self._check_no_other(session)
 
@@ -184,7 +186,7 @@ class SingleSourcePublicity(Drafted, Audited, Base):
                 "source_label": PUBLICITY_SOURCES.get(self.source), "project_id": self.project_id,
                 "plan_id": self.plan_id, "tender_id": self.tender_id, "title": self.title,
                 "supplier": self.supplier or {}, "experts": self.experts or [], "reason": self.reason,
-                "attachment_ref": self.attachment_ref, "publicity_days": self.publicity_days, "status": self.status,
+                "attachment_ref": self.attachment_ref, "attachments": self.attachments or [], "publicity_days": self.publicity_days, "status": self.status,
                 "status_label": PUBLICITY_STATUSES[self.status], "review_comment": self.review_comment,
                 "published_at": self.published_at, "publicity_end": self.publicity_end, "ended_at": self.ended_at,
                 "created_at": self.created_at}
@@ -243,6 +245,7 @@ class SmeReservationReport(Drafted, Audited, Base):
     reserved_project_count: Mapped[int] = mapped_column(Integer, default=0)
     content: Mapped[str] = mapped_column(Text, default="")  # 执行情况说明
     attachment_ref: Mapped[str] = mapped_column(String(200), default="")
+    attachments: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")  # uploaded files
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     review_comment: Mapped[str] = mapped_column(Text, default="")
     published_at = mapped_column(UTCDateTime, nullable=True)
@@ -299,6 +302,7 @@ class SmeReservationReport(Drafted, Audited, Base):
             f"面向中小企业预留项目执行情况公告（{start.isoformat()} 至 {end.isoformat()}）"
         self.content = _text(values.get("content"), "content", "执行情况说明", 4000, required=False)
         self.attachment_ref = _text(values.get("attachment_ref"), "attachment_ref", "附件", required=False)
+        self.attachments = list(values.get("attachments") or [])
         other = session.scalar(select(SmeReservationReport.number).where(
             SmeReservationReport.unit_id == self.unit_id, SmeReservationReport.id != self.id,
             SmeReservationReport.status.not_in(("draft", "deleted")),
@@ -330,6 +334,6 @@ class SmeReservationReport(Drafted, Audited, Base):
                 "small_micro_contract_amount": self.small_micro_contract_amount,
                 "reserved_project_count": self.reserved_project_count,
                 "sme_share": str(self.sme_share) if self.sme_share is not None else None, "content": self.content,
-                "attachment_ref": self.attachment_ref, "status": self.status,
+                "attachment_ref": self.attachment_ref, "attachments": self.attachments or [], "status": self.status,
                 "status_label": REPORT_STATUSES[self.status], "review_comment": self.review_comment,
                 "published_at": self.published_at, "created_at": self.created_at}

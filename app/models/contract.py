@@ -307,18 +307,19 @@ class Contract(Audited, Base):
                               f"合同金额不能超过采购计划金额：合同金额 {amount:,.2f} 元，采购计划 {plan.number} "
                               f"金额 {plan.amount:,.2f} 元{detail}", field="amount")
 
-    def submit(self, session, plan, today):
-        """提交: complete, on a usable plan, within its amount; then into review."""
+    def submit(self, session, plan, today, actor, now):
+        """提交: complete, on a usable plan, within its amount, its suppliers in the library (new ones proposed to
+        it); then into review. Returns the suppliers proposed to the library."""
         self._require("draft", action="提交审核")
         self.check_complete(today)
         self.check_plan_usable(plan)
         self.check_plan_amount(session, plan)
         self.check_transaction(session, plan)
-        from .supplier import refuse_rejected  # 供应商库: a supplier refused entry is no contract party
-        for row in self.suppliers or []:
-            refuse_rejected(session, row.get("credit_code"), row.get("name"), "suppliers")
+        from .supplier import enrol  # 供应商库: a refused supplier is no contract party; a new one is reviewed
+        proposed = enrol(session, self.suppliers or [], "suppliers", actor, now, f"合同 {self.number}")
         self.status = "in_review"
         self.review_comment = ""
+        return proposed
 
     def return_for_edit(self, comment):
         """审核不通过: back to the entry post with the reviewer's comment."""
@@ -400,7 +401,7 @@ class Contract(Audited, Base):
         self.pending = kind
         return request
 
-    def request_change(self, session, plan, values, explanation, attachment_ref, user_id, now, request=None):
+    def request_change(self, session, plan, values, explanation, attachment_ref, user_id, now, request=None, attachments=None):
         """合同变更: the new content (keys given replace the current ones) goes to review; nothing changes yet."""
         self._begin("change", request)
         explanation = _text(explanation, "explanation", "变更说明", 2000)
@@ -425,20 +426,22 @@ class Contract(Audited, Base):
         self.check_plan_amount(session, plan, amount)
         return self._submit("change", request, user_id, now, reason="", explanation=explanation,
                             attachment_ref=_text(attachment_ref, "attachment_ref", "变更说明附件", required=False),
+                            attachments=list(attachments or []),
                             proposed=proposed)
 
-    def request_termination(self, reason, explanation, attachment_ref, user_id, now, request=None):
+    def request_termination(self, reason, explanation, attachment_ref, user_id, now, request=None, attachments=None):
         """合同终止: from the request on the contract is 终止中 (no new payment or write-off)."""
         self._begin("termination", request)
         request = self._submit("termination", request, user_id, now,
                                reason=_text(reason, "reason", "终止原因", 500),
                                explanation=_text(explanation, "explanation", "终止情况说明", 2000),
                                attachment_ref=_text(attachment_ref, "attachment_ref", "终止说明附件", required=False),
+                               attachments=list(attachments or []),
                                proposed={})
         self.status = "terminating"
         return request
 
-    def request_account_change(self, accounts, reason, attachment_ref, user_id, now, request=None):
+    def request_account_change(self, accounts, reason, attachment_ref, user_id, now, request=None, attachments=None):
         """账户变更: the new payee accounts go to review."""
         self._begin("account_change", request)
         accounts = parse_accounts(accounts)
@@ -449,9 +452,10 @@ class Contract(Audited, Base):
         return self._submit("account_change", request, user_id, now, reason=_text(reason, "reason", "变更原因", 500),
                             explanation="",
                             attachment_ref=_text(attachment_ref, "attachment_ref", "账户变更附件", required=False),
+                            attachments=list(attachments or []),
                             proposed={"accounts": accounts})
 
-    def request_revocation(self, reason, attachment_ref, user_id, now, request=None):
+    def request_revocation(self, reason, attachment_ref, user_id, now, request=None, attachments=None):
         """合同撤销: only a contract nothing has been paid on (otherwise 合同终止)."""
         self._begin("revocation", request)
         if self.paid_amount > 0:
@@ -459,6 +463,7 @@ class Contract(Audited, Base):
         return self._submit("revocation", request, user_id, now, reason=_text(reason, "reason", "撤销原因", 500),
                             explanation="",
                             attachment_ref=_text(attachment_ref, "attachment_ref", "撤销说明附件", required=False),
+                            attachments=list(attachments or []),
                             proposed={})
 
     def _decide(self, request, kind):
@@ -664,7 +669,8 @@ class ContractRequest(Audited, Base):
     status: Mapped[str] = mapped_column(String(16), default="in_review", index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     explanation: Mapped[str] = mapped_column(Text, default="")
-    attachment_ref: Mapped[str] = mapped_column(String(200), default="")
+    attachment_ref: Mapped[str] = mapped_column(String(200), default="")  # a typed reference (older API callers)
+    attachments: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")  # [{attachment_id, name, sha256}]
     proposed: Mapped[dict] = mapped_column(JSON, default=dict)  # change: new content; account change: {accounts}
     review_comment: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
@@ -684,7 +690,7 @@ class ContractRequest(Audited, Base):
         return {"id": self.id, "contract_id": self.contract_id, "kind": self.kind,
                 "kind_label": REQUEST_KINDS[self.kind], "status": self.status,
                 "status_label": REQUEST_STATUSES[self.status], "reason": self.reason, "explanation": self.explanation,
-                "attachment_ref": self.attachment_ref, "proposed": self.proposed or {},
+                "attachment_ref": self.attachment_ref, "attachments": self.attachments or [], "proposed": self.proposed or {},
                 "review_comment": self.review_comment, "created_at": self.created_at, "decided_at": self.decided_at}
 
 

@@ -36,6 +36,7 @@ class MethodChange(Audited, Base):
     agency_reason: Mapped[str] = mapped_column(Text, default="")  # 流标重招申请理由
     reason: Mapped[str] = mapped_column(Text, default="")  # 变更原因
     attachment_ref: Mapped[str] = mapped_column(String(200), default="")
+    attachments: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")  # uploaded files
     supplier: Mapped[dict] = mapped_column(JSON, default=dict)  # 单一来源: 拟定供应商 {name, credit_code}
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     review_comment: Mapped[str] = mapped_column(Text, default="")
@@ -57,7 +58,7 @@ class MethodChange(Audited, Base):
                               field="plan_id")
         change = cls(number=uuid.uuid4().hex[:20], unit_id=plan.unit_id, plan_id=plan.id,
                      tender_id=tender.id if tender is not None else None, origin=origin, old_method=plan.method,
-                     agency_reason=agency_reason, reason="", attachment_ref="", supplier={},
+                     agency_reason=agency_reason, reason="", attachment_ref="", attachments=[], supplier={},
                      status="requested" if origin == "agency" else "draft", review_comment="", created_by=user_id,
                      created_at=now)
         session.add(change)
@@ -125,6 +126,7 @@ class MethodChange(Audited, Base):
             supplier = parse_suppliers([given])[0]
         self.new_method, self.reason, self.supplier = method, reason[:4000], supplier
         self.attachment_ref = (values.get("attachment_ref") or "").strip()[:200]
+        self.attachments = list(values.get("attachments") or [])
         self.status = "draft"
 
     def submit(self, plan):
@@ -165,5 +167,6 @@ class MethodChange(Audited, Base):
                 "old_method": self.old_method, "old_method_label": METHODS.get(self.old_method),
                 "new_method": self.new_method, "new_method_label": METHODS.get(self.new_method),
                 "agency_reason": self.agency_reason, "reason": self.reason, "attachment_ref": self.attachment_ref,
+                "attachments": self.attachments or [],
                 "supplier": self.supplier or {}, "status": self.status, "status_label": STATUSES[self.status],
                 "review_comment": self.review_comment, "created_at": self.created_at, "decided_at": self.decided_at}

@@ -40,6 +40,7 @@ class ImportApproval(Drafted, Audited, Base):
     experts: Mapped[list] = mapped_column(JSON, default=list)  # 论证专家 [{name, title, unit, opinion}]
     reason: Mapped[str] = mapped_column(Text, default="")  # 申请内容（申请理由）
     attachment_ref: Mapped[str] = mapped_column(String(200), default="")
+    attachments: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")  # uploaded files
     review_comment: Mapped[str] = mapped_column(Text, default="")
     published_at = mapped_column(UTCDateTime, nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
@@ -85,6 +86,7 @@ class ImportApproval(Drafted, Audited, Base):
         self.reason = _text(values.get("reason"), "reason", "申请理由", 4000)
         self.title = _text(values.get("title"), "title", "公示标题", 200, required=False) or f"{project.name}进口产品采购公示"
         self.attachment_ref = _text(values.get("attachment_ref"), "attachment_ref", "附件", 200, required=False)
+        self.attachments = list(values.get("attachments") or [])
 
     def return_for_edit(self, comment):
         """审核不通过 (reviewer or finance): back to the entry post with the comment."""
@@ -104,7 +106,7 @@ class ImportApproval(Drafted, Audited, Base):
     def to_dict(self):
         return {"id": self.id, "number": self.number, "unit_id": self.unit_id, "project_id": self.project_id,
                 "title": self.title, "items": self.items or [], "experts": self.experts or [], "reason": self.reason,
-                "attachment_ref": self.attachment_ref, "status": self.status,
+                "attachment_ref": self.attachment_ref, "attachments": self.attachments or [], "status": self.status,
                 "status_label": IMPORT_STATUSES.get(self.status, self.status), "review_comment": self.review_comment,
                 "published_at": self.published_at, "created_at": self.created_at}
 

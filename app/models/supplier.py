@@ -3,7 +3,8 @@
 A supplier enters the library through a reviewed step: a clerk or an agency proposes it (待审核), finance or the
 administrator approves (已入库) or rejects it (不予入库, with the reason). Every 统一社会信用代码 the service takes —
 here, on contracts, awards and subcontracts — is checked against GB 32100-2015: 18 characters of the code's
-alphabet and the check digit. A contract or an award naming a supplier the library has refused is refused."""
+alphabet and the check digit. A contract or an award naming a supplier the library has refused is refused; one it does not hold yet is proposed
+to it for review (``enrol``)."""
 from sqlalchemy import Boolean, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -42,14 +43,23 @@ def check_credit_code(value, field, label, required=False):
     return code
 
 
-def refuse_rejected(session, code, name, field):
-    """Contracts and awards: a supplier the library refused cannot be named."""
-    if not code:
-        return
-    row = session.scalars(select(Supplier).where(Supplier.credit_code == code)).first()
-    if row is not None and row.status == "rejected":
-        raise DomainError("SUPPLIER_REJECTED", f"供应商 {name or row.name}（{code}）未通过供应商库审核：{row.review_comment}",
-                          field=field)
+def enrol(session, parties, field, actor, now, source):
+    """Contracts and awards name suppliers of the library. A supplier the library refused is refused here; one the
+    library does not hold yet is proposed to it (待审核, with ``source`` saying which record named it) in the same
+    transaction, so finance reviews every new supplier and nothing enters silently. Returns the proposed rows."""
+    proposed = []
+    for party in parties:
+        code, name = (party or {}).get("credit_code"), (party or {}).get("name")
+        if not code:
+            continue
+        row = session.scalars(select(Supplier).where(Supplier.credit_code == code)).first()
+        if row is None:
+            proposed.append(Supplier.propose(session, {"name": name, "credit_code": code}, actor, now,
+                                             note=f"由{source}提交入库"))
+        elif row.status == "rejected":
+            raise DomainError("SUPPLIER_REJECTED", f"供应商 {name or row.name}（{code}）未通过供应商库审核："
+                                                   f"{row.review_comment}", field=field)
+    return proposed
 
 
 class Supplier(Base):
@@ -69,9 +79,10 @@ class Supplier(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
     reviewed_at = mapped_column(UTCDateTime, nullable=True)
     review_comment: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(String(200), default="")  # where a proposal came from (a contract, an award)
 
     @classmethod
-    def propose(cls, session, values, actor, now):
+    def propose(cls, session, values, actor, now, note=""):
         code = check_credit_code(values.get("credit_code"), "credit_code", "统一社会信用代码", required=True)
         existing = session.scalars(select(cls).where(cls.credit_code == code)).first()
         if existing is not None:
@@ -83,7 +94,7 @@ class Supplier(Base):
                                                 required=False),
                        address=text_field(values.get("address"), "address", "地址", 200, required=False),
                        is_sme=bool(values.get("is_sme")), status="pending", proposed_by=actor, proposed_at=now,
-                       review_comment="")
+                       review_comment="", note=note)
         session.add(supplier)
         session.flush()
         return supplier
@@ -102,4 +113,4 @@ class Supplier(Base):
                 "contact_phone": self.contact_phone, "address": self.address, "is_sme": self.is_sme,
                 "status": self.status, "status_label": STATUSES[self.status], "proposed_by": self.proposed_by,
                 "proposed_at": self.proposed_at, "reviewed_by": self.reviewed_by, "reviewed_at": self.reviewed_at,
-                "review_comment": self.review_comment}
+                "review_comment": self.review_comment, "note": self.note}

@@ -198,8 +198,13 @@ class BudgetSystemRequest(Audited, Base):
     acknowledgement: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     def acknowledge(self, by, note, now):
+        """The budget system's receipt. A guarantee request is acknowledged once finance approved it (the funds
+        are issued then); a rejected one is void."""
         if self.acknowledged_at is not None:
             raise DomainError("ALREADY_ACKNOWLEDGED", f"预算系统申请 {self.id} 已于 {beijing(self.acknowledged_at)} 确认")
+        if self.kind == "guarantee" and self.status != "approved":
+            raise DomainError("REQUEST_STATE", f"保障性资金申请 {self.id} " + (
+                "未通过财政业务处室审核，已作废" if self.status == "rejected" else "尚待财政业务处室审核，审核通过后再下达"))
         self.acknowledged_at, self.acknowledged_by, self.acknowledgement = now, by, note or ""
 
     def to_dict(self, session):
@@ -223,10 +228,21 @@ class BudgetSystemRequest(Audited, Base):
         return cls(kind=kind, unit_id=line.unit_id, budget_line_id=line.id, amount=amount,
                    fund_type=fund_type or line.fund_type, code=code or "", status="requested", note=note or "")
 
-    def approve_guarantee(self, session):
-        """财政业务处室 approved the guarantee funds: they arrive as a new budget line of the unit."""
+    def record_review(self, approved):
+        """财政业务处室's decision on a guarantee request: approved ones wait for the budget system to issue the
+        funds; rejected ones are void (the clerk applies again)."""
         if self.kind != "guarantee" or self.status != "requested":
             raise DomainError("REQUEST_STATE", "该申请不是待审核的保障性资金申请")
+        self.status = "approved" if approved else "rejected"
+
+    def register_guarantee(self, session):
+        """The budget system issued the approved guarantee funds: the line it pushed (by the request's code), or
+        a new budget line of the unit. (Instances of ye_budget_surplus before version 2 reach here straight from
+        finance's approval, with no recorded review: their request is approved now.)"""
+        if self.kind == "guarantee" and self.status == "requested":
+            self.status = "approved"
+        if self.kind != "guarantee" or self.status != "approved":
+            raise DomainError("REQUEST_STATE", "该申请不是已审核通过的保障性资金申请")
         original = session.get(BudgetLine, self.budget_line_id)
         if not self.code.strip():
             raise DomainError("CODE_REQUIRED", "请填写保障性资金的指标编码", field="code", status=400)
@@ -235,12 +251,10 @@ class BudgetSystemRequest(Audited, Base):
         if pushed is not None:  # the budget system already pushed the line (integration API): use it
             if pushed.unit_id != self.unit_id or pushed.free_amount < self.amount:
                 raise DomainError("GUARANTEE_LINE", f"指标 {self.code} 已存在，但不属于本单位或可用余额不足 {self.amount:,.2f} 元")
-            self.status = "approved"
             return pushed
         line = BudgetLine(code=self.code, name=f"政府采购保障性资金（{original.name}）", unit_id=self.unit_id,
                           year=original.year, fund_type=self.fund_type, amount=self.amount, used_amount=Decimal("0"))
         session.add(line)
-        self.status = "approved"
         return line
 
 

@@ -11,6 +11,7 @@ from ..api.common import current_user, domain_error_response, now, read_session
 from ..api.errors import unexpected
 from ..models import DomainError, Unit
 from . import bp
+from .icons import icon
 from .present import FILTERS, dt  # noqa: F401 - FILTERS re-exported for init_web
 
 CSRF_KEY = "csrf"
@@ -174,6 +175,6 @@ def _units_label(user):
 @bp.app_context_processor
 def _context():
     user = g.get("user")
-    return {"csrf_token": csrf_token, "me": user, "nav": nav_for(user), "qs": qs,
+    return {"csrf_token": csrf_token, "me": user, "nav": nav_for(user), "qs": qs, "icon": icon,
             "my_units_label": _units_label(user) if user is not None else "",
             "now_local": dt(now())}

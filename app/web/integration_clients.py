@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..api.common import now, read_session, transaction
 from ..models import DomainError, NotFound
-from ..models.integration import MACHINE_ROLES, IntegrationCall, IntegrationClient
+from ..models.integration import KEY_DAYS, KEY_MAX_DAYS, MACHINE_ROLES, IntegrationCall, IntegrationClient
 from . import bp
 from .common import NAV, login_required, refuse, web_user
 
@@ -19,7 +19,8 @@ def _page(key=None, client=None, status=200, error=None):
     calls = list(session.scalars(select(IntegrationCall).order_by(IntegrationCall.id.desc()).limit(50)))
     return render_template("integration_clients.html", active="integration_clients", clients=clients, calls=calls,
                            names={c.id: c.name for c in clients}, roles=MACHINE_ROLES, new_key=key,
-                           key_client=client, error=error, can_write="admin" in web_user().groups), status
+                           key_client=client, error=error, can_write="admin" in web_user().groups, now=now(),
+                           key_days=KEY_DAYS, key_max_days=KEY_MAX_DAYS), status
 
 
 @bp.route("/integration-clients")
@@ -37,18 +38,21 @@ def integration_client_action():
     if "admin" not in web_user().groups:
         return refuse(403, "只有系统管理员可以管理集成客户端")
     action = request.form.get("action", "create")
+    days = request.form.get("valid_days", KEY_DAYS, type=int)  # not a number → the model's 400 message
+    days = days if days is not None else 0
     try:
         with transaction() as (session, user):
             if action == "create":
                 client, key = IntegrationClient.create(session, request.form.get("name"),
-                                                       request.form.get("role") or "budget_system", user.username, now())
+                                                       request.form.get("role") or "budget_system", user.username, now(),
+                                                       days)
                 return _page(key, client.name)
             client_id = request.form.get("client_id", type=int)
             client = session.get(IntegrationClient, client_id or 0, with_for_update=True)
             if client is None:
                 raise NotFound("集成客户端", client_id)
             if action == "key":
-                key = client.issue_key(now())
+                key = client.issue_key(now(), days)
                 return _page(key, client.name)
             client.revoke(now())
     except DomainError as err:

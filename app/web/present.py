@@ -252,6 +252,50 @@ def visible_record(session, user, record_type, record_id):
     return obj
 
 
+def attachments(session, value, unit_id=None):
+    """The attachments a form value names (a list of ids, or of {attachment_id}), of ``unit_id``: [{id, name, size,
+    url}] in the order given; ids that are not (or no longer) the unit's are left out."""
+    from ..models import Attachment
+    ids = []
+    for item in value if isinstance(value, list) else [value]:
+        ident = item.get("attachment_id", item.get("id")) if isinstance(item, dict) else item
+        if isinstance(ident, int) and not isinstance(ident, bool) or (isinstance(ident, str) and ident.isdigit()):
+            ids.append(int(ident))
+    if not ids:
+        return []
+    rows = {a.id: a for a in session.scalars(select(Attachment).where(Attachment.id.in_(ids)))}
+    return [file_link(rows[i]) for i in dict.fromkeys(ids) if i in rows and (unit_id is None or rows[i].unit_id == unit_id)]
+
+
+def with_files(session, schema, data, unit_id):
+    """For a form's file pickers holding ids already uploaded (an edit task, a done task): ``_files_<key>`` in
+    ``data``, the files' names and links, so the page shows them beside the picker (filepicker.js)."""
+    stack = list((schema or {}).get("components") or [])
+    while stack:
+        c = stack.pop()
+        stack.extend(c.get("components") or [])
+        key = c.get("key")
+        if c.get("type") == "filepicker" and key and isinstance(data.get(key), list) and data[key]:
+            data[f"_files_{key}"] = [{k: v for k, v in f.items() if k != "at"}
+                                     for f in attachments(session, data[key], unit_id)]
+    return data
+
+
+def file_link(row):
+    from ..models.attachment import size_text
+    return {"id": row.id, "name": row.name, "size": size_text(row.size) if row.size >= 1024 else f"{row.size} 字节",
+            "at": row.uploaded_at,
+            "url": url_for("attachments.download", attachment_id=row.id)}
+
+
+def record_files(session, record_type, obj):
+    """Files uploaded for a record (against it, or bound to it when the request they document was submitted)."""
+    from ..models import Attachment
+    rows = session.scalars(select(Attachment).where(Attachment.record_type == record_type,
+                                                    Attachment.record_id == obj.id).order_by(Attachment.id))
+    return [file_link(r) for r in rows]
+
+
 def record_detail(session, record_type, obj):
     """Label/value rows describing a record, for the task and record pages."""
     brief = record_brief(record_type, obj)
@@ -314,6 +358,7 @@ def record_detail(session, record_type, obj):
         from ..models import Project
         extra["project"] = record_brief("project", session.get(Project, obj.project_id))
     extra["sections"] = related(session, record_type, obj)
+    extra["files"] = record_files(session, record_type, obj)
     return {**brief, "rows": rows, **extra}
 
 

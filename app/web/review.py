@@ -8,7 +8,7 @@ changed since the submission the last review saw are listed (old → new).
 """
 from sqlalchemy import select
 
-from ..engine import deployments, runtime
+from ..engine import deployments, form_conditions, runtime
 from ..models import HumanTask, ProcessDefinition
 from . import present
 
@@ -54,6 +54,21 @@ def _start_form_key(session, instance):
     definition = session.get(ProcessDefinition, instance.definition_id)
     start = runtime._start_event(deployments.parsed(definition).spec) if definition is not None else None
     return (start.extensions or {}).get("form_key") if start is not None else None
+
+
+# What a task's submission is shown with besides its own values: the instance's data as the step showed the form
+# (one form serves a procedure's start and edit steps, its conditionals tell them apart: issue 19), without what
+# belongs to one moment (a check's error, a review's decision and comment).
+_MOMENTARY = {"error_code", "error_message", "approved", "comment"}
+
+
+def step_context(instance):
+    return {k: v for k, v in (instance.data or {}).items() if k not in _MOMENTARY} if instance is not None else {}
+
+
+def _hidden(component, data):
+    hide = (component.get("conditional") or {}).get("hide")
+    return bool(hide) and form_conditions.condition(hide, data) is True
 
 
 def _shown(value, key):
@@ -111,8 +126,11 @@ def request_view(session, row, instance, events):
     if shown is None:
         return None
     names = present.user_names(session, [event.actor])
-    view = {"title": shown.schema.get("title") or _title(shown.schema, key), "by": names.get(event.actor, event.actor),
-            "at": event.at, "schema": present.plain_form(shown.schema), "data": dict(values), "changes": [], "resubmitted": False}
+    data = dict(values) if event.type == "instance_started" else {**step_context(instance), **values}
+    view = {"title": shown.schema.get("title") or _title(shown.schema, key, data),
+            "by": names.get(event.actor, event.actor), "at": event.at,
+            "schema": present.plain_form(_without_files(shown.schema)), "data": data,
+            "files": _files(session, shown.schema, values, instance.unit_id), "changes": [], "resubmitted": False}
     seen = [n for n in reviewed if n > 0]
     if seen and seen[-1] < len(submissions):  # resubmitted after a review: compare with what that review saw
         earlier = submissions[seen[-1] - 1]
@@ -124,9 +142,26 @@ def request_view(session, row, instance, events):
     return view
 
 
-def _title(schema, key):
+def _without_files(schema):
+    """The form without its file pickers: what was uploaded is listed as download links instead (``_files``)."""
+    def keep(components):
+        return [{**c, "components": keep(c["components"])} if isinstance(c.get("components"), list) else c
+                for c in components if c.get("type") != "filepicker"]
+    return {**schema, "components": keep(schema.get("components") or [])}
+
+
+def _files(session, schema, values, unit_id):
+    """[(label, [attachment])] of every file picker of the form: the files submitted in it, of the unit."""
+    out = []
     for c in _components(schema):
-        if c.get("type") == "text" and isinstance(c.get("text"), str):
+        if c.get("type") == "filepicker" and c.get("key"):
+            out.append((c.get("label") or "附件", present.attachments(session, values.get(c["key"]), unit_id)))
+    return out
+
+
+def _title(schema, key, data):
+    for c in _components(schema):
+        if c.get("type") == "text" and isinstance(c.get("text"), str) and not _hidden(c, data):
             line = c["text"].strip().splitlines()[0].lstrip("#").strip()
             if line:
                 return line

@@ -319,7 +319,9 @@ def task_detail(task_id):
     form = deployments.latest_form(session, row.form_key) if row.form_key else None
     can_act = row.status == "open" and runtime.can_act(session, user, row) \
         and row.claimed_by in (None, user.username)
-    data = _task_data(session, user, row) if row.status == "open" else _submitted_data(events, row)
+    # a done task's form as its step showed it: the instance's data under what was submitted (review.step_context)
+    data = _task_data(session, user, row) if row.status == "open" \
+        else {**review.step_context(instance), **_submitted_data(events, row)}
     if form is not None and row.unit_id is not None:
         data.update(_option_lists(session, form.schema, {row.unit_id}))
     record = present.visible_record(session, user, row.record_type, row.record_id)
@@ -330,6 +332,7 @@ def task_detail(task_id):
     schema = present.plain_form(form.schema) if form else None
     if schema is not None and row.unit_id is not None:
         pickers.with_pickers(session, schema, data, {row.unit_id})
+        present.with_files(session, schema, data, row.unit_id)
     names = present.process_names(session)
     people = present.user_names(session, [row.claimed_by, row.assignee, row.completed_by])
     return render_template(

@@ -154,6 +154,7 @@ def test_before_signers_then_the_holder_decides(pages, login, size):
     panel.get_by_role("button", name="确认加签").click()
     expect(panel.get_by_test_id("ops-result")).to_contain_text("已加签")
     expect(holder.get_by_test_id("signer")).to_have_count(2)
+    expect(holder.get_by_test_id("task-ops")).to_have_attribute("data-ready", "true")  # the reloaded page's handlers
     _no_overflow(holder)
     holder.get_by_test_id("signer").filter(has_text="王领导").get_by_role("button", name="减签").click()
     expect(holder.get_by_test_id("signer").filter(has_text="王领导")).to_contain_text("已减签")

@@ -41,7 +41,8 @@
     }
     return message;
   }
-  var TEXTS = { 'Add new': '新增一行', 'Collapse': '收起', 'Select': '请选择', 'Search': '搜索' };
+  var TEXTS = { 'Add new': '新增一行', 'Collapse': '收起', 'Select': '请选择', 'Search': '搜索',
+                'Browse': '选择文件', 'No files selected': '未选择文件' };
   function localize(node) {
     var walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT, null);
     var text;
@@ -50,6 +51,8 @@
       if (TEXTS[value]) { text.nodeValue = text.nodeValue.replace(value, TEXTS[value]); }
       var expand = /^Expand all \((\d+)\)$/.exec(value);
       if (expand) { text.nodeValue = '展开全部（' + expand[1] + '）'; }
+      var picked = /^(\d+) files selected$/.exec(value);
+      if (picked) { text.nodeValue = '已选择 ' + picked[1] + ' 个文件'; }
     }
     node.querySelectorAll('input[placeholder="Search"]').forEach(function (el) { el.placeholder = '搜索'; });
   }
@@ -261,6 +264,7 @@
     schema = JSON.parse(schemaNode.textContent);
     NUMBERS = GovMoney.prepare(schema);
     var data = walkNumbers(JSON.parse(document.getElementById('form-data').textContent || '{}'), toDisplay);
+    GovFiles.keep(schema, data);  // files uploaded before (an edit task) are listed beside the picker
     // debounce: false — every keystroke is in the form's data at once, so a quick click on 提交 right after
     // typing submits what is on screen (form-js otherwise applies input 300 ms later).
     form = new FormViewer.Form({ container: root, properties: { readOnly: readOnly }, debounce: false });
@@ -277,19 +281,21 @@
     new MutationObserver(function (records) {
       var added = false;
       records.forEach(function (r) {
+        if (r.type === 'characterData' && r.target.parentNode) { localize(r.target.parentNode); }  // 1 → 2 files
         r.addedNodes.forEach(function (n) {
           if (n.nodeType === 1 && n.className !== 'money-hint') { added = true; localize(n); } else if (n.nodeType === 3 && n.parentNode) { localize(n.parentNode); }
         });
       });
       schedulePickers();
       if (added) { decorateNumbers(); }
-    }).observe(root, { childList: true, subtree: true });
+    }).observe(root, { childList: true, subtree: true, characterData: true });
     // A picker opened before the timer ran (a fast click) is put into Chinese as it gets focus.
     root.addEventListener('focusin', function () { localizePickers(root); });
     return form.importSchema(schema, data).then(function () {
       localize(root);
       localizePickers(root);
       decorateNumbers();
+      GovFiles.decorate(root, form, readOnly);
       root.setAttribute('data-ready', 'true');
       form.on('changed', function () { /* keep the banner until the next submit */ });
     }).catch(function (err) {
@@ -303,14 +309,18 @@
   // the handlers resolve (Attachment.resolve). On a task the files belong to its process instance; on a start
   // form to the record the procedure acts on. A file uploaded once is not uploaded again on a resubmit.
   var uploaded = new WeakMap();
-  var RECORD_KEYS = [['contract_id', 'contract'], ['project_id', 'project'], ['plan_id', 'plan']];
+  // A start form about no record yet (执行情况公告) files its uploads under the unit it is started for.
+  var RECORD_KEYS = [['contract_id', 'contract'], ['project_id', 'project'], ['plan_id', 'plan'],
+                     ['tender_id', 'tender']];
   function attachTarget(data) {
     var instanceId = root.getAttribute('data-instance-id');
     if (instanceId) { return { instance_id: instanceId }; }
     for (var i = 0; i < RECORD_KEYS.length; i++) {
       if (data[RECORD_KEYS[i][0]]) { return { record_type: RECORD_KEYS[i][1], record_id: data[RECORD_KEYS[i][0]] }; }
     }
-    return null;
+    var unit = document.getElementById('unit-select');
+    var unitId = unit ? unit.value : root.getAttribute('data-unit-id');
+    return unitId ? { unit_id: unitId } : null;
   }
   function uploadOne(file, target) {
     if (uploaded.has(file)) { return Promise.resolve(uploaded.get(file)); }
@@ -421,7 +431,7 @@
     submitButton.classList.add('loading');
     var typed = walkNumbers(JSON.parse(JSON.stringify(result.data)), toValue);
     uploadFiles(typed, result.files).then(function (data) {
-      return send(Object.assign({ data: data }, extraPayload()));
+      return send(Object.assign({ data: GovFiles.merge(data) }, extraPayload()));
     }, function (err) {
       submitButton.disabled = false;
       submitButton.classList.remove('loading');

@@ -120,4 +120,6 @@
       field.focus();
     });
   });
+  // Every handler is bound: a click before this would submit the bare form (tests wait for it after a reload).
+  panel.setAttribute("data-ready", "true");
 })();

@@ -95,3 +95,21 @@
   mark();
   window.addEventListener('resize', mark);
 })();
+
+/* Tables of class "cards" (task, process and record lists) are read as cards on a phone (web.css): each cell
+ * carries its column's name in data-label, taken from the header, so the templates need not repeat it. */
+(function () {
+  'use strict';
+  document.querySelectorAll('table.cards').forEach(function (table) {
+    var names = Array.prototype.map.call(table.querySelectorAll('thead th'), function (th) {
+      return th.textContent.trim();
+    });
+    table.querySelectorAll('tbody tr').forEach(function (row) {
+      Array.prototype.forEach.call(row.cells, function (cell, i) {
+        if (!cell.hasAttribute('data-label') && names[i] && !cell.hasAttribute('colspan')) {
+          cell.setAttribute('data-label', names[i]);
+        }
+      });
+    });
+  });
+})();
