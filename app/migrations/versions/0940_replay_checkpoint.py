@@ -1,14 +1,14 @@
 """replay_checkpoint (where the daily verification continues from) and process_instance.search_text (issue 16)
 
 Revision ID: 0940
-Revises: 0800
+Revises: 0920
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0940'
-down_revision = '0800'
+down_revision = '0920'
 branch_labels = None
 depends_on = None
 irreversible = None
