@@ -50,8 +50,8 @@ def test_daily_verification_continues_from_the_last_checkpoint(app, login, clock
     # More steps, to the end: only those are replayed, and the verdict is the full replay's.
     reject(reviewer, "采购单位审核岗审核", iid, "再改")
     task = clerk.task_named("编辑采购计划", iid)
-    clerk.complete(task["id"], {**PLAN, "project_id": clerk.ok(clerk.get(f"/api/instances/{iid}"))["data"]["project_id"],
-                                "action": "submit"})
+    project_id = clerk.ok(clerk.get(f"/api/instances/{iid}"))["data"]["project_id"]
+    clerk.complete(task["id"], {**PLAN, "project_id": project_id, "action": "submit"})
     approve(reviewer, "采购单位审核岗审核", iid)
     later = _daily(app, clock)
     assert later["broken"] == [] and later["replayed_from"][iid] == seq
