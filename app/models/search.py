@@ -1,7 +1,8 @@
 """The audit list's text search in SQL (issue 16): ``ProcessInstance.search_text`` holds, lower-cased, what
 ``/audit?q=`` looks in — the business key and the top-level data's text and number values — set here whenever
-``data`` or ``business_key`` is assigned, so the search is one ``LIKE`` on one column (a trigram index on
-PostgreSQL, migration 0940) instead of reading every instance's data in Python."""
+``data`` or ``business_key`` is assigned, so the search is one ``LIKE`` on one column instead of reading every
+instance's data into Python. (A substring ``LIKE`` cannot use a b-tree index; a PostgreSQL ``pg_trgm`` GIN index
+would serve it, but needs the extension in every schema the models are created in: not added yet.)"""
 from sqlalchemy import String, cast, event, or_
 
 from .engine import ProcessInstance

@@ -33,7 +33,6 @@ def upgrade():
     with op.batch_alter_table('process_instance', schema=None) as batch_op:
         batch_op.add_column(sa.Column('search_text', sa.Text(), nullable=True))
     _fill_search_text()
-    _trigram_index()
 
 
 def _fill_search_text():
@@ -56,23 +55,7 @@ def _fill_search_text():
         last = rows[-1][0]
 
 
-def _trigram_index():
-    """PostgreSQL: a trigram GIN index makes ``search_text LIKE '%…%'`` an index scan, if pg_trgm can be had (it
-    needs the right to create the extension; without it the search still works, by a scan of one column)."""
-    bind = op.get_bind()
-    if bind.dialect.name != 'postgresql':
-        return
-    try:
-        with bind.begin_nested():
-            bind.execute(sa.text('CREATE EXTENSION IF NOT EXISTS pg_trgm'))
-            bind.execute(sa.text('CREATE INDEX ix_process_instance_search_text_trgm ON process_instance '
-                                 'USING gin (search_text gin_trgm_ops)'))
-    except sa.exc.DBAPIError:
-        pass
-
-
 def downgrade():
-    op.execute('DROP INDEX IF EXISTS ix_process_instance_search_text_trgm')
     with op.batch_alter_table('process_instance', schema=None) as batch_op:
         batch_op.drop_column('search_text')
     op.drop_table('replay_checkpoint')
