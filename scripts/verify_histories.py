@@ -1,10 +1,12 @@
 """Verify every instance's history: hash chain and stored state (replay); open an incident per break.
 
-    DATABASE_URL=postgresql+psycopg://… python scripts/verify_histories.py [--database URL] [--dry-run]
+    DATABASE_URL=postgresql+psycopg://… python scripts/verify_histories.py [--database URL] [--dry-run] [--full]
 
-Reads in a read-only transaction; then, unless --dry-run, opens one ``history_tamper`` incident per
-broken instance that has none open yet (``app.engine.audit.run_daily``). Exit status 0 when every
-instance verifies, 1 when any is broken.
+Reads in read-only transactions; then, unless --dry-run, opens one ``history_tamper`` incident per
+broken instance that has none open yet and leaves a replay checkpoint per verified instance
+(``app.engine.audit.run_daily``, as the daily job). Without --full the state check continues from each
+instance's last verified checkpoint (docs/replay.md); --full replays every instance from its first event.
+--dry-run replays in full and writes nothing. Exit status 0 when every instance verifies, 1 when any is broken.
 """
 import argparse
 import os
@@ -16,7 +18,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", help="database URL (default: DATABASE_URL)")
-    parser.add_argument("--dry-run", action="store_true", help="report only, open no incidents")
+    parser.add_argument("--dry-run", action="store_true", help="report only, open no incidents, replay in full")
+    parser.add_argument("--full", action="store_true", help="replay every instance from its first event")
     args = parser.parse_args(argv)
 
     from app import ROOT
@@ -38,7 +41,10 @@ def main(argv=None):
                         print(f"✗ 实例 {instance_id}: {result['reason']}")
             summary = {"checked": len(ids), "broken": broken, "incidents": []}
         else:
-            summary = audit.run_daily(db, utcnow())
+            summary = audit.run_daily(db, utcnow(), full=args.full)
+            resumed = sum(1 for seq in summary["replayed_from"].values() if seq)
+            print(f"从检查点继续 {resumed} 个，从头重放 {summary['checked'] - resumed} 个 / {resumed} continued from "
+                  f"a checkpoint, {summary['checked'] - resumed} replayed from event 1")
             for instance_id in summary["broken"]:
                 print(f"✗ 实例 {instance_id}")
     finally:

@@ -125,7 +125,15 @@ class Api:
         return next(b for b in self.ok(self.get("/api/budgets")) if b["id"] == budget_id)
 
     def history(self, instance_id):
-        return self.ok(self.get(f"/api/instances/{instance_id}/history"))
+        """Every page of the instance's history."""
+        found, page = [], 1
+        while True:
+            rows = self.ok(self.get(f"/api/instances/{instance_id}/history", query_string={"page": page,
+                                                                                           "per_page": 200}))
+            found.extend(rows)
+            if len(rows) < 200:
+                return found
+            page += 1
 
 
 class Web:

@@ -6,7 +6,8 @@ from sqlalchemy import select
 from ..models import NotFound
 from ..models.announcement import PUBLICITY_STATUSES, REPORT_STATUSES, SingleSourcePublicity, SmeReservationReport
 from .common import current_user, login_required, read_session
-from .schemas import Base, Int, Money
+from . import paging
+from .schemas import Base, Int, Money, Paging
 
 blp = Blueprint("announcements", __name__, url_prefix="/api/announcements", description="公告管理")
 
@@ -72,13 +73,13 @@ class Report(Base):
     created_at = fields.DateTime()
 
 
-class PublicityQuery(Base):
+class PublicityQuery(Paging):
     plan_id = Int()
     project_id = Int()
     status = fields.String(validate=validate.OneOf(list(PUBLICITY_STATUSES), error="状态取值不正确"))
 
 
-class ReportQuery(Base):
+class ReportQuery(Paging):
     status = fields.String(validate=validate.OneOf(list(REPORT_STATUSES), error="状态取值不正确"))
 
 
@@ -100,7 +101,7 @@ def list_publicities(args):
     for key in ("plan_id", "project_id", "status"):
         if args.get(key) is not None:
             query = query.where(getattr(SingleSourcePublicity, key) == args[key])
-    return [p.to_dict() for p in session.scalars(query)]
+    return paging.of_query(session, query, args, lambda p: p.to_dict())
 
 
 @blp.route("/single-source/<int:publicity_id>", methods=["GET"])
@@ -120,7 +121,7 @@ def list_reports(args):
         SmeReservationReport.unit_id.in_(current_user().unit_ids(session))).order_by(SmeReservationReport.id)
     if args.get("status"):
         query = query.where(SmeReservationReport.status == args["status"])
-    return [r.to_dict() for r in session.scalars(query)]
+    return paging.of_query(session, query, args, lambda r: r.to_dict())
 
 
 @blp.route("/sme-reservation/<int:report_id>", methods=["GET"])

@@ -20,7 +20,8 @@ from ..models.attachment import DEFAULT_MAX_BYTES, size_text
 from ..ops import settings
 from ..models.inputs import check_text, parse_id
 from .common import current_user, login_required, now, read_session, transaction, writer_required
-from .schemas import ApiError, Base, Int, file_response
+from . import paging
+from .schemas import ApiError, Base, Int, Paging, file_response
 
 blp = Blueprint("attachments", __name__, url_prefix="/api/attachments", description="附件")
 
@@ -65,7 +66,7 @@ class AttachmentOut(Base):
     uploaded_at = fields.DateTime()
 
 
-class AttachmentQuery(Base):
+class AttachmentQuery(Paging):
     record_type = fields.String(validate=validate.OneOf(list(TARGETS), error="不支持的记录类型"))
     record_id = Int()
     instance_id = Int()
@@ -160,7 +161,7 @@ def list_attachments(args):
         query = query.where(Attachment.record_id == args["record_id"])
     if args.get("instance_id") is not None:
         query = query.where(Attachment.instance_id == args["instance_id"])
-    return [a.to_dict() for a in session.scalars(query)]
+    return paging.of_query(session, query, args, lambda a: a.to_dict())
 
 
 def _visible(session, attachment_id):

@@ -5,14 +5,14 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Response
 from flask_smorest import Blueprint, abort
-from marshmallow import fields
+from marshmallow import fields, validate
 from sqlalchemy import select
 
 from ..engine import audit, history
 from ..engine.replay import replay
-from ..models import HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance, User
+from ..models import HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance, User, search
 from ..reports import xlsx_append
-from . import schemas
+from . import paging, schemas
 from .common import current_user, db, login_required, now, read_session, to_json
 from .schemas import Int
 
@@ -98,6 +98,48 @@ def instance_for(session, instance_id, roles=None):
     if roles and not (user.groups & roles):
         abort(403, message="只有审计、业务分析或系统管理员可以重放流程历史")
     return instance
+
+
+class InstanceQuery(schemas.Paging):
+    process = fields.String(metadata={"description": "流程定义键"})
+    status = fields.String(validate=validate.OneOf(["running", "completed", "cancelled"],
+                                                   error="状态只能为 running、completed 或 cancelled"))
+    unit_id = Int()
+    q = fields.String(validate=validate.Length(max=100, error="搜索文字最多 100 个字符"),
+                      metadata={"description": "实例号、业务键或流程数据中的文字（不区分大小写）"})
+
+
+class InstanceSummary(schemas.Base):
+    id = Int()
+    key = fields.String()
+    status = fields.String()
+    business_key = fields.String(allow_none=True)
+    unit_id = Int(allow_none=True)
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+    data = fields.Dict()
+
+
+@blp.route("", methods=["GET"])
+@login_required
+@blp.arguments(InstanceQuery, location="query", error_status_code=400)
+@blp.response(200, InstanceSummary(many=True))
+def list_instances(args):
+    """The instances you may see (auditors, analysts, admins: every unit), newest first, one page at a time; the
+    same filters as the 审计 list, all in SQL (``q``: models/search.py)."""
+    session, user = read_session(), current_user()
+    query = select(ProcessInstance).order_by(ProcessInstance.id.desc())
+    if not user.groups & ORG_WIDE:
+        query = query.where(ProcessInstance.unit_id.in_(user.unit_ids(session)))
+    if args.get("process"):
+        query = query.where(ProcessInstance.key == args["process"])
+    if args.get("status"):
+        query = query.where(ProcessInstance.status == args["status"])
+    if args.get("unit_id") is not None:
+        query = query.where(ProcessInstance.unit_id == args["unit_id"])
+    if (args.get("q") or "").strip():
+        query = query.where(search.matching(args["q"]))
+    return paging.of_query(session, query, args)
 
 
 @blp.route("/<int:instance_id>/replay", methods=["POST"])

@@ -7,7 +7,8 @@ from ..models import Contract as ContractRecord
 from ..models import NotFound, Plan
 from ..models.contract import STATUSES
 from .common import current_user, login_required, read_session
-from .schemas import Base, Int, Money
+from . import paging
+from .schemas import Base, Int, Money, Paging
 
 blp = Blueprint("contracts", __name__, url_prefix="/api/contracts", description="采购合同")
 
@@ -104,7 +105,7 @@ class ContractDetail(Contract):
     requests = fields.List(fields.Nested(ContractRequest))
 
 
-class ContractQuery(Base):
+class ContractQuery(Paging):
     plan_id = Int(metadata={"description": "只列出该采购计划的合同"})
     status = fields.String(validate=validate.OneOf(list(STATUSES), error="合同状态取值不正确"))
 
@@ -129,7 +130,7 @@ def list_contracts(args):
         query = query.where(ContractRecord.unit_id.in_(current_user().unit_ids(session)))
     if args.get("status"):
         query = query.where(ContractRecord.status == args["status"])
-    return [c.to_dict() for c in session.scalars(query)]
+    return paging.of_query(session, query, args, lambda c: c.to_dict())
 
 
 @blp.route("/<int:contract_id>", methods=["GET"])

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from ..models import NotFound
 from ..models.expert import CATEGORIES, STATUSES, Expert as ExpertRecord, ExpertExtraction
 from .common import current_user, groups_only, locked, login_required, now, read_session, transaction
-from .schemas import ApiError, Base, Int
+from . import paging
+from .schemas import ApiError, Base, Int, Paging
 
 blp = Blueprint("experts", __name__, url_prefix="/api", description="专家库与专家抽取")
 
@@ -57,7 +58,7 @@ class ExpertChange(ExpertInput):
     """修改: any of the fields (used with partial=True)."""
 
 
-class ExpertQuery(Base):
+class ExpertQuery(Paging):
     category = fields.String(validate=validate.OneOf(list(CATEGORIES), error="专家分类取值不正确"))
     region = fields.String()
     available = fields.Boolean()
@@ -148,7 +149,7 @@ def list_experts(args):
         if args.get(key) is not None:
             query = query.where(getattr(ExpertRecord, key) == args[key])
     reveal = "admin" in current_user().groups
-    return [e.to_dict(reveal_id=reveal) for e in session.scalars(query)]
+    return paging.of_query(session, query, args, lambda e: e.to_dict(reveal_id=reveal))
 
 
 ADMIN_ONLY = "只有系统管理员可以维护专家库"
@@ -185,11 +186,13 @@ def edit_expert(body, expert_id):
 
 @blp.route("/expert-extractions", methods=["GET"])
 @login_required
+@blp.arguments(Paging, location="query", error_status_code=400)
 @blp.response(200, Extraction(many=True))
-def list_extractions():
+def list_extractions(args):
     session = read_session()
-    return [e.to_dict() for e in session.scalars(select(ExpertExtraction).where(
-        ExpertExtraction.unit_id.in_(current_user().unit_ids(session))).order_by(ExpertExtraction.id))]
+    return paging.of_query(session, select(ExpertExtraction).where(
+        ExpertExtraction.unit_id.in_(current_user().unit_ids(session))).order_by(ExpertExtraction.id), args,
+        lambda e: e.to_dict())
 
 
 @blp.route("/expert-extractions/<int:extraction_id>", methods=["GET"])

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..engine import timers
 from ..models import DomainError, Incident
-from . import schemas
+from . import paging, schemas
 from .common import current_user, locked, login_required, now, read_session, transaction
 from .schemas import Int
 
@@ -33,10 +33,12 @@ def _require(*groups):
 
 @blp.route("", methods=["GET"])
 @login_required
+@blp.arguments(schemas.Paging, location="query", error_status_code=400)
 @blp.response(200, IncidentSchema(many=True))
-def list_incidents():
+def list_incidents(args):
+    """Newest first, one page at a time (docs/api.md "Paging")."""
     _require("admin", "auditor")
-    return list(read_session().scalars(select(Incident).order_by(Incident.id.desc())))
+    return paging.of_query(read_session(), select(Incident).order_by(Incident.id.desc()), args)
 
 
 @blp.route("/<int:incident_id>/retry", methods=["POST"])

@@ -4,8 +4,8 @@ from sqlalchemy import select
 from sqlalchemy.orm.util import identity_key
 
 from ..engine import audit, history, runtime
-from ..models import HumanTask, NotFound, ProcessDefinition, ProcessInstance, User
-from . import schemas
+from ..models import HistoryEvent, HumanTask, NotFound, ProcessDefinition, ProcessInstance, User
+from . import paging, schemas
 from .common import current_user, login_required, now, read_session, transaction, writer_required
 
 blp = Blueprint("instances", __name__, url_prefix="/api/instances", description="流程实例")
@@ -50,11 +50,14 @@ def get_instance(instance_id):
 
 @blp.route("/<int:instance_id>/history", methods=["GET"])
 @login_required
+@blp.arguments(schemas.Paging, location="query", error_status_code=400)
 @blp.response(200, schemas.HistoryEvent(many=True))
-def get_history(instance_id):
+def get_history(args, instance_id):
+    """The instance's history in order, one page at a time (docs/api.md "Paging")."""
     session = read_session()
     visible_instance(session, instance_id)
-    return [history.to_dict(e) for e in history.events(session, instance_id)]
+    return paging.of_query(session, select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
+                           .order_by(HistoryEvent.seq), args, history.to_dict)
 
 
 @blp.route("/<int:instance_id>/verify", methods=["GET"])

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from ..models import BudgetLine, BudgetSystemRequest, DomainError, InstanceRecord, NotFound, ProcessInstance, Unit
 from ..models.budget import FUND_TYPES, STATUSES
 from ..models.integration import IntegrationCall, IntegrationClient, MachineActor
-from . import schemas
+from . import paging, schemas
 from .common import db, locked, now, read_session, transaction
 from .errors import request_id
 from .schemas import Int, Money
@@ -122,7 +122,7 @@ class ChangedOut(schemas.Base):
     items = fields.List(fields.Nested(LineOut))
 
 
-class RequestQuery(schemas.Base):
+class RequestQuery(schemas.Paging):
     acknowledged = fields.Boolean(metadata={"description": "false：只列出尚未确认的申请"})
 
 
@@ -223,7 +223,7 @@ def list_requests(args):
     if args.get("acknowledged") is not None:
         column = BudgetSystemRequest.acknowledged_at
         query = query.where(column.is_not(None) if args["acknowledged"] else column.is_(None))
-    return [r.to_dict(session) for r in session.scalars(query)]
+    return paging.of_query(session, query, args, lambda r: r.to_dict(session))
 
 
 @blp.route("/budget-requests/<int:request_id>/acknowledge", methods=["POST"])

@@ -6,12 +6,13 @@ from sqlalchemy import select
 from ..models import Entrustment, ImportApproval, MethodChange, NotFound
 from ..models.agency import sees_record, visible_clause
 from .common import current_user, login_required, read_session
-from .schemas import Base, Int, Money
+from . import paging
+from .schemas import Base, Int, Money, Paging
 
 blp = Blueprint("procurement", __name__, url_prefix="/api", description="进口产品审批、采购方式变更、委托单")
 
 
-class ListQuery(Base):
+class ListQuery(Paging):
     plan_id = Int(metadata={"description": "采购计划"})
     project_id = Int(metadata={"description": "采购项目（进口产品审批）"})
     status = fields.String()
@@ -100,12 +101,12 @@ def _list(model, args, *filters):
     for name in filters:
         if args.get(name) is not None:
             query = query.where(getattr(model, name) == args[name])
-    return [row.to_dict() for row in session.scalars(query.order_by(model.id))]
+    return paging.of_query(session, query.order_by(model.id), args, lambda row: row.to_dict())
 
 
 @blp.route("/import-approvals", methods=["GET"])
 @login_required
-@blp.arguments(ListQuery, location="query")
+@blp.arguments(ListQuery, location="query", error_status_code=400)
 @blp.response(200, ImportApprovalOut(many=True))
 def import_approvals(args):
     return _list(ImportApproval, args, "project_id", "status")
@@ -120,7 +121,7 @@ def import_approval(ident):
 
 @blp.route("/method-changes", methods=["GET"])
 @login_required
-@blp.arguments(ListQuery, location="query")
+@blp.arguments(ListQuery, location="query", error_status_code=400)
 @blp.response(200, MethodChangeOut(many=True))
 def method_changes(args):
     return _list(MethodChange, args, "plan_id", "status")
@@ -135,7 +136,7 @@ def method_change(ident):
 
 @blp.route("/entrustments", methods=["GET"])
 @login_required
-@blp.arguments(ListQuery, location="query")
+@blp.arguments(ListQuery, location="query", error_status_code=400)
 @blp.response(200, EntrustmentOut(many=True))
 def entrustments(args):
     return _list(Entrustment, args, "plan_id", "status")

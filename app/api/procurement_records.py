@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from ..models import NotFound
 from ..models.intent import STATUSES as INTENT_STATUSES, IntentDisclosure
 from ..models.unified import STATUSES as UNIFIED_STATUSES, UnifiedPlan, UnifiedResponse
-from . import schemas
+from . import paging, schemas
 from .common import current_user, login_required, read_session
 from .schemas import Int
 
@@ -83,11 +83,11 @@ class UnifiedPlanSchema(schemas.Base):
     responses = fields.List(fields.Nested(ResponseSchema))
 
 
-class IntentQuery(schemas.Base):
+class IntentQuery(schemas.Paging):
     status = fields.String(validate=validate.OneOf(list(INTENT_STATUSES), error="状态取值不正确"))
 
 
-class UnifiedQuery(schemas.Base):
+class UnifiedQuery(schemas.Paging):
     status = fields.String(validate=validate.OneOf(list(UNIFIED_STATUSES), error="状态取值不正确"))
 
 
@@ -101,7 +101,7 @@ def intents(args):
     query = select(IntentDisclosure).where(IntentDisclosure.unit_id.in_(current_user().unit_ids(session)))
     if args.get("status"):
         query = query.where(IntentDisclosure.status == args["status"])
-    return [d.to_dict(session) for d in session.scalars(query.order_by(IntentDisclosure.id.desc()))]
+    return paging.of_query(session, query.order_by(IntentDisclosure.id.desc()), args, lambda d: d.to_dict(session))
 
 
 @blp.route("/unified-plans", methods=["GET"])
@@ -117,8 +117,8 @@ def unified_plans(args):
     query = select(UnifiedPlan).where(or_(UnifiedPlan.unit_id.in_(units), UnifiedPlan.id.in_(asked)))
     if args.get("status"):
         query = query.where(UnifiedPlan.status == args["status"])
-    return [p.to_dict(session, None if user.is_auditor else units)
-            for p in session.scalars(query.order_by(UnifiedPlan.id.desc()))]
+    return paging.of_query(session, query.order_by(UnifiedPlan.id.desc()), args,
+                           lambda p: p.to_dict(session, None if user.is_auditor else units))
 
 
 @blp.route("/intents/<int:disclosure_id>", methods=["GET"])

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import fields
 
 from ..engine import stranded
-from . import schemas
+from . import paging, schemas
 from .common import current_user, login_required, now, read_session
 
 blp = Blueprint("stranded", __name__, url_prefix="/api/stranded", description="无人可推进的流程实例")
@@ -24,9 +24,11 @@ class StrandedSchema(schemas.Base):
 
 @blp.route("", methods=["GET"])
 @login_required
+@blp.arguments(schemas.Paging, location="query", error_status_code=400)
 @blp.response(200, StrandedSchema(many=True))
 @blp.alt_response(403, schema=schemas.ApiError)
-def list_stranded():
+def list_stranded(args):
+    """One page at a time (docs/api.md "Paging"), in instance order."""
     if not current_user().groups & {"admin", "auditor"}:
         abort(403, message="只有系统管理员和审计可以查看无人可推进的流程实例")
-    return stranded.find_stranded(read_session(), now())
+    return paging.of_list(stranded.find_stranded(read_session(), now()), args)

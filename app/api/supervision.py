@@ -6,7 +6,8 @@ from sqlalchemy import select
 from ..models import NotFound
 from ..models.supervision import DEFAULT_RULES, STATUSES, SupervisionRule, SupervisionWarning, ensure_rules
 from .common import current_user, groups_only, locked, login_required, now, read_session, transaction
-from .schemas import ApiError, Base, Int
+from . import paging
+from .schemas import ApiError, Base, Int, Paging
 
 blp = Blueprint("supervision", __name__, url_prefix="/api/supervision", description="监督预警")
 
@@ -48,7 +49,7 @@ class Warning(Base):
     resolved_at = fields.DateTime(allow_none=True)
 
 
-class WarningQuery(Base):
+class WarningQuery(Paging):
     status = fields.String(validate=validate.OneOf(list(STATUSES), error="状态取值不正确"))
     rule = fields.String(validate=validate.OneOf(list(DEFAULT_RULES), error="规则取值不正确"))
     unit_id = Int()
@@ -98,7 +99,7 @@ def warnings(args):
         if args.get(key) is not None:
             query = query.where(getattr(SupervisionWarning, key) == args[key])
     names = _names(session)
-    return [w.to_dict(names.get(w.rule)) for w in session.scalars(query.order_by(SupervisionWarning.id))]
+    return paging.of_query(session, query.order_by(SupervisionWarning.id), args, lambda w: w.to_dict(names.get(w.rule)))
 
 
 @blp.route("/warnings/<int:warning_id>", methods=["GET"])

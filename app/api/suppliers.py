@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from ..models.supplier import STATUSES, Supplier
-from . import schemas
+from . import paging, schemas
 from .common import groups_only, locked, login_required, now, read_session, transaction
 from .schemas import Int
 
@@ -17,7 +17,7 @@ PROPOSERS = ("clerk", "agency", "finance", "admin")
 REVIEWERS = ("finance", "admin")
 
 
-class SupplierQuery(schemas.Base):
+class SupplierQuery(schemas.Paging):
     q = fields.String(validate=validate.Length(max=64), metadata={"description": "名称或统一社会信用代码包含"})
     status = fields.String(validate=validate.OneOf(list(STATUSES), error="状态应为 pending、active 或 rejected"))
 
@@ -59,13 +59,13 @@ class SupplierOut(schemas.Base):
 @blp.arguments(SupplierQuery, location="query", error_status_code=400)
 @blp.response(200, SupplierOut(many=True))
 def list_suppliers(args):
-    query = select(Supplier).order_by(Supplier.name)
+    query = select(Supplier).order_by(Supplier.name, Supplier.id)
     if args.get("status"):
         query = query.where(Supplier.status == args["status"])
     if args.get("q"):
         like = f"%{args['q'].strip()}%"
         query = query.where(Supplier.name.like(like) | Supplier.credit_code.like(like.upper()))
-    return [s.to_dict() for s in read_session().scalars(query)]
+    return paging.of_query(read_session(), query, args, lambda s: s.to_dict())
 
 
 @blp.route("", methods=["POST"])

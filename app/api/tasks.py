@@ -1,7 +1,6 @@
 """The caller's task list; claim, release and complete."""
 from uuid import UUID
 
-from flask import request, url_for
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
@@ -9,7 +8,7 @@ from SpiffWorkflow.util.task import TaskState
 from ..engine import deployments, runtime, tasklist
 from ..engine.runtime import Step
 from ..models import HumanTask, NotFound, ProcessInstance
-from . import schemas
+from . import paging, schemas
 from .common import current_user, login_required, now, read_session, transaction, writer_required
 from .instances import instance_view
 
@@ -23,17 +22,7 @@ def visible_tasks(session, user, status="open"):
                                 .order_by(*tasklist.newest_first())))
 
 
-def paging_headers(info, count):
-    """X-Total-Count, X-Page, X-Per-Page and a Link to the next page when there is one (docs/api.md "Paging")."""
-    headers = {"X-Total-Count": str(info["total"]), "X-Page": str(info["page"]), "X-Per-Page": str(info["per_page"])}
-    if info["page"] * info["per_page"] < info["total"] and count:
-        args = {k: v for k, v in request.args.items() if k != "page"}
-        headers["Link"] = f'<{url_for(request.endpoint, **request.view_args, **args, page=info["page"] + 1)}>; rel="next"'
-    return headers
-
-
-def per_page(args):
-    return min(args.get("per_page") or tasklist.DEFAULT_PER_PAGE, tasklist.MAX_PER_PAGE)
+paging_headers, per_page = paging.headers, paging.per_page  # shared with every list endpoint (api/paging.py)
 
 
 @blp.route("", methods=["GET"])

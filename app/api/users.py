@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..models import Unit, User
 from ..models.org import LEVELS, ROLES
-from . import schemas
+from . import paging, schemas
 from .common import current_user, groups_only, locked, login_required, read_session, transaction
 from .schemas import Int
 
@@ -90,9 +90,10 @@ def _user(session, user_id):
 
 @blp.route("/users", methods=["GET"])
 @groups_only("admin", "auditor", message=ADMIN_ONLY)
+@blp.arguments(schemas.Paging, location="query", error_status_code=400)
 @blp.response(200, UserAccount(many=True))
-def list_users():
-    return [u.admin_dict() for u in read_session().scalars(select(User).order_by(User.id))]
+def list_users(args):
+    return paging.of_query(read_session(), select(User).order_by(User.id), args, lambda u: u.admin_dict())
 
 
 @blp.route("/users", methods=["POST"])

@@ -10,14 +10,16 @@
 
 ``verify_all`` checks every instance and opens one ``history_tamper`` incident per broken instance
 (never a second while one is open); ``run_daily`` is the same with reads and writes in separate, short
-transactions, for the scheduler and ``scripts/verify_histories.py``.
+transactions, for the scheduler and ``scripts/verify_histories.py``. ``run_daily`` verifies incrementally
+(``verify_incremental``): the whole chain, then the state from the last verified checkpoint on
+(``checkpoints.py``), and leaves a new checkpoint for every instance that passed.
 """
 from contextlib import contextmanager
 
 from sqlalchemy import event, select, text
 
-from ..models import Incident, ProcessInstance
-from . import history, replay
+from ..models import Incident, ProcessInstance, ReplayCheckpoint
+from . import checkpoints, history, replay
 
 INCIDENT_KIND = "history_tamper"
 
@@ -80,6 +82,47 @@ def verify(session, instance):
     return result
 
 
+def verify_incremental(session, instance, keys):
+    """``verify`` from the instance's last verified checkpoint on (``checkpoints.py``): the same verdicts (an
+    altered event, blob or checkpoint, a deleted event all fail), the replay only of what is new. Adds
+    ``from_seq`` (the checkpoint's event, 0 without one) and ``checkpoint`` (a new one to save when it passed, signed
+    with ``keys[0]``; None when nothing changed or it failed)."""
+    rows = history.events(session, instance.id)
+    chain = history.verify(session, instance, rows)
+    if not chain["ok"]:
+        return {**verify(session, instance), "from_seq": 0, "checkpoint": None}
+    found = session.get(ReplayCheckpoint, instance.id)
+    from_seq, replayer = 0, None
+    if found is not None:
+        reason = checkpoints.problem(found, instance, rows, keys)
+        if reason is not None:
+            state = {"ok": False, "reason": reason, "seq": found.seq, "differences": []}
+            return {**chain, "ok": False, "first_bad_seq": found.seq, "reason": reason, "chain": chain, "state": state,
+                    "from_seq": found.seq, "checkpoint": None}
+        if checkpoints.unchanged(found, instance):
+            state = {"ok": True, "reason": None, "seq": None, "differences": []}
+            return {**chain, "chain": chain, "state": state, "from_seq": found.seq, "checkpoint": None}
+        from_seq = found.seq
+        try:
+            replayer = checkpoints.resume(session, instance, rows, found)
+        except Exception as exc:  # noqa: BLE001 - a checkpoint that passed its MAC but cannot load: a finding
+            state = {"ok": False, "reason": f"无法从检查点继续重放 / cannot resume from the checkpoint: {exc}",
+                     "seq": found.seq, "differences": []}
+            return {**chain, "ok": False, "first_bad_seq": found.seq, "reason": state["reason"], "chain": chain,
+                    "state": state, "from_seq": from_seq, "checkpoint": None}
+    try:
+        replayer = replayer or replay.Replayer(session, instance, events=rows)
+        state = state_from_report(replayer.run())
+    except Exception as exc:  # noqa: BLE001 - an unreplayable instance is a finding, not a crash
+        state = {"ok": False, "reason": f"无法重放 / replay failed: {exc}", "seq": None, "differences": []}
+    result = {**chain, "chain": chain, "state": state, "from_seq": from_seq, "checkpoint": None}
+    if not state["ok"]:
+        result.update(ok=False, first_bad_seq=state["seq"], reason=state["reason"])
+    elif rows and replayer.final_state is not None:
+        result["checkpoint"] = checkpoints.make(instance, rows[-1], replayer, keys[0])
+    return result
+
+
 def _incident_text(result):
     parts = []
     if not result["chain"]["ok"]:
@@ -122,14 +165,37 @@ def record_findings(session, now, findings, checked):
     return {"checked": checked, "broken": sorted(findings), "incidents": created}
 
 
-def run_daily(db, now):
-    """``verify_all`` for a scheduler: replays in a read-only session, incidents in one short write."""
+CHECKPOINT_BATCH = 50  # checkpoints held in memory before they are written
+
+
+def run_daily(db, now, keys=None, full=False):
+    """``verify_all`` for a scheduler, incrementally (``verify_incremental``; ``full``: replay every instance from
+    event 1 all the same): replays in a read-only session; incidents and new checkpoints in short writes.
+    ``keys``: the installation's [signing key, older keys…] (default ``checkpoints.keys_of(db)``).
+    Returns {checked, broken, incidents, replayed_from: {instance id: checkpoint seq it continued from}}."""
+    keys = keys or checkpoints.keys_of(db)
+    findings, pending, resumed = {}, [], {}
+
+    def flush():
+        if pending:
+            with db.Session() as session, session.begin():
+                checkpoints.save(session, pending, now)
+            pending.clear()
     with readonly_session(db) as reader:
         ids = list(reader.scalars(select(ProcessInstance.id).order_by(ProcessInstance.id)))
-        findings = {}
-        for instance_id in ids:
-            result = verify(reader, reader.get(ProcessInstance, instance_id))
-            if not result["ok"]:
-                findings[instance_id] = _incident_text(result)
+    for start in range(0, len(ids), CHECKPOINT_BATCH):
+        with readonly_session(db) as reader:
+            for instance_id in ids[start:start + CHECKPOINT_BATCH]:
+                instance = reader.get(ProcessInstance, instance_id)
+                if full:
+                    result = {**verify(reader, instance), "from_seq": 0, "checkpoint": None}
+                else:
+                    result = verify_incremental(reader, instance, keys)
+                resumed[instance_id] = result["from_seq"]
+                if not result["ok"]:
+                    findings[instance_id] = _incident_text(result)
+                elif result["checkpoint"] is not None:
+                    pending.append(result["checkpoint"])
+        flush()
     with db.Session() as session, session.begin():
-        return record_findings(session, now, findings, len(ids))
+        return {**record_findings(session, now, findings, len(ids)), "replayed_from": resumed}

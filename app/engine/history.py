@@ -39,10 +39,11 @@ def events(session, instance_id):
                                 .order_by(HistoryEvent.seq)))
 
 
-def verify(session, instance):
-    """Recompute the chain. Returns {ok, checked, first_bad_seq, reason}."""
+def verify(session, instance, rows=None):
+    """Recompute the chain (``rows``: the instance's events, if already loaded). Returns {ok, checked, first_bad_seq,
+    reason}."""
     prev = ""
-    rows = events(session, instance.id)
+    rows = events(session, instance.id) if rows is None else rows
     for expected_seq, event in enumerate(rows, 1):
         if event.seq != expected_seq:
             return {"ok": False, "checked": expected_seq - 1, "first_bad_seq": expected_seq,

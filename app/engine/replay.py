@@ -93,6 +93,30 @@ def position(workflow):
             "ready": ready_user_tasks(workflow)}
 
 
+def scan(workflow):
+    """``position(workflow)`` in one pass over the tasks' dicts instead of tree walks: the top-level workflow's
+    tasks, and the READY user tasks of the sub-processes still running (a finished one holds none)."""
+    completed, active, waiting = set(), set(), set()
+    for task in workflow.tasks.values():
+        spec = task.task_spec
+        bpmn_id = getattr(spec, "bpmn_id", None)
+        if not bpmn_id:
+            continue
+        state = task.state
+        if state == TaskState.COMPLETED:
+            completed.add(bpmn_id)
+        elif state == TaskState.WAITING and getattr(spec, "event_definition", None) is not None:
+            waiting.add(bpmn_id)
+        elif state & (TaskState.READY | TaskState.STARTED | TaskState.WAITING):
+            active.add(bpmn_id)
+    ready = []
+    for wf in (workflow, *(sp for sp in workflow.subprocesses.values() if not sp.completed)):
+        ready.extend(runtime._spec_bpmn_id(t) for t in wf.tasks.values()
+                     if t.state == TaskState.READY and t.task_spec.manual)
+    return {"completed": sorted(completed), "active": sorted(active), "waiting": sorted(waiting - active),
+            "ready": sorted(ready)}
+
+
 class ReplayStep:
     """What the script engine calls back into during a replay: recorded answers instead of handlers."""
 
@@ -210,8 +234,12 @@ def _unwrap(exc):
 class Replayer:
     """One replay of one instance; ``run()`` returns the report."""
 
-    def __init__(self, session, instance, events=None):
+    def __init__(self, session, instance, events=None, roundtrip=False):
         self.session, self.instance = session, instance
+        # roundtrip: save and load the workflow after every step as the live service does, and find tasks by
+        # tree walks — the replay as it was before issue 16 (quadratic); kept to test the linear one against.
+        self.roundtrip = roundtrip
+        self._view = None  # position() of the workflow as it stands; dropped whenever the engine runs
         self.events = history.events(session, instance.id) if events is None else events
         self.step = ReplayStep(self.events, session)
         self.engine = SafeScriptEngine(self.step)
@@ -227,6 +255,33 @@ class Replayer:
         # Where the live steps compacted (after which history event): the replay compacts there and only there, so
         # thresholds changed since do not matter; the pieces are compared at the end (compare_state).
         self.compacted_at = archive.compacted_at(session, instance.id) if session is not None else set()
+        self.final_state = None
+        self.archived_before = 0  # archive pieces made before the checkpoint this replay resumed from
+
+    # -- checkpoints (engine/checkpoints.py) ---------------------------------------------------
+    def context(self):
+        """What besides the workflow a replay carries from event to event, JSON-able, to resume from."""
+        version, internal, gauss = self.step.rng.getstate()
+        return {"definition_id": self.definition.id, "pins": self.pins,
+                "timers_seen": sorted(str(t) for t in self.timer_tasks_seen), "completed_seen": self.completed_seen,
+                "cancelled": self.cancelled, "rng": [version, list(internal), gauss],
+                # pieces the replay has archived so far (engine-state compaction): a resumed replay compares only
+                # the stored archive's pieces after these
+                "archived": self.archived_before + len(getattr(self, "archived", ()))}
+
+    def resume(self, seq, state, context):
+        """Continue after event ``seq`` from a checkpoint's workflow ``state`` and ``context`` (see ``context``)."""
+        import uuid
+        self._load_specs(self.session.get(ProcessDefinition, context["definition_id"]), context.get("pins"))
+        self.workflow = serializer.loads(state, self.spec, self.subspecs, self.engine)
+        self.workflow.script_engine = self.engine
+        self.timer_tasks_seen = {uuid.UUID(t) for t in context.get("timers_seen") or ()}
+        self.completed_seen, self.cancelled = bool(context.get("completed_seen")), bool(context.get("cancelled"))
+        version, internal, gauss = context["rng"]
+        self.step.rng.setstate((version, tuple(internal), gauss))
+        self.step.index = next((i for i, e in enumerate(self.events) if e.seq > seq), len(self.events))
+        self.archived_before = int(context.get("archived") or 0)
+        return self
 
     # -- specs -----------------------------------------------------------------------
     def _load_specs(self, definition, pins):
@@ -249,11 +304,30 @@ class Replayer:
         return definition, pins or {}
 
     def _roundtrip(self):
-        """What the live service does between steps: compact, save the workflow, load it again."""
+        """Where the live service compacts and saves the workflow between steps. The replay compacts exactly where
+        the live steps did; the linear replay then keeps the workflow in memory (a save/load round trip changes
+        nothing the comparison sees: tests/test_replay_linear.py holds both ways to the same reports);
+        ``roundtrip=True`` does save and load it, as before."""
         done = self.events[self.step.index - 1].seq if self.step.index else None
-        self.archived.extend(serializer.compact(self.workflow, force=done in self.compacted_at))
-        self.workflow = serializer.loads(serializer.dumps(self.workflow), self.spec, self.subspecs, self.engine)
-        self.workflow.script_engine = self.engine
+        pieces = serializer.compact(self.workflow, force=done in self.compacted_at)
+        if pieces:
+            self._view = None
+            self.archived.extend(pieces)
+        if self.roundtrip:
+            self._view = None
+            self.workflow = serializer.loads(serializer.dumps(self.workflow), self.spec, self.subspecs, self.engine)
+            self.workflow.script_engine = self.engine
+
+    def position(self):
+        """Where the token stands now (see ``position``), computed once per state."""
+        if self.roundtrip:
+            return position(self.workflow)
+        if self._view is None:
+            self._view = scan(self.workflow)
+        return self._view
+
+    def ready(self):
+        return list(self.position()["ready"])
 
     def _step_saved(self):
         """Where the live step saved (and compacted): after its last event. The events a save itself records
@@ -267,6 +341,7 @@ class Replayer:
     def _engine(self, event, action):
         """Run ``action`` and the engine at the step's recorded time, as ``runtime.Step.run`` does, within the same
         budget (a tampered history could steer a gateway into a loop the live step never ran)."""
+        self._view = None
         try:
             with limits.running(self.step), step_clock(event.at):
                 action()
@@ -281,11 +356,16 @@ class Replayer:
 
     def _find_ready(self, event):
         bpmn_id = bpmn_id_of(event.task)
-        found = [t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
-                 if t.task_spec.bpmn_id == bpmn_id]
+        found = [] if self.roundtrip or self.ready().count(bpmn_id) != 1 else [
+            t for wf in (self.workflow, *(sp for sp in self.workflow.subprocesses.values() if not sp.completed))
+            for t in wf.tasks.values() if t.state == TaskState.READY and t.task_spec.manual
+            and t.task_spec.bpmn_id == bpmn_id]
+        if len(found) != 1:  # none, or several READY (tree order picks which): walk the tree as before
+            found = [t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
+                     if t.task_spec.bpmn_id == bpmn_id]
         if not found:
             raise Divergence("历史中办理的任务在重放中未就绪 / the completed task is not ready in the replay",
-                             expected={"ready": [bpmn_id]}, actual={"ready": ready_user_tasks(self.workflow)},
+                             expected={"ready": [bpmn_id]}, actual={"ready": self.ready()},
                              seq=event.seq)
         return found[0]
 
@@ -326,7 +406,7 @@ class Replayer:
         waiting = [t for t in waiting_tasks(self.workflow).values() if t.task_spec.bpmn_id == bpmn_id]
         if not waiting:
             raise Divergence("历史中的外部任务在重放中不在等待 / the external task is not waiting in the replay",
-                             expected={"external_task": bpmn_id}, actual=position(self.workflow), seq=event.seq)
+                             expected={"external_task": bpmn_id}, actual=self.position(), seq=event.seq)
         task, data = waiting[0], event.data or {}
         variables = json.loads(json.dumps(data.get("variables") or {}))
         if event.type == "external_task_completed":
@@ -387,7 +467,7 @@ class Replayer:
             task = self._fired_timer(bpmn_id)
         if task is None:
             raise Divergence("历史中触发的定时器在重放中未触发 / the timer did not fire in the replay",
-                             expected={"timer": bpmn_id}, actual=position(self.workflow), seq=event.seq)
+                             expected={"timer": bpmn_id}, actual=self.position(), seq=event.seq)
         self.timer_tasks_seen.add(task.id)
 
     # -- the report ---------------------------------------------------------------------
@@ -398,14 +478,14 @@ class Replayer:
         if reason:
             entry["reason"] = reason
         if self.workflow is not None:
-            entry["position"] = position(self.workflow)
+            entry["position"] = self.position()
         self.steps.append(entry)
         return entry
 
     def _check_ready_before(self, event):
         """Steps recorded since ``ready`` was added carry the READY user tasks the live step began with: the
         state after the previous event, which the replay must have reached too."""
-        before = ready_user_tasks(self.workflow)
+        before = self.ready()
         recorded = (event.data or {}).get("ready")
         if recorded is not None and sorted(recorded) != before:
             raise Divergence("该步骤开始时的待办与历史不符 / READY tasks differ from the history",
@@ -422,32 +502,32 @@ class Replayer:
             if self.workflow is not None:
                 raise Divergence("流程被重复发起 / started twice", seq=event.seq)
             self._start(event)
-            return {"definition": (event.data or {}).get("definition")}, {"ready": ready_user_tasks(self.workflow)}
+            return {"definition": (event.data or {}).get("definition")}, {"ready": self.ready()}
         if kind == "task_completed":
             before = self._check_ready_before(event)
             recorded = (event.data or {}).get("ready")
             self._complete(event)
             return ({"task": bpmn_id_of(event.task), "ready_before": sorted(recorded) if recorded else None},
-                    {"ready_before": before, "ready": ready_user_tasks(self.workflow)})
+                    {"ready_before": before, "ready": self.ready()})
         if kind == "message_received":
             self._check_ready_before(event)
             self._message(event)
-            return {"message": (event.data or {}).get("name")}, {"ready": ready_user_tasks(self.workflow)}
+            return {"message": (event.data or {}).get("name")}, {"ready": self.ready()}
         if kind in ("external_task_completed", "external_task_error"):
             self._external(event)
-            return {"external_task": bpmn_id_of(event.task)}, {"ready": ready_user_tasks(self.workflow)}
+            return {"external_task": bpmn_id_of(event.task)}, {"ready": self.ready()}
         if kind == "migrated":
             self._migrate(event)
             return {"to": (event.data or {}).get("to")}, {"definition_id": self.definition.id,
-                                                           "ready": ready_user_tasks(self.workflow)}
+                                                           "ready": self.ready()}
         if kind == "timer_fired":
             self._check_timer(event)
-            return {"timer": (event.data or {}).get("bpmn_id")}, {"ready": ready_user_tasks(self.workflow)}
+            return {"timer": (event.data or {}).get("bpmn_id")}, {"ready": self.ready()}
         if kind == "instance_completed":
             if not self.workflow.is_completed():
                 raise Divergence("历史记录流程已结束，重放中未结束 / history says completed, replay is not",
                                  expected={"completed": True}, actual={"completed": False,
-                                                                       **position(self.workflow)}, seq=event.seq)
+                                                                       **self.position()}, seq=event.seq)
             self.completed_seen = True
             return {"completed": True}, {"completed": True}
         if kind == "instance_cancelled":
@@ -466,10 +546,10 @@ class Replayer:
                                  expected={"target": (event.data or {}).get("target")},
                                  actual={"ready": before}, seq=event.seq)
             self._engine(event, lambda: going_back.reset(self.workflow, target))
-            return {"target": (event.data or {}).get("target")}, {"ready": ready_user_tasks(self.workflow)}
+            return {"target": (event.data or {}).get("target")}, {"ready": self.ready()}
         if kind in PASSIVE:
             bpmn_id = bpmn_id_of(event.task)
-            ready = ready_user_tasks(self.workflow)
+            ready = self.ready()
             if bpmn_id not in ready:
                 raise Divergence("签收的任务在重放中未就绪 / the claimed task is not ready in the replay",
                                  expected={"ready": [bpmn_id]}, actual={"ready": ready}, seq=event.seq)
@@ -501,7 +581,7 @@ class Replayer:
                     if self.step.index == start:
                         raise Divergence("历史中的服务任务在重放中没有执行 / the replay did not run this service task",
                                          expected=_summary(current),
-                                         actual={"ready": ready_user_tasks(self.workflow)}, seq=current.seq)
+                                         actual={"ready": self.ready()}, seq=current.seq)
                     self._effects_since(start)
                     self._step_saved()
                     continue
@@ -528,7 +608,7 @@ class Replayer:
                      "expected": None, "actual": state["differences"][:3]}
         return {"instance_id": self.instance.id, "ok": first is None, "events": len(self.events),
                 "steps": self.steps, "first_divergence": first, "state": state,
-                "final": position(self.workflow) if self.workflow is not None else None}
+                "final": self.position() if self.workflow is not None else None}
 
     # -- the stored state -------------------------------------------------------------------
     def compare_state(self):
@@ -543,11 +623,13 @@ class Replayer:
         except Exception as exc:  # noqa: BLE001 - a damaged blob is exactly what this reports
             return {"ok": False, "reason": f"存储的流程状态无法读取 / stored workflow unreadable: {exc}",
                     "differences": []}
-        replayed = json.loads(zlib.decompress(serializer.dumps(self.workflow)))
+        self.final_state = serializer.dumps(self.workflow)  # a checkpoint keeps it (engine/checkpoints.py)
+        replayed = json.loads(zlib.decompress(self.final_state))
         differences = []
         _diff(canonical(stored), canonical(replayed), differences)
         if len(differences) < MAX_DIFFERENCES:
-            _diff(archived_rows(archive.pieces(self.session, self.instance.id)), archived_rows(
+            # a replay resumed from a checkpoint made only the pieces archived after it
+            _diff(archived_rows(archive.pieces(self.session, self.instance.id)[self.archived_before:]), archived_rows(
                 [(kind, element, json.loads(json.dumps(body, default=str))) for kind, element, body in self.archived]),
                 differences)
         if self.instance.definition_id != self.definition.id:
@@ -628,6 +710,6 @@ def _diff(stored, replayed, out):
                     "replayed": len(replayed)})
 
 
-def replay(session, instance):
+def replay(session, instance, roundtrip=False):
     """Replay ``instance`` from its history; see the module docstring. Reads only."""
-    return Replayer(session, instance).run()
+    return Replayer(session, instance, roundtrip=roundtrip).run()

@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from ..models import SchedulerHeartbeat
-from . import audit, notices, starts, stranded, timers
+from . import audit, checkpoints, notices, starts, stranded, timers
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def _tick(app, owner):
 def _verify_histories(app):
     """Daily: every instance's hash chain and stored state; a break becomes a history_tamper incident."""
     try:
-        audit.run_daily(app.extensions["db"], app.config["CLOCK"]())
+        audit.run_daily(app.extensions["db"], app.config["CLOCK"](), checkpoints.keys_of_app(app))
     except Exception:  # noqa: BLE001 - the next day retries
         log.exception("daily history verification failed")
 

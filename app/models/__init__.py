@@ -89,3 +89,5 @@ __all__ += ["Supplier"]
 from .agency import Agency  # noqa: E402
 
 __all__ += ["Agency"]
+from .checkpoint import ReplayCheckpoint  # noqa: E402,F401 - issue 16: where the daily verification continues
+from . import search  # noqa: E402,F401 - issue 16: keeps process_instance.search_text for the audit search

@@ -90,6 +90,9 @@ class ProcessInstance(Base):
     ended_at = mapped_column(UTCDateTime, nullable=True)
     workflow: Mapped[bytes] = mapped_column(LargeBinary)  # serialized without its spec
     data: Mapped[dict] = mapped_column(JSON, default=dict)  # snapshot of the top-level data, for reading
+    # What the audit list's text search (/audit?q=) looks in, lower-cased: the business key and the data's top-level
+    # text and number values; kept by ``models/search.py`` whenever data or business_key is set (issue 16).
+    search_text: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     last_hash: Mapped[str] = mapped_column(String(64), default="")
     last_seq: Mapped[int] = mapped_column(Integer, default=0)

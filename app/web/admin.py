@@ -5,7 +5,7 @@ POST/PATCH /api/experts), with the
 session cookie and CSRF header, so the rules and messages are the API's.
 """
 from flask import current_app, render_template, request
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..api.common import now, read_session
 from ..api.login_security import failure_rows, throttle_rows
@@ -53,6 +53,19 @@ def _rules(session):
     return out
 
 
+ADMIN_PAGE_SIZE = 50  # rows of the users' and the experts' tables per page
+
+
+def _one_page(session, name, query):
+    """``{name: that page's rows, name_paging: {page, pages, total, param}}``: one count and one page in SQL, the
+    page number from ``?<name>_page=``."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max(1, -(-total // ADMIN_PAGE_SIZE))
+    number = min(max(1, request.args.get(f"{name}_page", 1, type=int) or 1), pages)
+    rows = list(session.scalars(query.offset((number - 1) * ADMIN_PAGE_SIZE).limit(ADMIN_PAGE_SIZE)))
+    return {name: rows, f"{name}_paging": {"page": number, "pages": pages, "total": total, "param": f"{name}_page"}}
+
+
 @bp.route("/admin")
 @login_required
 def admin():
@@ -62,18 +75,17 @@ def admin():
     year = request.args.get("year", type=int) or now().astimezone(BEIJING).year
     year = min(max(year, 2000), 2100)  # the calendar's years, as /api/calendar takes them
     units = list(session.scalars(select(Unit).order_by(Unit.id)))
-    users = list(session.scalars(select(User).order_by(User.id)))
     agencies = list(session.scalars(select(Agency).order_by(Agency.active.desc(), Agency.kind, Agency.name)))
     agency_users = {}
-    for user in users:
-        if user.agency_id is not None:
-            agency_users.setdefault(user.agency_id, []).append(user)
+    for user in session.scalars(select(User).where(User.agency_id.is_not(None)).order_by(User.id)):
+        agency_users.setdefault(user.agency_id, []).append(user)
     return render_template("admin.html", active="admin", thresholds=_threshold_tables(session), kinds=KINDS, regional=REGIONAL,
                            threshold_history=threshold_decision.history(session)[:20],
                            categories=CATEGORIES, year=year, days=year_days(session, year), day_kinds=DAY_KINDS,
-                           rules=_rules(session), experts=list(session.scalars(select(Expert).order_by(Expert.id))),
-                           expert_categories=EXPERT_CATEGORIES,
-                           users=users, roles=ROLES, agencies=agencies, agency_kinds=AGENCY_KINDS,
+                           rules=_rules(session), expert_categories=EXPERT_CATEGORIES, roles=ROLES,
+                           **_one_page(session, "experts", select(Expert).order_by(Expert.id)),
+                           **_one_page(session, "users", select(User).order_by(User.id)),
+                           agencies=agencies, agency_kinds=AGENCY_KINDS,
                            agency_users=agency_users, agency_names={a.id: a.name for a in agencies},
                            units=units, unit_names={u.id: u.name for u in units}, levels=LEVELS,
                            login_throttles=throttle_rows(session), login_failures=failure_rows(session, 20),

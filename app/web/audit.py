@@ -15,7 +15,7 @@ from ..engine import audit as audit_engine
 from ..engine import history, progress
 from ..engine import stranded as stranded_engine
 from ..engine.replay import replay
-from ..models import Incident, NotFound, ProcessDefinition, ProcessInstance, User
+from ..models import Incident, NotFound, ProcessDefinition, ProcessInstance, User, search
 from ..models.inputs import parse_id
 from . import bp, present
 from .common import NAV, login_required, refuse, web_user
@@ -46,18 +46,14 @@ def audit_list():
         query = query.where(ProcessInstance.status == f["status"])
     if f["unit"]:
         query = query.where(ProcessInstance.unit_id == (parse_id(f["unit"]) or 0))
-    if f["q"]:  # text in the instance's top-level data values: still read in Python (JSON text differs by database)
-        needle = f["q"].lower()
-        instances = [i for i in session.scalars(query) if needle in str(i.id)
-                     or needle in (i.business_key or "").lower()
-                     or any(needle in str(v).lower() for v in (i.data or {}).values() if isinstance(v, (str, int)))]
-        page_items, paging = _paginate(instances, _page())
-    else:  # one page in SQL: a count and the page's rows, never every instance of the province
-        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        pages = max(1, -(-total // PAGE_SIZE))
-        number = min(_page(), pages)
-        page_items = list(session.scalars(query.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
-        paging = {"page": number, "pages": pages, "total": total}
+    if f["q"]:  # id, business key or top-level data values, in SQL (models/search.py)
+        query = query.where(search.matching(f["q"]))
+    # one page in SQL: a count and the page's rows, never every instance of the province
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max(1, -(-total // PAGE_SIZE))
+    number = min(_page(), pages)
+    page_items = list(session.scalars(query.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    paging = {"page": number, "pages": pages, "total": total}
     versions = {d.id: d.version for d in session.scalars(select(ProcessDefinition).where(
         ProcessDefinition.id.in_({i.definition_id for i in page_items})))} if page_items else {}
     starters = {u.id: u.display_name for u in session.scalars(select(User).where(
@@ -122,8 +118,10 @@ def audit_stranded():
         return refuse(403, "只有系统管理员和审计可以查看无人可推进的流程实例")
     session = read_session()
     from ..api.common import now
-    found = stranded_engine.find_stranded(session, now())
+    found, paging = _paginate(stranded_engine.find_stranded(session, now()), _page())
+    shown = [s["instance_id"] for s in found]
     incidents = {i.instance_id: i for i in session.scalars(select(Incident).where(
-        Incident.kind == stranded_engine.INCIDENT_KIND, Incident.status == "open"))}
-    return render_template("audit_stranded.html", active="audit", items=found, incidents=incidents,
+        Incident.kind == stranded_engine.INCIDENT_KIND, Incident.status == "open",
+        Incident.instance_id.in_(shown)))} if shown else {}
+    return render_template("audit_stranded.html", active="audit", items=found, incidents=incidents, paging=paging,
                            units=present.unit_names(session))

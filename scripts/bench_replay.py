@@ -1,0 +1,130 @@
+"""Replay and verification time of long-lived instances: 50, 100 and 200 user steps, beside the goal of issue 16.
+
+Each instance is made through the engine (the API, in process): clerk2 starts a plan application and then the
+reviewer rejects and the clerk resubmits, round after round, until the instance has the given number of user
+steps (completions). Then, per instance, the median of --runs runs of:
+
+- replay: ``replay.replay`` in a read-only session (the full report an auditor sees, every step's position);
+- verify (full): ``audit.verify`` — hash chain plus a full replay compared with the stored state (what
+  ``GET /api/instances/<id>/verify`` does);
+- verify (daily): ``audit.verify_incremental`` from the checkpoint the previous daily run left, with --new user
+  steps made since (what the scheduler's daily job does once a checkpoint exists; the first daily run is a full
+  verify and writes it).
+
+    python scripts/bench_replay.py [--steps 50,100,200] [--runs 5] [--database-url URL]
+
+Default database: a fresh SQLite file in a temp dir. Any other URL has its schema dropped and recreated.
+Timings only; nothing here is asserted by the tests.
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+from statistics import median
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bench import EDIT, PLAN, REJECT, REVIEW, Api, make_app, task_id  # noqa: E402
+
+GOAL_S = 1.0  # replay / verify of a 200-user-step instance, issue 16
+
+
+def build(clerk, reviewer, project_id, steps, instance=None):
+    """An instance with ``steps`` (more) user steps: the start form submits once, then reject/resubmit pairs.
+    Returns the instance (as the API last answered)."""
+    instance = instance or clerk.start("plan_application", {**PLAN, "project_id": project_id})
+    done = 0
+    while done < steps:
+        if any(t["name"] == REVIEW for t in instance["tasks"]):
+            instance = reviewer.complete(task_id(instance, REVIEW), REJECT)
+        else:
+            instance = clerk.complete(task_id(instance, EDIT), {**PLAN, "project_id": project_id})
+        done += 1
+    return instance
+
+
+def timed(runs, fn):
+    times, result = [], None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return median(times), result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--steps", default="50,100,200", help="user steps per instance (default 50,100,200)")
+    ap.add_argument("--runs", type=int, default=5, help="runs per measure; the median is printed (default 5)")
+    ap.add_argument("--new", type=int, default=10, help="user steps since the daily checkpoint (default 10)")
+    ap.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir")
+    args = ap.parse_args()
+    steps = [int(s) for s in args.steps.split(",")]
+    tmp = tempfile.TemporaryDirectory(prefix="bench-replay-")
+    url = args.database_url or f"sqlite:///{tmp.name}/bench.db"
+    app = make_app(url)
+    db = app.extensions["db"]
+    clerk, reviewer = Api(app, "clerk2"), Api(app, "reviewer2")
+    reg = clerk.start("project_registration", {"name": "基准测试项目", "year": 2026, "category": "goods",
+                                               "amount": 1500000, "budget_line_id": 4, "implementation_form": "agency",
+                                               "is_government_procurement": True})
+    reviewer.complete(task_id(reg, "审核岗审核"), {"approved": "true", "comment": "同意"})
+    project_id = reg["data"]["project_id"]
+    from app.engine import audit, checkpoints, replay
+    from app.models import ProcessInstance, utcnow
+
+    t0 = time.perf_counter()
+    new = min(args.new, min(steps))
+    made = {n: build(clerk, reviewer, project_id, n - new) for n in steps}
+    keys = checkpoints.keys_of(db)
+    audit.run_daily(db, utcnow(), keys)  # the daily run before the last --new steps: a checkpoint per instance
+    instances = {n: build(clerk, reviewer, project_id, new, made[n])["id"] for n in steps}
+    built = time.perf_counter() - t0
+
+    def run_replay(iid):
+        with audit.readonly_session(db) as session:
+            report = replay.replay(session, session.get(ProcessInstance, iid))
+        assert report["ok"], report["first_divergence"]
+        return report
+
+    def run_verify(iid):
+        with audit.readonly_session(db) as session:
+            result = audit.verify(session, session.get(ProcessInstance, iid))
+        assert result["ok"], result
+        return result
+
+    incremental = audit.verify_incremental
+
+    def run_daily(iid):
+        with audit.readonly_session(db) as session:
+            result = incremental(session, session.get(ProcessInstance, iid), keys)
+        assert result["ok"] and result["from_seq"], result
+        return result
+
+    rows = []
+    for n, iid in instances.items():
+        r_time, report = timed(args.runs, lambda: run_replay(iid))
+        v_time, _ = timed(args.runs, lambda: run_verify(iid))
+        d_time, _ = timed(args.runs, lambda: run_daily(iid))
+        rows.append((n, report["events"], r_time, v_time, d_time))
+    db.dispose()
+    tmp.cleanup()
+
+    where = url.split(":", 1)[0] if args.database_url else "sqlite (temp file)"
+    print(f"\nDatabase: {where}; instances built through the API in {built:.1f} s; medians of {args.runs} runs")
+    print(f"{'user steps':>10} {'events':>7} {'replay':>10} {'verify':>10} {'daily verify':>13}  goal"
+          f"   (daily: from the checkpoint, {new} new user steps)")
+    for n, events, r_time, v_time, d_time in rows:
+        daily = f"{d_time:10.3f} s"
+        goal = f"<= {GOAL_S:.0f} s, linear in steps" if n == max(steps) else ""
+        print(f"{n:>10} {events:>7} {r_time:8.3f} s {v_time:8.3f} s {daily:>13}  {goal}")
+    if len(rows) > 1:
+        (n0, _, r0, v0, _), (n1, _, r1, v1, _) = rows[0], rows[-1]
+        print(f"growth {n0}->{n1} steps ({n1 / n0:.0f}x the steps): replay {r1 / r0:.1f}x, verify {v1 / v0:.1f}x "
+              f"(linear: ~{n1 / n0:.0f}x)")
+
+
+if __name__ == "__main__":
+    main()
