@@ -167,3 +167,32 @@ def test_return_targets_are_those_of_an_uncompacted_twin(app, login, monkeypatch
         assert auditor.ok(auditor.get(f"/api/instances/{instance['id']}/verify"))["ok"]
     assert offered[0] and offered[0] == offered[1]
     assert answers[0] == answers[1]
+
+
+def test_daily_verification_resumes_from_a_checkpoint_across_compactions(app, login, clock, small):
+    """The daily job's checkpoint carries how many archive pieces the replay had made: a replay resumed from it
+    compares only the pieces archived after it, passes, and still catches a later piece rewritten."""
+    from app.engine import audit
+    clerk, reviewer = login("clerk"), login("reviewer")
+    project = register_project(clerk, reviewer)
+    iid = apply_plan(clerk, project["id"])["id"]
+    for _ in range(4):
+        _round(clerk, reviewer, iid, project["id"])
+    before = sum(_archived(app, iid).values())
+    assert before
+    keys = ["test-checkpoint-key"]
+    first = audit.run_daily(app.extensions["db"], clock(), keys)
+    assert first["broken"] == [] and first["replayed_from"][iid] == 0
+    for _ in range(4):
+        _round(clerk, reviewer, iid, project["id"])
+    assert sum(_archived(app, iid).values()) > before  # compacted again after the checkpoint
+    later = audit.run_daily(app.extensions["db"], clock(), keys)
+    assert later["broken"] == [] and later["replayed_from"][iid] > 0
+    with app.extensions["db"].engine.begin() as conn:  # the newest archived review run is rewritten
+        seq, body = conn.execute(text("SELECT seq, body FROM workflow_archive WHERE instance_id = :i AND "
+                                      "kind = 'subprocess' ORDER BY seq DESC LIMIT 1"), {"i": iid}).one()
+        conn.execute(text("UPDATE workflow_archive SET body = :b WHERE instance_id = :i AND seq = :s"),
+                     {"b": zlib.compress(json.dumps(_replace(json.loads(zlib.decompress(body)), "请修改",
+                                                              "同意了")).encode()), "i": iid, "s": seq})
+    _round(clerk, reviewer, iid, project["id"])
+    assert iid in audit.run_daily(app.extensions["db"], clock(), keys)["broken"]

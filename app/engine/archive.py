@@ -3,6 +3,8 @@
 Written in the step's transaction, read by the replay (which produces the same pieces and compares them, so an
 altered or deleted archive row is detected like an altered stored workflow) and by the instance page.
 """
+import hashlib
+
 from sqlalchemy import func, select
 
 from ..models import WorkflowArchive
@@ -26,6 +28,22 @@ def pieces(session, instance_id):
     rows = session.execute(select(WorkflowArchive.kind, WorkflowArchive.element, WorkflowArchive.body)
                            .where(WorkflowArchive.instance_id == instance_id).order_by(WorkflowArchive.seq)).all()
     return [(kind, element, serializer.load_piece(body)) for kind, element, body in rows]
+
+
+def digest(session, instance_id, count):
+    """(digest, rows): a digest of the instance's first ``count`` archive rows exactly as stored, and how many rows
+    it has. A replay checkpoint signs it, so a row archived before the checkpoint cannot change unseen."""
+    rows = session.execute(select(WorkflowArchive.seq, WorkflowArchive.at_seq, WorkflowArchive.kind,
+                                  WorkflowArchive.element, WorkflowArchive.body)
+                           .where(WorkflowArchive.instance_id == instance_id).order_by(WorkflowArchive.seq)).all()
+    total = hashlib.sha256()
+    for seq, at_seq, kind, element, body in rows[:count]:
+        total.update(f"{seq}|{at_seq}|{kind}|{element}|{hashlib.sha256(body).hexdigest()}\n".encode("utf-8"))
+    return total.hexdigest(), len(rows)
+
+
+def count(session, instance_id):
+    return session.scalar(select(func.count()).where(WorkflowArchive.instance_id == instance_id))
 
 
 def compacted_at(session, instance_id):

@@ -6,8 +6,9 @@ replayer's context, all under an HMAC with the installation's key. The next veri
 
 1. checks the whole hash chain (cheap: hashing, no engine) — an altered, inserted or deleted event anywhere breaks it;
 2. checks the checkpoint: its MAC (an altered checkpoint, or one forged without the key, fails), its state digest,
-   and that the event it ends at still has the hash it recorded (a history rewritten before it, chain and all,
-   fails here even though the rewritten chain is consistent);
+   that the event it ends at still has the hash it recorded (a history rewritten before it, chain and all,
+   fails here even though the rewritten chain is consistent), and that the workflow archive rows made before it
+   (engine-state compaction) are still those it signed;
 3. if nothing happened since (same last event, the stored blob's digest unchanged, same status and version), the
    stored state is what was verified: done without replaying; otherwise it replays only the events after the
    checkpoint, from the checkpoint's workflow, and compares the result with the stored blob as a full replay does.
@@ -19,8 +20,10 @@ import hmac
 import json
 import os
 
+from sqlalchemy.orm import object_session
+
 from ..models import ReplayCheckpoint
-from . import history, replay
+from . import archive, history, replay
 
 
 def keys_of(db):
@@ -54,6 +57,8 @@ def _mac(key, message):
 def make(instance, event, replayer, key):
     """The checkpoint a passed verification leaves (a plain dict; ``save`` writes it in a write session)."""
     context = {**replayer.context(), "status": instance.status, "instance_definition_id": instance.definition_id}
+    # the archive rows up to the checkpoint, as stored: a resumed replay compares only the rows after them
+    context["archive_digest"] = archive.digest(replayer.session, instance.id, context.get("archived") or 0)[0]
     context = history.jsonable(context)
     state, stored = replayer.final_state, digest(instance.workflow)
     fields = dict(instance_id=instance.id, seq=event.seq, event_hash=event.hash, state=state,
@@ -82,6 +87,10 @@ def problem(checkpoint, instance, rows, keys):
         return "重放检查点的签名不符（检查点被修改？） / replay checkpoint MAC mismatch"
     if digest(checkpoint.state) != checkpoint.state_digest:
         return "重放检查点的状态与其摘要不符 / replay checkpoint state altered"
+    context = checkpoint.context or {}
+    archived, rows_now = archive.digest(object_session(instance), instance.id, context.get("archived") or 0)
+    if archived != context.get("archive_digest", archived) or rows_now < (context.get("archived") or 0):
+        return "检查点之前归档的流程状态被修改或删除 / workflow archive rows before the checkpoint changed"
     if checkpoint.seq > len(rows) or checkpoint.seq < 1 or rows[checkpoint.seq - 1].hash != checkpoint.event_hash:
         return (f"事件 {checkpoint.seq} 的哈希与上次校验时不同（历史被改写？） / the history changed before the last "
                 "verified checkpoint")
@@ -91,7 +100,9 @@ def problem(checkpoint, instance, rows, keys):
 def unchanged(checkpoint, instance):
     """Nothing happened to the instance since the checkpoint was verified."""
     context = checkpoint.context or {}
+    rows_now = archive.count(object_session(instance), instance.id)
     return (checkpoint.seq == instance.last_seq and checkpoint.stored_digest == digest(instance.workflow)
+            and rows_now == (context.get("archived") or 0)
             and context.get("status") == instance.status
             and context.get("instance_definition_id") == instance.definition_id)
 
