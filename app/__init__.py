@@ -56,6 +56,8 @@ def create_app(config=None):
 
     from .engine import limits
     limits.configure(app.config)  # STEP_MAX_TRANSITIONS, STEP_MAX_SECONDS, TIMER_MIN_SECONDS (README "Limits")
+    from .engine import threshold_decision
+    threshold_decision.register()  # the models ask the 限额标准 decision through it (imports point one way)
     db = Database(app.config["DATABASE_URL"])
     app.extensions["db"] = db
     if app.config["PREPARE_ON_START"]:

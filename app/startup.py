@@ -67,8 +67,8 @@ def prepare(app):
             else:
                 from .models.org import ensure_admin
                 ensure_admin(session, config["ADMIN_PASSWORD"])  # the first administrator of an empty database
-            from .models.threshold import seed_defaults
-            seed_defaults(session)  # 限额标准: the seeds' figures that have no row yet
+            from .engine.threshold_decision import adopt_table
+            adopt_table(session, now=config["CLOCK"]())  # 限额标准 an administrator set in the former table
 
 
 def play_demo_activity(app):

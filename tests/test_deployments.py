@@ -39,7 +39,7 @@ def with_leader_level():
     tree = etree.parse(str(ROOT / "bpmn" / "plan_application.bpmn"))
     process = tree.find("bpmn:process", NS)
     plane = tree.find(".//bpmndi:BPMNPlane", NS)
-    flow = process.find("bpmn:sequenceFlow[@sourceRef='plan_review_result'][@targetRef='plan_level']", NS)
+    flow = process.find("bpmn:sequenceFlow[@sourceRef='plan_review_result'][@targetRef='plan_chain']", NS)
     flow.set("targetRef", "leader_review")
     call = _el(process, "bpmn:callActivity", id="leader_review", name="需求领导审核", calledElement="review")
     ext = _el(call, "bpmn:extensionElements")  # Camunda 7: what the review receives and what comes back
@@ -49,7 +49,7 @@ def with_leader_level():
     _el(ext, "camunda:out", source="approved", target="approved")
     _el(ext, "camunda:out", source="comment", target="comment")
     gateway = _el(process, "bpmn:exclusiveGateway", id="leader_result", name="领导审核结果")
-    ok = _el(process, "bpmn:sequenceFlow", id="Flow_leader_ok", sourceRef="leader_result", targetRef="plan_level")
+    ok = _el(process, "bpmn:sequenceFlow", id="Flow_leader_ok", sourceRef="leader_result", targetRef="plan_chain")
     _el(ok, "bpmn:conditionExpression").text = "${approved == true}"
     no = _el(process, "bpmn:sequenceFlow", id="Flow_leader_no", sourceRef="leader_result", targetRef="plan_return")
     _el(no, "bpmn:conditionExpression").text = "${approved == false}"
@@ -65,11 +65,20 @@ def with_leader_level():
 
 
 def test_analyst_routes_the_review_chain_by_region(app, login):
-    """002 §2: the chain differs by unit and region — set in the diagram on unit_level / unit_region / unit_code."""
-    text = (ROOT / "bpmn" / "plan_application.bpmn").read_text(encoding="utf-8")
-    assert '${unit_level == "provincial"}' in text
-    text = text.replace('${unit_level == "provincial"}', '${unit_level == "provincial" || unit_region == "福州市"}')
-    deploy(app, [("plan_application.bpmn", text.encode())])
+    """002 §2: the chain differs by unit and region — a row of the decision review_chain (unit_level / unit_region),
+    deployed like a diagram; the diagram stays as it is."""
+    text = (ROOT / "bpmn" / "review_chain.dmn").read_text(encoding="utf-8")
+    anchor = '      <rule id="Rule_provincial_finance">'
+    row = ('      <rule id="Rule_fuzhou_finance">\n'
+           '        <inputEntry id="UnaryTests_fz_1"><text>-</text></inputEntry>\n'
+           '        <inputEntry id="UnaryTests_fz_2"><text>"福州市"</text></inputEntry>\n'
+           '        <inputEntry id="UnaryTests_fz_3"><text>-</text></inputEntry>\n'
+           '        <inputEntry id="UnaryTests_fz_4"><text>-</text></inputEntry>\n'
+           '        <outputEntry id="LiteralExpression_fz_1"><text>"finance"</text></outputEntry>\n'
+           '        <outputEntry id="LiteralExpression_fz_2"><text>"财政部门审核"</text></outputEntry>\n'
+           '      </rule>\n')
+    assert anchor in text
+    assert deploy(app, [("review_chain.dmn", text.replace(anchor, row + anchor).encode())]) == ([], [])
     clerk2, reviewer2, finance = login("clerk2"), login("reviewer2"), login("finance")
     project = register_project(clerk2, reviewer2, budget_line_id=4, amount=300000, region="福州市")
     instance = apply_plan(clerk2, project["id"], amount=200000, sme_reserved_amount=200000)
@@ -122,12 +131,12 @@ def test_analyst_adds_a_review_level_without_code(app, login):
 
 def test_unsafe_expression_is_refused_and_nothing_deployed(app):
     text = (ROOT / "bpmn" / "plan_application.bpmn").read_text(encoding="utf-8")
-    text = text.replace('${unit_level == "provincial"}', "${__import__('os').system('touch /tmp/pwned')}")
+    text = text.replace('${action == "submit"}', "${__import__('os').system('touch /tmp/pwned')}")
     with pytest.raises(DeploymentError) as info:
         deploy(app, [("plan_application.bpmn", text.encode())])
     problem = info.value.problems[0]
     assert problem["file"] == "plan_application.bpmn"
-    assert problem["element"] == "Flow_plan_level_plan_finance_review"
+    assert problem["element"] == "Flow_plan_action_plan_submit"
     assert "不允许" in problem["message"]
     assert not Path("/tmp/pwned").exists()
     with app.extensions["db"].Session() as s:

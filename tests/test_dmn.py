@@ -10,6 +10,7 @@ from tests.test_engine_rest import add_demo_user, basic, deploy
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DMN, BPMN = FIXTURES / "dmn_thresholds.dmn", FIXTURES / "dmn_route.bpmn"
+STARTUP = [p.name for p in (FIXTURES.parent.parent / "bpmn").glob("*.dmn")]  # the service's own decisions
 
 
 def _tables():
@@ -47,13 +48,13 @@ def test_first_table_takes_the_first_matching_rule(amount, level):
     (4999999.99, ["科室负责人", "分管领导"]), (5000000, ["科室负责人", "分管领导", "主要领导"]),
 ])
 def test_collect_table_and_result_mappings(amount, chain):
-    results = dmn.evaluate(_tables()["review_chain"], {"amount": amount})["results"]
-    assert dmn.map_result(results, "collectEntries", "review_chain") == chain
-    assert dmn.map_result(results, "resultList", "review_chain") == [{"reviewer": r} for r in chain]
-    assert dmn.map_result(results, None, "review_chain") == [{"reviewer": r} for r in chain]
+    results = dmn.evaluate(_tables()["amount_chain"], {"amount": amount})["results"]
+    assert dmn.map_result(results, "collectEntries", "amount_chain") == chain
+    assert dmn.map_result(results, "resultList", "amount_chain") == [{"reviewer": r} for r in chain]
+    assert dmn.map_result(results, None, "amount_chain") == [{"reviewer": r} for r in chain]
     if len(chain) > 1:
         with pytest.raises(dmn.DecisionError, match="只允许一条"):
-            dmn.map_result(results, "singleEntry", "review_chain")
+            dmn.map_result(results, "singleEntry", "amount_chain")
 
 
 def test_unique_table_with_overlapping_rules_is_an_error():
@@ -70,7 +71,7 @@ def test_decision_tables_decide_the_route_and_replay_agrees(app, login):
     assert response.status_code == 200, response.json
     decisions = response.json["deployedDecisionDefinitions"]
     assert {d["key"]: d["version"] for d in decisions.values()} == {
-        "procurement_method": 1, "review_level": 1, "review_chain": 1}
+        "procurement_method": 1, "review_level": 1, "amount_chain": 1}
     assert all(d["resource"] == "dmn_thresholds.dmn" for d in decisions.values())
     add_demo_user(app)
     started = {}
@@ -90,7 +91,7 @@ def test_decision_tables_decide_the_route_and_replay_agrees(app, login):
     assert [data[a]["review_level"] for a in started] == ["科室负责人", "科室负责人", "分管领导"]
     assert data[1000000]["review_chain"] == ["科室负责人", "分管领导"]
     assert [(e.task.split(":")[0], e.data["decision"], e.data["version"]) for e in events] == [
-        ("d_method", "procurement_method", 1), ("d_level", "review_level", 1), ("d_chain", "review_chain", 1)]
+        ("d_method", "procurement_method", 1), ("d_level", "review_level", 1), ("d_chain", "amount_chain", 1)]
     assert events[0].data["matched"] == ["Rule_goods_above"] and events[0].data["inputs"]["预算金额（元）"] == 1000000
     demo = login("demo")
     tasks = {t["instance_id"]: t["name"] for t in demo.tasks()}
@@ -114,7 +115,7 @@ def test_a_changed_table_is_a_new_version_and_latest_binding_uses_it(app, tmp_pa
                           headers=basic("demo")).json["id"])
     with app.extensions["db"].Session() as s:
         assert s.get(ProcessInstance, iid).data["method_result"]["method"] == "分散采购"
-        assert len(s.scalars(select(DecisionDefinition).where(DecisionDefinition.key == "review_chain")).all()) == 2
+        assert len(s.scalars(select(DecisionDefinition).where(DecisionDefinition.key == "amount_chain")).all()) == 2
 
 
 def _refused(client, files):
@@ -135,7 +136,7 @@ def test_a_bad_table_is_refused_naming_the_element(app, tmp_path):
     broken.write_text("<definitions", encoding="utf-8")
     assert any("XML" in m for _, m in _refused(app.test_client(), [broken]))
     with app.extensions["db"].Session() as s:
-        assert s.scalars(select(DecisionDefinition)).first() is None
+        assert s.scalars(select(DecisionDefinition).where(DecisionDefinition.resource_name.not_in(STARTUP))).first() is None
 
 
 def test_business_rule_task_problems_are_refusals_not_500(app, tmp_path):
@@ -143,7 +144,7 @@ def test_business_rule_task_problems_are_refusals_not_500(app, tmp_path):
     missing = tmp_path / "missing.bpmn"
     missing.write_text(text.replace(' camunda:decisionRef="procurement_method"', ""), encoding="utf-8")
     unknown = tmp_path / "unknown.bpmn"
-    unknown.write_text(text.replace('camunda:decisionRef="review_chain"', 'camunda:decisionRef="no_such"')
+    unknown.write_text(text.replace('camunda:decisionRef="amount_chain"', 'camunda:decisionRef="no_such"')
                        .replace('mapDecisionResult="singleEntry"', 'mapDecisionResult="single"'), encoding="utf-8")
     client = app.test_client()
     errors = _refused(client, [missing, DMN])
@@ -163,7 +164,7 @@ def test_dry_run_takes_decision_tables_and_deploys_nothing(app, login):
     refused = dry_run(analyst, [(BPMN.name, BPMN.read_bytes())])
     assert refused.status_code == 400
     with app.extensions["db"].Session() as s:
-        assert s.scalars(select(DecisionDefinition)).first() is None
+        assert s.scalars(select(DecisionDefinition).where(DecisionDefinition.resource_name.not_in(STARTUP))).first() is None
 
 
 def test_dry_run_of_a_changed_table_shows_the_instances_it_would_decide_differently(app, login, tmp_path):
@@ -178,7 +179,7 @@ def test_dry_run_of_a_changed_table_shows_the_instances_it_would_decide_differen
     text = DMN.read_text(encoding="utf-8")
     # 公开招标 from 2,000,000: the instance (1,500,000, 公开招标) would now be decided 分散采购
     moved = analyst.ok(dry_run(analyst, [(DMN.name, text.replace("1000000", "2000000").encode())]))
-    assert {d["key"] for d in moved["decisions"]} == {"procurement_method", "review_level", "review_chain"}
+    assert {d["key"] for d in moved["decisions"]} == {"procurement_method", "review_level", "amount_chain"}
     [entry] = [e for e in moved["instances"] if e["instance_id"] == iid]
     assert entry["match"] is False and entry["divergence"]["expected"]["task"].startswith("d_method")
     assert entry["divergence"]["actual"]["result"] == {"method": "分散采购", "needs_tender": False}
@@ -187,7 +188,7 @@ def test_dry_run_of_a_changed_table_shows_the_instances_it_would_decide_differen
     same = analyst.ok(dry_run(analyst, [(DMN.name, text.replace("5000000", "6000000").encode())]))
     assert [e["match"] for e in same["instances"] if e["instance_id"] == iid] == [True]
     with app.extensions["db"].Session() as s:
-        assert len(s.scalars(select(DecisionDefinition)).all()) == 3
+        assert len(s.scalars(select(DecisionDefinition).where(DecisionDefinition.resource_name.not_in(STARTUP))).all()) == 3
 
 
 def test_two_hits_of_a_unique_table_refuse_the_step_without_a_500(app, tmp_path):

@@ -39,8 +39,8 @@ def _plans(login):
 
 def test_a_change_that_diverges(app, login):
     """A 需求领导审核 level after the unit review: the plan still at the unit review would go on unchanged; the one
-    at the finance review would stand at the leader's review instead; the filed one took the finance review where
-    the new version asks the leader, so its 计划备案 step no longer follows."""
+    at the finance review would stand at the leader's review instead; the filed one went on to the review chain
+    (its decision, then the finance review) where the new version asks the leader."""
     at_unit, at_finance, filed = _plans(login)
     before = {iid: _history_length(app, iid) for iid in (at_unit, at_finance, filed)}
     analyst = login("analyst")
@@ -50,12 +50,15 @@ def test_a_change_that_diverges(app, login):
     by_id = {r["instance_id"]: r for r in report["instances"]}
     assert by_id[at_unit]["match"] is True and by_id[at_unit]["divergence"] is None
     moved = by_id[at_finance]
-    assert moved["match"] is False and moved["divergence"]["type"] == "position"
-    assert moved["divergence"]["expected"]["active"] == ["plan_finance_review"]
-    assert moved["divergence"]["actual"]["active"] == ["leader_review"]
+    # Its history asked the review chain's decision next (review_chain.dmn: 财政部门审核); the new version stops at
+    # the leader's review instead.
+    assert moved["match"] is False and moved["divergence"]["type"] == "decision_evaluated"
+    assert moved["divergence"]["task"].startswith("chain_rules")
+    assert moved["divergence"]["expected"]["result"] == [{"group": "finance", "name": "财政部门审核"}]
+    assert moved["divergence"]["actual"]["ready"] == ["review_task"]
     done = by_id[filed]
     assert done["status"] == "completed" and done["match"] is False
-    assert done["divergence"]["type"] == "service_task" and done["divergence"]["task"].startswith("plan_file")
+    assert done["divergence"]["type"] == "decision_evaluated" and done["divergence"]["task"].startswith("chain_rules")
     assert done["divergence"]["seq"] is not None and done["divergence"]["reason"]
     assert report["running"] == {"checked": 2, "match": 1, "diverge": 1}
     assert report["completed"]["checked"] >= 1 and report["completed"]["diverge"] >= 1

@@ -104,9 +104,9 @@ def test_handler_reads_follow_helpers_and_constants():
 
 
 def test_shipped_forms_and_the_cli(tmp_path, capsys):
-    """bpmn/ and forms/: no field is left that nothing reads (预警处理's 附件 is an upload now, attachment_ids, issue
-    15), so ./test.sh lints with --strict. plan_dispatch's 说明 is read by the history only and says so (readBy);
-    without that, lint warns and --strict fails."""
+    """bpmn/ and forms/: every field is read (预警处理's 附件 is an upload its handler links to the warned record), so
+    ./test.sh lints with --strict. plan_dispatch's 说明 is read by the history only and says so (readBy); without
+    that, lint warns and --strict fails."""
     shipped = []
     lint_bpmn.lint(lint_bpmn.collect([ROOT / "bpmn", ROOT / "forms"]), context=False, warnings=shipped)
     assert [(f, e, m) for f, e, m in shipped if "没有任何地方读取" in m] == []

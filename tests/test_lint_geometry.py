@@ -154,7 +154,7 @@ def test_lint_fails_on_a_crossing_and_a_deployment_warns(tmp_path):
     engine = make_engine("sqlite://")
     Base.metadata.create_all(engine)
     with Session(engine) as session:
-        context = [(p.name, p.read_bytes()) for p in sorted((ROOT / "bpmn").glob("*.bpmn")) if p.name != path.name]
+        context = [(p.name, p.read_bytes()) for p in sorted((ROOT / "bpmn").glob("*.bpmn")) + sorted((ROOT / "bpmn").glob("*.dmn")) if p.name != path.name]
         context += [(p.name, p.read_bytes()) for p in sorted((ROOT / "forms").glob("*.form"))]
         deployments.deploy(session, context, name="context")
         deployment, _, _ = deployments.deploy(session, [(path.name, path.read_bytes())], name="moved")

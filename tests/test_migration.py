@@ -30,7 +30,7 @@ def test_safe_migration_adds_the_later_review_level(app, login):
     assert preview["safe"] is True and preview["blocking"] == []
     assert (preview["from_version"], preview["to_version"]) == (1, 2)
     assert {"leader_review", "leader_result"} <= {a["element"] for a in preview["added"]}
-    assert {"plan_review_result", "plan_level"} <= {c["element"] for c in preview["changed"]}
+    assert {"plan_review_result", "plan_chain"} <= {c["element"] for c in preview["changed"]}
     assert _events(app, iid)[-1][0] != "migrated"  # the preview wrote nothing
 
     result = analyst.ok(analyst.post(f"/api/instances/{iid}/migrate", {"version": 2}))
@@ -63,13 +63,13 @@ def test_migration_refused_when_a_completed_step_changed(app, login):
 
     preview = analyst.ok(analyst.get(f"/api/instances/{iid}/migration", query_string={"version": 2}))
     assert preview["safe"] is False
-    # The review result gateway (its flow now leads to the leader) and the level gateway after it both ran.
-    assert {b["element"] for b in preview["blocking"]} == {"plan_review_result", "plan_level"}
+    # The review result gateway (its flow now leads to the leader) ran and the review chain after it is running.
+    assert {b["element"] for b in preview["blocking"]} == {"plan_review_result", "plan_chain"}
     response = analyst.post(f"/api/instances/{iid}/migrate", {"version": 2})
     assert response.status_code == 409
     body = response.json
     assert body["code"] == "MIGRATION_UNSAFE" and "plan_review_result" in body["message"]
-    assert set(body["errors"]) == {"plan_review_result", "plan_level"}
+    assert set(body["errors"]) == {"plan_review_result", "plan_chain"}
     assert "修改" in body["errors"]["plan_review_result"][0]
     assert body["migration"]["blocking"][0]["state"] == "COMPLETED"
     # Nothing changed: same version, same history, the finance review still open.

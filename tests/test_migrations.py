@@ -68,9 +68,9 @@ def test_a_database_of_the_previous_release_is_upgraded_with_its_data(scratch_ur
                            "ATTACHMENTS_DIR": str(old_files), "DEPLOY_ON_START": False})
     try:
         assert migrate.current(db) == migrate.head()
-        # Every record is still there; the only rows added are the SME reservation thresholds (a kind the previous
-        # release did not have), written at start-up like every missing default.
-        assert _row_counts(db, tables) == {**before, "threshold": before["threshold"] + 6}
+        # Every record is still there and nothing is added: the thresholds are the DMN decision ``thresholds`` now
+        # (bpmn/thresholds.dmn); the former table stays as history.
+        assert _row_counts(db, tables) == before
 
         from app.engine import audit
         from app.models import Attachment, AttachmentContent, ProcessInstance

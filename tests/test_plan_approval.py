@@ -26,11 +26,13 @@ def test_registration_occupies_budget_and_plan_is_filed_through_city_chain(login
     assert names(login("finance").tasks()) == []
 
     history = clerk.history(instance["id"])
+    # After the unit's review the review chain asks its decision (review_chain.dmn): no level for a city unit.
     assert event_types(history) == ["instance_started", "service_task", "service_task", "task_completed",
-                                    "service_task", "instance_completed"]
+                                    "decision_evaluated", "service_task", "instance_completed"]
     assert history[3]["actor"] == "reviewer2" and history[3]["data"]["data"]["approved"] is True
+    assert history[4]["data"]["decision"] == "review_chain" and history[4]["data"]["result"] == []
     assert {"record": f"plan:{plan_id}", "new": False, "fields": {"status": ["in_review", "filed"]}} \
-        in history[4]["changes"]
+        in history[5]["changes"]
 
 
 def test_provincial_unit_adds_finance_review(login):

@@ -333,7 +333,8 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
                 key=process_id, name=parser.get_process_parser(process_id).get_name(), bpmn_xml=text, content_hash=digest,
                 resource_name=Path(filename).name, deployed_by=deployed_by, deployment=deployment,
                 version=(current.version + 1) if current else 1, semantics=SEMANTICS))
-    new_decisions = dmn_task.new_versions(session, decisions, changed_only, deployment, deployed_by, content_hash)
+    new_decisions = dmn_task.new_versions(session, decisions, changed_only, deployment, deployed_by, content_hash,
+                                          known_is_unchanged)
     deployment.decisions = new_decisions  # not a column: what the REST answer lists as deployed decisions
     # Camunda 7 deploys a diagram without executable processes (a collaboration drawn for people) and makes no
     # process definition of it: the deployment is recorded, with a warning, and there is nothing to start.

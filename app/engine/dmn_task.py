@@ -153,14 +153,18 @@ def collect(text, filename):
     return dmn.parse(text, filename)
 
 
-def new_versions(session, files, changed_only, deployment, deployed_by, content_hash):
-    """DecisionDefinition rows for the decisions of ``files`` [(filename, text, tables)] that changed."""
+def new_versions(session, files, changed_only, deployment, deployed_by, content_hash, known_is_unchanged=False):
+    """DecisionDefinition rows for the decisions of ``files`` [(filename, text, tables)] that changed;
+    ``known_is_unchanged`` (start-up): content deployed before under that key is no change either, so a version
+    deployed later (from the Modeler or the 系统设置 page) stays the latest."""
     rows = []
     for filename, text, tables in files:
         digest = content_hash(text)
         for table in tables:
             current = latest(session, table.key)
-            if current is not None and changed_only and current.content_hash == digest:
+            if current is not None and changed_only and (current.content_hash == digest or (
+                    known_is_unchanged and session.scalar(select(DecisionDefinition.id).where(
+                        DecisionDefinition.key == table.key, DecisionDefinition.content_hash == digest).limit(1)))):
                 continue
             rows.append(DecisionDefinition(key=table.key, name=table.name[:200], dmn_xml=text, content_hash=digest,
                                            resource_name=Path(filename).name[:200], deployment=deployment,

@@ -301,3 +301,15 @@ def execute_script(script, data):
         if sum(sizes.values()) > bounded.MAX_SIZE:
             raise ExpressionLimit(f"脚本第 {lineno} 行：脚本赋值合计超过 {bounded.MAX_SIZE} 个字符/元素 / "
                                   f"line {lineno}: the script's values exceed {bounded.MAX_SIZE} in all")
+
+
+def display_name(name, data):
+    """A name written as an expression (``${review_name}``: Camunda 7 evaluates task names) over ``data``; a plain
+    name, or one that cannot be evaluated, is shown as written."""
+    if not name or not is_juel(name):
+        return name
+    try:
+        value = evaluate(name, data)
+    except (ExpressionError, DomainError, LookupError, TypeError, ValueError):
+        return name
+    return str(value)[:200] if value not in (None, "") else name

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from ..models import DomainError, HumanTask, NotFound, ProcessDefinition
 from . import deployments, expressions, runtime, serializer
+from .dmn_task import DecisionTask
 from .specs import ExternalServiceTask, HumanUserTask, MappedCallActivity, SafeScriptTask
 
 # What has happened or is happening: such a task's element must not change.
@@ -50,6 +51,10 @@ class _ServiceTask(_Attributes):
     names = ("topic", "input_parameters", "output_parameters")
 
 
+class _DecisionTask(_Attributes):
+    names = ("decision_ref", "binding", "version", "result_variable", "mapping")
+
+
 class _CallActivity(SubWorkflowConverter):
     def to_dict(self, spec):
         dct = super().to_dict(spec)
@@ -59,7 +64,7 @@ class _CallActivity(SubWorkflowConverter):
 
 _config = dict(serializer._config)
 _config.update({HumanUserTask: _UserTask, ExternalServiceTask: _ServiceTask, SafeScriptTask: ScriptTaskConverter,
-                MappedCallActivity: _CallActivity})
+                MappedCallActivity: _CallActivity, DecisionTask: _DecisionTask})
 REGISTRY = BpmnWorkflowSerializer.configure(_config)
 
 

@@ -8,6 +8,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.util.task import TaskState
 
+from . import expressions
 from .deployments import BPMN_NS
 
 ACTIVE_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
@@ -113,7 +114,7 @@ def called(workflow, xml_for, trail=()):
         xml = xml_for(key)
         if xml is None:
             continue
-        label = task.task_spec.bpmn_name or task.task_spec.bpmn_id
+        label = expressions.display_name(task.task_spec.bpmn_name, task.data) or task.task_spec.bpmn_id
         views.append({"element": task.task_spec.bpmn_id, "trail": [*trail, label], "key": key,
                       "status": "completed" if sub.completed else "running", "xml": xml,
                       "marks": progress(sub, xml, key)})

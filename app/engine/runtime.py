@@ -262,7 +262,7 @@ def _task_name(task):
     if parent_id is None:
         return name
     parent = task.workflow.top_workflow.get_task_from_id(parent_id)
-    outer = parent.task_spec.bpmn_name if parent is not None else None
+    outer = expressions.display_name(parent.task_spec.bpmn_name, parent.data) if parent is not None else None
     if not outer:
         return name
     return outer if name in outer else name

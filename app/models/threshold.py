@@ -18,12 +18,14 @@ Two kinds, each an amount per region and category (货物/服务/工程):
 where the region has one, otherwise below its 分散采购限额: at or above the limit the purchase is government
 procurement and goes through a procurement method (a Fujian provincial unit's 40万 goods project may be 自行采购).
 
-The seeds' figures are the defaults, written at start-up where a row is missing (``seed_defaults``).
+The rules are the DMN decision ``thresholds`` (``bpmn/thresholds.dmn``, the seeds' figures): analysts edit it in
+Camunda Modeler, administrators on the 系统设置 限额标准 page; each change is a new version (engine/threshold_decision.py).
 Where the seeds are silent: a unit whose region matches no row uses the 省级 limits.
 """
+from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import String, UniqueConstraint, select
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, DomainError, Money, UTCDateTime
@@ -55,7 +57,46 @@ DEFAULTS = [
 ]
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One row of the decision: an amount for a kind, region (``*`` every region) and category."""
+    kind: str
+    region: str
+    category: str
+    amount: Decimal
+    source: str = ""
+    id: int | None = None
+    updated_by: str | None = None
+    updated_at: object = None
+
+    @property
+    def key(self):
+        return self.kind, self.region, self.category
+
+    @staticmethod
+    def order_key(kind, region, category):
+        return (list(KINDS).index(kind), _REGION_ORDER.get(region, len(_REGION_ORDER)), region,
+                list(CATEGORIES).index(category))
+
+    def order(self):
+        return Rule.order_key(*self.key)
+
+    def to_dict(self):
+        return {"id": self.id, "kind": self.kind, "kind_label": KINDS[self.kind], "region": self.region,
+                "category": self.category, "category_label": CATEGORIES[self.category], "amount": self.amount,
+                "source": self.source, "updated_by": self.updated_by, "updated_at": self.updated_at}
+
+
+_REGION_ORDER = {}
+for _, _region, *_rest in DEFAULTS:
+    _REGION_ORDER.setdefault(_region, len(_REGION_ORDER))
+
+MIGRATED = "已迁入决策："  # the source of a former table row whose amount became a version of the decision
+
+
 class Threshold(Base):
+    """The former settings table, kept as history: start-up moves what administrators set here into the decision
+    (``engine/threshold_decision.adopt_table``) and marks those rows; nothing reads it for a rule any more."""
     __tablename__ = "threshold"
     __table_args__ = (UniqueConstraint("kind", "region", "category"),)
 
@@ -68,51 +109,34 @@ class Threshold(Base):
     updated_by: Mapped[str | None] = mapped_column(String(64))
     updated_at = mapped_column(UTCDateTime, nullable=True)
 
-    def to_dict(self):
-        return {"id": self.id, "kind": self.kind, "kind_label": KINDS[self.kind], "region": self.region,
-                "category": self.category, "category_label": CATEGORIES[self.category], "amount": self.amount,
-                "source": self.source, "updated_by": self.updated_by, "updated_at": self.updated_at}
+
+# The decision is evaluated by the engine (app/engine/threshold_decision.py), which registers here at start-up:
+# models never import the engine. Before a decision is deployed (or without the engine), the seeds' figures hold.
+NOT_DEPLOYED = object()
+_decision = {"lookup": None, "rules": None}
 
 
-def seed_defaults(session):
-    """Write the seeds' figures that have no row yet (start-up): an empty table gets them all, a table from before a
-    kind existed gets that kind; an administrator's edits are never overwritten."""
-    have = set(session.execute(select(Threshold.kind, Threshold.region, Threshold.category)).tuples())
-    missing = [d for d in DEFAULTS if d[:3] not in have]
-    for kind, region, category, amount, source in missing:
-        session.add(Threshold(kind=kind, region=region, category=category, amount=amount, source=source))
-    session.flush()
-    return bool(missing)
+def use_decision(lookup, rules):
+    """``lookup(session, kind, region, category)`` → amount, None (no rule) or NOT_DEPLOYED; ``rules(session)`` →
+    [Rule] or None (not deployed)."""
+    _decision.update(lookup=lookup, rules=rules)
+
+
+def _defaults():
+    return [Rule(*d, id=i) for i, d in enumerate(DEFAULTS, start=1)]
 
 
 def all_rows(session):
-    return list(session.scalars(select(Threshold).order_by(Threshold.kind, Threshold.region, Threshold.category)))
-
-
-def upsert(session, rows, user, now):
-    """Set the amounts of ``rows`` [{kind, region, category, amount}] (validated by the API); new regions are added."""
-    changed = []
-    for row in rows:
-        current = session.scalars(select(Threshold).where(
-            Threshold.kind == row["kind"], Threshold.region == row["region"], Threshold.category == row["category"])
-            .with_for_update()).first()
-        if current is None:
-            current = Threshold(kind=row["kind"], region=row["region"], category=row["category"], source="管理员设置")
-            session.add(current)
-        current.amount, current.updated_by, current.updated_at = row["amount"], user.username, now
-        changed.append(current)
-    session.flush()
-    return changed
+    """The decision's rules as rows (the seeds' figures before it is deployed), in the page's order."""
+    found = _decision["rules"](session) if _decision["rules"] else None
+    return sorted(found if found is not None else _defaults(), key=Rule.order)
 
 
 def _amount(session, kind, region, category):
-    rows = {r.region: r.amount for r in session.scalars(select(Threshold).where(
-        Threshold.kind == kind, Threshold.category == category, Threshold.region.in_((region, ANY_REGION))))}
-    if region in rows:
-        return rows[region]
-    if ANY_REGION in rows:
-        return rows[ANY_REGION]
-    # An empty table (a database created before thresholds existed, not yet restarted): the seeds' figures.
+    if _decision["lookup"] is not None:
+        found = _decision["lookup"](session, kind, region, category)
+        if found is not NOT_DEPLOYED:
+            return found
     for d_kind, d_region, d_category, amount, _ in DEFAULTS:
         if (d_kind, d_category) == (kind, category) and d_region in (region, ANY_REGION):
             return amount
@@ -121,8 +145,7 @@ def _amount(session, kind, region, category):
 
 def _named_region(session, kind, unit, texts):
     """The first of ``kind``'s regions named in the unit's region or the project's 项目区划 (福州市 → 福州)."""
-    regions = sorted({r for r in session.scalars(select(Threshold.region).where(Threshold.kind == kind))
-                      if r != ANY_REGION} or {d[1] for d in DEFAULTS if d[0] == kind and d[1] != ANY_REGION},
+    regions = sorted({r.region for r in all_rows(session) if r.kind == kind and r.region != ANY_REGION},
                      key=len, reverse=True)
     for text in ((unit.region if unit is not None else None), *texts):
         text = text or ""
@@ -150,11 +173,15 @@ def decentralized_limit(session, unit, category, region_text=None):
 
 def transaction_threshold(session, category, unit=None, region_text=None):
     """(region, amount) at and above which the unit's purchase must go through an agency in the transaction
-    system (004 §3: the 柳江 district's rule), or (None, None) where the unit's region has no such rule."""
+    system (004 §3: the 柳江 district's rule), or (None, None) where the unit's region has no such rule. A rule
+    for every region (``*``) applies where the region has none of its own."""
     region = _named_region(session, "transaction", unit, (region_text,)) or ANY_REGION
-    amount = session.scalar(select(Threshold.amount).where(
-        Threshold.kind == "transaction", Threshold.category == category, Threshold.region == region))
-    return (region, amount) if amount is not None else (None, None)
+    amount = _amount(session, "transaction", region, category)
+    if amount is None:
+        return None, None
+    if region != ANY_REGION and not any(r.key == ("transaction", region, category) for r in all_rows(session)):
+        region = ANY_REGION  # the rule that matched is the one for every region
+    return region, amount
 
 
 def sme_rule(session, category):

@@ -15,6 +15,7 @@ from ..models.org import LEVELS, ROLES
 from ..models.base import BEIJING
 from ..models.expert import CATEGORIES as EXPERT_CATEGORIES
 from ..models.supervision import DEFAULT_RULES, PARAMS, SupervisionRule
+from ..engine import threshold_decision
 from ..models.threshold import CATEGORIES, DEFAULTS, KINDS, REGIONAL, all_rows
 from ..models.workdays import KINDS as DAY_KINDS, year_days
 from . import bp
@@ -61,6 +62,7 @@ def admin():
     year = min(max(year, 2000), 2100)  # the calendar's years, as /api/calendar takes them
     units = list(session.scalars(select(Unit).order_by(Unit.id)))
     return render_template("admin.html", active="admin", thresholds=_threshold_tables(session), kinds=KINDS, regional=REGIONAL,
+                           threshold_history=threshold_decision.history(session)[:20],
                            categories=CATEGORIES, year=year, days=year_days(session, year), day_kinds=DAY_KINDS,
                            rules=_rules(session), experts=list(session.scalars(select(Expert).order_by(Expert.id))),
                            expert_categories=EXPERT_CATEGORIES,
