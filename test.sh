@@ -7,6 +7,10 @@ if [ ! -x .venv/bin/python ]; then
   python3.11 -m venv .venv 2>/dev/null || python3 -m venv .venv
 fi
 .venv/bin/pip install -q -e ".[test]"
+# Camunda's Node.js worker client, run by tests/test_engine_rest_js_client.py (skipped without node and npm).
+if command -v npm >/dev/null && [ ! -d tests/node/node_modules/camunda-external-task-client-js ]; then
+  (cd tests/node && npm install --no-audit --no-fund --silent) || echo "npm install failed: the Node.js client test will be skipped"
+fi
 # Browser tests (tests/e2e) drive Debian's Chromium through Playwright; `playwright install` is not used.
 # The WenQuanYi font makes failure screenshots (test-results/) readable in Chinese.
 # fpdf2 embeds that font in the 审批单 PDF too (app/web/sheet_pdf.py).

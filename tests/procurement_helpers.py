@@ -26,6 +26,11 @@ def add_clerk(app, username, unit_id=1, roles=("clerk",)):
             s.add(user)
 
 
+def demo_agency(api, name="福建省政府采购中心"):
+    """The id of a demo agency (代理机构库) by name: 福建省政府采购中心 (user ``agency``), 福建华信招标代理有限公司 (``agency2``)."""
+    return next(a["id"] for a in api.ok(api.get("/api/agencies")) if a["name"] == name)
+
+
 def user_id(app, username):
     from app.models import User
     with app.extensions["db"].Session() as s:

@@ -2,7 +2,7 @@
 process with two lanes, every role in turn through the API — happy path with the optional 评审邀请函, every return,
 the refusals, cancellation before opening, and a failed tender terminated or re-tendered after a method change."""
 from helpers import approve, money, register_project, reject
-from procurement_helpers import GAP, actors, file_plan, only, record, refused, people, topics  # noqa: F401 - fixture
+from procurement_helpers import GAP, actors, demo_agency, file_plan, only, record, refused, people, topics  # noqa: F401 - fixture
 from test_contracts import contract_data
 
 WINNER = {"winner_name": "福州精密仪器有限公司", "winner_credit_code": "91350100MA2Y3K4L5R"}
@@ -17,8 +17,10 @@ def _entrustment(api, instance):
 
 
 def _start(people, plan, clerk="clerk", **extra):
-    return people[clerk].start("entrustment", {"plan_id": plan["id"], "requirements": "实验室设备一批，含安装调试和培训",
-                                              "contact": "张经办 0591-87654321", **extra})
+    """委托单 to the demo's 福建省政府采购中心 (the agency of the ``agency`` user) unless ``agency_id`` says otherwise."""
+    data = {"plan_id": plan["id"], "requirements": "实验室设备一批，含安装调试和培训", "contact": "张经办 0591-87654321",
+            "agency_id": demo_agency(people[clerk]), **extra}
+    return people[clerk].start("entrustment", data)
 
 
 def _to_announcement(people, iid, clerk="clerk", reviewer="reviewer"):
@@ -186,7 +188,8 @@ def test_abandon_then_entrust_again(app, people):
     clerk, reviewer = people["clerk"], people["reviewer"]
     plan = file_plan(people, register_project(clerk, reviewer)["id"])
     first = _start(people, plan)
-    refused(clerk, "entrustment", {"plan_id": plan["id"], "requirements": "再次委托"}, 409, "已有进行中的委托单")
+    refused(clerk, "entrustment", {"plan_id": plan["id"], "requirements": "再次委托", "agency_id": demo_agency(clerk)}, 409,
+            "已有进行中的委托单")
     reject(reviewer, "委托单审核", first["id"], "暂缓委托")
     done = _do(clerk, "修改委托单", first["id"], {"requirements": "x", "action": "abandon"})
     assert done["status"] == "completed"
@@ -200,7 +203,7 @@ def test_refusals(app, people):
     clerk, reviewer, agency = people["clerk"], people["reviewer"], people["agency"]
     project = register_project(clerk, reviewer, amount=2000000)
     plan = file_plan(people, project["id"], amount=500000, sme_reserved_amount=500000)
-    data = {"plan_id": plan["id"], "requirements": "设备"}
+    data = {"plan_id": plan["id"], "requirements": "设备", "agency_id": demo_agency(clerk)}
     for role in ("reviewer", "finance", "agency", "leader"):
         refused(people[role], "entrustment", data, 403, "不能发起")
     refused(people["clerk2"], "entrustment", data, 403, "不属于本单位")

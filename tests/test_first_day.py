@@ -70,11 +70,17 @@ def test_first_day_of_a_real_deployment(fresh, clock):
     unit = admin.call("POST", "/api/units", {"code": "350101", "name": "福州市教育局", "level": "city",
                                             "region": "福州市"}, 201)
     for username, name, roles, home in (("fz_clerk", "陈经办", ["clerk"], True), ("fz_reviewer", "林审核", ["reviewer"], True),
-                                        ("fz_leader", "黄领导", ["leader"], True), ("fz_finance", "何财政", ["finance"], False),
-                                        ("fj_agency", "福建省采购中心", ["agency"], False)):
+                                        ("fz_leader", "黄领导", ["leader"], True), ("fz_finance", "何财政", ["finance"], False)):
         admin.call("POST", "/api/users", {"username": username, "display_name": name, "password": PASSWORD,
                                           "roles": roles, "unit_id": unit["id"] if home else None,
                                           "grants": [{"unit_id": unit["id"]}]}, 201)
+    # 代理机构库: the agency is an organisation; its user belongs to it and is granted no purchaser unit.
+    fj_center = admin.call("POST", "/api/agencies", {"name": "福建省政府采购中心", "credit_code": "12350000MB0123456W",
+                                                     "kind": "central", "region": "福建省本级"}, 201)
+    staff = admin.call("POST", "/api/users", {"username": "fj_agency", "display_name": "福建省采购中心", "password": PASSWORD,
+                                              "roles": ["agency"], "agency_id": fj_center["id"], "grants": []}, 201)
+    assert staff["agency_id"] == fj_center["id"] and staff["grants"] == []
+    assert [u["username"] for u in admin.get(f"/api/agencies/{fj_center['id']}")["users"]] == ["fj_agency"]
     clerk, reviewer, leader = Caller(fresh, "fz_clerk"), Caller(fresh, "fz_reviewer"), Caller(fresh, "fz_leader")
     agency = Caller(fresh, "fj_agency")
 
@@ -105,7 +111,7 @@ def test_first_day_of_a_real_deployment(fresh, clock):
 
     # 5. 委托单 to the agency → announcement → opening → evaluation → result → award.
     entrust = clerk.start("entrustment", {"plan_id": plan["id"], "requirements": "实验室设备一批，含安装调试和培训",
-                                          "contact": "陈经办 0591-87654321"})
+                                          "contact": "陈经办 0591-87654321", "agency_id": fj_center["id"]})
     iid = entrust["id"]
     reviewer.do("委托单审核", iid, {"approved": "true", "comment": "同意"})
     agency.do("受理审核委托单", iid, {"approved": "true"})

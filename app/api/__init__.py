@@ -97,6 +97,7 @@ def init_api(app):
         api.register_blueprint(module.blp)
     from . import audit, engine_rest, migration  # replay/export, version migration, Camunda Modeler's REST API
     from . import engine_rest_external  # noqa: F401 - Camunda 7 external-task routes on engine_rest.bp
+    from . import engine_rest_decisions  # noqa: F401 - Camunda 7 decision-definition routes (issue 18)
     for module in (audit, migration):
         api.register_blueprint(module.blp)
     app.register_blueprint(engine_rest.bp)
@@ -127,6 +128,8 @@ def init_api(app):
     from . import engine_rest_tasks  # Camunda 7 REST /task endpoints (issue 17)
     app.register_blueprint(engine_rest_tasks.bp)
     api.register_blueprint(suppliers.blp)
+    from . import agencies  # 代理机构库 (issue 13)
+    api.register_blueprint(agencies.blp)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(Exception, lambda exc: _domain_error(unexpected(exc)))

@@ -153,7 +153,8 @@ def export_json(instance_id):
 
 _EVENT_LABELS = {"instance_started": "发起流程", "service_task": "服务任务", "task_claimed": "签收任务",
                  "task_released": "释放任务", "task_completed": "办理任务", "message_received": "收到消息",
-                 "error_caught": "业务规则拦截", "timer_fired": "定时器触发", "migrated": "版本迁移",
+                 "error_caught": "业务规则拦截",
+                 "error_uncaught": "业务错误未被捕获", "timer_fired": "定时器触发", "migrated": "版本迁移",
                  "instance_completed": "流程结束"}
 
 

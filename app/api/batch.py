@@ -40,7 +40,7 @@ def _check_same_form(task_ids):
     """All the tasks the caller can see share one form; a mix is refused before anything is done."""
     session, user = read_session(), current_user()
     rows = {r.id: r for r in (session.get(HumanTask, t) for t in task_ids) if r is not None
-            and runtime.can_see_unit(session, user, r.unit_id)}
+            and runtime.can_see_task(session, user, r)}
     forms = sorted({r.form_key or "（无表单）" for r in rows.values()})
     if len(forms) > 1:
         abort(409, message=f"所选任务使用不同的表单（{'、'.join(forms)}），不能一起批量审批，请按表单分别选择")

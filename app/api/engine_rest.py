@@ -516,7 +516,7 @@ def get_process_instance(instance_id):
     session = read_session()
     instance = session.get(ProcessInstance, instance_id)
     if instance is None or not (user.is_auditor or DEPLOY_ROLE in user.groups
-                                or runtime.can_see_unit(session, user, instance.unit_id)):
+                                or runtime.can_see_instance(session, user, instance)):
         raise CamundaError(404, "InvalidRequestException", f"流程实例 {instance_id} 不存在 / "
                                                            f"process instance with id {instance_id} does not exist")
     return jsonify(instance_dto(session, instance))

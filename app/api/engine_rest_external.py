@@ -1,7 +1,9 @@
 """Camunda 7's external-task REST API under ``/engine-rest/external-task`` (what Camunda's worker clients call).
 
 - ``POST /external-task/fetchAndLock`` ``{workerId, maxTasks, usePriority, asyncResponseTimeout, topics: [{topicName,
-  lockDuration, variables, localVariables, businessKey, processDefinitionId(In), processDefinitionKey(In)}]}`` →
+  lockDuration, variables, localVariables, businessKey, processDefinitionId(In), processDefinitionKey(In),
+  processVariables (name → value, all equal), tenantIdIn / withoutTenantId (no tenants here: tenantIdIn matches
+  nothing), includeExtensionProperties (the service task's camunda:properties)}]}`` →
   Camunda's ``LockedExternalTaskDto`` list; with ``asyncResponseTimeout`` it waits (long polling) until a task can be
   locked, at most ``EXTERNAL_TASK_MAX_POLL_MS`` (default 20 s) so a server worker is never held for long;
 - ``POST /external-task/{id}/complete`` ``{workerId, variables, localVariables}`` → 204;
@@ -94,8 +96,12 @@ def typed(value):
     return {"type": "Json", "value": json.dumps(value, ensure_ascii=False), "valueInfo": {}}
 
 
-def _variables(row, names):
+def _variables(row, names, local_only=False):
+    """The task's variables (all, or the ``names`` asked for); ``local_only``: only its own (input parameters)."""
     values = row.variables or {}
+    if local_only:
+        local = set(row.local_names or [])
+        values = {k: v for k, v in values.items() if k in local}
     if names is not None:
         values = {k: v for k, v in values.items() if k in names}
     return {k: typed(v) for k, v in values.items()}
@@ -140,7 +146,18 @@ def _topics(session, body):
         keys_in = topic.get("processDefinitionKeyIn")
         if keys_in is not None and (not isinstance(keys_in, list) or not all(isinstance(k, str) for k in keys_in)):
             raise _bad("processDefinitionKeyIn 应为文本数组 / processDefinitionKeyIn must be an array of keys")
+        tenants = topic.get("tenantIdIn")
+        if tenants is not None and (not isinstance(tenants, list) or not all(isinstance(t, str) for t in tenants)):
+            raise _bad("tenantIdIn 应为租户 ID 数组 / tenantIdIn must be an array of tenant ids")
+        wanted = topic.get("processVariables")
+        if wanted is not None and not isinstance(wanted, dict):
+            raise _bad("processVariables 应为对象（变量名 → 值） / processVariables must be an object of name → value")
+        for flag in ("localVariables", "withoutTenantId", "includeExtensionProperties", "deserializeValues"):
+            if topic.get(flag) is not None and not isinstance(topic[flag], bool):
+                raise _bad(f"{flag} 应为 true 或 false / {flag} must be a boolean")
         out.append({"topicName": name, "lockDuration": duration, "variables": names,
+                    "localVariables": bool(topic.get("localVariables")), "tenantIdIn": tenants or None,
+                    "processVariables": wanted or None,
                     "businessKey": _text(topic, "businessKey", limit=100),
                     "processDefinitionKey": _text(topic, "processDefinitionKey", limit=100),
                     "processDefinitionKeyIn": keys_in, "processDefinitionIdIn": idents or None,
@@ -159,6 +176,8 @@ def fetch_and_lock():
     wait_ms = _number(body, "asyncResponseTimeout", minimum=0, maximum=1800000) or 0
     bound = current_app.config.get("EXTERNAL_TASK_MAX_POLL_MS", MAX_POLL_MS)
     deadline = time.monotonic() + min(wait_ms, bound) / 1000
+    if body.get("usePriority") is not None and not isinstance(body["usePriority"], bool):
+        raise _bad("usePriority 应为 true 或 false / usePriority must be a boolean")
     use_priority = bool(body.get("usePriority"))
     topics = _topics(read_session(), body)
     while True:
@@ -181,10 +200,10 @@ def _lock_round(worker_id, max_tasks, topics, use_priority):
         out = []
         for row, topic in pairs:
             dto = task_dto(row, definitions.get(row.definition_id), at)
-            dto["variables"] = _variables(row, topic["variables"])
+            dto["variables"] = _variables(row, topic["variables"], topic["localVariables"])
             dto["errorDetails"] = row.error_details
             if topic["includeExtensionProperties"]:
-                dto["extensionProperties"] = {}
+                dto["extensionProperties"] = dict(row.extension_properties or {})
             out.append(dto)
         return out
 

@@ -84,7 +84,7 @@ def count_tasks():
 
 def _visible(session, user, task_id):
     row = session.get(HumanTask, task_id)
-    if row is None or not (user.is_auditor or runtime.can_see_unit(session, user, row.unit_id)):
+    if row is None or not (user.is_auditor or runtime.can_see_task(session, user, row)):
         raise CamundaError(404, "InvalidRequestException", f"No matching task with id {task_id} / 任务不存在")
     return row
 

@@ -35,7 +35,7 @@ def instance_view(session, instance):
 def visible_instance(session, instance_id):
     user = current_user()
     instance = session.get(ProcessInstance, instance_id)
-    if instance is None or not (user.is_auditor or runtime.can_see_unit(session, user, instance.unit_id)):
+    if instance is None or not (user.is_auditor or runtime.can_see_instance(session, user, instance)):
         raise NotFound("流程实例", instance_id)
     return instance
 

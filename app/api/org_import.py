@@ -1,8 +1,10 @@
-"""Units and users from Excel (系统管理员): templates and all-or-nothing imports with the row report.
-GET/POST /api/units/import-template, /api/units/import, /api/users/import-template, /api/users/import."""
+"""Units, users and agencies from Excel (系统管理员): templates and all-or-nothing imports with the row report.
+GET/POST /api/units/import-template, /api/units/import, /api/users/import-template, /api/users/import,
+/api/agencies/import-template, /api/agencies/import (代理机构库)."""
 from flask import Response
 from flask_smorest import Blueprint
 
+from ..models.agency_import import AGENCY_COLUMNS, import_agencies
 from ..models.importing import template
 from ..models.org_import import UNIT_COLUMNS, USER_COLUMNS, import_units, import_users
 from . import schemas
@@ -62,3 +64,22 @@ def users_import():
     data = uploaded_xlsx()
     with transaction() as (session, actor):
         return import_users(session, data, actor)
+
+
+@blp.route("/agencies/import-template", methods=["GET"])
+@groups_only("admin", message=ADMIN_ONLY)
+@blp.doc(**schemas.file_response("代理机构导入模板（.xlsx）"))
+def agencies_template():
+    return xlsx_download(AGENCY_COLUMNS, "代理机构", "agencies-template.xlsx")
+
+
+@blp.route("/agencies/import", methods=["POST"])
+@groups_only("admin", message=ADMIN_ONLY)
+@blp.doc(**UPLOAD_DOC)
+@blp.response(200, ImportResult)
+@blp.alt_response(400, schema=schemas.ApiError, description="`details.problems`: [{row, column, message}]，整个文件未导入")
+def agencies_import():
+    """代理机构导入（按统一社会信用代码新增或更新；校验位按 GB 32100 检查）。全部成功才导入。"""
+    data = uploaded_xlsx()
+    with transaction() as (session, _):
+        return import_agencies(session, data)

@@ -4,6 +4,7 @@ from marshmallow import fields
 from sqlalchemy import select
 
 from ..models import Entrustment, ImportApproval, MethodChange, NotFound
+from ..models.agency import sees_record, visible_clause
 from .common import current_user, login_required, read_session
 from .schemas import Base, Int, Money
 
@@ -63,6 +64,7 @@ class EntrustmentOut(Base):
     number = fields.String()
     unit_id = Int()
     plan_id = Int()
+    agency_id = Int(allow_none=True, metadata={"description": "受委托的代理机构（代理机构库）"})
     tender_id = Int(allow_none=True)
     status = fields.String()
     status_label = fields.String()
@@ -87,14 +89,14 @@ class EntrustmentOut(Base):
 
 def _visible(session, model, ident, what):
     obj = session.get(model, ident)
-    if obj is None or obj.unit_id not in current_user().unit_ids(session):
+    if obj is None or not sees_record(session, current_user(), obj):  # 代理机构库: not another agency's
         raise NotFound(what, ident)
     return obj.to_dict()
 
 
 def _list(model, args, *filters):
     session = read_session()
-    query = select(model).where(model.unit_id.in_(current_user().unit_ids(session)))
+    query = select(model).where(visible_clause(session, current_user(), model))
     for name in filters:
         if args.get(name) is not None:
             query = query.where(getattr(model, name) == args[name])

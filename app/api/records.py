@@ -3,6 +3,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..models import BudgetLine, NotFound, Plan, Project, Tender
+from ..models.agency import sees_record
 from . import schemas
 from .common import current_user, login_required, read_session
 
@@ -12,7 +13,7 @@ blp = Blueprint("records", __name__, url_prefix="/api", description="业务记�
 def _visible(session, model, ident, what):
     user = current_user()
     obj = session.get(model, ident)
-    if obj is None or obj.unit_id not in user.unit_ids(session):
+    if obj is None or not sees_record(session, user, obj):  # 代理机构库: another agency's work is not found
         raise NotFound(what, ident)
     return obj
 

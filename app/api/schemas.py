@@ -280,6 +280,7 @@ class Tender(Base):
     title = fields.String()
     plan_id = Int()
     unit_id = Int()
+    agency_id = Int(allow_none=True, metadata={"description": "办理该交易项目的代理机构（代理机构库）"})
     status = fields.String()
     status_label = fields.String()
     cancel_requested = fields.Boolean(metadata={"description": "已发起取消采购任务，待采购人确认"})

@@ -69,7 +69,7 @@ class SignOutcome(schemas.Base):
 def list_signers(task_id):
     session, user = read_session(), current_user()
     row = session.get(HumanTask, task_id)
-    if row is None or not (user.is_auditor or runtime.can_see_unit(session, user, row.unit_id)):
+    if row is None or not (user.is_auditor or runtime.can_see_task(session, user, row)):
         raise NotFound("任务", task_id)
     return signers.for_task(session, row)
 

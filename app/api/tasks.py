@@ -56,7 +56,7 @@ def list_tasks(args):
 def _visible_task(session, task_id):
     user = current_user()
     row = session.get(HumanTask, task_id)
-    if row is None or not (user.is_auditor or runtime.can_see_unit(session, user, row.unit_id)
+    if row is None or not (user.is_auditor or runtime.can_see_task(session, user, row)
                            or runtime.admin_holds(user, row)):
         raise NotFound("任务", task_id)
     return row

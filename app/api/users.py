@@ -28,6 +28,7 @@ class UserAccount(schemas.Base):
     username = fields.String()
     display_name = fields.String()
     unit_id = Int(allow_none=True)
+    agency_id = Int(allow_none=True, metadata={"description": "所属代理机构（代理机构库）"})
     groups = fields.List(fields.String(), metadata={"description": "岗位: " + "、".join(ROLES)})
     active = fields.Boolean()
     grants = fields.List(fields.Nested(GrantSchema))
@@ -39,6 +40,8 @@ class UserAccountInput(schemas.Base):
                                  error_messages={"required": "请填写姓名"})
     password = fields.String(required=True, load_only=True, error_messages={"required": "请设置初始密码"})
     unit_id = Int(allow_none=True, error_messages={"invalid": "单位编号应为整数"})
+    agency_id = Int(allow_none=True, error_messages={"invalid": "代理机构编号应为整数"},
+                    metadata={"description": "代理机构岗位的用户所属的代理机构（代理机构库）；此时可不授权单位"})
     roles = fields.List(fields.String(validate=validate.OneOf(
         list(ROLES), error="岗位应为 " + "、".join(f"{k}（{v}）" for k, v in ROLES.items()))), required=True,
         error_messages={"required": "请选择岗位"})

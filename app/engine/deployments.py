@@ -291,9 +291,9 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
                 problems.append({"file": filename, "element": table.key, "message": (
                     f"决策 id {table.key} 在本次部署中出现了两次 / duplicate decision id in one deployment")})
             deploying[table.key] = (dmn_task._max_version(session, table.key) or 0) + 1
-    for filename, _, parser in diagrams:
-        problems.extend(dmn_task.check(session, parser.trees, filename, deploying))
     warnings = []
+    for filename, _, parser in diagrams:
+        problems.extend(dmn_task.check(session, parser.trees, filename, deploying, warnings))
     for filename, text, parser in diagrams:
         try:
             problems.extend(lint.check(session, parser, filename, {k: v[0] for k, v in forms.items()},

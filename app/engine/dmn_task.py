@@ -55,18 +55,23 @@ class DecisionTaskParser(CamundaTaskParser):
         return _attr(node, "decisionRef")
 
 
-def check(session, trees, filename, deploying):
+def check(session, trees, filename, deploying, warnings=None):
     """Problems of the business rule tasks in a diagram; ``deploying`` maps decision keys of this deployment to
-    the version they will get."""
+    the version they will get. A decision not deployed (yet) is a warning, added to ``warnings``: Camunda 7 looks
+    the decision up only when the task is reached (the Modeler deploys a .bpmn and its .dmn one at a time), and
+    so does this service (``find``: a clear 422 if it is still missing then)."""
     problems = []
     for tree in trees:
         for node in tree.iter(f"{{{BPMN_NS}}}businessRuleTask"):
+            later = []
             problems += [{"file": filename, "element": node.get("id"), "message": m}
-                         for m in _task_problems(session, node, deploying)]
+                         for m in _task_problems(session, node, deploying, later)]
+            if warnings is not None:
+                warnings += [{"file": filename, "element": node.get("id"), "message": m} for m in later]
     return problems
 
 
-def _task_problems(session, node, deploying):
+def _task_problems(session, node, deploying, later):
     label = node.get("name") or node.get("id")
     for java in ("class", "expression", "delegateExpression"):
         if _attr(node, java):
@@ -94,10 +99,10 @@ def _task_problems(session, node, deploying):
                         f"resultVariable")
     newest = deploying.get(ref) or _max_version(session, ref)
     if not newest:
-        problems.append(f"业务规则任务 {label} 引用的决策 {ref} 未部署，请与流程一起部署其 .dmn 文件 / "
-                        f"decision {ref} is not deployed")
+        later.append(f"业务规则任务 {label} 引用的决策 {ref} 尚未部署，到达该任务前请部署其 .dmn 文件 / "
+                     f"decision {ref} is not deployed yet: deploy its .dmn before the task is reached")
     elif binding == "version" and version.isdigit() and int(version) > newest:
-        problems.append(f"业务规则任务 {label} 引用的决策 {ref} 没有版本 {version} / decision version not deployed")
+        later.append(f"业务规则任务 {label} 引用的决策 {ref} 尚无版本 {version} / decision version not deployed yet")
     return problems
 
 

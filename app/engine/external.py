@@ -10,6 +10,7 @@ sent (``external_task_completed`` / ``external_task_error``) so a replay feeds t
 Camunda's rules: only the worker holding the task's most recent lock may complete it, report an error or a
 failure, or extend the lock; once the lock expired another worker may fetch it, and from then on the first
 worker is refused (400). An expired lock cannot be extended. A task with no retries left is not fetched."""
+import re
 from datetime import timedelta
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from sqlalchemy import or_, select
 
 from .. import handlers
 from ..models import DomainError, ExternalTask, Incident, NotFound, ProcessDefinition
-from . import history
+from . import expressions, history
 from .specs import ExternalServiceTask, resolve_parameters
 
 INCIDENT_KIND = "failedExternalTask"  # Camunda's incident type
@@ -56,12 +57,29 @@ def sync(step):
         if task_id in rows:
             continue
         spec = task.task_spec
-        variables = {**task.data, **resolve_parameters(spec.input_parameters, task.data)}
+        local = resolve_parameters(spec.input_parameters, task.data)
+        variables = {**task.data, **local}
+        properties = {k: v for k, v in (getattr(spec, "extensions", None) or {}).items()
+                      if isinstance(k, str) and isinstance(v, str)}
         session.add(ExternalTask(
             id=task_id, instance_id=instance.id, definition_id=instance.definition_id, process_key=instance.key,
             business_key=instance.business_key, activity_id=spec.bpmn_id, activity_name=spec.bpmn_name or "",
-            topic=spec.topic, priority=getattr(spec, "priority", 0), variables=history.jsonable(variables), status="open",
-            created_at=step.now))
+            topic=spec.topic, priority=priority(spec, task.data), variables=history.jsonable(variables),
+            local_names=sorted(local), extension_properties=properties, status="open", created_at=step.now))
+
+
+def priority(spec, data):
+    """``camunda:taskPriority`` (``parser.ServiceTaskParser._priority``): a number, or an expression over the
+    task's variables evaluated when the task is reached (Camunda 7 does the same); it must come out a whole number."""
+    value = getattr(spec, "priority", 0)
+    if isinstance(value, str):
+        value = expressions.template(value, data)
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,18}", value.strip()):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise expressions.ExpressionError(f"camunda:taskPriority 的结果应为整数 / the priority of "
+                                              f"{spec.bpmn_id} must be a whole number, got {value!r}")
+    return max(min(value, 2 ** 31 - 1), -(2 ** 31))  # the column is a 32-bit integer
 
 
 # -- fetch and lock ----------------------------------------------------------------------------------------------
@@ -83,33 +101,69 @@ def _topic_filters(session, topic):
                                                           if topic.get("processDefinitionId") else [])
     if ids:
         filters.append(ExternalTask.definition_id.in_(topic["definition_ids"]))
+    if topic.get("tenantIdIn"):
+        # This service has no tenants (every task's tenantId is null): a tenant filter matches nothing, as it
+        # matches no task without a tenant in Camunda 7; ``withoutTenantId`` keeps every task.
+        filters.append(ExternalTask.id.is_(None))
     return filters
+
+
+def _matches_process_variables(row, wanted):
+    """Camunda's ``processVariables``: every named process variable equals the value given (the task's own input
+    parameters are local variables, not process variables)."""
+    local = set(row.local_names or [])
+    values = {k: v for k, v in (row.variables or {}).items() if k not in local}
+    return all(name in values and _same(values[name], value) for name, value in wanted.items())
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _same(have, want):
+    if _number(have) and _number(want):
+        return have == want  # 5 and 5.0 are the same number, as a Long and an Integer are in Camunda
+    return type(have) is type(want) and have == want
+
+
+def _candidates(session, topic, now, use_priority, limit, lock):
+    order = [ExternalTask.priority.desc()] if use_priority else []
+    query = select(ExternalTask).where(*fetchable(now), *_topic_filters(session, topic)) \
+        .order_by(*order, ExternalTask.created_at, ExternalTask.id)
+    wanted = topic.get("processVariables")
+    if wanted:
+        # Variables are JSON: filter them here, then lock the ids that match (skipping those locked meanwhile).
+        ids = [row.id for row in session.scalars(query) if _matches_process_variables(row, wanted)][:limit]
+        if not ids:
+            return []
+        query = select(ExternalTask).where(ExternalTask.id.in_(ids), *fetchable(now)) \
+            .order_by(*order, ExternalTask.created_at, ExternalTask.id)
+    query = query.limit(limit)
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
 
 
 def any_fetchable(session, topics, now):
     """A cheap read first, so long polling does not take the write lock every round."""
-    for topic in topics:
-        query = select(ExternalTask.id).where(*fetchable(now), *_topic_filters(session, topic)).limit(1)
-        if session.scalar(query) is not None:
-            return True
-    return False
+    return any(_candidates(session, topic, now, False, 1, lock=False) for topic in topics)
 
 
 def fetch_and_lock(session, worker_id, max_tasks, topics, now, use_priority=False):
-    """Lock up to ``max_tasks`` fetchable tasks of the topics for ``worker_id``; returns [(row, topic)]."""
-    locked = []
+    """Lock up to ``max_tasks`` fetchable tasks of the topics for ``worker_id``; returns [(row, topic)]. With
+    ``use_priority`` the highest ``camunda:taskPriority`` first (over all topics, as Camunda orders one query),
+    else the oldest first."""
+    found = []
     for topic in topics:
-        remaining = max_tasks - len(locked)
-        if remaining <= 0:
-            break
-        order = [ExternalTask.priority.desc()] if use_priority else []
-        query = (select(ExternalTask).where(*fetchable(now), *_topic_filters(session, topic))
-                 .order_by(*order, ExternalTask.created_at, ExternalTask.id).limit(remaining)
-                 .with_for_update(skip_locked=True))
-        for row in session.scalars(query):
-            row.worker_id = worker_id
-            row.lock_expires_at = now + timedelta(milliseconds=topic["lockDuration"])
-            locked.append((row, topic))
+        for row in _candidates(session, topic, now, use_priority, max_tasks, lock=True):
+            if all(row is not other for other, _ in found):
+                found.append((row, topic))
+    if use_priority:
+        found.sort(key=lambda pair: -pair[0].priority)  # stable: creation order within a priority
+    locked = found[:max_tasks] if max_tasks > 0 else []
+    for row, topic in locked:
+        row.worker_id = worker_id
+        row.lock_expires_at = now + timedelta(milliseconds=topic["lockDuration"])
     session.flush()
     return locked
 

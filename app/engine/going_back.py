@@ -209,7 +209,7 @@ def recall(session, user, task_id, reason, now):
     """撤回: who completed a step takes it back while the next step is untouched (nobody claimed or did anything)."""
     reason = text_field(reason, "reason", "撤回原因", 500, required=False)
     row = session.get(HumanTask, task_id)
-    if row is None or not runtime.can_see_unit(session, user, row.unit_id):
+    if row is None or not runtime.can_see_task(session, user, row):
         raise NotFound("任务", task_id)
     instance = runtime._lock_instance(session, row.instance_id)
     session.refresh(row)

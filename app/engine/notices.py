@@ -18,8 +18,8 @@ log = logging.getLogger(__name__)
 
 
 def recipients(session, row):
-    """Who holds ``row``: its assignee, else the active users of its candidate groups who act in its unit, and
-    its candidate users."""
+    """Who holds ``row``: its assignee, else the active users of its candidate groups who act in its unit (or, for
+    a task of an agency, that agency's staff), and its candidate users."""
     if row.assignee:
         return [row.assignee]
     names = list(row.candidate_users or [])
@@ -27,7 +27,8 @@ def recipients(session, row):
     if groups:
         users = session.scalars(select(User).where(User.active.is_(True), User.id.in_(
             select(UserRole.user_id).where(UserRole.role.in_(groups)))).order_by(User.username))
-        names += [u.username for u in users if row.unit_id is None or row.unit_id in u.unit_ids(session)]
+        from .runtime import can_see_task  # its unit, or its agency (代理机构库): never another agency's staff
+        names += [u.username for u in users if can_see_task(session, u, row)]
     return list(dict.fromkeys(names))
 
 

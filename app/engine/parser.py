@@ -10,6 +10,7 @@ import re
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import ERROR_EVENT_XPATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import (CamundaBoundaryEventParser, CamundaIntermediateCatchEventParser,
@@ -19,7 +20,7 @@ from SpiffWorkflow.camunda.parser.task_spec import (CAMUNDA_MODEL_NS, CallActivi
 from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, SubprocessParser
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, InclusiveGateway, IntermediateCatchEvent, StartEvent
 
-from . import camunda_compat, expressions, form_data
+from . import bpmn_errors, camunda_compat, expressions, form_data
 from .dmn_task import DecisionTask, DecisionTaskParser
 from .forms_ref import is_html_form, key_from
 from .specs import (SEMANTICS, ExternalServiceTask, HumanUserTask, MappedCallActivity, PassThroughTask,
@@ -148,10 +149,25 @@ class ServiceTaskParser(CamundaTaskParser):
                     _problem(self, f"服务任务未设置实现；{instead} / service task needs Implementation=External and a "
                                    f"topic")
         inputs, outputs = parse_input_output(self)
-        priority = (self.node.get(f"{CAMUNDA}taskPriority") or "").strip()
         return self.spec_class(self.spec, self.bpmn_id, topic=topic or "", input_parameters=inputs,
-                               output_parameters=outputs, priority=int(priority) if priority.isdigit() else 0,
-                               **self.bpmn_attributes)
+                               output_parameters=outputs, priority=self._priority(), **self.bpmn_attributes)
+
+    def _priority(self):
+        """``camunda:taskPriority`` of the task, else of its process (Camunda's default for the process's external
+        tasks), else 0: a whole number, or an expression evaluated when the task is reached (``specs``)."""
+        text = (self.node.get(f"{CAMUNDA}taskPriority") or "").strip()
+        if not text:
+            process = next(self.node.iterancestors(full_tag("process")), None)
+            text = ((process.get(f"{CAMUNDA}taskPriority") if process is not None else None) or "").strip()
+        if re.fullmatch(r"[+-]?\d{1,18}", text):
+            return int(text)
+        if text.startswith(("${", "#{")) and text.endswith("}"):
+            _check_expression(self, text, "camunda:taskPriority")
+            return text
+        if text:
+            _problem(self, f"camunda:taskPriority “{text}” 应为整数或 ${{表达式}} / taskPriority must be a whole number or "
+                           f"an expression")
+        return 0
 
 
 class MappedCallActivityParser(CallActivityParser):
@@ -239,6 +255,17 @@ class PropertiesMixin:
 
 class StartEventParser(PropertiesMixin, TimerTextMixin, CamundaStartEventParser):
 
+    def create_task(self):
+        """An error start event (only allowed in an event sub-process) waits for its error; SpiffWorkflow reads no
+        error definition on start events and would start such an event sub-process with the process."""
+        parent = self.node.getparent()
+        if parent is not None and parent.tag == full_tag("subProcess") and parent.get("triggeredByEvent") == "true" \
+                and self.xpath(ERROR_EVENT_XPATH):
+            task = self._create_task(self.get_event_definition([ERROR_EVENT_XPATH]))
+            self.spec.start.connect(task)
+            return task
+        return super().create_task()
+
     def parse_extensions(self, node=None):
         ext = super().parse_extensions(node)
         ext["form_key"] = form_key_from(self.node.get(f"{CAMUNDA}formRef") or self.node.get(f"{CAMUNDA}formKey")) \
@@ -291,6 +318,12 @@ class ProcurementParser(CamundaParser):
         self.problems = []
         self.trees = []
         self.generated_forms = {}  # camunda:formData, as Camunda Forms (form_data.py)
+
+    def get_spec(self, process_id, required=True):
+        spec = super().get_spec(process_id, required=required)
+        if spec is not None:
+            bpmn_errors.prepare_event_subprocesses(spec, self)
+        return spec
 
     def add_bpmn_text(self, text, filename):
         """Parse diagram text; XML errors become a ValidationException naming the file."""

@@ -43,7 +43,7 @@ from .timers import step_clock
 
 DRIVERS = {"instance_started", "task_completed", "message_received", "migrated", "instance_cancelled",
            "external_task_completed", "external_task_error", "task_returned", "task_recalled"}
-EFFECTS = {"service_task", "error_caught", "decision_evaluated"}
+EFFECTS = {"service_task", "error_caught", "error_uncaught", "decision_evaluated"}
 # Who holds a task changed, not the token: the task must have been READY (issue 17's 转办, 委派/归还, 催办).
 PASSIVE = {"task_claimed", "task_released", "task_reassigned", "task_delegated", "task_resolved", "task_urged",
            "task_signers_added", "task_signer_answered", "task_signer_removed"}
@@ -168,10 +168,13 @@ class ReplayStep:
         self.consumed[event.seq] = again
         return again["result"]
 
-    def record_error(self, task, err):
+    def record_uncaught_error(self, task, err):
+        self.record_error(task, err, kind="error_uncaught")
+
+    def record_error(self, task, err, kind="error_caught"):
         event = self.peek()
         label = _label(task)
-        if event is None or event.type != "error_caught" or event.task != label \
+        if event is None or event.type != kind or event.task != label \
                 or (event.data or {}).get("code") != err.code:
             raise Divergence("重放中的业务错误与历史不符 / domain error differs", expected=_summary(event),
                              actual={"task": label, "code": err.code}, seq=event.seq if event else None)
@@ -186,7 +189,7 @@ def _summary(event):
     data = event.data or {}
     if event.type == "service_task":
         out.update(topic=data.get("topic"), inputs=data.get("inputs"), outputs=data.get("outputs"))
-    elif event.type == "error_caught":
+    elif event.type in ("error_caught", "error_uncaught"):
         out.update(code=data.get("code"))
     elif event.type == "decision_evaluated":
         out.update({k: data.get(k) for k in ("decision", "version", "inputs", "matched", "result")})

@@ -131,6 +131,10 @@ class Step:
     def record_error(self, task, err):
         self.event("error_caught", task, {"code": err.code, "message": err.message})
 
+    def record_uncaught_error(self, task, err):
+        """A BPMN error nothing catches: Camunda 7 ends the task's path (``bpmn_errors.end_path``)."""
+        self.event("error_uncaught", task, {"code": err.code, "message": err.message})
+
     def evaluate_decision(self, task, spec):
         """A business rule task: the decision its binding names, evaluated and recorded (dmn_task.py)."""
         from . import dmn_task
@@ -337,7 +341,7 @@ def sync_task_list(step):
             groups, candidates = unassigned_fallback(spec, step.definition, data, groups, candidates, assignee)
             form_key = forms_ref.resolve(spec, data, step.definition, session)
         record_type, record_id = _record_ref(data)
-        values = dict(
+        values = dict(agency_id=_agency_of(session, data),
             instance_id=instance.id, process_key=instance.key, bpmn_id=_spec_bpmn_id(task),
             name=_task_name(task), candidate_groups=groups, candidate_users=candidates,
             assignee=str(assignee) if assignee else None, unit_id=instance.unit_id, form_key=form_key,
@@ -354,9 +358,39 @@ def sync_task_list(step):
                 setattr(row, key, value)
 
 
+def _agency_of(session, data):
+    """The agency a task belongs to: the ``agency_id`` its data names (代理机构库; every diagram, no per-diagram code).
+    An id naming no agency is ignored (the handlers validated it where it entered)."""
+    from ..models.agency import Agency, agency_id_of
+    ident = agency_id_of(data.get("agency_id"))
+    return ident if ident is not None and session.get(Agency, ident) is not None else None
+
+
 # -- permissions -----------------------------------------------------------------
 def can_see_unit(session, user, unit_id):
     return unit_id is None or unit_id in user.unit_ids(session)
+
+
+def can_see_task(session, user, row):
+    """Auditors see every task. Staff of an agency see the tasks of the work entrusted to their agency (any unit)
+    and never another agency's; otherwise the task's unit must be the user's (代理机构库, issue 13)."""
+    if user.is_auditor:
+        return True
+    agency_id = getattr(row, "agency_id", None)
+    if user.agency_id is not None and agency_id is not None:
+        return agency_id == user.agency_id
+    return can_see_unit(session, user, row.unit_id)
+
+
+def can_see_instance(session, user, instance):
+    """``can_see_task`` for a whole instance: its agency is the ``agency_id`` of its data."""
+    from ..models.agency import agency_id_of
+    if user.is_auditor:
+        return True
+    agency_id = agency_id_of((instance.data or {}).get("agency_id"))
+    if user.agency_id is not None and agency_id is not None:
+        return agency_id == user.agency_id
+    return can_see_unit(session, user, instance.unit_id)
 
 
 # Who holds a user task the diagram gives nobody (no assignee, candidate user or known candidate group), as in
@@ -392,7 +426,7 @@ def can_act(session, user, row):
         return False
     if admin_holds(user, row):
         return True
-    if not can_see_unit(session, user, row.unit_id):
+    if not can_see_task(session, user, row):
         return False
     if row.assignee:
         return row.assignee == user.username
@@ -533,7 +567,7 @@ def _choose_start_event(workflow, timer_start, now):
 def _open_task(session, user, task_id):
     """The task row, re-read under the instance lock; 404 if the caller may not see it."""
     row = session.get(HumanTask, task_id)
-    if row is None or not (user.is_auditor or can_see_unit(session, user, row.unit_id) or admin_holds(user, row)):
+    if row is None or not (can_see_task(session, user, row) or admin_holds(user, row)):
         raise NotFound("任务", task_id)
     instance = _lock_instance(session, row.instance_id)
     session.refresh(row)
@@ -630,7 +664,7 @@ def fire_timer(session, row, now):
 def send_message(session, user, instance_id, name, data, now):
     """Deliver a BPMN message (e.g. 撤回) to an instance waiting for it."""
     instance = session.get(ProcessInstance, instance_id)
-    if instance is None or not (user.is_auditor or can_see_unit(session, user, instance.unit_id)):
+    if instance is None or not (user.is_auditor or can_see_instance(session, user, instance)):
         raise NotFound("流程实例", instance_id)
     if user.is_auditor:
         raise DomainError("FORBIDDEN", "审计角色只能查看", status=403)

@@ -41,3 +41,7 @@ class SafeScriptEngine(PythonScriptEngine):
     def record_error(self, task, err):
         if self.step is not None:
             self.step.record_error(task, err)
+
+    def record_uncaught_error(self, task, err):
+        if self.step is not None:
+            self.step.record_uncaught_error(task, err)

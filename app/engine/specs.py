@@ -6,7 +6,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEve
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 
 from ..models.base import DomainError
-from . import expressions, limits
+from . import bpmn_errors, expressions, limits
 
 
 # How variables pass between a process and its call activities and user tasks. A deployed definition keeps the
@@ -113,17 +113,25 @@ class ExternalServiceTask(ServiceTask):
         my_task.complete()
 
     def throw_external_error(self, my_task, code, message, variables):
-        """A worker reported a BPMN error: the variables are set, then the error goes to a boundary event with its
-        code. Uncaught, Camunda 7 logs it and ends the task's path; here the path goes on as if completed, with
-        the error in ``error_code``/``error_message`` for the next step (no boundary to leave by)."""
+        """A worker reported a BPMN error: the variables are set, then the error goes where Camunda 7 sends it
+        (``bpmn_errors``): the task's error boundary event, else an enclosing scope's event sub-process or boundary
+        event. Caught nowhere, Camunda 7 (by default) logs it and ends the task's execution path: the outgoing flows
+        are not taken; the process ends if nothing else is left to do. The history records it either way."""
         my_task.data.update(variables)
         err = DomainError(code, message or code)
-        if not self._throw_to_boundary(my_task, err):
-            my_task.data.update({"error_code": code, "error_message": message or code})
-            my_task.workflow.script_engine.record_error(my_task, err)
-            my_task.complete()
+        if self._throw_to_boundary(my_task, err, variables):  # the variables go along the boundary path too
+            return
+        payload = {**variables, "error_code": code, "error_message": message or code}
+        engine = my_task.workflow.script_engine
+        my_task.data.update(payload)
+        if bpmn_errors.throw(my_task, code, payload, lambda: engine.record_error(my_task, err)):
+            return
+        for name in ("error_code", "error_message"):
+            my_task.data.pop(name, None)
+        engine.record_uncaught_error(my_task, err)
+        bpmn_errors.end_path(my_task)
 
-    def _throw_to_boundary(self, my_task, err):
+    def _throw_to_boundary(self, my_task, err, variables=None):
         """Route a domain error to an error boundary event with its code (or a catch-all one), if drawn."""
         split = my_task.parent
         for sibling in split.children if split is not None else []:
@@ -131,7 +139,7 @@ class ExternalServiceTask(ServiceTask):
             if isinstance(definition, ErrorEventDefinition) and definition.code in (None, err.code):
                 my_task.data.update({"error_code": err.code, "error_message": err.message})
                 my_task.workflow.script_engine.record_error(my_task, err)
-                payload = {"error_code": err.code, "error_message": err.message}
+                payload = {**(variables or {}), "error_code": err.code, "error_message": err.message}
                 my_task.workflow.top_workflow.catch(
                     BpmnEvent(ErrorEventDefinition(definition.name, err.code), payload, target=my_task.workflow))
                 return True

@@ -59,9 +59,22 @@ def in_units(units):
     return clause
 
 
+def in_scope(session, user):
+    """``runtime.can_see_task`` in SQL. Staff of an agency: their agency's tasks (any unit), or tasks of no agency
+    in their units; never another agency's (代理机构库). Three disjoint parts, each an indexed range."""
+    in_unit = in_units(user.unit_ids(session))
+    if user.agency_id is None:
+        return in_unit
+    no_agency = HumanTask.agency_id.is_(None)
+    ours = HumanTask.agency_id == user.agency_id
+    clause = or_(ours, and_(no_agency, in_unit))
+    clause._tasklist_parts = (ours, *[and_(no_agency, part) for part in getattr(in_unit, "_tasklist_parts", (in_unit,))])
+    return clause
+
+
 def _can_act(session, user):
     """``runtime.can_act`` as a list of clauses (ANDed)."""
-    in_unit = in_units(user.unit_ids(session))
+    in_unit = in_scope(session, user)
     keys = [HumanTask.candidate_keys.contains(candidate_key("g", g), autoescape=True) for g in sorted(user.groups)]
     keys.append(HumanTask.candidate_keys.contains(candidate_key("u", user.username), autoescape=True))
     who = or_(HumanTask.assignee == user.username, and_(HumanTask.assignee.is_(None), or_(*keys)))

@@ -31,9 +31,12 @@ _FIELDS = ("requirements", "contact")
 def create(ctx):
     """创建委托单 on a usable plan of the unit; refused at the start when the plan cannot be entrusted."""
     plan = ctx.record(Plan, ctx.require("plan_id"), "采购计划")
-    entrustment = Entrustment.create(ctx.session, plan, ctx.user_id, {key: ctx.get(key) for key in _FIELDS}, ctx.now)
+    entrustment = Entrustment.create(ctx.session, plan, ctx.user_id,
+                                     {key: ctx.get(key) for key in (*_FIELDS, "agency_id")}, ctx.now)
     assignee = ctx.session.get(User, plan.assignee_id) if plan.assignee_id else None
+    # agency_id: the entrusted agency; every later task of the instance carries it (engine rule, 代理机构库).
     return {"entrustment_id": entrustment.id, "entrustment_number": entrustment.number, "plan_id": plan.id,
+            "agency_id": entrustment.agency_id,
             "project_id": plan.project_id, "plan_clerk": assignee.username if assignee else ctx.data.get("initiator")}
 
 

@@ -12,9 +12,14 @@ def announce(ctx):
     """采购公告发布: create the tender on a filed plan; the plan becomes used."""
     plan = ctx.record(Plan, ctx.require("plan_id"), "采购计划")
     tender = Tender.announce(plan, ctx.get("title"), ctx.now, ctx.get("intent_gap_reason"))
+    # 代理机构库: the tender is the agency's whose staff announce it; its later tasks carry the agency (engine rule).
+    tender.agency_id = ctx.user.agency_id if ctx.user is not None else None
     ctx.session.add(tender)
     ctx.session.flush()
-    return {"tender_id": tender.id, "tender_number": tender.number}
+    out = {"tender_id": tender.id, "tender_number": tender.number}
+    if tender.agency_id is not None:
+        out["agency_id"] = tender.agency_id
+    return out
 
 
 @handler("tender.open")

@@ -86,3 +86,6 @@ __all__ += ["InstanceCopy", "Notice", "NoticePreference", "SavedComment", "TaskS
 from .supplier import Supplier  # noqa: E402
 
 __all__ += ["Supplier"]
+from .agency import Agency  # noqa: E402
+
+__all__ += ["Agency"]

@@ -113,6 +113,8 @@ class HumanTask(Base):
     assignee: Mapped[str | None] = mapped_column(String(64), index=True)
     claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    # 代理机构库: the agency the task's data names (variable ``agency_id``); staff of other agencies never hold it.
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True, nullable=True)
     form_key: Mapped[str | None] = mapped_column(String(100))
     record_type: Mapped[str | None] = mapped_column(String(32))
     record_id: Mapped[int | None] = mapped_column(Integer)

@@ -37,6 +37,16 @@ def check_self_procurement(session, plan, project=None):
                                            project.region if project is not None else None, field="method")
 
 
+def entrusted_agency(session, plan, value):
+    """The agency a 委托单 names: an active one of the 代理机构库. 集中采购 (a 统招分签 plan, or a project whose
+    implementation form is 集中采购机构采购) goes to an agency of kind 集中采购机构."""
+    from .agency import active_agency
+    from .project import Project
+    project = session.get(Project, plan.project_id) if getattr(plan, "project_id", None) else None
+    central = plan.plan_type == "unified" or (project is not None and project.implementation_form == "centralized")
+    return active_agency(session, value, kind="central" if central else None)
+
+
 class Entrustment(Audited, Base):
     __tablename__ = "entrustment"
     __audit_fields__ = ("status", "tender_id", "requirements", "documents_ref", "winner", "award_amount",
@@ -47,6 +57,8 @@ class Entrustment(Audited, Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
     tender_id: Mapped[int | None] = mapped_column(ForeignKey("tender.id"))
+    # 代理机构库: the agency the purchaser entrusts (an active agency when created); its staff do the agency's steps.
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
     requirements: Mapped[str] = mapped_column(Text, default="")  # 委托事项及采购需求
     contact: Mapped[str] = mapped_column(String(100), default="")  # 项目联系人及电话
@@ -81,6 +93,7 @@ class Entrustment(Audited, Base):
                           award_amount=Decimal("0"), result_title="", failure_reason="", attempt=1,
                           created_by=user_id, created_at=now)
         entrustment.check_plan(session, plan, user_id)
+        entrustment.agency_id = entrusted_agency(session, plan, values.get("agency_id")).id
         entrustment.edit(values)
         session.add(entrustment)
         session.flush()
@@ -160,9 +173,10 @@ class Entrustment(Audited, Base):
         self.status, self.review_comment = "confirmed", ""
 
     def announced(self, tender):
-        """发布采购公告: the tender exists (``Tender.announce`` made the plan used)."""
+        """发布采购公告: the tender exists (``Tender.announce`` made the plan used); it is the entrusted agency's."""
         self._require("confirmed", action="发布采购公告")
         self.tender_id, self.status = tender.id, "announced"
+        tender.agency_id = self.agency_id
 
     def register(self, count):
         """报名登记: how many suppliers registered."""
@@ -253,6 +267,7 @@ class Entrustment(Audited, Base):
 
     def to_dict(self):
         return {"id": self.id, "number": self.number, "unit_id": self.unit_id, "plan_id": self.plan_id,
+                "agency_id": self.agency_id,
                 "tender_id": self.tender_id, "status": self.status, "status_label": STATUSES[self.status],
                 "requirements": self.requirements, "contact": self.contact, "review_comment": self.review_comment,
                 "documents_ref": self.documents_ref, "documents_note": self.documents_note,

@@ -22,6 +22,8 @@ class ExternalTask(Base):
     topic: Mapped[str] = mapped_column(String(200), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     variables: Mapped[dict] = mapped_column(JSON, default=dict)  # the task's variables as of the last step
+    local_names = mapped_column(JSON, nullable=True)  # which of them are the task's own (its input parameters)
+    extension_properties = mapped_column(JSON, nullable=True)  # the service task's camunda:properties
     worker_id: Mapped[str | None] = mapped_column(String(255))
     lock_expires_at = mapped_column(UTCDateTime, nullable=True, index=True)
     retries: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None until a worker reports a failure

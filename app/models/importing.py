@@ -126,7 +126,8 @@ def apply_rows(session, rows, columns, apply_row, unique=()):
             savepoint.commit()
         except DomainError as err:
             savepoint.rollback()
-            field = {"unit_id": "unit_code", "grants": "grant_codes", "parent_id": "parent_code"}.get(err.field, err.field)
+            field = {"unit_id": "unit_code", "grants": "grant_codes", "parent_id": "parent_code",
+                     "agency_id": "agency_code"}.get(err.field, err.field)
             problems.append({"row": number, "column": labels.get(field, field), "message": err.message})
     if problems:
         raise ImportRefused(sorted(problems, key=lambda p: p["row"]))

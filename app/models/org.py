@@ -105,6 +105,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(256))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    # 代理机构库: staff of this agency (models/agency.py) act on the work entrusted to it, not by purchaser units.
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped on password change or logout-everywhere; tokens carry it and die with it.
     token_generation: Mapped[int] = mapped_column(Integer, default=0)
@@ -149,7 +151,7 @@ class User(Base):
 
     def to_dict(self):
         return {"id": self.id, "username": self.username, "display_name": self.display_name,
-                "unit_id": self.unit_id, "groups": sorted(self.groups)}
+                "unit_id": self.unit_id, "agency_id": self.agency_id, "groups": sorted(self.groups)}
 
     def admin_dict(self):
         return {**self.to_dict(), "active": self.active,
@@ -180,6 +182,9 @@ class User(Base):
             self.display_name = values["display_name"].strip()
         if "unit_id" in values:
             self.unit_id = _unit(session, values["unit_id"], "unit_id") if values["unit_id"] else None
+        if "agency_id" in values and values["agency_id"] != self.agency_id:  # 代理机构库: staff of an active agency
+            from .agency import active_agency
+            self.agency_id = active_agency(session, values["agency_id"]).id if values["agency_id"] else None
         if "roles" in values:
             roles = list(dict.fromkeys(values["roles"]))
             if not roles:
@@ -208,8 +213,10 @@ class User(Base):
         groups = self.groups
         if groups & HOME_ROLES and not self.unit_id:
             raise _invalid("unit_id", "经办岗、审核岗和需求领导须指定所属单位")
-        if groups & UNIT_ROLES and not self.grants:
-            raise _invalid("grants", "该岗位须授权至少一个单位")
+        if self.agency_id is not None and "agency" not in groups:
+            raise _invalid("roles", "代理机构的用户须有代理机构岗位")
+        if groups & UNIT_ROLES and not self.grants and not (groups <= {"agency"} and self.agency_id):
+            raise _invalid("grants", "该岗位须授权至少一个单位（代理机构岗位可改为指定所属代理机构）")
 
     @classmethod
     def chosen_reviewer(cls, session, username, unit_id, group="reviewer"):

@@ -27,6 +27,8 @@ USER_COLUMNS = [
     Column("roles", "岗位", example="采购单位经办岗", note="、".join(ROLES.values()) + "；多个以“、”分隔"),
     Column("grant_codes", "授权单位编码", required=False, example="350102",
            note="多个以“、”分隔；不填为所属单位；编码后加“+”含下级单位"),
+    Column("agency_code", "所属代理机构信用代码", required=False, example="",
+           note="代理机构岗位的用户：所属代理机构的统一社会信用代码（代理机构库），此时可不授权单位"),
 ]
 _LEVEL_BY_LABEL = {v: k for k, v in LEVELS.items()}
 _ROLE_BY_LABEL = {v: k for k, v in ROLES.items()}
@@ -106,6 +108,9 @@ def import_users(session, data, actor):
         unit_code = text(values.get("unit_code"))
         change = {"display_name": text(values.get("display_name")), "roles": _roles(values.get("roles")),
                   "unit_id": _unit_id(session, unit_code, "unit_code", "所属单位编码") if unit_code else None}
+        if text(values.get("agency_code")):
+            from .agency_import import agency_by_code
+            change["agency_id"] = agency_by_code(session, values.get("agency_code"))
         grants = [g for g in _SPLIT.split(text(values.get("grant_codes"))) if g]
         if grants:
             change["grants"] = [{"unit_id": _unit_id(session, g.rstrip("+"), "grant_codes", "授权单位编码"),

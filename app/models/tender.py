@@ -23,6 +23,8 @@ class Tender(Audited, Base):
     title: Mapped[str] = mapped_column(String(200))
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    # 代理机构库: the agency running it (from the 委托单, or the agency whose staff started 交易执行); None = legacy.
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="announced", index=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # 废标公告 drafted by the agency, waiting for the purchaser's confirmation before it is published (000 一(六)).
@@ -143,7 +145,8 @@ class Tender(Audited, Base):
 
     def to_dict(self):
         return {"id": self.id, "number": self.number, "title": self.title, "plan_id": self.plan_id,
-                "unit_id": self.unit_id, "status": self.status, "status_label": STATUSES[self.status],
+                "unit_id": self.unit_id, "agency_id": self.agency_id, "status": self.status,
+                "status_label": STATUSES[self.status],
                 "cancel_requested": self.cancel_requested, "failure_requested": bool(self.failure_requested),
                 "termination": self.termination,
                 "termination_label": TERMINATION[self.termination], "reason": self.reason, "result": self.result,

@@ -1,4 +1,4 @@
-"""系统设置 for administrators: users and units, 登录安全 (failed sign-ins, locks, 解锁), the thresholds (限额标准), the working-day calendar, the
+"""系统设置 for administrators: users and units, 代理机构 (/api/agencies), 登录安全 (failed sign-ins, locks, 解锁), the thresholds (限额标准), the working-day calendar, the
 supervision rules and the expert pool on one page. The page reads the tables; saving goes through the same admin API as any client
 (/api/users, /api/units, DELETE /api/login-throttles/<id>, PUT /api/thresholds, PUT /api/calendar, PUT /api/supervision/rules/<code>,
 POST/PATCH /api/experts), with the
@@ -10,7 +10,8 @@ from sqlalchemy import select
 from ..api.common import now, read_session
 from ..api.login_security import failure_rows, throttle_rows
 from ..api.signin import Policy
-from ..models import Expert, Unit, User
+from ..models import Agency, Expert, Unit, User
+from ..models.agency import KINDS as AGENCY_KINDS
 from ..models.org import LEVELS, ROLES
 from ..models.base import BEIJING
 from ..models.expert import CATEGORIES as EXPERT_CATEGORIES
@@ -61,12 +62,19 @@ def admin():
     year = request.args.get("year", type=int) or now().astimezone(BEIJING).year
     year = min(max(year, 2000), 2100)  # the calendar's years, as /api/calendar takes them
     units = list(session.scalars(select(Unit).order_by(Unit.id)))
+    users = list(session.scalars(select(User).order_by(User.id)))
+    agencies = list(session.scalars(select(Agency).order_by(Agency.active.desc(), Agency.kind, Agency.name)))
+    agency_users = {}
+    for user in users:
+        if user.agency_id is not None:
+            agency_users.setdefault(user.agency_id, []).append(user)
     return render_template("admin.html", active="admin", thresholds=_threshold_tables(session), kinds=KINDS, regional=REGIONAL,
                            threshold_history=threshold_decision.history(session)[:20],
                            categories=CATEGORIES, year=year, days=year_days(session, year), day_kinds=DAY_KINDS,
                            rules=_rules(session), experts=list(session.scalars(select(Expert).order_by(Expert.id))),
                            expert_categories=EXPERT_CATEGORIES,
-                           users=list(session.scalars(select(User).order_by(User.id))), roles=ROLES,
+                           users=users, roles=ROLES, agencies=agencies, agency_kinds=AGENCY_KINDS,
+                           agency_users=agency_users, agency_names={a.id: a.name for a in agencies},
                            units=units, unit_names={u.id: u.name for u in units}, levels=LEVELS,
                            login_throttles=throttle_rows(session), login_failures=failure_rows(session, 20),
                            login_policy=Policy.of(current_app.config), channels=CHANNELS)

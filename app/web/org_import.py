@@ -6,12 +6,16 @@ from ..api.common import transaction
 from ..api.imports import uploaded_xlsx
 from ..api.org_import import xlsx_download
 from ..models.importing import ImportRefused
+from ..models.agency_import import AGENCY_COLUMNS, import_agencies
 from ..models.org_import import UNIT_COLUMNS, USER_COLUMNS, import_units, import_users
 from . import bp
 from .common import NAV, login_required, refuse, web_user
 
 NAV.append(("web.org_import", "单位与用户导入", "org_import", {"admin"}))
-KINDS = {"units": ("单位", UNIT_COLUMNS, "units-template.xlsx"), "users": ("用户", USER_COLUMNS, "users-template.xlsx")}
+KINDS = {"units": ("单位", UNIT_COLUMNS, "units-template.xlsx"), "agencies": ("代理机构", AGENCY_COLUMNS, "agencies-template.xlsx"),
+         "users": ("用户", USER_COLUMNS, "users-template.xlsx")}
+IMPORTS = {"units": lambda session, data, actor: import_units(session, data),
+           "agencies": lambda session, data, actor: import_agencies(session, data), "users": import_users}
 
 
 def _admin():
@@ -26,7 +30,7 @@ def org_import():
     return render_template("org_import.html", active="org_import", kinds=KINDS)
 
 
-@bp.route("/org-import/<any(units, users):kind>/template.xlsx")
+@bp.route("/org-import/<any(units, agencies, users):kind>/template.xlsx")
 @login_required
 def org_import_template(kind):
     if not _admin():
@@ -35,7 +39,7 @@ def org_import_template(kind):
     return xlsx_download(columns, label, filename)
 
 
-@bp.route("/org-import/<any(units, users):kind>", methods=["POST"])
+@bp.route("/org-import/<any(units, agencies, users):kind>", methods=["POST"])
 @login_required
 def org_import_run(kind):
     if not _admin():
@@ -43,7 +47,7 @@ def org_import_run(kind):
     try:
         data = uploaded_xlsx()
         with transaction() as (session, actor):
-            result = import_units(session, data) if kind == "units" else import_users(session, data, actor)
+            result = IMPORTS[kind](session, data, actor)
     except ImportRefused as err:
         return render_template("org_import.html", active="org_import", kinds=KINDS, kind=kind,
                                problems=err.problems, problem_message=err.message), 400

@@ -23,7 +23,7 @@ INSTANCE_STATUS = {"running": ("办理中", "blue"), "completed": ("已办结", 
 TASK_STATUS = {"open": ("待处理", "blue"), "completed": ("已办结", "green"), "cancelled": ("已取消", "gray")}
 EVENT_LABELS = {"instance_started": "发起流程", "task_completed": "办理", "task_claimed": "签收任务",
                 "task_released": "释放任务", "service_task": "系统处理", "error_caught": "业务规则拦截",
-                "message_received": "收到操作", "instance_completed": "流程结束", "timer_fired": "定时触发",
+                "error_uncaught": "业务错误未被捕获，该路径结束", "message_received": "收到操作", "instance_completed": "流程结束", "timer_fired": "定时触发",
                 "instance_cancelled": "流程取消", "incident": "异常",
                 # task operations (issue 17)
                 "task_reassigned": "转办", "task_delegated": "委派", "task_resolved": "委派办理后归还",
@@ -246,10 +246,8 @@ def visible_record(session, user, record_type, record_id):
     obj = session.get(model, record_id) if model is not None and record_id else None
     if obj is None:
         return None
-    unit_id = getattr(obj, "unit_id", None)
-    if not user.is_auditor and unit_id is not None and unit_id not in user.unit_ids(session):
-        return None
-    return obj
+    from ..models.agency import sees_record
+    return obj if sees_record(session, user, obj) else None
 
 
 def attachments(session, value, unit_id=None):
@@ -518,7 +516,7 @@ def history_view(session, events):
         elif e.type == "instance_started":
             if data.get("business_key"):
                 entry["details"].append(f"业务编号 {data['business_key']}")
-        elif e.type == "error_caught":
+        elif e.type in ("error_caught", "error_uncaught"):
             entry["comment"] = plain(data.get("message"))
             entry["tone"] = "bad"
             entry["muted"] = False

@@ -17,7 +17,7 @@ NAV.append(("web.copies", "抄送我的", "copies", None))
 def _unit_people(session, user, row):
     """Active people of the task's unit other than the caller (for 委派 and 抄送)."""
     people = session.scalars(select(User).where(User.active.is_(True), User.id != user.id).order_by(User.username))
-    return [p for p in people if not p.is_auditor and runtime.can_see_unit(session, p, row.unit_id)]
+    return [p for p in people if not p.is_auditor and runtime.can_see_task(session, p, row)]
 
 
 def task_ops(row):

@@ -19,6 +19,7 @@ from ..engine.deployments import BPMN_NS
 from ..engine.runtime import Step
 from ..models import (BudgetLine, Contract, DomainError, HistoryEvent, HumanTask, InstanceRecord, NotFound, Plan,
                       ProcessDefinition, ProcessInstance, Project, Tender, User)
+from ..models.agency import visible_clause
 from ..models.inputs import parse_id
 from . import bp, pickers, present, review
 from .common import csrf_token, login_required, refuse, safe_next, web_user, writer_required
@@ -191,7 +192,7 @@ def workbench():
     mine = tasklist.filtered(session, user, tasklist.Filters(mine=True), visible)
     done_clauses = [HumanTask.completed_by == user.username, HumanTask.status == "completed"]
     if not user.is_auditor:
-        done_clauses.append(tasklist.in_units(user.unit_ids(session)))
+        done_clauses.append(tasklist.in_scope(session, user))
     started_query = select(ProcessInstance).where(ProcessInstance.started_by == user.id)
     counts = {"todo": tasklist.count(session, todo), "mine": tasklist.count(session, mine),
               "done": tasklist.count(session, done_clauses),
@@ -298,7 +299,7 @@ def _references(session, user, schema):
 
 def _option_lists(session, schema, unit_ids):
     """Options of select fields that name a list (form-js ``valuesKey``), for the form's units: ``unit_reviewers``
-    (下一步审核人选择) lists the active reviewers granted one of them."""
+    (下一步审核人选择) lists the active reviewers granted one of them; ``agencies`` the active agencies."""
     lists = {}
     if "unit_reviewers" in _form_values(schema, "valuesKey"):
         from ..models import UserRole
@@ -306,6 +307,9 @@ def _option_lists(session, schema, unit_ids):
                                     .order_by(User.id))
         lists["unit_reviewers"] = [{"label": f"{u.display_name}（{u.username}）", "value": u.username}
                                    for u in reviewers if u.unit_ids(session) & set(unit_ids)]
+    if "agencies" in _form_values(schema, "valuesKey"):  # 代理机构库: the 委托单 names an active agency
+        from ..models.agency import options
+        lists["agencies"] = options(session)
     return lists
 
 
@@ -564,7 +568,7 @@ def _record_list(model, record_type, order, active, **extra):
     """A page of the user's units' records (``<active>.html``), filtered by status and number/name in SQL."""
     session, user = read_session(), web_user()
     # Auditors: every unit's records (without an IN list of all units).
-    clauses = [model.unit_id.is_not(None) if user.is_auditor else model.unit_id.in_(tasklist.ints(user.unit_ids(session)))]
+    clauses = [visible_clause(session, user, model)]  # 代理机构库: an agency's staff see its work, not another's
     statuses = present.statuses(model) or None
     status = request.args.get("status", "")
     if status and statuses:

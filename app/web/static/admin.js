@@ -127,6 +127,8 @@
       var body = { roles: checked(form, 'roles') };
       ['username', 'display_name', 'password'].forEach(function (k) { body[k] = form.elements[k].value.trim(); });
       body.unit_id = form.elements.unit_id.value ? Number(form.elements.unit_id.value) : null;
+      body.agency_id = form.elements.agency_id.value ? Number(form.elements.agency_id.value) : null;
+      if (body.agency_id && !body.unit_id) { body.grants = []; }  // 代理机构的用户: no purchaser unit
       send('POST', '/api/users', body, function (json) {
         reloadWith('已新增用户 ' + json.username + '。');
       });
@@ -136,6 +138,7 @@
       var editor = button.closest('[data-user-editor]');
       var body = { display_name: editor.querySelector('[name=display_name]').value.trim(), roles: checked(editor, 'roles'),
                    unit_id: editor.querySelector('[name=unit_id]').value ? Number(editor.querySelector('[name=unit_id]').value) : null,
+                   agency_id: editor.querySelector('[name=agency_id]').value ? Number(editor.querySelector('[name=agency_id]').value) : null,
                    grants: checked(editor, 'grants').map(function (id) {
                      var children = editor.querySelector('[name="children-' + id + '"]');
                      return { unit_id: Number(id), include_children: !!(children && children.checked) };
@@ -159,6 +162,25 @@
       body.parent_id = form.elements.parent_id.value ? Number(form.elements.parent_id.value) : null;
       send('POST', '/api/units', body, function (json) {
         reloadWith('已新增单位 ' + json.name + '。');
+      });
+    },
+    agency: function () {
+      // 代理机构库: POST /api/agencies (统一社会信用代码 checked, a duplicate is refused with 409).
+      var form = document.getElementById('agency-form');
+      var body = {};
+      ['name', 'credit_code', 'kind', 'region', 'contact_name', 'contact_phone'].forEach(function (k) { body[k] = form.elements[k].value.trim(); });
+      send('POST', '/api/agencies', body, function (json) {
+        reloadWith('已新增代理机构 ' + json.name + '。');
+      });
+    },
+    'agency-edit': function (button) {
+      var editor = button.closest('[data-agency-editor]');
+      var body = {};
+      ['name', 'credit_code', 'kind', 'region', 'contact_name', 'contact_phone'].forEach(function (k) {
+        body[k] = editor.querySelector('[name=' + k + ']').value.trim();
+      });
+      send('PATCH', '/api/agencies/' + editor.dataset.agencyEditor, body, function (json) {
+        reloadWith('已保存代理机构 ' + json.name + '。');
       });
     },
     unlock: function (button) {
@@ -205,6 +227,15 @@
       var tr = box.closest('[data-user]');
       send('PATCH', '/api/users/' + tr.dataset.user, { active: box.checked }, function (json) {
         show(okBox, json.username + (json.active ? ' 已启用。' : ' 已停用，其已登录的会话已失效。'));
+      }, function () { box.checked = !box.checked; });
+    });
+  });
+
+  document.querySelectorAll('[data-toggle-agency]').forEach(function (box) {
+    box.addEventListener('change', function () {
+      var tr = box.closest('[data-agency]');
+      send('PATCH', '/api/agencies/' + tr.dataset.agency, { active: box.checked }, function (json) {
+        show(okBox, json.name + (json.active ? ' 已恢复在用。' : ' 已停用，委托单不能再选择它。'));
       }, function () { box.checked = !box.checked; });
     });
   });
