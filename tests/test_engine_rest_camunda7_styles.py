@@ -56,7 +56,7 @@ DECISION = diagram("c7_decision", "\n".join([
     '<bpmn:startEvent id="s" />',
     '<bpmn:businessRuleTask id="d_level" name="定审核级别" camunda:decisionRef="review_level" '
     'camunda:mapDecisionResult="singleEntry" camunda:resultVariable="level" />',
-    '<bpmn:businessRuleTask id="d_chain" name="定审核链" camunda:decisionRef="review_chain" '
+    '<bpmn:businessRuleTask id="d_chain" name="定审核链" camunda:decisionRef="amount_chain" '
     'camunda:decisionRefBinding="deployment" camunda:mapDecisionResult="collectEntries" '
     'camunda:resultVariable="chain" />',
     '<bpmn:exclusiveGateway id="g" default="f_low" />',

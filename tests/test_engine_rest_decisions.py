@@ -37,20 +37,23 @@ def redeploy_changed(rest, tmp_path):
 
 def test_list_count_get_and_latest_by_key(rest, tmp_path):
     listed = rest("/decision-definition?sortBy=key&sortOrder=asc").json
+    # The fixture's three decisions, beside the service's own (bpmn/thresholds.dmn, bpmn/review_chain.dmn).
     assert [(d["key"], d["version"], d["resource"]) for d in listed] == [
-        ("procurement_method", 1, "dmn_thresholds.dmn"), ("review_chain", 1, "dmn_thresholds.dmn"),
-        ("review_level", 1, "dmn_thresholds.dmn")]
-    first = listed[0]
+        ("amount_chain", 1, "dmn_thresholds.dmn"), ("procurement_method", 1, "dmn_thresholds.dmn"),
+        ("review_chain", 1, "review_chain.dmn"), ("review_level", 1, "dmn_thresholds.dmn"),
+        ("thresholds", 1, "thresholds.dmn")]
+    first = listed[1]
     assert set(first) >= {"id", "key", "category", "name", "version", "resource", "deploymentId",
                           "decisionRequirementsDefinitionId", "decisionRequirementsDefinitionKey", "tenantId",
                           "versionTag", "historyTimeToLive"}
     assert first["id"].startswith("procurement_method:1:") and first["name"] == "采购方式（分散采购限额）"
     assert rest(f"/decision-definition/{first['id']}").json == first
     redeploy_changed(rest, tmp_path)
-    assert rest("/decision-definition/count").json == {"count": 6}  # every decision of the changed file
+    assert rest("/decision-definition/count").json == {"count": 8}  # every decision of the changed file, again
     assert rest("/decision-definition/count?key=review_level").json == {"count": 2}
-    assert rest("/decision-definition/count?latestVersion=true").json == {"count": 3}
-    assert rest("/decision-definition/count?keyLike=review%25&version=2").json == {"count": 2}
+    assert rest("/decision-definition/count?latestVersion=true").json == {"count": 5}
+    assert rest("/decision-definition/count?keyLike=review%25&version=2").json == {"count": 1}
+    assert rest("/decision-definition/count?keyLike=%25chain").json == {"count": 3}
     latest = rest("/decision-definition/key/review_level").json
     assert latest["version"] == 2
     assert [d["version"] for d in rest("/decision-definition?key=review_level&sortBy=version&sortOrder=desc"
@@ -63,8 +66,8 @@ def test_list_count_get_and_latest_by_key(rest, tmp_path):
 
 
 def test_xml_by_id_and_key(rest):
-    by_key = rest("/decision-definition/key/review_chain/xml").json
-    assert by_key["id"].startswith("review_chain:1:") and "<decision id=\"review_chain\"" in by_key["dmnXml"]
+    by_key = rest("/decision-definition/key/amount_chain/xml").json
+    assert by_key["id"].startswith("amount_chain:1:") and "<decision id=\"amount_chain\"" in by_key["dmnXml"]
     assert rest(f"/decision-definition/{by_key['id']}/xml").json == by_key
 
 
@@ -74,7 +77,7 @@ def test_evaluate_by_key_and_id_answers_camunda_result_lists(rest, tmp_path):
     assert answer.status_code == 200, answer.json
     assert answer.json == [{"method": {"type": "String", "value": "公开招标", "valueInfo": {}},
                             "needs_tender": {"type": "Boolean", "value": True, "valueInfo": {}}}]
-    chain = rest.post("/decision-definition/key/review_chain/evaluate",
+    chain = rest.post("/decision-definition/key/amount_chain/evaluate",
                       {"variables": {"amount": {"value": 6000000, "type": "Long"}}}).json
     assert [r["reviewer"]["value"] for r in chain] == ["科室负责人", "分管领导", "主要领导"]  # COLLECT: every rule
     none = rest.post("/decision-definition/key/procurement_method/evaluate",

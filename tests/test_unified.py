@@ -21,10 +21,13 @@ def third_unit(app, tmp_path):
     from app.models import Unit, UnitGrant, User, UserRole
     app.config["ATTACHMENTS_DIR"] = str(tmp_path / "attachments")
     pause_start_timers(app)  # the clock moves past the deadline: no yearly or daily start timers join in
+    from app.models import BudgetLine
     with app.extensions["db"].Session() as s, s.begin():
         unit = Unit(code="350181", name="福清市教育局", level="county", region="福州市福清市", parent_id=2)
         s.add(unit)
         s.flush()
+        s.add(BudgetLine(code="2026-350181-001", name="课桌椅购置", unit_id=unit.id, year=2026, amount=1000000,
+                         used_amount=0))
         for username, name, role in (("clerk3", "郑经办", "clerk"), ("reviewer3", "黄审核", "reviewer")):
             user = User(username=username, display_name=name, unit_id=unit.id)
             user.set_password("demo")
@@ -74,13 +77,18 @@ def created(login, app, clock, **overrides):
     return instance, pid
 
 
-def respond(login, unit, quantities, amount, approve_it=True, deadline="2026-11-27 17:00"):
+# Each member unit's own budget line its response (立项) is funded from: 教育厅 1, 福州 4, 福清 6 (the fixture's).
+LINES = {"": 1, 2: 4, 3: 6}
+
+
+def respond(login, unit, quantities, amount, approve_it=True, deadline="2026-11-27 17:00", funds=None):
     clerk, reviewer = login(f"clerk{unit}"), login(f"reviewer{unit}")
     task = clerk.task_named("统招分签项目响应")
     detail = clerk.ok(clerk.get(f"/api/tasks/{task['id']}"))
     assert detail["data"]["lead_unit_name"] == "福建省教育厅" and detail["data"]["response_deadline_text"] == deadline
     clerk.complete(task["id"], {"decision": "respond", "amount": amount,
-                                "quantities": [{"item_name": k, "quantity": v} for k, v in quantities.items()]})
+                                "quantities": [{"item_name": k, "quantity": v} for k, v in quantities.items()],
+                                "funds": funds or [{"budget_line_id": LINES[unit], "amount": amount}]})
     if approve_it:
         review = reviewer.task_named("分签单位审核岗审核")
         reviewer.complete(review["id"], {"approved": "true", "comment": "同意"})

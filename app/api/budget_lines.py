@@ -74,10 +74,23 @@ class LineOccupation(schemas.Base):
     amount = Money()
 
 
+class LineMovement(schemas.Base):
+    id = Int()
+    project_id = Int(allow_none=True)
+    project_number = fields.String(allow_none=True)
+    kind = fields.String(metadata={"description": "occupy（占用）/ release（释放）"})
+    kind_label = fields.String()
+    amount = Money()
+    used_after = Money(metadata={"description": "该笔变动后指标的已占用金额"})
+    reason = fields.String()
+    at = fields.DateTime()
+
+
 class HistoryOut(schemas.Base):
     line = fields.Nested(ManagedLine)
     changes = fields.List(fields.Nested(ChangeOut))
     occupations = fields.List(fields.Nested(LineOccupation))
+    movements = fields.List(fields.Nested(LineMovement), metadata={"description": "占用与释放台账，新的在前"})
 
 
 class ImportOut(schemas.Base):
@@ -109,7 +122,8 @@ def line_history(session, user, line_id):
         raise NotFound("预算指标", line_id)
     changes = session.scalars(select(BudgetLineChange).where(BudgetLineChange.budget_line_id == line.id)
                               .order_by(BudgetLineChange.id.desc()))
-    return {"line": line.to_dict(), "changes": [c.to_dict() for c in changes], "occupations": line.occupations(session)}
+    return {"line": line.to_dict(), "changes": [c.to_dict() for c in changes], "occupations": line.occupations(session),
+            "movements": line.movements(session)}
 
 
 def save_line(session, user, values):

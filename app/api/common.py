@@ -32,13 +32,18 @@ def close_session(_exc=None):
 
 @contextmanager
 def transaction():
-    """One write transaction; the acting user is re-read inside it (one statement, roles and grants joined). Any
-    error rolls back everything."""
+    """One write transaction. The acting user is the one this request signed in with (``current_user``: loaded
+    with its roles and grants), merged into the transaction without another query; a request that did not go
+    through ``current_user`` reads it (one statement). Any error rolls back everything."""
     from .sessions import user_loaded
     with db().Session() as session:
         try:
             with session.begin():
-                user = session.get(User, g.user_id, options=user_loaded()) if g.get("user_id") else None
+                user = None
+                if g.get("user") is not None and g.user.id == g.get("user_id"):
+                    user = session.merge(g.user, load=False)
+                elif g.get("user_id"):
+                    user = session.get(User, g.user_id, options=user_loaded())
                 yield session, user
         except StaleDataError:
             abort(409, message="数据已被他人修改，请刷新后重试")

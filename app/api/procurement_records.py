@@ -55,6 +55,7 @@ class ResponseSchema(schemas.Base):
     review_comment = fields.String()
     answered_at = fields.DateTime(allow_none=True)
     instance_id = Int(allow_none=True)
+    project_id = Int(allow_none=True, metadata={"description": "分签单位以响应登记的本单位采购项目（立项）"})
 
 
 class UnifiedPlanSchema(schemas.Base):

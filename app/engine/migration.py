@@ -232,6 +232,7 @@ def migrate(session, user, instance_id, version, now):
         "diff": summary})
     instance.definition_id, instance.subprocess_definitions = target.id, pins
     step.definition = target
+    step.spec_changed = True
     step.run(lambda: apply(step.workflow, plan))
     step.save()
     refresh_open_rows(step)

@@ -8,7 +8,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.util.task import TaskState
 
-from . import expressions
+from . import compaction, expressions
 from .deployments import BPMN_NS
 
 ACTIVE_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
@@ -54,7 +54,9 @@ def progress(workflow, bpmn_xml, process_key):
             active.add(bpmn_id)
     refused = _refused(workflow)
     completed |= {t.task_spec.bpmn_id for t in refused}
-    taken = _steps(workflow, completed | active | waiting, refused)
+    marks = compaction.marks_of(workflow)  # what tasks spliced out of a long-lived instance's tree had run
+    completed |= set(marks.get("completed", ()))
+    taken = _steps(workflow, completed | active | waiting, refused) | {tuple(f) for f in marks.get("flows", ())}
     flows = [fid for fid, source, target in sequence_flows(bpmn_xml, process_key) if (source, target) in taken]
     return {"completed": sorted(completed), "active": sorted(active), "waiting": sorted(waiting - active),
             "flows": flows}

@@ -36,7 +36,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from ..models import DecisionDefinition, DomainError, ProcessDefinition
-from . import deployments, expressions, history, limits, runtime, serializer
+from . import archive, compaction, deployments, expressions, history, limits, runtime, serializer
 from .script_engine import SafeScriptEngine
 from .timers import step_clock
 
@@ -48,6 +48,7 @@ EFFECTS = {"service_task", "error_caught", "error_uncaught", "decision_evaluated
 PASSIVE = {"task_claimed", "task_released", "task_reassigned", "task_delegated", "task_resolved", "task_urged",
            "task_signers_added", "task_signer_answered", "task_signer_removed"}
 MAX_DIFFERENCES = 20
+SAVE_TAIL = ("instance_completed", "timer_fired")  # recorded by the live save itself, after the step's other events
 
 
 class Divergence(Exception):
@@ -87,6 +88,7 @@ def position(workflow):
             waiting.add(bpmn_id)
         elif task.state & (TaskState.READY | TaskState.STARTED | TaskState.WAITING):
             active.add(bpmn_id)
+    completed |= set(compaction.marks_of(workflow).get("completed", ()))
     return {"completed": sorted(completed), "active": sorted(active), "waiting": sorted(waiting - active),
             "ready": ready_user_tasks(workflow)}
 
@@ -221,6 +223,10 @@ class Replayer:
         self.completed_seen = False
         self.cancelled = False
         self.steps = []
+        self.archived = []  # what compaction took out of the replayed workflow, as the live steps archived it
+        # Where the live steps compacted (after which history event): the replay compacts there and only there, so
+        # thresholds changed since do not matter; the pieces are compared at the end (compare_state).
+        self.compacted_at = archive.compacted_at(session, instance.id) if session is not None else set()
 
     # -- specs -----------------------------------------------------------------------
     def _load_specs(self, definition, pins):
@@ -243,9 +249,19 @@ class Replayer:
         return definition, pins or {}
 
     def _roundtrip(self):
-        """What the live service does between steps: save the workflow, load it again."""
+        """What the live service does between steps: compact, save the workflow, load it again."""
+        done = self.events[self.step.index - 1].seq if self.step.index else None
+        self.archived.extend(serializer.compact(self.workflow, force=done in self.compacted_at))
         self.workflow = serializer.loads(serializer.dumps(self.workflow), self.spec, self.subspecs, self.engine)
         self.workflow.script_engine = self.engine
+
+    def _step_saved(self):
+        """Where the live step saved (and compacted): after its last event. The events a save itself records
+        (``instance_completed``, then ``timer_fired``) come after the step's other events, and the replay checks
+        them on the tree before compacting it."""
+        following = self.step.peek()
+        if following is None or following.type not in SAVE_TAIL:
+            self._roundtrip()
 
     # -- running -----------------------------------------------------------------------
     def _engine(self, event, action):
@@ -487,14 +503,14 @@ class Replayer:
                                          expected=_summary(current),
                                          actual={"ready": ready_user_tasks(self.workflow)}, seq=current.seq)
                     self._effects_since(start)
-                    self._roundtrip()
+                    self._step_saved()
                     continue
                 self.step.take()
                 expected, actual = self._handle(current)
                 self._record(current, True, expected, actual)
                 self._effects_since(start + 1)
-                if current.type in DRIVERS:
-                    self._roundtrip()
+                if current.type in DRIVERS or current.type in SAVE_TAIL:
+                    self._step_saved()
         except Divergence as div:
             detail = next((e for e in self.events if e.seq == div.seq), None)
             event = current or detail
@@ -530,6 +546,10 @@ class Replayer:
         replayed = json.loads(zlib.decompress(serializer.dumps(self.workflow)))
         differences = []
         _diff(canonical(stored), canonical(replayed), differences)
+        if len(differences) < MAX_DIFFERENCES:
+            _diff(archived_rows(archive.pieces(self.session, self.instance.id)), archived_rows(
+                [(kind, element, json.loads(json.dumps(body, default=str))) for kind, element, body in self.archived]),
+                differences)
         if self.instance.definition_id != self.definition.id:
             differences.insert(0, {"path": "definition_id", "stored": self.instance.definition_id,
                                    "replayed": self.definition.id})
@@ -552,6 +572,9 @@ def canonical(dct, scope=""):
     history (task ids, wall-clock times, timers' internal bookkeeping): [{where, element, state, data}]."""
     tasks, subprocesses = dct.get("tasks", {}), dct.get("subprocesses", {})
     rows = [{"where": scope or "/", "element": "(process data)", "state": None, "data": dct.get("data", {})}]
+    if dct.get("compacted_marks"):
+        rows.append({"where": scope or "/", "element": "(compacted marks)", "state": None,
+                     "data": {"marks": sorted(dct["compacted_marks"].values(), key=json.dumps)}})
     stack = [dct.get("root")] if dct.get("root") in tasks else []
     while stack:
         task_id = stack.pop()
@@ -561,6 +584,23 @@ def canonical(dct, scope=""):
         if task_id in subprocesses:
             rows.extend(canonical(subprocesses[task_id], f"{scope}/{task['task_spec']}"))
         stack.extend(reversed([child for child in task["children"] if child in tasks]))
+    return rows
+
+
+def archived_rows(pieces):
+    """The archive (engine/archive.py) as canonical rows, in order, without task ids and times."""
+    rows = []
+    for index, (kind, element, body) in enumerate(pieces):
+        where = f"(archive {index + 1}: {kind} {element or ''})".replace(" )", ")")
+        if kind == "subprocess":
+            workflows = body.get("workflows", {})
+            run = workflows.get(body.get("run"), {})
+            rows.extend(canonical({**run, "subprocesses": workflows}, where))
+            rows.append({"where": where, "element": "(compacted marks)", "state": None,
+                         "data": {"marks": sorted((body.get("marks") or {}).values(), key=json.dumps)}})
+        else:
+            rows.extend({"where": where, "element": task.get("task_spec"), "state": TaskState.get_name(task["state"]),
+                         "data": task.get("data")} for task in body.get("tasks", []))
     return rows
 
 

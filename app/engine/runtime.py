@@ -24,8 +24,8 @@ from ..models import (RECORDS, DomainError, HumanTask, InstanceRecord, NotFound,
 from ..models.inputs import parse_id
 from ..models.org import UNASSIGNED_GROUP
 from ..ops.metrics import observe_step
-from . import (deployments, expressions, external, forms, forms_ref, history, incidents, limits, notices, serializer,
-               signers, timers)
+from . import (archive, deployments, expressions, external, forms, forms_ref, history, incidents, limits, notices,
+               serializer, signers, timers)
 from .script_engine import SafeScriptEngine
 from .specs import HumanUserTask
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventSpec
@@ -58,6 +58,7 @@ class Step:
         self.definition = None
         self.taken_over = []  # other instances this step ended or moved on (recorded with the service task)
         self.started = False  # this step starts the instance: rolled back, it leaves no instance behind
+        self.spec_changed = False  # a migration moved the instance to other specs: sync every table in full
 
     @property
     def actor(self):
@@ -176,16 +177,22 @@ class Step:
 
     def _save(self):
         wf = self.workflow
-        self.instance.workflow = serializer.dumps(wf)
         self.instance.data = history.jsonable(_snapshot(wf))
         if wf.is_completed() and self.instance.status == "running":
             self.instance.status = "completed"
             self.instance.ended_at = self.now
             self.event("instance_completed")
-        timers.sync(self)
+        uses = _spec_uses(wf)
+        if uses["timer"] or self.spec_changed:  # a diagram without timers has no timer rows to keep in step
+            timers.sync(self)
         with timers.step_clock(self.now):  # due dates written as dateTime().plusDays(…) count from the step
             sync_task_list(self)
-        external.sync(self)
+        if uses["external"] or self.spec_changed:
+            external.sync(self)
+        # Last, once the tables above have seen every task this step finished: what a long-lived instance no
+        # longer needs leaves the live state for the archive (compaction.py), then the state is saved.
+        archive.write(self.session, self.instance, serializer.compact(wf), self.now)
+        self.instance.workflow = serializer.dumps(wf)
         self.session.flush()
         observe_step(self.instance.key, time.perf_counter() - self.began)
 
@@ -223,6 +230,24 @@ class Step:
                         created_at=self.now or utcnow())
 
 
+def _spec_uses(workflow):
+    """{"timer": any timer event, "external": any service task that waits for an external worker} in the
+    workflow's specs (top and called). What a spec holds is found once per parsed spec (specs are cached by content
+    hash: deployments.parsed); whether a topic has a handler is asked on every step."""
+    timer, topics = False, set()
+    for spec in (workflow.spec, *workflow.subprocess_specs.values()):
+        found = getattr(spec, "_step_uses", None)
+        if found is None:
+            found = spec._step_uses = (
+                any(isinstance(getattr(ts, "event_definition", None), timers.TimerEventDefinition)
+                    or any(isinstance(d, timers.TimerEventDefinition) for d in getattr(
+                        getattr(ts, "event_definition", None), "event_definitions", None) or ())
+                    for ts in spec.task_specs.values()),
+                frozenset(ts.topic for ts in spec.task_specs.values() if isinstance(ts, external.ExternalServiceTask)))
+        timer, topics = timer or found[0], topics | found[1]
+    return {"timer": timer, "external": any(external.waits_for_worker(t) for t in topics)}
+
+
 def _reraise(err, exc):
     if err is exc:
         raise err
@@ -245,10 +270,11 @@ def _snapshot(workflow):
     if workflow.is_completed():
         return workflow.data
     states = TaskState.READY | TaskState.WAITING | TaskState.STARTED
-    active = [t for t in workflow.get_tasks(state=states) if t.workflow is workflow]
+    active, inner = [], []
+    for t in workflow.get_tasks(state=states):  # one walk (of a tree compaction keeps bounded)
+        (active if t.workflow is workflow else inner).append(t)
     task = max(active, key=lambda t: t.last_state_change) if active else workflow.last_task
     data = dict(task.data) if task is not None else {}
-    inner = [t for t in workflow.get_tasks(state=states) if t.workflow is not workflow]
     if inner:
         latest = max(inner, key=lambda t: t.last_state_change)
         for key in ("error_code", "error_message"):
@@ -570,7 +596,8 @@ def _open_task(session, user, task_id):
     if row is None or not (can_see_task(session, user, row) or admin_holds(user, row)):
         raise NotFound("任务", task_id)
     instance = _lock_instance(session, row.instance_id)
-    session.refresh(row)
+    if session.get_bind().dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE already kept other writers out
+        session.refresh(row)
     return row, instance
 
 
@@ -704,7 +731,7 @@ def waiting_messages(workflow):
     """[(message name, candidate groups, initiator)] for each message event the workflow waits for: who may send
     it is a member of the catching event's ``candidateGroups`` property, or the instance's initiator."""
     out = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    for task in timers.waiting_events(workflow):
         definition = getattr(task.task_spec, "event_definition", None)
         # An event-based gateway waits for the message events after it (a MultipleEventDefinition of them).
         for inner in getattr(definition, "event_definitions", None) or [definition]:

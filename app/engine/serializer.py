@@ -7,7 +7,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
-from . import spiff_compat  # noqa: F401 - see its docstring
+from . import compaction, spiff_compat  # noqa: F401 - spiff_compat: see its docstring
 from .script_engine import SafeScriptEngine
 
 
@@ -18,6 +18,9 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         dct = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        marks = getattr(workflow, "compacted_marks", None)
+        if marks:  # what the instance page needs from tasks compaction.py spliced out (bounded by the diagram)
+            dct["compacted_marks"] = marks
         return dct
 
     def from_dict(self, dct):
@@ -28,6 +31,7 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        workflow.compacted_marks = dct.pop("compacted_marks", None) or {}
         return workflow
 
 
@@ -40,6 +44,24 @@ _config = dict(CAMUNDA_CONFIG)
 _config[BpmnWorkflow] = SpecFreeWorkflowConverter
 _registry = BpmnWorkflowSerializer.configure(_config)
 _serializer = BpmnWorkflowSerializer(_registry)
+
+
+def convert(obj):
+    """An engine object (workflow, sub-workflow, task, data) in the serializer's JSON-able form."""
+    return _registry.convert(obj)
+
+
+def compact(workflow, force=None):
+    """Compact the live workflow (engine/compaction.py); returns the pieces that left it, to archive."""
+    return compaction.compact(workflow, convert, force)
+
+
+def dump_piece(body):
+    return zlib.compress(json.dumps(body, separators=(",", ":"), default=str).encode("utf-8"), 1)
+
+
+def load_piece(blob):
+    return json.loads(zlib.decompress(blob))
 
 
 def dumps(workflow):

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition, DurationTimerEventDefinition,
                                                               TimeDateEventDefinition, TimerEventDefinition)
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
@@ -87,7 +88,7 @@ def sync(step):
     rows = {(r.task_id, r.due_at): r for r in session.scalars(
         select(Timer).where(Timer.instance_id == instance.id, Timer.status == "pending"))}
     waiting = {}
-    for task in step.workflow.get_tasks(state=TaskState.WAITING):
+    for task in waiting_events(step.workflow):
         if _is_timer(task) and not _is_start_event(task):
             _check_cycle(task)
             due = _due(task)
@@ -96,7 +97,10 @@ def sync(step):
     for key, row in rows.items():
         if key in waiting:
             continue
-        task = step.workflow.get_task_from_id(_uuid(row.task_id))
+        try:
+            task = step.workflow.get_task_from_id(_uuid(row.task_id))
+        except TaskNotFoundException:  # finished long ago and compacted away (compaction.py)
+            task = None
         fired = task is not None and task.state == TaskState.COMPLETED
         row.status = "fired" if fired else "cancelled"
         row.fired_at = step.now if fired else None
@@ -106,6 +110,12 @@ def sync(step):
         if (task_id, due) not in rows:
             session.add(Timer(kind="event", instance_id=instance.id, task_id=task_id,
                               bpmn_id=task.task_spec.bpmn_id, due_at=due, status="pending", attempts=0))
+
+
+def waiting_events(workflow):
+    """The WAITING catching events (timers, messages, signals) of the workflow and its sub-processes, from
+    SpiffWorkflow's event manager (which keeps exactly those) instead of a walk of the whole task tree."""
+    return [t for t in list(workflow.event_manager.tasks.values()) if t.state == TaskState.WAITING]
 
 
 def _uuid(value):

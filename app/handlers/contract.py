@@ -4,6 +4,7 @@ records of the instance's unit, pass the task data on, and return the ids the di
 from sqlalchemy import select
 
 from ..models import Contract, ContractRequest, DomainError, InstanceRecord, Plan, ProcessInstance
+from ..models import unified_funds
 from ..models.contract import CHANGEABLE, EDITABLE
 from . import handler
 from ..models.base import BEIJING
@@ -21,7 +22,21 @@ def _contract(ctx):
 
 
 def _plan(ctx, contract):
-    return ctx.record(Plan, contract.plan_id, "采购计划")
+    return _plan_for(ctx, contract.plan_id)
+
+
+def _plan_for(ctx, ident):
+    """The unit's own plan, or — 统招分签 — the lead unit's plan on the aggregated result this unit responded to
+    (each member signs its own contract on it; ``Contract.check_plan_usable`` holds the rule)."""
+    try:
+        return ctx.record(Plan, ident, "采购计划")
+    except DomainError as err:
+        if err.code != "WRONG_UNIT":
+            raise
+        plan = ctx.session.get(Plan, int(ident), with_for_update=True)
+        if unified_funds.member_of_plan(ctx.session, plan, ctx.instance.unit_id) is None:
+            raise
+        return plan
 
 
 def _request(ctx, contract):
@@ -67,13 +82,13 @@ def save(ctx):
         if contract.status == "revoked":
             contract.reopen()
         if ctx.get("plan_id") not in (None, ""):
-            plan = ctx.record(Plan, ctx.get("plan_id"), "采购计划")
+            plan = _plan_for(ctx, ctx.get("plan_id"))
             if plan.id != contract.plan_id:
                 contract.set_plan(plan)
         contract.edit(values)
         ctx.session.flush()
     else:
-        plan = ctx.record(Plan, ctx.require("plan_id"), "采购计划")
+        plan = _plan_for(ctx, ctx.require("plan_id"))
         contract = Contract.new_draft(ctx.session, plan, ctx.instance.unit_id, values, created_by=ctx.user_id,
                                       now=ctx.now)
     return {"contract_id": contract.id, "contract_number": contract.number, "plan_id": contract.plan_id,

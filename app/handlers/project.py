@@ -9,10 +9,25 @@ _FIELDS = ("name", "region", "justification")
 
 
 def _funds(ctx):
-    funds = ctx.get("funds")
-    if funds:
-        return funds
-    return [{"budget_line_id": ctx.require("budget_line_id"), "amount": ctx.require("amount")}]
+    """资金构成: the ``funds`` list [{budget_line_id, amount}] (rows left blank in the form dropped; a single row
+    without an amount funds the whole ``amount``); without one, the single ``budget_line_id`` funding the whole
+    ``amount`` (API callers of before: one row)."""
+    rows = [row for row in ctx.get("funds") or [] if isinstance(row, dict)
+            and (row.get("budget_line_id") not in (None, "") or row.get("amount") not in (None, ""))]
+    for number, row in enumerate(rows, 1):
+        if row.get("budget_line_id") in (None, ""):
+            raise DomainError("INVALID_INPUT", f"资金构成第 {number} 行：请选择预算指标", field="budget_line_id",
+                              status=400)
+        if row.get("amount") in (None, "") and len(rows) > 1:
+            raise DomainError("INVALID_INPUT", f"资金构成第 {number} 行：请填写金额（多条预算指标时每行都要填写）",
+                              field="amount", status=400)
+    if len(rows) == 1 and rows[0].get("amount") in (None, ""):  # one line funds the whole amount
+        return [{"budget_line_id": rows[0]["budget_line_id"], "amount": ctx.require("amount")}]
+    if rows:
+        return rows
+    if ctx.get("budget_line_id") in (None, ""):
+        raise DomainError("NO_FUNDS", "请在资金构成中至少选择一条预算指标", field="budget_line_id", status=400)
+    return [{"budget_line_id": ctx.get("budget_line_id"), "amount": ctx.require("amount")}]
 
 
 def _choice(ctx, name, choices, default=None):

@@ -6,7 +6,9 @@ Locks: the unified plan row first, then its responses — in the lead's steps an
 from ..models import Attachment, NotFound, Unit
 from ..models.attachment import hashes
 from ..models.unified import UnifiedPlan, UnifiedResponse, beijing
+from ..models import unified_funds
 from . import handler
+from .project import _funds
 
 RESPONSE_PROCESS = "unified_response"
 
@@ -133,15 +135,18 @@ def open_response(ctx):
 
 @handler("unified.respond")
 def respond(ctx):
+    """响应 is the member's 立项: its own project with its own budget lines, submitted with the response."""
     plan, response = _member(ctx)
     response.respond(plan, ctx.get("quantities"), ctx.get("amount"), ctx.now)
-    return {"response_status": response.status}
+    project = unified_funds.register_response(ctx.session, plan, response, _funds(ctx), ctx.user_id)
+    return {"response_status": response.status, "project_id": project.id, "project_number": project.number}
 
 
 @handler("unified.decline")
 def decline(ctx):
     plan, response = _member(ctx)
     response.decline(plan, ctx.get("reason"), ctx.now)
+    unified_funds.withdraw_response(ctx.session, response, "不响应")  # a draft a return left is deleted
     return {"response_status": response.status}
 
 
@@ -149,6 +154,7 @@ def decline(ctx):
 def accept_response(ctx):
     plan, response = _member(ctx)
     response.accept(plan, ctx.now)
+    unified_funds.accept_response(ctx.session, response)
     return {"response_status": response.status}
 
 
@@ -156,4 +162,5 @@ def accept_response(ctx):
 def return_response(ctx):
     plan, response = _member(ctx)
     response.return_for_edit(ctx.get("comment"))
+    unified_funds.return_response(ctx.session, response, ctx.get("comment"))
     return {"response_status": response.status}

@@ -4,7 +4,7 @@ from .base import Base, DomainError, NotFound, money, utcnow
 from .budget import BudgetLine
 from .contract import Contract, ContractRequest, ContractVersion
 from .engine import (DecisionDefinition, Deployment, FormDefinition, HistoryEvent, HumanTask, Incident, InstanceRecord,
-                     ProcessDefinition, ProcessInstance, StartRequest, Timer)
+                     ProcessDefinition, ProcessInstance, StartRequest, Timer, WorkflowArchive)
 from .org import ROLES, Unit, UnitGrant, User, UserRole
 from .plan import ImportApproval, JointMember, Plan
 from .project import Project, ProjectFund
@@ -17,7 +17,7 @@ RECORDS = {"plan": Plan, "project": Project, "tender": Tender, "budget_line": Bu
            "requirement": Requirement}
 
 __all__ = ["RECORDS", "Base", "DomainError", "NotFound", "money", "utcnow", "BudgetLine", "Deployment", "FormDefinition",
-           "DecisionDefinition", "HistoryEvent", "HumanTask", "Incident", "InstanceRecord", "ProcessDefinition", "ProcessInstance", "StartRequest", "Timer", "ROLES",
+           "DecisionDefinition", "HistoryEvent", "HumanTask", "Incident", "InstanceRecord", "ProcessDefinition", "ProcessInstance", "StartRequest", "Timer", "WorkflowArchive", "ROLES",
            "Unit", "UnitGrant", "User", "UserRole", "ImportApproval", "Plan", "Project", "ProjectFund", "Tender",
            "Contract", "ContractRequest", "ContractVersion", "JointMember", "Requirement", "BudgetSystemRequest",
            "YearEndItem"]
@@ -73,10 +73,10 @@ from .external import ExternalTask  # noqa: E402
 
 __all__ += ["ExternalTask"]
 # Machine clients of the integration API and their call log; the audited history of budget lines (issue 13).
-from .budget import BudgetLineChange  # noqa: E402
+from .budget import BudgetLineChange, BudgetLineMovement  # noqa: E402
 from .integration import IntegrationCall, IntegrationClient  # noqa: E402
 
-__all__ += ["BudgetLineChange", "IntegrationCall", "IntegrationClient"]
+__all__ += ["BudgetLineChange", "BudgetLineMovement", "IntegrationCall", "IntegrationClient"]
 # Task operations (issue 17): notices, copies, saved comments.
 from .taskops import InstanceCopy, Notice, NoticePreference, SavedComment, TaskSigner  # noqa: E402
 

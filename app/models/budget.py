@@ -7,7 +7,7 @@ Occupation (``used_amount``) moves with projects and is in their instances' hist
 from decimal import Decimal
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, object_session
 
 from .base import Audited, Base, DomainError, Money, UTCDateTime, invalid, money, text_field, utcnow
 
@@ -39,24 +39,79 @@ class BudgetLine(Audited, Base):
     def free_amount(self):
         return self.amount - self.used_amount
 
+    def check_owner(self, unit_id, year, what="项目"):
+        """A record (project, plan, …) may name only a line of its own unit and year (issue 13)."""
+        if self.unit_id != unit_id:
+            raise DomainError("BUDGET_NOT_FOUND", "预算指标不存在或不属于本单位", field="budget_line_id", status=400)
+        if self.year != year:
+            raise DomainError("BUDGET_YEAR", f"预算指标 {self.code} 属于 {self.year} 年度，与{what}年度 {year} 不符",
+                              field="budget_line_id", status=400)
+
+    @classmethod
+    def owned(cls, session, budget_line_id, unit_id, year, what="项目", lock=True):
+        """The line ``budget_line_id`` of ``unit_id`` and ``year`` (row-locked), or a 400 in Chinese."""
+        from .inputs import parse_id
+        ident = parse_id(budget_line_id)
+        line = session.get(cls, ident, with_for_update=lock) if ident is not None else None
+        if line is None:
+            raise DomainError("BUDGET_NOT_FOUND", "预算指标不存在或不属于本单位", field="budget_line_id", status=400)
+        line.check_owner(unit_id, year, what)
+        return line
+
+    def shortage(self, amount):
+        """Why ``amount`` cannot be newly occupied on this line (None when it can): the message and the figures."""
+        if self.status != "active":
+            message = f"预算指标 {self.code} 已被预算管理一体化系统{STATUSES[self.status]}，不能再被占用"
+        elif amount > self.free_amount:
+            message = f"预算指标 {self.code} 可用余额 {self.free_amount:,.2f} 元，不足 {amount:,.2f} 元（无预算不采购）"
+        else:
+            return None
+        return message, {"budget_line_id": self.id, "code": self.code, "status": self.status or "active",
+                         "status_label": STATUSES.get(self.status or "active"), "amount": f"{self.amount:.2f}",
+                         "used_amount": f"{self.used_amount:.2f}", "free_amount": f"{self.free_amount:.2f}",
+                         "requested_amount": f"{amount:.2f}"}
+
     def check_free(self, amount):
         """A new occupation of ``amount``: the line is 有效 and has that much free."""
-        if self.status != "active":
-            raise DomainError("BUDGET_NOT_ACTIVE", f"预算指标 {self.code} 已被预算管理一体化系统{STATUSES[self.status]}，"
-                                                   "不能再被占用", field="budget_line_id")
-        if amount > self.free_amount:
-            raise DomainError("BUDGET_SHORT",
-                              f"预算指标 {self.code} 可用余额 {self.free_amount:,.2f} 元，不足 {amount:,.2f} 元（无预算不采购）",
-                              field="budget_line_id")
+        found = self.shortage(amount)
+        if found is not None:
+            raise FundsRefused([found])
 
-    def occupy(self, amount):
+    @staticmethod
+    def check_all(wanted):
+        """Every (line, amount) of a fund composition at once: one refusal naming each line that cannot take its
+        amount, with the figures of each (``details.lines``)."""
+        found = [f for f in (line.shortage(amount) for line, amount in wanted) if f is not None]
+        if found:
+            raise FundsRefused(found)
+
+    def occupy(self, amount, project=None, reason=""):
         self.check_free(amount)
         self.used_amount += amount
+        self._move("occupy", amount, project, reason)
 
-    def release(self, amount):
+    def release(self, amount, project=None, reason=""):
         if amount > self.used_amount:
             raise DomainError("RELEASE_EXCEEDS", f"预算指标 {self.code} 释放金额超过已占用金额")
         self.used_amount -= amount
+        self._move("release", amount, project, reason)
+
+    def _move(self, kind, amount, project, reason):
+        """The line's ledger (台账): every occupation and release, by which project and why."""
+        session = object_session(self)
+        if session is not None and amount:
+            session.add(BudgetLineMovement(budget_line_id=self.id, project_id=getattr(project, "id", None),
+                                           kind=kind, amount=amount, used_after=self.used_amount,
+                                           reason=reason or "", at=utcnow()))
+
+    def movements(self, session, limit=500):
+        """The line's ledger, newest first, each row with its project's number."""
+        from .project import Project
+        rows = session.execute(select(BudgetLineMovement, Project.number)
+                               .outerjoin(Project, Project.id == BudgetLineMovement.project_id)
+                               .where(BudgetLineMovement.budget_line_id == self.id)
+                               .order_by(BudgetLineMovement.id.desc()).limit(limit))
+        return [{**m.to_dict(), "project_number": number} for m, number in rows]
 
     def occupations(self, session):
         """The projects holding part of this line now: [{project_id, number, name, unit_id, status, amount}]."""
@@ -145,6 +200,16 @@ class BelowUsed(DomainError):
                         "occupations": [{**o, "amount": f"{o['amount']:.2f}"} for o in line.occupations(session)]}
 
 
+class FundsRefused(DomainError):
+    """409: budget lines that cannot take their share; ``details.lines`` carries each line's figures."""
+
+    def __init__(self, found):
+        first = found[0][1]
+        code = "BUDGET_NOT_ACTIVE" if first["status"] != "active" else "BUDGET_SHORT"
+        super().__init__(code, "；".join(message for message, _ in found), field="budget_line_id")
+        self.details = {"lines": [figures for _, figures in found]}
+
+
 SOURCES = {"api": "预算管理一体化系统接口", "import": "Excel 导入", "manual": "手工录入"}
 
 
@@ -166,3 +231,28 @@ class BudgetLineChange(Base):
         return {"id": self.id, "budget_line_id": self.budget_line_id, "at": self.at, "actor": self.actor,
                 "source": self.source, "source_label": SOURCES.get(self.source, self.source), "action": self.action,
                 "changes": self.changes}
+
+
+MOVEMENTS = {"occupy": "占用", "release": "释放"}
+
+
+class BudgetLineMovement(Base):
+    """The ledger of a budget line (占用/释放台账): one row per occupation or release, never updated."""
+
+    __tablename__ = "budget_line_movement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    budget_line_id: Mapped[int] = mapped_column(
+        ForeignKey("budget_line.id", name="fk_budget_line_movement_budget_line_id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("project.id", name="fk_budget_line_movement_project_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # occupy / release
+    amount: Mapped[Decimal] = mapped_column(Money)
+    used_after: Mapped[Decimal] = mapped_column(Money)  # the line's occupied amount after this movement
+    reason: Mapped[str] = mapped_column(String(64), default="")
+    at = mapped_column(UTCDateTime, default=utcnow)
+
+    def to_dict(self):
+        return {"id": self.id, "budget_line_id": self.budget_line_id, "project_id": self.project_id,
+                "kind": self.kind, "kind_label": MOVEMENTS[self.kind], "amount": self.amount,
+                "used_after": self.used_after, "reason": self.reason, "at": self.at}

@@ -32,7 +32,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from .supplier import credit_code_problem
 from .base import (
@@ -229,7 +229,7 @@ class Contract(Audited, Base):
                        paid_amount=Decimal("0"), supplement_amount=Decimal("0"), reserved_amount=Decimal("0"),
                        current_version=0, review_comment="", announcement_title="",
                        performance_note="", created_by=created_by, created_at=now or utcnow())
-        contract.check_plan_usable(plan)
+        contract.check_plan_usable(plan, session)
         contract._assign(values or {})
         session.add(contract)
         session.flush()
@@ -240,9 +240,15 @@ class Contract(Audited, Base):
         if self.status not in statuses:
             raise DomainError("CONTRACT_STATE", f"合同 {self.number} 当前状态为“{STATUSES[self.status]}”，不能{action}")
 
-    def check_plan_usable(self, plan):
+    def check_plan_usable(self, plan, session=None):
+        """The unit's own usable plan — or, 统招分签, the lead's plan on the aggregated result this unit responded to:
+        the contract is then signed on the unit's own project (its response, its funds)."""
         if plan.unit_id != self.unit_id:
-            raise DomainError("WRONG_UNIT", f"采购计划 {plan.number} 不属于本单位", field="plan_id", status=403)
+            from .unified_funds import member_of_plan
+            member = member_of_plan(session or object_session(plan), plan, self.unit_id)
+            if member is None:
+                raise DomainError("WRONG_UNIT", f"采购计划 {plan.number} 不属于本单位", field="plan_id", status=403)
+            self.project_id = member.id
         if plan.status not in USABLE_PLAN:
             raise DomainError("PLAN_NOT_USABLE",
                               f"采购计划 {plan.number} 当前状态为“{PLAN_STATUSES[plan.status]}”，"
@@ -264,8 +270,8 @@ class Contract(Audited, Base):
 
     def set_plan(self, plan):
         self._require("draft", action="修改")
-        self.check_plan_usable(plan)
         self.plan_id, self.project_id = plan.id, plan.project_id
+        self.check_plan_usable(plan)
 
     def edit(self, values):
         """Apply the clerk's entries (only the keys given) while 录入中."""
@@ -300,6 +306,10 @@ class Contract(Audited, Base):
     def check_plan_amount(self, session, plan, amount=None):
         """合同金额不能超过采购计划金额 (together with the plan's other live contracts)."""
         amount = self.amount if amount is None else amount
+        if plan.unit_id != self.unit_id:  # 统招分签: a member's contracts stay within its own project
+            from .unified_funds import check_member_share
+            from .project import Project
+            check_member_share(session, self, session.get(Project, self.project_id), amount)
         others = contracted_amount(session, plan.id, exclude_id=self.id)
         if amount + others > plan.amount:
             detail = f"，该计划已签订其他合同 {others:,.2f} 元，可用 {plan.amount - others:,.2f} 元" if others else ""

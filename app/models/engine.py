@@ -98,6 +98,24 @@ class ProcessInstance(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class WorkflowArchive(Base):
+    """What left an instance's live serialized workflow (engine/compaction.py): a finished run of a call activity
+    or sub-process, or finished tasks spliced out of a long task tree. Written in the step's transaction, in order
+    (``seq`` per instance); the replay produces the same pieces and compares them (docs/engine-state.md)."""
+
+    __tablename__ = "workflow_archive"
+    __table_args__ = (UniqueConstraint("instance_id", "seq", name="uq_workflow_archive_instance_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # subprocess / tasks
+    element: Mapped[str | None] = mapped_column(String(200))  # the call activity (bpmn id), or the workflow scope
+    at_seq: Mapped[int] = mapped_column(Integer)  # the instance's last history event when it was archived
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # zlib-compressed JSON, the serializer's form
+    created_at = mapped_column(UTCDateTime, default=utcnow)
+
+
 class HumanTask(Base):
     """One row per user task the engine has made ready; the task list reads only this table."""
 

@@ -178,12 +178,7 @@ class Plan(Drafted, Audited, Base):
         if not self.budget_line_id:
             return
         from .budget import BudgetLine
-        line = session.get(BudgetLine, int(self.budget_line_id))
-        if line is None or line.unit_id != self.unit_id:
-            raise DomainError("BUDGET_NOT_FOUND", "预算指标不存在或不属于本单位", field="budget_line_id", status=400)
-        if line.year != self.year:
-            raise DomainError("BUDGET_YEAR", f"预算指标 {line.code} 属于 {line.year} 年度，与计划年度 {self.year} 不符",
-                              field="budget_line_id", status=400)
+        line = BudgetLine.owned(session, self.budget_line_id, self.unit_id, self.year, what="计划", lock=False)
         if project is not None and line.id not in {f.budget_line_id for f in project.funds}:
             raise DomainError("BUDGET_NOT_IN_PROJECT", f"预算指标 {line.code} 不在项目 {project.number} 的资金构成中",
                               field="budget_line_id", status=400)
@@ -197,11 +192,15 @@ class Plan(Drafted, Audited, Base):
                               field="project_id")
         if self.amount <= 0:
             raise DomainError("INVALID_AMOUNT", "计划金额必须大于 0", field="amount")
-        free = project.free_amount(session)
-        if self.amount > free:
-            raise DomainError("PROJECT_FREE_SHORT",
-                              f"计划金额 {self.amount:,.2f} 元超过项目 {project.number} 可用金额 {free:,.2f} 元",
-                              field="amount")
+        from .unified_funds import check_unified_plan, funds_unified
+        if self.plan_type == "unified" and funds_unified(session, project):
+            check_unified_plan(session, self)  # 统招分签: the aggregated amount, funded by each member's project
+        else:
+            free = project.free_amount(session)
+            if self.amount > free:
+                raise DomainError("PROJECT_FREE_SHORT",
+                                  f"计划金额 {self.amount:,.2f} 元超过项目 {project.number} 可用金额 {free:,.2f} 元",
+                                  field="amount")
         self.check_budget_line(session, project)
         self.check_sme(session)
         self.check_import(session)

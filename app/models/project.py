@@ -48,11 +48,16 @@ class Project(ProjectLifecycle, Audited, Base):
                               f"项目 {self.number} 当前状态为“{STATUSES[self.status]}”，不能{action}")
 
     def planned_amount(self, session):
-        """What live plans take of this project (and joint plans it takes part in)."""
+        """What live plans take of this project (and joint plans it takes part in, and — 统招分签 — the aggregated
+        result's share of a member's project; a 统招分签 plan on the lead's project is funded by the members')."""
         from .plan import OCCUPYING, Plan
-        rows = session.scalars(select(Plan.amount).where(Plan.project_id == self.id, Plan.status.in_(OCCUPYING)))
+        from .unified_funds import funds_unified, member_share
+        query = select(Plan.amount).where(Plan.project_id == self.id, Plan.status.in_(OCCUPYING))
+        if funds_unified(session, self):
+            query = query.where(Plan.plan_type != "unified")
+        rows = session.scalars(query)
         from .plan_types import joint_amount  # 联合采购: a member unit's share counts against its own project
-        return sum(rows, Decimal("0")) + joint_amount(session, self.id, OCCUPYING)
+        return sum(rows, Decimal("0")) + joint_amount(session, self.id, OCCUPYING) + member_share(session, self)
 
     def free_amount(self, session):
         return self.amount - self.planned_amount(session)
@@ -64,7 +69,9 @@ class Project(ProjectLifecycle, Audited, Base):
         return self.amount + (self.recovered_amount or Decimal("0"))
 
     def set_funds(self, session, funds):
-        """Replace the fund composition, moving budget occupation from old lines to new ones."""
+        """Replace the fund composition of a draft (nothing occupied yet): lines of the project's unit and year,
+        no line twice, adding up to the amount. Whether each line is 有效 with its share free is checked, all lines
+        at once, when the draft is submitted (the diagram sends a refusal back to the clerk with the figures)."""
         self._require("draft", action="修改资金构成")
         self.funds = self._parse_funds(session, funds, self.amount)
 
@@ -72,13 +79,13 @@ class Project(ProjectLifecycle, Audited, Base):
         """Fund rows (not yet attached) for [{budget_line_id, amount}] adding up to ``project_amount``."""
         total = Decimal("0")
         new = []
-        for i, fund in enumerate(funds):
-            line = session.get(BudgetLine, int(fund["budget_line_id"]), with_for_update=True)
-            if line is None or line.unit_id != self.unit_id:
-                raise DomainError("BUDGET_NOT_FOUND", "预算指标不存在或不属于本单位", field="budget_line_id", status=400)
-            if line.year != self.year:
-                raise DomainError("BUDGET_YEAR", f"预算指标 {line.code} 属于 {line.year} 年度，与项目年度不符",
+        for fund in funds:
+            line = BudgetLine.owned(session, fund.get("budget_line_id"), self.unit_id, self.year)
+            if any(f.budget_line_id == line.id for f in new):
+                raise DomainError("BUDGET_DUPLICATE", f"资金构成中预算指标 {line.code} 重复，请合并为一行",
                                   field="budget_line_id", status=400)
+            if fund.get("amount") in (None, ""):
+                raise DomainError("INVALID_AMOUNT", f"请填写预算指标 {line.code} 的资金金额", field="amount", status=400)
             amount = money(fund["amount"])
             if amount <= 0:
                 raise DomainError("INVALID_AMOUNT", "资金金额必须大于 0", field="amount", status=400)
@@ -99,20 +106,23 @@ class Project(ProjectLifecycle, Audited, Base):
         self._occupy_funds(session)
         self.status = "in_review"
 
-    def _occupy_funds(self, session):
-        for fund in self.funds:
-            session.get(BudgetLine, fund.budget_line_id, with_for_update=True).occupy(fund.amount)
+    def _occupy_funds(self, session, reason="提交审核"):
+        """Each line separately; all are checked first, so a refusal names every line that is short."""
+        wanted = [(self._line(session, f.budget_line_id), f.amount) for f in self.funds]
+        BudgetLine.check_all(wanted)
+        for line, amount in wanted:
+            line.occupy(amount, self, reason)
 
     def return_for_edit(self, session, comment):
         """Reject (审核不通过): back to the entry post with the comment; the occupation is released."""
         self._require("in_review", action="退回")
-        self._release_funds(session)
+        self._release_funds(session, "审核退回")
         self.status = "draft"
         self.review_comment = comment or ""
 
-    def _release_funds(self, session):
+    def _release_funds(self, session, reason):
         for fund in self.funds:
-            session.get(BudgetLine, fund.budget_line_id, with_for_update=True).release(fund.amount)
+            session.get(BudgetLine, fund.budget_line_id, with_for_update=True).release(fund.amount, self, reason)
 
     # -- 资金替换 / 追加 / 回收 (001 §2.2.4) ---------------------------------------------------
     FUND_KINDS = {"replace": "资金替换", "add": "追加资金", "recover": "资金回收"}
@@ -129,7 +139,8 @@ class Project(ProjectLifecycle, Audited, Base):
         amount = money(amount)
         if amount <= 0:
             raise DomainError("INVALID_AMOUNT", "金额必须大于 0", field="amount", status=400)
-        fund = self._fund(budget_line_id) if budget_line_id else None
+        # 追加资金 may come from a line not yet in the composition; replace/recover name one of its rows.
+        fund = self._fund(budget_line_id) if budget_line_id and kind != "add" else None
         if kind == "replace":
             if fund is None or not to_budget_line_id:
                 raise DomainError("INVALID_INPUT", "请选择被替换的指标和替换后的指标", field="to_budget_line_id", status=400)
@@ -153,26 +164,29 @@ class Project(ProjectLifecycle, Audited, Base):
     def adjust_funds(self, session, kind, amount, budget_line_id=None, to_budget_line_id=None):
         """Apply an approved adjustment to the fund composition and the budget lines' occupation."""
         amount = self.check_fund_adjustment(session, kind, amount, budget_line_id, to_budget_line_id)
+        reason = self.FUND_KINDS[kind]
         if kind == "replace":
-            self._take(session, self._fund(budget_line_id), amount)
-            self._give(session, to_budget_line_id, amount)
+            self._take(session, self._fund(budget_line_id), amount, reason)
+            self._give(session, to_budget_line_id, amount, reason)
         elif kind == "add":
-            self._give(session, budget_line_id, amount)
+            self._give(session, budget_line_id, amount, reason)
             self.amount += amount
         else:
             remaining = amount
             funds = [self._fund(budget_line_id)] if budget_line_id else list(self.funds)
             for fund in funds:
                 part = min(fund.amount, remaining)
-                self._take(session, fund, part)
+                self._take(session, fund, part, reason)
                 remaining -= part
             self.amount -= amount
             self.recovered_amount = (self.recovered_amount or Decimal("0")) + amount
 
     def is_used(self, session):
         from .plan import Plan
+        from .unified_funds import member_plans
         return session.scalar(select(Plan.id).where(
-            Plan.project_id == self.id, Plan.status.not_in(("draft", "deleted"))).limit(1)) is not None
+            Plan.project_id == self.id, Plan.status.not_in(("draft", "deleted"))).limit(1)) is not None \
+            or bool(member_plans(session, self, ("in_review", "filed", "used")))
 
     def _fund(self, budget_line_id):
         fund = next((f for f in self.funds if f.budget_line_id == int(budget_line_id)), None)
@@ -181,19 +195,17 @@ class Project(ProjectLifecycle, Audited, Base):
         return fund
 
     def _line(self, session, budget_line_id):
-        line = session.get(BudgetLine, int(budget_line_id), with_for_update=True)
-        if line is None or line.unit_id != self.unit_id:
-            raise DomainError("BUDGET_NOT_FOUND", "预算指标不存在或不属于本单位", field="budget_line_id", status=400)
-        return line
+        """A line of the project's unit and year, row-locked (追加/替换 take no other unit's or year's line)."""
+        return BudgetLine.owned(session, budget_line_id, self.unit_id, self.year)
 
-    def _take(self, session, fund, amount):
-        self._line(session, fund.budget_line_id).release(amount)
+    def _take(self, session, fund, amount, reason):
+        session.get(BudgetLine, fund.budget_line_id, with_for_update=True).release(amount, self, reason)
         fund.amount -= amount
         if fund.amount == 0:
             self.funds.remove(fund)
 
-    def _give(self, session, budget_line_id, amount):
-        self._line(session, budget_line_id).occupy(amount)
+    def _give(self, session, budget_line_id, amount, reason):
+        self._line(session, budget_line_id).occupy(amount, self, reason)
         fund = next((f for f in self.funds if f.budget_line_id == int(budget_line_id)), None)
         if fund is None:
             self.funds.append(ProjectFund(budget_line_id=int(budget_line_id), amount=amount))
@@ -204,9 +216,11 @@ class Project(ProjectLifecycle, Audited, Base):
     def live_plans(self, session):
         """Plans on this project, or joint plans (联合采购) it responded to, that are not finished."""
         from .plan import JointMember, Plan
+        from .unified_funds import member_plans  # 统招分签: the lead's plans on the aggregate a member responded to
         joint = select(JointMember.plan_id).where(JointMember.project_id == self.id)
         return list(session.scalars(select(Plan).where(
-            (Plan.project_id == self.id) | Plan.id.in_(joint), Plan.status.in_(("draft", "in_review", "filed", "used")))))
+            (Plan.project_id == self.id) | Plan.id.in_(joint), Plan.status.in_(("draft", "in_review", "filed", "used"))))) \
+            + member_plans(session, self)
 
     def check_revocable(self, session):
         if self.status == "revoked":
@@ -230,8 +244,20 @@ class Project(ProjectLifecycle, Audited, Base):
         if self.pending_action != "revocation":
             raise DomainError("NO_REVOCATION", f"项目 {self.number} 没有待审核的撤销申请")
         for fund in list(self.funds):
-            self._take(session, fund, fund.amount)
+            self._take(session, fund, fund.amount, "项目撤销")
         self.status, self.pending_action = "revoked", None
+
+    def withdraw(self, session, reason):
+        """A project that ends with what it was made for (a 统招分签 member's project when its response no longer
+        counts: 未响应 at the deadline, 取消归集, 终止): every line it occupies is released; a draft or one in review
+        is deleted, a registered one revoked. Refused while a live plan uses it."""
+        if self.status not in ("draft",) + LIVE:  # already ended (deleted, revoked) or closed: nothing to give back
+            return
+        self._check_unused(session, "撤销")
+        for fund in list(self.funds) if self.status in LIVE else ():
+            self._take(session, fund, fund.amount, reason[:64])
+        self.status = "revoked" if self.status == "registered" else "deleted"
+        self.pending_action, self.closing_reason = None, reason
 
     def clear_pending(self):
         self.pending_action = None

@@ -186,10 +186,9 @@ class ProjectLifecycle:
         need = {}
         for fund in funds:
             need[fund.budget_line_id] = need.get(fund.budget_line_id, Decimal("0")) + fund.amount
-        for line_id, wanted in need.items():
-            extra = wanted - own.get(line_id, Decimal("0"))
-            if extra > 0:
-                self._line(session, line_id).check_free(extra)
+        from .budget import BudgetLine
+        BudgetLine.check_all([(self._line(session, line_id), wanted - own.get(line_id, Decimal("0")))
+                              for line_id, wanted in need.items() if wanted > own.get(line_id, Decimal("0"))])
         self.check_thresholds(session, category=values["category"], amount=amount,
                               is_government_procurement=values["is_government_procurement"],
                               justification=values["justification"], region=values["region"])
@@ -214,12 +213,12 @@ class ProjectLifecycle:
         self.pending_action = None
         funds = self.check_change(session, values)
         before = self.snapshot()
-        self._release_funds(session)
+        self._release_funds(session, "项目变更")
         for key in ("name", "category", "region", "items", "is_government_procurement", "justification"):
             setattr(self, key, values[key])
         self.amount = Decimal(values["amount"])
         self.funds = funds
-        self._occupy_funds(session)
+        self._occupy_funds(session, "项目变更")
         session.flush()
         return self._add_version(session, "change", before, reason, user_id, now, instance_id)
 

@@ -150,10 +150,13 @@ class UnifiedPlan(Drafted, Audited, Base):
         """审核通过 (or 取消归集): every member unit has a response to give by the deadline; returns them."""
         if self.response_deadline <= now:
             raise _bad("response_deadline", f"响应截止时间 {beijing(self.response_deadline)} 已过，请修改后重新提交")
+        from .unified_funds import withdraw_response
         existing = {r.unit_id: r for r in self.responses(session, lock=True)}
         opened = []
         for unit_id in self.member_unit_ids:
             response = existing.get(unit_id)
+            if response is not None:  # 取消归集: the member answers again, with a new 立项
+                withdraw_response(session, response, "取消归集，分签单位重新响应")
             if response is None:
                 response = UnifiedResponse(unified_plan_id=self.id, unit_id=unit_id, quantities=[], reason="",
                                            amount=Decimal("0"), review_comment="")
@@ -182,8 +185,10 @@ class UnifiedPlan(Drafted, Audited, Base):
             raise DomainError("RESPONSES_MISSING",
                               f"尚有 {len(waiting)} 家单位未响应（{names}），须全部单位响应（已响应或不响应）后才能提前归集，"
                               f"否则在响应截止时间 {beijing(self.response_deadline)} 到达后归集（001 §2.1.4）")
+        from .unified_funds import withdraw_response
         for response in waiting:
             response.status = "expired"
+            withdraw_response(session, response, "统招分签响应截止，未响应")
         responded = [r for r in responses if r.status == "responded"]
         if not any(r.status in ANSWERED for r in responses):
             self.status, self.total_amount, self.totals = "not_aggregated", Decimal("0"), []
@@ -229,9 +234,11 @@ class UnifiedPlan(Drafted, Audited, Base):
         self._check_unused(session, "终止")
         self.termination_reason = _text(reason, "reason", "终止原因", 1000)
         self.attachments = list(attachments)
+        from .unified_funds import withdraw_response
         for response in self.responses(session, lock=True):
             if response.status in ("pending", "in_review"):
                 response.status = "expired"
+            withdraw_response(session, response, "统招分签项目已终止")
         self.status = "terminated"
 
     def to_dict(self, session, unit_ids=None):
@@ -266,6 +273,8 @@ class UnifiedResponse(Audited, Base):
     review_comment: Mapped[str] = mapped_column(Text, default="")
     answered_at = mapped_column(UTCDateTime, nullable=True)
     instance_id: Mapped[int | None] = mapped_column(Integer)  # the member unit's response instance of this round
+    # The member's own project registered by its response (立项, unified_funds.py): its funds, its contract.
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id", name="fk_unified_response_project_id"))
 
     def _require(self, *statuses, action):
         if self.status not in statuses:
@@ -324,4 +333,5 @@ class UnifiedResponse(Audited, Base):
         return {"id": self.id, "unified_plan_id": self.unified_plan_id, "unit_id": self.unit_id, "round": self.round,
                 "status": self.status, "status_label": RESPONSE_STATUSES[self.status],
                 "quantities": self.quantities or [], "amount": self.amount, "reason": self.reason,
-                "review_comment": self.review_comment, "answered_at": self.answered_at, "instance_id": self.instance_id}
+                "review_comment": self.review_comment, "answered_at": self.answered_at, "instance_id": self.instance_id,
+                "project_id": self.project_id}

@@ -350,7 +350,10 @@ def record_detail(session, record_type, obj):
     if record_type == "project":
         lines = {b.id: b for b in session.scalars(select(BudgetLine).where(
             BudgetLine.id.in_([f.budget_line_id for f in obj.funds])))} if obj.funds else {}
-        extra["funds"] = [{"line": lines.get(f.budget_line_id), "amount": f.amount} for f in obj.funds]
+        from ..models.budget import STATUSES as LINE_STATUSES
+        extra["funds"] = [{"line": lines.get(f.budget_line_id), "amount": f.amount,
+                           "status_label": LINE_STATUSES.get(getattr(lines.get(f.budget_line_id), "status", None)
+                                                             or "active")} for f in obj.funds]
         extra["item_rows"] = obj.items or []
     if record_type == "plan" and obj.project_id:
         from ..models import Project

@@ -14,7 +14,7 @@ from ..api.instances import visible_instance
 from ..api.sessions import end_session, open_session
 from ..api.signin import Throttled, authenticate
 from ..api.tasks import _visible_task
-from ..engine import deployments, history, progress, runtime, tasklist
+from ..engine import archive, deployments, history, progress, runtime, tasklist
 from ..engine.deployments import BPMN_NS
 from ..engine.runtime import Step
 from ..models import (BudgetLine, Contract, DomainError, HistoryEvent, HumanTask, InstanceRecord, NotFound, Plan,
@@ -541,7 +541,8 @@ def instance_detail(instance_id):
     clock = now()
     return render_template(
         "instance.html", active="workbench", instance=instance, definition=definition, marks=marks,
-        subdiagrams=subdiagrams, process_names=present.process_names(session),
+        subdiagrams=subdiagrams, archived_runs=archive.runs(session, instance.id),
+        process_names=present.process_names(session),
         open_tasks=[{"task": t, "can_act": runtime.can_act(session, user, t)
                      and t.claimed_by in (None, user.username),
                      "who": people.get(t.assignee, t.assignee) if t.assignee else present.roles(t.candidate_groups),

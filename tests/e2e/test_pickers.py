@@ -42,7 +42,7 @@ def test_the_picked_record_is_stored_by_its_id(pages, login):
     clerk.wait_for_url(re.compile(r"/instances/\d+$"))
     api = login("clerk")
     data = api.ok(api.get(f"/api/instances/{clerk.url.rsplit('/', 1)[1]}"))["data"]
-    assert data["budget_line_id"] == 2
+    assert data["funds"] == [{"budget_line_id": 2, "amount": None}]  # 资金构成: one line, the whole amount
     clerk.goto(f"/projects/{data['project_id']}")
     expect(clerk.locator("main")).to_contain_text("2026-350001-002")
     assert PROJECT["budget_line_id"] == 1

@@ -482,7 +482,20 @@
     if (!field) { return; }
     var state = form._getState();
     var data = Object.assign({}, state.data);
-    data[key] = NUMBERS[key] ? toDisplay(value, NUMBERS[key]) : Number(value);
+    var picked = NUMBERS[key] ? toDisplay(value, NUMBERS[key]) : Number(value);
+    // A field always hidden (kept for API callers) gives way to a dynamic list holding the same key (资金构成):
+    // the value goes into the first row without one, or a new row.
+    var hidden = field.conditional && String(field.conditional.hide).replace(/\s/g, '') === '=true';
+    var list = hidden ? fields().find(function (f) { return f.type === 'dynamiclist' && descendantByKey(f, key); }) : null;
+    if (list) {
+      var rows = (data[list.path] || []).map(function (r) { return Object.assign({}, r); });
+      var row = rows.find(function (r) { return r[key] === undefined || r[key] === null || r[key] === ''; });
+      if (!row) { row = {}; rows.push(row); }
+      row[key] = picked;
+      data[list.path] = rows;
+    } else {
+      data[key] = picked;
+    }
     hideBanner();
     form.importSchema(schema, data).then(function () { localize(root); });
   }
