@@ -24,8 +24,8 @@ if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/fonts/truetype/wqy/wqy-microh
 fi
 PG_URL="${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
 
-echo "== lint bpmn/ and forms/ (scripts/lint_bpmn.py) =="
-.venv/bin/python scripts/lint_bpmn.py --joins bpmn/ forms/
+echo "== lint bpmn/ and forms/ (scripts/lint_bpmn.py --strict: warnings such as a form field no diagram reads fail too) =="
+.venv/bin/python scripts/lint_bpmn.py --joins --strict bpmn/ forms/
 
 # The SQLite and PostgreSQL runs are independent processes (own databases, free ports): they run side by side,
 # one per core, each into its own log, printed when both have ended. TEST_SEQUENTIAL=1 runs them one after the other.

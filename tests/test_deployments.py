@@ -146,7 +146,7 @@ def test_unsafe_expression_is_refused_and_nothing_deployed(app):
 def test_lint_names_element_and_fix(app):
     text = (ROOT / "bpmn" / "project_registration.bpmn").read_text(encoding="utf-8")
     text = text.replace('camunda:topic="project.register"', 'camunda:topic="project.regster"')
-    text = text.replace('camunda:candidateGroups="clerk" camunda:formRef="project_registration_edit"',
+    text = text.replace('camunda:candidateGroups="clerk" camunda:formRef="project_registration"',
                         'camunda:candidateGroups="clerks" camunda:formRef="no_such_form"')
     with pytest.raises(DeploymentError) as info:
         deploy(app, [("project_registration.bpmn", text.encode())])

@@ -64,7 +64,9 @@ def test_topic_without_handler_is_an_external_task_with_a_typo_warning(workdir):
 
 
 def test_form_ref_without_form(workdir):
-    problems = lint_edited(workdir, REG, ('camunda:formRef="project_registration_edit"', 'camunda:formRef="nope"'))
+    # reg_edit's formRef (the start event names the same form: one form per step kind, issue 19)
+    problems = lint_edited(workdir, REG, ('camunda:candidateGroups="clerk" camunda:formRef="project_registration"',
+                                          'camunda:candidateGroups="clerk" camunda:formRef="nope"'))
     assert list(by_element(problems)) == ["reg_edit"]
     assert by_element(problems)["reg_edit"].startswith("表单 “nope” 未部署；formRef 按表单 JSON 的 id 查找")
 
@@ -102,8 +104,8 @@ def test_gateway_reads_a_variable_the_form_does_not_declare(workdir):
     problems = lint_edited(workdir, REG, ('${action == "submit"}', '${resubmit == true}'))
     assert [(f, e) for f, e, _ in problems] == [(REG, "reg_edit_action")]
     message = problems[0][2]
-    assert "resubmit" in message and "reg_edit" in message and "project_registration_edit" in message
-    assert "forms/project_registration_edit.form" in message  # the fix: add the field to that form
+    assert "resubmit" in message and "reg_edit" in message and "“project_registration”" in message
+    assert "forms/project_registration.form" in message  # the fix: add the field to that form
 
 
 def test_gateway_may_read_what_the_form_or_the_diagram_sets(workdir):
@@ -123,10 +125,10 @@ def test_gateway_may_read_what_the_form_or_the_diagram_sets(workdir):
 def test_gateway_rule_uses_the_forms_deployed_together(workdir):
     """The user task's form in the same batch counts; a field added there satisfies the gateway."""
     import json
-    form = json.loads((ROOT / "forms" / "project_registration_edit.form").read_text(encoding="utf-8"))
+    form = json.loads((ROOT / "forms" / "project_registration.form").read_text(encoding="utf-8"))
     form["components"].append({"key": "resubmit", "type": "checkbox", "label": "重新提交"})
     problems = lint_edited(workdir, REG, ('${action == "submit"}', '${resubmit == true}'),
-                           form=("project_registration_edit.form", json.dumps(form, ensure_ascii=False)))
+                           form=("project_registration.form", json.dumps(form, ensure_ascii=False)))
     assert problems == []
 
 
@@ -144,7 +146,8 @@ def test_cli_prints_file_element_message_and_fails(workdir, capsys):
     src = workdir / "bad"
     src.mkdir()
     text = (ROOT / "bpmn" / REG).read_text(encoding="utf-8").replace(
-        'camunda:formRef="project_registration_edit"', 'camunda:formRef="nope_nope"')
+        'camunda:candidateGroups="clerk" camunda:formRef="project_registration"',
+        'camunda:candidateGroups="clerk" camunda:formRef="nope_nope"')
     (src / REG).write_text(text, encoding="utf-8")
     shutil.copy(ROOT / "forms" / "project_registration.form", src)
     assert lint_bpmn.main([str(src)]) == 1

@@ -104,12 +104,15 @@ def test_handler_reads_follow_helpers_and_constants():
 
 
 def test_shipped_forms_and_the_cli(tmp_path, capsys):
-    """bpmn/ and forms/: every field is read (预警处理's 附件 is an upload its handler links to the warned record).
-    plan_dispatch's 说明 is read by the history only and says so (readBy); without that, lint warns and --strict
-    fails."""
+    """bpmn/ and forms/: every field is read (预警处理's 附件 is an upload its handler links to the warned record), so
+    ./test.sh lints with --strict. plan_dispatch's 说明 is read by the history only and says so (readBy); without
+    that, lint warns and --strict fails."""
     shipped = []
     lint_bpmn.lint(lint_bpmn.collect([ROOT / "bpmn", ROOT / "forms"]), context=False, warnings=shipped)
-    assert [(f, e) for f, e, m in shipped if "没有任何地方读取" in m] == []
+    assert [(f, e, m) for f, e, m in shipped if "没有任何地方读取" in m] == []
+    assert lint_bpmn.main(["--joins", "--strict", str(ROOT / "bpmn"), str(ROOT / "forms")]) == 0
+    assert "--joins --strict bpmn/ forms/" in (ROOT / "test.sh").read_text(encoding="utf-8")
+    capsys.readouterr()
 
     shutil.copy(ROOT / "bpmn" / "plan_dispatch.bpmn", tmp_path / "plan_dispatch.bpmn")
     schema = json.loads((ROOT / "forms" / "plan_dispatch.form").read_text(encoding="utf-8"))

@@ -76,3 +76,34 @@ def test_a_difference_a_person_must_decide_stops_the_merge(root):
         merge_edit_form.merge("demo", "demo_edit", root)
     assert (root / "forms" / "demo_edit.form").exists()  # nothing written
     assert 'camunda:formRef="demo_edit"' in (root / "bpmn" / "demo.bpmn").read_text(encoding="utf-8")
+
+
+def test_unified_procurement_merged_by_hand():
+    """统招分签 (merged by hand: its create fields hide unless unified_action = "create" on the start form and had no
+    condition on the edit form; the edit step is only reached on the create path, so the start's conditions show
+    them there): the start checks each 操作's fields, the edit step asks what the old edit form asked."""
+    form = json.loads((ROOT / "forms" / "unified_procurement.form").read_text(encoding="utf-8"))
+    assert not (ROOT / "forms" / "unified_procurement_edit.form").exists()
+    assert 'camunda:formRef="unified_procurement"' in (ROOT / "bpmn" / "unified_procurement.bpmn").read_text(
+        encoding="utf-8").split('id="up_edit"')[1].split(">")[0]
+    created = {"name": "统招项目", "year": 2026, "category": "goods", "execution_plan": "方案",
+               "response_deadline": "2026-12-31"}
+
+    def refused(data, context):
+        with pytest.raises(ValidationError) as err:
+            forms.validate_data(form, data, context=context)
+        return set(err.value.messages)
+
+    start = {}
+    assert refused({"unified_action": "create"}, start) >= {"name", "year", "category", "execution_plan"}
+    assert "name" not in refused({"unified_action": "terminate"}, start)  # 终止 asks no 项目名称
+    assert "action" not in forms.validate_data(form, {"unified_action": "create", **created}, context=start)
+
+    edit = {"initiator": "clerk", "unified_action": "create", "comment": "请修改", **created}
+    assert refused({"action": "submit"}, edit) == {"name", "year", "category", "execution_plan", "response_deadline"}
+    kept = forms.validate_data(form, {**created, "name": "改名", "action": "delete"}, context=edit)
+    assert kept["name"] == "改名" and kept["action"] == "delete" and kept["year"] == 2026
+    # what only the start asks is neither required nor kept on the edit step: the instance stays on the create path
+    kept = forms.validate_data(form, {**created, "action": "submit", "unified_action": "terminate", "reason": "不要了",
+                                      "unified_plan_id": 3}, context=edit)
+    assert kept["action"] == "submit" and not {"unified_action", "reason", "unified_plan_id"} & set(kept)

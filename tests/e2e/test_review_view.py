@@ -42,7 +42,7 @@ def test_review_shows_the_request_and_the_changes(pages, login, size):
     request = reviewer.get_by_role("region", name=re.compile("审核事项"))
     expect(request).to_contain_text("重新提交")
     changes = reviewer.get_by_test_id("changes")
-    row = changes.get_by_role("row", name=re.compile("项目金额"))
+    row = changes.get_by_role("row", name=re.compile("^项目金额"))
     expect(row).to_contain_text("800,000.00 元")
     expect(row).to_contain_text("750,000.00 元")
     expect(changes).not_to_contain_text("项目名称")  # unchanged fields are not listed
