@@ -4,6 +4,7 @@ Everyone signed in reads the library (the purchaser picks the agency on the 委�
 corrects and deactivates agencies (``active`` false: no new 委托单 may name it; work already entrusted goes on).
 An agency's users are assigned on the user (``PATCH /api/users/<id>`` with ``agency_id``) and listed here.
 统一社会信用代码 are checked against GB 32100 (check digit); a code already in the library is 409."""
+from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
@@ -80,18 +81,6 @@ def list_agencies(args):
     return [a.to_dict() for a in read_session().scalars(query)]
 
 
-@blp.route("/<int:agency_id>", methods=["GET"])
-@login_required
-@blp.response(200, AgencyOut)
-@blp.alt_response(404, schema=schemas.ApiError)
-def get_agency(agency_id):
-    session = read_session()
-    agency = session.get(Agency, agency_id)
-    if agency is None:
-        raise NotFound("代理机构", agency_id)
-    return agency.to_dict(session)
-
-
 @blp.route("", methods=["POST"])
 @groups_only("admin", message=ADMIN_ONLY)
 @blp.arguments(AgencyInput, error_status_code=400)
@@ -105,17 +94,31 @@ def add_agency(body):
         return Agency.add(session, body).to_dict(session)
 
 
-@blp.route("/<int:agency_id>", methods=["PATCH"])
-@groups_only("admin", message=ADMIN_ONLY)
-@blp.arguments(AgencyChange(partial=True), error_status_code=400)
-@blp.response(200, AgencyOut)
-@blp.alt_response(400, schema=schemas.ApiError)
-@blp.alt_response(403, schema=schemas.ApiError)
-@blp.alt_response(404, schema=schemas.ApiError)
-@blp.alt_response(409, schema=schemas.ApiError)
-def edit_agency(body, agency_id):
-    """修改代理机构；``active`` false 停用（此后委托单不能再选它，已委托的工作照常进行）。"""
-    with transaction() as (session, _):
-        agency = locked(session, Agency, agency_id, "代理机构")
-        agency.edit(session, body)
+@blp.route("/<int:agency_id>")
+class AgencyItem(MethodView):
+    """GET and PATCH are one route: an id past the id range is then 404 for both (two routes of the same path
+    make Werkzeug answer PATCH with 405)."""
+
+    @login_required
+    @blp.response(200, AgencyOut)
+    @blp.alt_response(404, schema=schemas.ApiError)
+    def get(self, agency_id):
+        session = read_session()
+        agency = session.get(Agency, agency_id)
+        if agency is None:
+            raise NotFound("代理机构", agency_id)
         return agency.to_dict(session)
+
+    @groups_only("admin", message=ADMIN_ONLY)
+    @blp.arguments(AgencyChange(partial=True), error_status_code=400)
+    @blp.response(200, AgencyOut)
+    @blp.alt_response(400, schema=schemas.ApiError)
+    @blp.alt_response(403, schema=schemas.ApiError)
+    @blp.alt_response(404, schema=schemas.ApiError)
+    @blp.alt_response(409, schema=schemas.ApiError)
+    def patch(self, body, agency_id):
+        """修改代理机构；``active`` false 停用（此后委托单不能再选它，已委托的工作照常进行）。"""
+        with transaction() as (session, _):
+            agency = locked(session, Agency, agency_id, "代理机构")
+            agency.edit(session, body)
+            return agency.to_dict(session)
