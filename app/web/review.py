@@ -129,7 +129,7 @@ def request_view(session, row, instance, events):
     data = dict(values) if event.type == "instance_started" else {**step_context(instance), **values}
     view = {"title": shown.schema.get("title") or _title(shown.schema, key, data),
             "by": names.get(event.actor, event.actor), "at": event.at,
-            "schema": present.plain_form(_without_files(shown.schema)), "data": data,
+            "schema": present.plain_form(_for_reading(shown.schema, data)), "data": data,
             "files": _files(session, shown.schema, values, instance.unit_id), "changes": [], "resubmitted": False}
     seen = [n for n in reviewed if n > 0]
     if seen and seen[-1] < len(submissions):  # resubmitted after a review: compare with what that review saw
@@ -142,11 +142,23 @@ def request_view(session, row, instance, events):
     return view
 
 
-def _without_files(schema):
-    """The form without its file pickers: what was uploaded is listed as download links instead (``_files``)."""
+def _for_reading(schema, data):
+    """The form as the reviewer reads it: no file pickers (what was uploaded is listed as download links instead,
+    ``_files``), no repeating list the submission left empty, and no 新增/删除 on the lists that have rows."""
+    def shown(c):
+        if c.get("type") == "filepicker":
+            return False
+        return c.get("type") != "dynamiclist" or bool(data.get(c.get("path")))
+
     def keep(components):
-        return [{**c, "components": keep(c["components"])} if isinstance(c.get("components"), list) else c
-                for c in components if c.get("type") != "filepicker"]
+        out = []
+        for c in filter(shown, components):
+            if isinstance(c.get("components"), list):
+                c = {**c, "components": keep(c["components"])}
+            if c.get("type") == "dynamiclist":
+                c = {**c, "allowAddRemove": False, "defaultRepetitions": 0}
+            out.append(c)
+        return out
     return {**schema, "components": keep(schema.get("components") or [])}
 
 

@@ -23,6 +23,9 @@ def test_review_shows_the_request_and_the_changes(pages, login, size):
     expect(request).to_contain_text("80 万元")
     expect(request.get_by_label("采购内容", exact=True)).to_have_value("显微镜")
     expect(request.get_by_label("项目名称")).not_to_be_editable()
+    # Lists are read as submitted: no 新增/删除 row buttons, and a list the clerk left empty is not shown.
+    expect(request.get_by_role("button")).to_have_count(0)
+    expect(request).not_to_contain_text("Add new")
     pages.shot(reviewer, f"review-task-{size}")
     reviewer.get_by_label("审核不通过").check()
     reviewer.get_by_label("审核意见").fill("金额偏高，请核减")
