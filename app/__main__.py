@@ -37,6 +37,11 @@ def main(argv=None):
         except RuntimeError as err:
             print(err, file=sys.stderr)
             return 1
+        if "--drop-old" in args:  # replay checkpoints are signed with the dropped keys: verify in full once
+            from sqlalchemy import delete
+            from .models import ReplayCheckpoint
+            with app.extensions["db"].Session() as session, session.begin():
+                session.execute(delete(ReplayCheckpoint))
         print(f"已生成新的签名密钥，保留 {kept} 个旧密钥用于验证；请重启服务 / new signing key made, "
               f"{kept} older key(s) still verify; restart the service")
     else:
