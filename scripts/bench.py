@@ -187,6 +187,15 @@ class BareLoop:
         self.rounds.append(time.perf_counter() - t0)
 
 
+def registered_project(clerk, reviewer):
+    """The city unit's registered project every benchmark plans on (clerk2/reviewer2, budget line 4)."""
+    reg = clerk.start("project_registration", {"name": "基准测试项目", "year": 2026, "category": "goods",
+                                               "amount": 1500000, "budget_line_id": 4, "implementation_form": "agency",
+                                               "is_government_procurement": True})
+    reviewer.complete(task_id(reg, "审核岗审核"), {"approved": "true", "comment": "同意"})
+    return reg["data"]["project_id"]
+
+
 def row(label, service, bare, ratio="", goal=""):
     print(f"{label:20}{service:>22}{bare:>22}{ratio:>10}  {goal}")
 
@@ -201,11 +210,7 @@ def main():
     url = args.database_url or f"sqlite:///{tmp.name}/bench.db"
     app = make_app(url)
     clerk, reviewer = Api(app, "clerk2"), Api(app, "reviewer2")
-    reg = clerk.start("project_registration", {"name": "基准测试项目", "year": 2026, "category": "goods",
-                                               "amount": 1500000, "budget_line_id": 4, "implementation_form": "agency",
-                                               "is_government_procurement": True})
-    reviewer.complete(task_id(reg, "审核岗审核"), {"approved": "true", "comment": "同意"})
-    project_id = reg["data"]["project_id"]
+    project_id = registered_project(clerk, reviewer)
     bare = Bare()
     service_approval(clerk, reviewer, project_id, [], [])  # warm-up, untimed
     bare_approval(bare, [], [])

@@ -19,7 +19,7 @@ from statistics import median
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench import EDIT, PLAN, REJECT, REVIEW, Api, make_app, task_id  # noqa: E402
+from bench import EDIT, PLAN, REJECT, REVIEW, Api, make_app, registered_project, task_id  # noqa: E402
 
 GOAL = 1.5
 
@@ -40,11 +40,7 @@ def main():
     url = args.database_url or f"sqlite:///{tmp.name}/bench.db"
     app = make_app(url)
     clerk, reviewer = Api(app, "clerk2"), Api(app, "reviewer2")
-    reg = clerk.start("project_registration", {"name": "基准测试项目", "year": 2026, "category": "goods",
-                                               "amount": 1500000, "budget_line_id": 4, "implementation_form": "agency",
-                                               "is_government_procurement": True})
-    reviewer.complete(task_id(reg, "审核岗审核"), {"approved": "true", "comment": "同意"})
-    project_id = reg["data"]["project_id"]
+    project_id = registered_project(clerk, reviewer)
     instance = clerk.start("plan_application", {**PLAN, "project_id": project_id})
     rounds, sizes = [], []
     for i in range(args.rounds):

@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from sqlalchemy import event  # noqa: E402
 
-from bench import PLAN, REVIEW, Api, make_app, task_id  # noqa: E402
+from bench import PLAN, REVIEW, Api, make_app, registered_project, task_id  # noqa: E402
 from bench_tasklist import web_client  # noqa: E402
 
 
@@ -42,11 +42,7 @@ def main():
     tmp = tempfile.TemporaryDirectory(prefix="bench-statements-")
     app = make_app(args.database_url or f"sqlite:///{tmp.name}/bench.db")
     clerk, reviewer = Api(app, "clerk2"), Api(app, "reviewer2")
-    reg = clerk.start("project_registration", {"name": "基准测试项目", "year": 2026, "category": "goods",
-                                               "amount": 1500000, "budget_line_id": 4, "implementation_form": "agency",
-                                               "is_government_procurement": True})
-    reviewer.complete(task_id(reg, "审核岗审核"), {"approved": "true", "comment": "同意"})
-    project_id = reg["data"]["project_id"]
+    project_id = registered_project(clerk, reviewer)
     web = web_client(app, "reviewer2")
     counter = Counter(app.extensions["db"])
     counts = {"start (POST /api/processes/…/instances)": [], "completion (POST /api/tasks/…/complete)": [],
