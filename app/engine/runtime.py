@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import handlers
 from ..models import (RECORDS, DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance,
-                      utcnow)
+                      User, utcnow)
 from ..models.inputs import parse_id
 from ..models.org import UNASSIGNED_GROUP
 from ..ops.metrics import observe_step
@@ -388,6 +388,9 @@ def sync_task_list(step):
             for key, value in dict(values, claimed_by=None, completed_at=None, completed_by=None, owner=None,
                                    delegation_state=None).items():
                 setattr(row, key, value)
+        open_rows[task_id] = row
+    # The instance's open tasks now, for the reply (api/instances.py: instance_view) without reading them again.
+    session.info.setdefault("open_tasks", {})[instance.id] = [row for row in open_rows.values() if row.status == "open"]
 
 
 def _open_rows(session, instance):
@@ -457,7 +460,6 @@ def admin_holds(user, row):
 
 
 def _is_user(session, username):
-    from ..models import User
     return session.scalar(select(User.id).where(User.username == username, User.active.is_(True))) is not None
 
 
@@ -609,13 +611,27 @@ def _choose_start_event(workflow, timer_start, now):
 
 
 def _open_task(session, user, task_id):
-    """The task row, re-read under the instance lock; 404 if the caller may not see it."""
-    row = session.get(HumanTask, task_id)
-    if row is None or not (can_see_task(session, user, row) or admin_holds(user, row)):
+    """The task row and its instance, locked; 404 if the caller may not see it. One statement locks the instance as
+    it finds it (with its starter's name, for the reply, and whether 加签 signers are pending). SQLite's BEGIN
+    IMMEDIATE kept other writers out since the transaction began, so the task comes in the same statement; on
+    PostgreSQL a writer that held the lock may have changed the task, which is read after the lock."""
+    task_id = str(task_id)
+    task = (HumanTask, signers.any_pending().label("signing"))
+    query = (select(ProcessInstance, User.username).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+             .outerjoin(User, User.id == ProcessInstance.started_by).where(HumanTask.id == task_id)
+             .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
+    fresh = session.get_bind().dialect.name == "sqlite"
+    found = session.execute(query.add_columns(*task) if fresh else query).first()
+    if found is not None and not fresh:
+        found = (*found, *(session.execute(select(*task).where(HumanTask.id == task_id)
+                                           .execution_options(populate_existing=True)).first() or (None, None)))
+    if found is None or found[2] is None:
         raise NotFound("任务", task_id)
-    instance = _lock_instance(session, row.instance_id)
-    if session.get_bind().dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE already kept other writers out
-        session.refresh(row)
+    instance, starter, row, signing = found
+    if not (can_see_task(session, user, row) or admin_holds(user, row)):
+        raise NotFound("任务", task_id)
+    session.info.setdefault("usernames", {})[instance.started_by] = starter  # api/instances.py: username
+    session.info["no_signers"] = None if signing else row.id  # for the _check_actor that follows
     return row, instance
 
 
@@ -628,7 +644,8 @@ def _check_actor(session, user, row):
         raise DomainError("TASK_CLAIMED", f"该任务已被 {row.claimed_by} 签收", status=409)
     if row.delegation_state == "pending":  # Camunda 7: a delegated task is resolved, not completed
         raise DomainError("DELEGATED", "该任务为委派办理，请点击“归还”交回委派人，由其决定", status=409)
-    waiting = signers.blocking(session, row)  # 加签 not yet answered
+    # 加签 not yet answered (``_open_task`` found whether any are pending, under the lock)
+    waiting = signers.blocking(session, row, known_none=session.info.pop("no_signers", None) == row.id)
     if waiting:
         raise DomainError("SIGNERS_PENDING", waiting, status=409)
 
