@@ -27,7 +27,7 @@ def username(session, user_id):
 def open_tasks(session, instance):
     """The instance's open tasks by creation: as the step of this transaction left them (runtime.sync_task_list),
     else read."""
-    known = session.info.get("open_tasks", {}).get(instance.id)
+    known = runtime.recall(session, ("reply_tasks", instance.id))
     if known is not None:
         return sorted((row for row in known if row.status == "open"), key=lambda row: row.created_at)
     return session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,

@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import handlers
@@ -57,6 +57,7 @@ class Step:
         self.workflow = None
         self.definition = None
         self.definitions = []  # the definitions this step runs (held so the session's identity map keeps them)
+        self.events = []  # history events not yet written (``event``; ``save`` writes them)
         self.taken_over = []  # other instances this step ended or moved on (recorded with the service task)
         self.started = False  # this step starts the instance: rolled back, it leaves no instance behind
         self.spec_changed = False  # a migration moved the instance to other specs: sync every table in full
@@ -156,8 +157,15 @@ class Step:
         if task is not None:
             spec = task.task_spec
             label = f"{spec.bpmn_id}:{spec.bpmn_name or spec.bpmn_id}"
-        history.append(self.session, self.instance, type_, actor=self.actor, at=self.now, task=label,
-                       data=data, changes=changes)
+        # Kept until ``save`` writes them, in order: the instance's chain head then changes once per step, not at
+        # every flush a handler's query causes. The values are copied now (they are what happened at this point).
+        self.events.append((type_, label, history.jsonable(data or {}), history.jsonable(changes or [])))
+
+    def write_events(self):
+        for type_, label, data, changes in self.events:
+            history.append(self.session, self.instance, type_, actor=self.actor, at=self.now, task=label,
+                           data=data, changes=changes)
+        self.events = []
 
     # -- running ---------------------------------------------------------------
     def engine(self):
@@ -196,6 +204,7 @@ class Step:
             sync_task_list(self)
         if uses["external"] or self.spec_changed:
             external.sync(self)
+        self.write_events()
         # Last, once the tables above have seen every task this step finished: what a long-lived instance no
         # longer needs leaves the live state for the archive (compaction.py), then the state is saved.
         archive.write(self.session, self.instance, serializer.compact(wf), self.now)
@@ -390,15 +399,17 @@ def sync_task_list(step):
                 setattr(row, key, value)
         open_rows[task_id] = row
     # The instance's open tasks now, for the reply (api/instances.py: instance_view) without reading them again.
-    session.info.setdefault("open_tasks", {})[instance.id] = [row for row in open_rows.values() if row.status == "open"]
+    remember(session, ("reply_tasks", instance.id), [row for row in open_rows.values() if row.status == "open"])
 
 
 def _open_rows(session, instance):
     """{id: row} of the instance's open tasks as this step left them, without flushing the step first (its changes
     are written once, by ``save``): the rows open in the database, then this step's unflushed rows and changes."""
-    with session.no_autoflush:
-        stored = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                         HumanTask.status == "open")).all()
+    stored = recall(session, ("open_tasks", instance.id))  # read under the lock by _open_task
+    if stored is None:
+        with session.no_autoflush:
+            stored = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                             HumanTask.status == "open")).all()
     pending = [o for o in (*session.new, *session.dirty) if isinstance(o, HumanTask) and o.instance_id == instance.id]
     return {row.id: row for row in (*stored, *pending) if row.status == "open" and row not in session.deleted}
 
@@ -611,28 +622,45 @@ def _choose_start_event(workflow, timer_start, now):
 
 
 def _open_task(session, user, task_id):
-    """The task row and its instance, locked; 404 if the caller may not see it. One statement locks the instance as
-    it finds it (with its starter's name, for the reply, and whether 加签 signers are pending). SQLite's BEGIN
-    IMMEDIATE kept other writers out since the transaction began, so the task comes in the same statement; on
-    PostgreSQL a writer that held the lock may have changed the task, which is read after the lock."""
+    """The task row and its instance, locked; 404 if the caller may not see it. SQLite's BEGIN IMMEDIATE kept other
+    writers out since the transaction began: one statement locks nothing more and reads it all. On PostgreSQL a
+    writer that held the lock may have changed the tasks, so they are read after the lock. Read along: the
+    starter's name (for the reply), whether 加签 signers are pending (``_check_actor``) and the instance's open
+    tasks (``sync_task_list``)."""
     task_id = str(task_id)
-    task = (HumanTask, signers.any_pending().label("signing"))
-    query = (select(ProcessInstance, User.username).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-             .outerjoin(User, User.id == ProcessInstance.started_by).where(HumanTask.id == task_id)
-             .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
-    fresh = session.get_bind().dialect.name == "sqlite"
-    found = session.execute(query.add_columns(*task) if fresh else query).first()
-    if found is not None and not fresh:
-        found = (*found, *(session.execute(select(*task).where(HumanTask.id == task_id)
-                                           .execution_options(populate_existing=True)).first() or (None, None)))
-    if found is None or found[2] is None:
-        raise NotFound("任务", task_id)
-    instance, starter, row, signing = found
-    if not (can_see_task(session, user, row) or admin_holds(user, row)):
+    signing = signers.any_pending().label("signing")
+    wanted = or_(HumanTask.id == task_id, HumanTask.status == "open")
+    lock = (select(ProcessInstance, User.username).outerjoin(User, User.id == ProcessInstance.started_by)
+            .where(ProcessInstance.id == select(HumanTask.instance_id).where(HumanTask.id == task_id)
+                   .scalar_subquery())
+            .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
+    if session.get_bind().dialect.name == "sqlite":
+        found = session.execute(lock.add_columns(HumanTask, signing)
+                                .join(HumanTask, HumanTask.instance_id == ProcessInstance.id).where(wanted)).all()
+        instance, starter = found[0][:2] if found else (None, None)
+        tasks = [found_row[2:] for found_row in found]
+    else:
+        instance, starter = session.execute(lock).first() or (None, None)
+        tasks = session.execute(select(HumanTask, signing).where(HumanTask.instance_id == instance.id, wanted)
+                                .execution_options(populate_existing=True)).all() if instance is not None else []
+    row, pending = next(((task, flag) for task, flag in tasks if task.id == task_id), (None, None))
+    if row is None or not (can_see_task(session, user, row) or admin_holds(user, row)):
         raise NotFound("任务", task_id)
     session.info.setdefault("usernames", {})[instance.started_by] = starter  # api/instances.py: username
-    session.info["no_signers"] = None if signing else row.id  # for the _check_actor that follows
+    remember(session, "no_signers", None if pending else row.id)
+    remember(session, ("open_tasks", instance.id), [task for task, _ in tasks if task.status == "open"])
     return row, instance
+
+
+def remember(session, key, value):
+    """Keep ``value`` for the rest of the session's current transaction (``recall`` it once)."""
+    session.info[key] = (session.get_transaction(), value)
+
+
+def recall(session, key, default=None):
+    """What ``remember`` kept under ``key`` in this transaction (once), else ``default``."""
+    kept = session.info.pop(key, None)
+    return kept[1] if kept is not None and kept[0] is session.get_transaction() else default
 
 
 def _check_actor(session, user, row):
@@ -645,7 +673,7 @@ def _check_actor(session, user, row):
     if row.delegation_state == "pending":  # Camunda 7: a delegated task is resolved, not completed
         raise DomainError("DELEGATED", "该任务为委派办理，请点击“归还”交回委派人，由其决定", status=409)
     # 加签 not yet answered (``_open_task`` found whether any are pending, under the lock)
-    waiting = signers.blocking(session, row, known_none=session.info.pop("no_signers", None) == row.id)
+    waiting = signers.blocking(session, row, known_none=recall(session, "no_signers") == row.id)
     if waiting:
         raise DomainError("SIGNERS_PENDING", waiting, status=409)
 
