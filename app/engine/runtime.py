@@ -565,9 +565,11 @@ def start_instance(session, user, key, data=None, business_key=None, unit_id=Non
     values = _validate(session, (start.extensions or {}).get("form_key") if start and not timer_start else None, data,
                        context={})
     pinned = deployments.resolve_called(session, definition)
+    held = deployments.preload(session, pinned.values())  # one query for the called versions, not one each
     spec, subspecs = deployments.specs_for(session, definition, pinned)
 
     step = Step(session, user, now)
+    step.definitions = held
     step.started = True
     instance = ProcessInstance(definition_id=definition.id, subprocess_definitions=pinned, key=key,
                                business_key=business_key, unit_id=unit_id, status="running",
