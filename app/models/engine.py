@@ -204,7 +204,9 @@ class HistoryEvent(Base):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     changes: Mapped[list] = mapped_column(JSON, default=list)
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    # sentinel: a value we compute, unique per row, by which SQLAlchemy matches the ids a multi-row INSERT returns to
+    # its rows, so a step's events go in one statement on SQLite too (PostgreSQL has a sentinel of its own)
+    hash: Mapped[str] = mapped_column(String(64), insert_sentinel=True)
     # The request that wrote it (X-Request-Id, app/request_id.py), to find its log lines; outside the hash.
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
