@@ -99,3 +99,22 @@ def test_stack_walk_visits_what_the_stock_walk_visits_in_the_same_order():
     every = workflow.get_tasks()
     assert len(every) == len(workflow.tasks) + sum(len(sp.tasks) for sp in workflow.subprocesses.values())
     assert BpmnTaskIterator.__next__ is not TaskIterator.__next__ is not spiff_compat._stock_next
+
+
+def test_log_extras_are_built_only_when_spiff_logs_at_info():
+    import logging
+    from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    parser = BpmnParser()
+    parser.add_bpmn_str(LOOP_BPMN.encode())
+    task = BpmnWorkflow(parser.get_spec("plan"), parser.get_subprocess_specs("plan")).task_tree
+    logger = logging.getLogger("spiff.task")
+    level = logger.level
+    assert level >= logging.WARNING  # spiff_compat's default when the deployment sets none
+    assert task.collect_log_extras({"elapsed": 1}) == {}
+    try:
+        logger.setLevel(logging.INFO)
+        extras = task.collect_log_extras({"elapsed": 1})
+        assert extras["task_spec"] == "Start" and extras["elapsed"] == 1 and extras["task_id"] == task.id
+    finally:
+        logger.setLevel(level)

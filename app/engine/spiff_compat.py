@@ -12,6 +12,9 @@ scripts/bench.py found two limits that a clerk and a reviewer sending a plan bac
   of the list per task), counts depth by walking up to ancestors at each leaf, and filters through three methods.
   With the cap lifted the depth is never used: the walk below visits the same tasks in the same order from a stack,
   with the same filter tests inline (tests/test_spiff_compat.py compares it with the stock walk).
+- every task state change builds log extras (task names, state name, parent lookup; ~55 a completion) to pass to a
+  ``logger.info``/``debug`` call that logs nothing at our WARNING level: they are built only when a logger that
+  takes them (``spiff.task``, ``spiff.data``) would log at INFO.
 """
 import logging
 import sys
@@ -89,7 +92,18 @@ def _quiet_log_extras():
             logger.setLevel(logging.WARNING)
 
 
+_stock_log_extras = Task.collect_log_extras
+_extras_loggers = (logging.getLogger("spiff.task"), logging.getLogger("spiff.data"))
+
+
+def _collect_log_extras(self, dct=None):
+    if any(logger.isEnabledFor(logging.INFO) for logger in _extras_loggers):
+        return _stock_log_extras(self, dct)
+    return {}  # only ever passed as ``extra=`` to a log call that will not log
+
+
 Task.is_descendant_of = _is_descendant_of
+Task.collect_log_extras = _collect_log_extras
 _lift_depth_cap(TaskIterator)
 _lift_depth_cap(BpmnTaskIterator)
 _stack_walk(TaskIterator, bpmn=False)
