@@ -51,7 +51,7 @@ def _walk(self, stock, bpmn):
         if (task._children or subprocess is not None) and (subprocess is not None or task._state >= min_state) \
                 and spec.name != end_at:
             tasks = task.workflow.tasks
-            stack.extend([tasks.get(child) for child in reversed(task._children)])
+            stack.extend(map(tasks.get, reversed(task._children)))
             if subprocess is not None and not self.skip_subprocesses and not (
                     task._state >= TaskState.FINISHED_MASK and state <= TaskState.FINISHED_MASK):
                 stack.append(subprocess.task_tree)  # visited before the children, as the stock walk does
