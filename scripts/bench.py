@@ -2,8 +2,9 @@
 
 Every measurement is a pair: one service run and one bare run right after each other (which one goes first
 alternates), so a busy machine slows both sides alike; figures are medians of the pairs, printed beside the goal
-of issue 16. Each figure is given twice: wall time, and the CPU time of this process (``time.process_time``), which a
-machine shared with other work inflates far less (SQLite's commit waiting for the disk is wall time only).
+of issue 16. Each figure is given twice: wall time, and the CPU time of the side's own process
+(``time.process_time``), which a machine shared with other work inflates far less (SQLite's commit waiting for the
+disk is wall time only).
 
 Bare SpiffWorkflow runs in a child process spawned before the service is imported, so it is SpiffWorkflow as
 shipped: the service's corrections (app/engine/spiff_compat.py patches SpiffWorkflow's classes, process-wide) count
