@@ -11,13 +11,20 @@ steps (completions). Then, per instance, the median of --runs runs of:
   steps made since (what the scheduler's daily job does once a checkpoint exists; the first daily run is a full
   verify and writes it).
 
-    python scripts/bench_replay.py [--steps 50,100,200] [--runs 5] [--database-url URL]
+    python scripts/bench_replay.py [--steps 50,100,200] [--runs 5] [--database-url URL] [--profile N]
+
+Per-step times (ms per user step) are printed so linearity shows: they stay flat when the cost is linear.
+--profile N: afterwards, cProfile one replay and one full verify of the largest instance and print the top N
+functions by cumulative and by own time (with call counts: load-independent evidence).
 
 Default database: a fresh SQLite file in a temp dir. Any other URL has its schema dropped and recreated.
 Timings only; nothing here is asserted by the tests.
 """
 import argparse
+import cProfile
+import io
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -60,6 +67,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5, help="runs per measure; the median is printed (default 5)")
     ap.add_argument("--new", type=int, default=10, help="user steps since the daily checkpoint (default 10)")
     ap.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="cProfile replay and verify of the largest instance; print the top N functions")
     args = ap.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
     tmp = tempfile.TemporaryDirectory(prefix="bench-replay-")
@@ -105,21 +114,37 @@ def main():
         v_time, _ = timed(args.runs, lambda: run_verify(iid))
         d_time, _ = timed(args.runs, lambda: run_daily(iid))
         rows.append((n, report["events"], r_time, v_time, d_time))
+    profiles = [(name, profile(fn, instances[max(steps)], args.profile))
+                for name, fn in (("replay", run_replay), ("verify (full)", run_verify))] if args.profile else []
     db.dispose()
     tmp.cleanup()
 
     where = url.split(":", 1)[0] if args.database_url else "sqlite (temp file)"
     print(f"\nDatabase: {where}; instances built through the API in {built:.1f} s; medians of {args.runs} runs")
-    print(f"{'user steps':>10} {'events':>7} {'replay':>10} {'verify':>10} {'daily verify':>13}  goal"
-          f"   (daily: from the checkpoint, {new} new user steps)")
+    print(f"{'user steps':>10} {'events':>7} {'replay':>10} {'ms/step':>8} {'verify':>10} {'ms/step':>8} "
+          f"{'daily verify':>13}  goal   (daily: from the checkpoint, {new} new user steps)")
     for n, events, r_time, v_time, d_time in rows:
         daily = f"{d_time:10.3f} s"
         goal = f"<= {GOAL_S:.0f} s, linear in steps" if n == max(steps) else ""
-        print(f"{n:>10} {events:>7} {r_time:8.3f} s {v_time:8.3f} s {daily:>13}  {goal}")
+        print(f"{n:>10} {events:>7} {r_time:8.3f} s {r_time * 1000 / n:8.1f} {v_time:8.3f} s "
+              f"{v_time * 1000 / n:8.1f} {daily:>13}  {goal}")
     if len(rows) > 1:
         (n0, _, r0, v0, _), (n1, _, r1, v1, _) = rows[0], rows[-1]
         print(f"growth {n0}->{n1} steps ({n1 / n0:.0f}x the steps): replay {r1 / r0:.1f}x, verify {v1 / v0:.1f}x "
               f"(linear: ~{n1 / n0:.0f}x)")
+    for name, text in profiles:
+        print(f"\n== cProfile: {name} of the {max(steps)}-step instance ==\n{text}")
+
+
+def profile(fn, instance_id, top):
+    """The top ``top`` functions of one run of ``fn(instance_id)``, by cumulative and by own time."""
+    profiler = cProfile.Profile()
+    profiler.runcall(fn, instance_id)
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
 
 
 if __name__ == "__main__":
