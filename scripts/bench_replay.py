@@ -30,6 +30,8 @@ import tempfile
 import time
 from statistics import median
 
+from sqlalchemy import event
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -52,13 +54,17 @@ def build(clerk, reviewer, project_id, steps, instance=None):
     return instance
 
 
-def timed(runs, fn):
-    times, result = [], None
+def timed(runs, fn, statements):
+    """Medians of ``runs`` runs: wall time, this process's CPU time (what the load of the machine does not change;
+    on PostgreSQL the server's share is not in it) and SQL statements (``statements``: a running count)."""
+    walls, cpus, counts, result = [], [], [], None
     for _ in range(runs):
-        t0 = time.perf_counter()
+        n0, c0, t0 = statements[0], time.process_time(), time.perf_counter()
         result = fn()
-        times.append(time.perf_counter() - t0)
-    return median(times), result
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+        counts.append(statements[0] - n0)
+    return median(walls), median(cpus), median(counts), result
 
 
 def main():
@@ -108,30 +114,35 @@ def main():
         assert result["ok"] and result["from_seq"], result
         return result
 
+    statements = [0]
+    for engine in {db.engine, db.read_engine}:
+        event.listen(engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
     rows = []
     for n, iid in instances.items():
-        r_time, report = timed(args.runs, lambda: run_replay(iid))
-        v_time, _ = timed(args.runs, lambda: run_verify(iid))
-        d_time, _ = timed(args.runs, lambda: run_daily(iid))
-        rows.append((n, report["events"], r_time, v_time, d_time))
+        *replayed, report = timed(args.runs, lambda: run_replay(iid), statements)
+        *verified, _ = timed(args.runs, lambda: run_verify(iid), statements)
+        *daily, _ = timed(args.runs, lambda: run_daily(iid), statements)
+        rows.append((n, report["events"], replayed, verified, daily))
     profiles = [(name, profile(fn, instances[max(steps)], args.profile))
                 for name, fn in (("replay", run_replay), ("verify (full)", run_verify))] if args.profile else []
     db.dispose()
     tmp.cleanup()
 
     where = url.split(":", 1)[0] if args.database_url else "sqlite (temp file)"
-    print(f"\nDatabase: {where}; instances built through the API in {built:.1f} s; medians of {args.runs} runs")
-    print(f"{'user steps':>10} {'events':>7} {'replay':>10} {'ms/step':>8} {'verify':>10} {'ms/step':>8} "
-          f"{'daily verify':>13}  goal   (daily: from the checkpoint, {new} new user steps)")
-    for n, events, r_time, v_time, d_time in rows:
-        daily = f"{d_time:10.3f} s"
-        goal = f"<= {GOAL_S:.0f} s, linear in steps" if n == max(steps) else ""
-        print(f"{n:>10} {events:>7} {r_time:8.3f} s {r_time * 1000 / n:8.1f} {v_time:8.3f} s "
-              f"{v_time * 1000 / n:8.1f} {daily:>13}  {goal}")
+    print(f"\nDatabase: {where}; instances built through the API in {built:.1f} s; medians of {args.runs} runs; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print("wall s (ms per user step) / CPU s of this process (ms per user step) / SQL statements; goal: the 200-step "
+          f"instance replayed and verified in <= {GOAL_S:.0f} s, linear in steps (flat ms per step)")
+    print(f"{'user steps':>10} {'events':>7}  {'replay':<34}  {'verify (full)':<34}  daily verify (from the checkpoint, "
+          f"{new} new steps)")
+    for n, events, *measures in rows:
+        cells = [f"{w:6.3f} s ({w * 1000 / n:5.1f}) / {c:5.3f} s ({c * 1000 / n:5.1f}) / {int(q):4d}"
+                 for w, c, q in measures]
+        print(f"{n:>10} {events:>7}  {cells[0]:<34}  {cells[1]:<34}  {cells[2]}")
     if len(rows) > 1:
-        (n0, _, r0, v0, _), (n1, _, r1, v1, _) = rows[0], rows[-1]
-        print(f"growth {n0}->{n1} steps ({n1 / n0:.0f}x the steps): replay {r1 / r0:.1f}x, verify {v1 / v0:.1f}x "
-              f"(linear: ~{n1 / n0:.0f}x)")
+        (n0, _, (r0, rc0, _), (v0, vc0, _), _), (n1, _, (r1, rc1, _), (v1, vc1, _), _) = rows[0], rows[-1]
+        print(f"growth {n0}->{n1} steps ({n1 / n0:.0f}x the steps): replay {r1 / r0:.1f}x wall, {rc1 / rc0:.1f}x CPU; "
+              f"verify {v1 / v0:.1f}x wall, {vc1 / vc0:.1f}x CPU (linear: ~{n1 / n0:.0f}x)")
     for name, text in profiles:
         print(f"\n== cProfile: {name} of the {max(steps)}-step instance ==\n{text}")
 
