@@ -14,7 +14,7 @@ steps (completions). Then, per instance, the median of --runs runs of:
     python scripts/bench_replay.py [--steps 50,100,200] [--runs 5] [--database-url URL] [--profile N]
 
 Per-step times (ms per user step) are printed so linearity shows: they stay flat when the cost is linear.
---profile N: afterwards, cProfile one replay and one full verify of the largest instance and print the top N
+--profile N: afterwards, cProfile one replay, one full and one daily verify of the largest instance and print the top N
 functions by cumulative and by own time (with call counts: load-independent evidence).
 
 Default database: a fresh SQLite file in a temp dir. Any other URL has its schema dropped and recreated.
@@ -74,7 +74,7 @@ def main():
     ap.add_argument("--new", type=int, default=10, help="user steps since the daily checkpoint (default 10)")
     ap.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir")
     ap.add_argument("--profile", type=int, default=0, metavar="N",
-                    help="cProfile replay and verify of the largest instance; print the top N functions")
+                    help="cProfile replay and verifies of the largest instance; print the top N functions")
     args = ap.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
     tmp = tempfile.TemporaryDirectory(prefix="bench-replay-")
@@ -124,7 +124,8 @@ def main():
         *daily, _ = timed(args.runs, lambda: run_daily(iid), statements)
         rows.append((n, report["events"], replayed, verified, daily))
     profiles = [(name, profile(fn, instances[max(steps)], args.profile))
-                for name, fn in (("replay", run_replay), ("verify (full)", run_verify))] if args.profile else []
+                for name, fn in (("replay", run_replay), ("verify (full)", run_verify), ("verify (daily)", run_daily))
+    ] if args.profile else []
     db.dispose()
     tmp.cleanup()
 
@@ -133,8 +134,8 @@ def main():
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("wall s (ms per user step) / CPU s of this process (ms per user step) / SQL statements; goal: the 200-step "
           f"instance replayed and verified in <= {GOAL_S:.0f} s, linear in steps (flat ms per step)")
-    print(f"{'user steps':>10} {'events':>7}  {'replay':<34}  {'verify (full)':<34}  daily verify (from the checkpoint, "
-          f"{new} new steps)")
+    print(f"{'user steps':>10} {'events':>7}  {'replay':<34}  {'verify (full)':<34}  daily verify (from the "
+          f"checkpoint, {new} new steps)")
     for n, events, *measures in rows:
         cells = [f"{w:6.3f} s ({w * 1000 / n:5.1f}) / {c:5.3f} s ({c * 1000 / n:5.1f}) / {int(q):4d}"
                  for w, c, q in measures]
