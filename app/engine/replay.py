@@ -34,7 +34,7 @@ from ..models import DomainError, ProcessDefinition
 from . import archive, deployments, expressions, history, limits, serializer
 from .replay_events import PASSIVE, EventHandlers
 from .replay_state import MAX_DIFFERENCES, _diff, archived_rows, canonical, position, scan
-from .replay_step import EFFECTS, Divergence, ReplayStep, _summary, bpmn_id_of
+from .replay_step import EFFECTS, Divergence, ReplayStep, _summary, _unwrap, bpmn_id_of
 from .script_engine import SafeScriptEngine
 from .timers import step_clock
 
@@ -44,15 +44,6 @@ __all__ = ["PASSIVE", "Divergence", "Replayer", "ReplayStep", "bpmn_id_of", "can
 DRIVERS = {"instance_started", "task_completed", "message_received", "migrated", "instance_cancelled",
            "external_task_completed", "external_task_error", "task_returned", "task_recalled"}
 SAVE_TAIL = ("instance_completed", "timer_fired")  # recorded by the live save itself, after the step's other events
-
-
-def _unwrap(exc):
-    seen = exc
-    while seen is not None:
-        if isinstance(seen, Divergence):
-            return seen
-        seen = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__
-    return None
 
 
 class Replayer(EventHandlers):
