@@ -2,6 +2,7 @@
 from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from . import trigram
 from .base import Base, UTCDateTime, utcnow
 
 
@@ -76,6 +77,7 @@ class FormDefinition(Base):
 
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
+    __table_args__ = (trigram.index("process_instance", "business_key"),)  # the task list's text search
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
@@ -159,6 +161,7 @@ class HumanTask(Base):
         Index("ix_human_task_status_due", "status", "due_at"),
         Index("ix_human_task_status_process_created", "status", "process_key", "created_at"),
         Index("ix_human_task_completed_by_status_at", "completed_by", "status", "completed_at"),
+        trigram.index("human_task", "name"),  # the text search (q=), PostgreSQL with pg_trgm only
     )
 
 
