@@ -195,7 +195,8 @@ def _mine(username):
     """Claimed by or assigned to the user, split in two disjoint parts that each use one index (the OR as one
     clause makes an auditor's count walk every open task)."""
     claimed = HumanTask.claimed_by == username
-    assigned = and_(HumanTask.assignee == username, or_(HumanTask.claimed_by.is_(None), HumanTask.claimed_by != username))
+    assigned = and_(HumanTask.assignee == username,
+                    or_(HumanTask.claimed_by.is_(None), HumanTask.claimed_by != username))
     clause = or_(claimed, HumanTask.assignee == username)
     clause._tasklist_parts = (claimed, assigned)
     return clause

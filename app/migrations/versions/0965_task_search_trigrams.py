@@ -29,7 +29,8 @@ COLUMNS = (("human_task", "name"), ("process_instance", "business_key"), ("proje
 # A user's tasks: partial indexes where the user column is set, replacing the plain ones (old name: new, columns).
 PARTIAL = {"ix_human_task_assignee": ("ix_human_task_assignee_status", ["assignee", "status"]),
            "ix_human_task_claimed_by": ("ix_human_task_claimed_by_status", ["claimed_by", "status"]),
-           "ix_human_task_completed_by": ("ix_human_task_completed_by_status_at", ["completed_by", "status", "completed_at"])}
+           "ix_human_task_completed_by": ("ix_human_task_completed_by_status_at",
+                                          ["completed_by", "status", "completed_at"])}
 
 
 def upgrade():
