@@ -11,17 +11,26 @@ steps (completions). Then, per instance, the median of --runs runs of:
   steps made since (what the scheduler's daily job does once a checkpoint exists; the first daily run is a full
   verify and writes it).
 
-    python scripts/bench_replay.py [--steps 50,100,200] [--runs 5] [--database-url URL]
+    python scripts/bench_replay.py [--steps 50,100,200] [--runs 5] [--database-url URL] [--profile N]
+
+Per-step times (ms per user step) are printed so linearity shows: they stay flat when the cost is linear.
+--profile N: afterwards, cProfile one replay, one full and one daily verify of the largest instance and print the top N
+functions by cumulative and by own time (with call counts: load-independent evidence).
 
 Default database: a fresh SQLite file in a temp dir. Any other URL has its schema dropped and recreated.
 Timings only; nothing here is asserted by the tests.
 """
 import argparse
+import cProfile
+import io
 import os
+import pstats
 import sys
 import tempfile
 import time
 from statistics import median
+
+from sqlalchemy import event
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,13 +54,17 @@ def build(clerk, reviewer, project_id, steps, instance=None):
     return instance
 
 
-def timed(runs, fn):
-    times, result = [], None
+def timed(runs, fn, statements):
+    """Medians of ``runs`` runs: wall time, this process's CPU time (what the load of the machine does not change;
+    on PostgreSQL the server's share is not in it) and SQL statements (``statements``: a running count)."""
+    walls, cpus, counts, result = [], [], [], None
     for _ in range(runs):
-        t0 = time.perf_counter()
+        n0, c0, t0 = statements[0], time.process_time(), time.perf_counter()
         result = fn()
-        times.append(time.perf_counter() - t0)
-    return median(times), result
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+        counts.append(statements[0] - n0)
+    return median(walls), median(cpus), median(counts), result
 
 
 def main():
@@ -60,6 +73,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5, help="runs per measure; the median is printed (default 5)")
     ap.add_argument("--new", type=int, default=10, help="user steps since the daily checkpoint (default 10)")
     ap.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="cProfile replay and verifies of the largest instance; print the top N functions")
     args = ap.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
     tmp = tempfile.TemporaryDirectory(prefix="bench-replay-")
@@ -99,27 +114,51 @@ def main():
         assert result["ok"] and result["from_seq"], result
         return result
 
+    statements = [0]
+    for engine in {db.engine, db.read_engine}:
+        event.listen(engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
     rows = []
     for n, iid in instances.items():
-        r_time, report = timed(args.runs, lambda: run_replay(iid))
-        v_time, _ = timed(args.runs, lambda: run_verify(iid))
-        d_time, _ = timed(args.runs, lambda: run_daily(iid))
-        rows.append((n, report["events"], r_time, v_time, d_time))
+        *replayed, report = timed(args.runs, lambda: run_replay(iid), statements)
+        *verified, _ = timed(args.runs, lambda: run_verify(iid), statements)
+        *daily, _ = timed(args.runs, lambda: run_daily(iid), statements)
+        rows.append((n, report["events"], replayed, verified, daily))
+    profiles = [(name, profile(fn, instances[max(steps)], args.profile))
+                for name, fn in (("replay", run_replay), ("verify (full)", run_verify), ("verify (daily)", run_daily))
+    ] if args.profile else []
     db.dispose()
     tmp.cleanup()
 
     where = url.split(":", 1)[0] if args.database_url else "sqlite (temp file)"
-    print(f"\nDatabase: {where}; instances built through the API in {built:.1f} s; medians of {args.runs} runs")
-    print(f"{'user steps':>10} {'events':>7} {'replay':>10} {'verify':>10} {'daily verify':>13}  goal"
-          f"   (daily: from the checkpoint, {new} new user steps)")
-    for n, events, r_time, v_time, d_time in rows:
-        daily = f"{d_time:10.3f} s"
-        goal = f"<= {GOAL_S:.0f} s, linear in steps" if n == max(steps) else ""
-        print(f"{n:>10} {events:>7} {r_time:8.3f} s {v_time:8.3f} s {daily:>13}  {goal}")
+    print(f"\nDatabase: {where}; instances built through the API in {built:.1f} s; medians of {args.runs} runs; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print("wall s (ms per user step) / CPU s of this process (ms per user step) / SQL statements; goal: the 200-step "
+          f"instance replayed and verified in <= {GOAL_S:.0f} s, linear in steps (flat ms per step)")
+    print(f"{'user steps':>10} {'events':>7}  {'replay':<34}  {'verify (full)':<34}  daily verify (from the "
+          f"checkpoint, {new} new steps)")
+    for n, events, *measures in rows:
+        cells = [f"{w:6.3f} s ({w * 1000 / n:5.1f}) / {c:5.3f} s ({c * 1000 / n:5.1f}) / {int(q):4d}"
+                 for w, c, q in measures[:2]]
+        w, c, q = measures[2]  # replays only the new steps: per step of the instance says nothing
+        cells.append(f"{w:6.3f} s / {c:5.3f} s / {int(q):4d}")
+        print(f"{n:>10} {events:>7}  {cells[0]:<34}  {cells[1]:<34}  {cells[2]}")
     if len(rows) > 1:
-        (n0, _, r0, v0, _), (n1, _, r1, v1, _) = rows[0], rows[-1]
-        print(f"growth {n0}->{n1} steps ({n1 / n0:.0f}x the steps): replay {r1 / r0:.1f}x, verify {v1 / v0:.1f}x "
-              f"(linear: ~{n1 / n0:.0f}x)")
+        (n0, _, (r0, rc0, _), (v0, vc0, _), _), (n1, _, (r1, rc1, _), (v1, vc1, _), _) = rows[0], rows[-1]
+        print(f"growth {n0}->{n1} steps ({n1 / n0:.0f}x the steps): replay {r1 / r0:.1f}x wall, {rc1 / rc0:.1f}x CPU; "
+              f"verify {v1 / v0:.1f}x wall, {vc1 / vc0:.1f}x CPU (linear: ~{n1 / n0:.0f}x)")
+    for name, text in profiles:
+        print(f"\n== cProfile: {name} of the {max(steps)}-step instance ==\n{text}")
+
+
+def profile(fn, instance_id, top):
+    """The top ``top`` functions of one run of ``fn(instance_id)``, by cumulative and by own time."""
+    profiler = cProfile.Profile()
+    profiler.runcall(fn, instance_id)
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
 
 
 if __name__ == "__main__":

@@ -12,16 +12,20 @@ import previous_release
 from app import create_app
 from app.db import Database
 from app.manage import main as manage
-from app.models import Base
+from app.models import Base, trigram
 from app.ops import migrate
 
 
 def test_the_revisions_build_exactly_the_models(app):
     """The test database was made by the migrations alone: nothing differs from the models (tables, columns, types,
-    indexes, constraints). A model change without its revision fails here."""
+    indexes, constraints). A model change without its revision fails here. The trigram indexes exist only on
+    PostgreSQL with pg_trgm (app/models/trigram.py): elsewhere their absence is no difference."""
     db = app.extensions["db"]
     with db.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata) == []
+        def include(item, name, type_, reflected, _compare_to):
+            return not trigram.absent_here(item, name, type_, reflected, conn)
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include})
+        assert compare_metadata(context, Base.metadata) == []
     assert migrate.current(db) == migrate.head()
 
 

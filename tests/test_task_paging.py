@@ -192,3 +192,32 @@ def test_a_unit_users_pages_merge_their_units_tasks_and_unitless_ones(app, login
         overdue = [tasklist.page_overdue_first(session, clauses, clock.now, n, 4) for n in (1, 2)]
     assert [t.instance_id for t in overdue[0][0] + overdue[1][0]] == [ids[3]] + [i for i in visible if i != ids[3]]
     assert overdue[0][1]["total"] == 6
+
+
+def test_a_total_above_the_exact_limit_is_kept_as_an_estimate(login, monkeypatch):
+    """docs/api.md "Paging": totals up to EXACT_UP_TO are exact on every request; a larger one is counted exactly
+    once and served again for COUNT_TTL seconds (here: the limit lowered to 2 tasks)."""
+    from app.engine import tasklist
+    monkeypatch.setattr(tasklist, "EXACT_UP_TO", 2)
+    monkeypatch.setattr(tasklist, "_counts", type(tasklist._counts)())
+    start(login, 3)
+    auditor = login("auditor")
+
+    def total():
+        return int(auditor.get("/api/tasks", query_string={"per_page": 1}).headers["X-Total-Count"])
+    before = total()
+    assert before >= 3
+    start(login, 1)
+    assert total() == before  # the kept estimate
+    monkeypatch.setattr(tasklist, "COUNT_TTL", 0.0)
+    assert total() == before + 1  # expired: counted again
+
+
+def test_my_tasks_count_a_task_claimed_and_assigned_by_the_same_user_once(app, login):
+    """我的 is split in two disjoint parts (claimed by the user; assigned to them and not claimed by them)."""
+    [instance] = start(login, 1)
+    with app.extensions["db"].Session() as s, s.begin():
+        task = s.scalars(select(HumanTask).where(HumanTask.instance_id == instance["id"])).one()
+        task.assignee = task.claimed_by = "reviewer"
+    mine = login("reviewer").get("/api/tasks", query_string={"assigned": "me"})
+    assert mine.headers["X-Total-Count"] == "1" and [t["instance_id"] for t in mine.json] == [instance["id"]]

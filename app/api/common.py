@@ -17,10 +17,17 @@ def now():
     return current_app.config["CLOCK"]()
 
 
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
 def read_session():
-    """A per-request session for reads; writes use ``transaction()``."""
+    """The request's session (one connection per request). A request that may write (POST, PUT, PATCH, DELETE)
+    reads on the write engine from its first statement, so ``transaction()`` goes on in the same session and
+    transaction as the sign-in check (on SQLite: BEGIN IMMEDIATE from the start); other requests read on the read
+    engine, without autoflush."""
     if "db_session" not in g:
-        g.db_session = db().ReadSession()
+        g.db_session_writes = request.method not in READ_METHODS
+        g.db_session = (db().Session if g.db_session_writes else db().ReadSession)()
     return g.db_session
 
 
@@ -30,23 +37,41 @@ def close_session(_exc=None):
         session.close()
 
 
+def _acting_user(session):
+    """The user this request signed in with (``current_user``: loaded with its roles and grants), in ``session``
+    without another query; a request that did not go through ``current_user`` reads it (one statement)."""
+    from .sessions import user_loaded
+    if g.get("user") is not None and g.user.id == g.get("user_id"):
+        return g.user if g.user in session else session.merge(g.user, load=False)
+    if g.get("user_id"):
+        return session.get(User, g.user_id, options=user_loaded())
+    return None
+
+
 @contextmanager
 def transaction():
-    """One write transaction. The acting user is the one this request signed in with (``current_user``: loaded
-    with its roles and grants), merged into the transaction without another query; a request that did not go
-    through ``current_user`` reads it (one statement). Any error rolls back everything."""
-    from .sessions import user_loaded
-    with db().Session() as session:
-        try:
-            with session.begin():
-                user = None
-                if g.get("user") is not None and g.user.id == g.get("user_id"):
-                    user = session.merge(g.user, load=False)
-                elif g.get("user_id"):
-                    user = session.get(User, g.user_id, options=user_loaded())
-                yield session, user
-        except StaleDataError:
-            abort(409, message="数据已被他人修改，请刷新后重试")
+    """One write transaction, with the acting user (``_acting_user``). Any error rolls back everything. In a
+    request that may write it is the request's own session (the sign-in check's transaction goes on); a read
+    request, or a transaction inside another, gets a session of its own."""
+    shared = read_session() if g.get("db_session_writes") and not g.get("in_transaction") else None
+    try:
+        if shared is not None:
+            g.in_transaction = True
+            try:
+                if not shared.in_transaction():
+                    shared.begin()
+                yield shared, _acting_user(shared)
+                shared.commit()
+            except BaseException:
+                shared.rollback()
+                raise
+            finally:
+                g.in_transaction = False
+        else:
+            with db().Session() as session, session.begin():
+                yield session, _acting_user(session)
+    except StaleDataError:
+        abort(409, message="数据已被他人修改，请刷新后重试")
 
 
 def user_from_token(session, token):

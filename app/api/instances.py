@@ -16,16 +16,28 @@ def username(session, user_id):
     grants too, two more statements per step)."""
     if user_id is None:
         return None
+    known = session.info.get("usernames", {}).get(user_id)  # read with the instance's lock (runtime._open_task)
+    if known is not None:
+        return known
     loaded = session.identity_map.get(identity_key(User, user_id))
     return loaded.username if loaded is not None else \
         session.scalar(select(User.username).where(User.id == user_id))
 
 
+def open_tasks(session, instance):
+    """The instance's open tasks by creation: as the step of this transaction left them (runtime.sync_task_list),
+    else read."""
+    known = runtime.recall(session, ("reply_tasks", instance.id))
+    if known is not None:
+        return sorted((row for row in known if row.status == "open"), key=lambda row: row.created_at)
+    return session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                   HumanTask.status == "open").order_by(HumanTask.created_at))
+
+
 def instance_view(session, instance):
     definition = session.get(ProcessDefinition, instance.definition_id)
     starter = username(session, instance.started_by)
-    tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                    HumanTask.status == "open").order_by(HumanTask.created_at))
+    tasks = open_tasks(session, instance)
     return {"id": instance.id, "key": instance.key, "version": definition.version, "status": instance.status,
             "business_key": instance.business_key, "unit_id": instance.unit_id,
             "started_by": starter, "started_at": instance.started_at,

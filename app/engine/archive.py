@@ -23,10 +23,12 @@ def write(session, instance, pieces, now=None):
                                     at_seq=instance.last_seq, body=serializer.dump_piece(body), created_at=now))
 
 
-def pieces(session, instance_id):
-    """[(kind, element, body)] in the order they were archived."""
+def pieces(session, instance_id, after=0):
+    """[(kind, element, body)] in the order they were archived; ``after``: only those after the first ``after``
+    (a replay resumed from a checkpoint compares only what it archived itself, without decompressing the rest)."""
     rows = session.execute(select(WorkflowArchive.kind, WorkflowArchive.element, WorkflowArchive.body)
-                           .where(WorkflowArchive.instance_id == instance_id).order_by(WorkflowArchive.seq)).all()
+                           .where(WorkflowArchive.instance_id == instance_id, WorkflowArchive.seq > after)
+                           .order_by(WorkflowArchive.seq)).all()
     return [(kind, element, serializer.load_piece(body)) for kind, element, body in rows]
 
 

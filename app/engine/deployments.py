@@ -12,7 +12,8 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.util import identity_key
 
 from ..models import Deployment, DomainError, FormDefinition, ProcessDefinition, inputs, utcnow
 from . import dmn_task, lint, timers
@@ -224,6 +225,9 @@ def _row(session, definition_id):
 
 def _parsed_by_id(session, definition_id):
     """``parsed`` of a definition by id; its row (with the XML) is read only if the spec is not cached yet."""
+    row = session.identity_map.get(identity_key(ProcessDefinition, definition_id))
+    if row is not None:  # loaded already (``preload``, ``latest``): no query at all
+        return parsed(row)
     entry = _seen(session).entries.get(definition_id)
     hit = _parsed_cache.get(_cache_key(entry)) if entry is not None else None
     return hit if hit is not None else parsed(_row(session, definition_id))
@@ -254,6 +258,19 @@ def _resolve(session, seen, definition_id, resource_name, resolved):
         resolved[key] = called
         _resolve(session, seen, called, seen.entries[called].resource_name, resolved)
     return resolved
+
+
+def preload(session, ids):
+    """The definitions ``ids``, read with one statement without their BPMN XML (read only when ``parsed`` has not
+    cached that content yet). While the caller holds the list, ``session.get`` finds them without a query (the
+    identity map keeps only what is referenced)."""
+    ids = list(dict.fromkeys(ids))
+    known = [session.identity_map.get(identity_key(ProcessDefinition, i)) for i in ids]
+    missing = [i for i, row in zip(ids, known) if row is None]
+    if missing:
+        known += session.scalars(select(ProcessDefinition).where(ProcessDefinition.id.in_(missing))
+                                 .options(defer(ProcessDefinition.bpmn_xml))).all()
+    return [row for row in known if row is not None]
 
 
 def specs_for(session, definition, subprocess_definitions):

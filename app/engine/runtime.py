@@ -15,19 +15,19 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import handlers
 from ..models import (RECORDS, DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance,
-                      utcnow)
+                      User, utcnow)
 from ..models.inputs import parse_id
 from ..models.org import UNASSIGNED_GROUP
 from ..ops.metrics import observe_step
 from . import (archive, deployments, expressions, external, forms, forms_ref, history, incidents, limits, notices,
                serializer, signers, timers)
 from .script_engine import SafeScriptEngine
-from .specs import HumanUserTask
+from .specs import HumanUserTask, error_boundaries
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventSpec
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ class Step:
         self.instance = None
         self.workflow = None
         self.definition = None
+        self.definitions = []  # the definitions this step runs (held so the session's identity map keeps them)
+        self.events = []  # history events not yet written (``event``; ``save`` writes them)
         self.taken_over = []  # other instances this step ended or moved on (recorded with the service task)
         self.started = False  # this step starts the instance: rolled back, it leaves no instance behind
         self.spec_changed = False  # a migration moved the instance to other specs: sync every table in full
@@ -70,7 +72,10 @@ class Step:
         if fn is None:
             raise EngineError(f"服务任务 {task.task_spec.bpmn_id} 的 Topic “{topic}” 没有处理程序", "NO_HANDLER")
         ctx = handlers.Context(self.session, self.instance, inputs, dict(task.data), self.user, self.now, engine=self)
-        savepoint = self.session.begin_nested()
+        # A savepoint undoes the handler's changes when an error boundary event catches its error and the step
+        # goes on; with no such event drawn the error fails the whole step, so none is needed (two statements and
+        # a flush fewer per service task).
+        savepoint = self.session.begin_nested() if any(error_boundaries(task)) else None
         outer = self.session.info.get("changes")  # a step this one runs inside (another instance's handler)
         self.session.info["changes"] = []
         self.taken_over = []
@@ -78,13 +83,15 @@ class Step:
             outputs = fn(ctx) or {}
             self.session.flush()
         except DomainError:
-            savepoint.rollback()
+            if savepoint is not None:
+                savepoint.rollback()
             raise
         finally:
             changes = self.session.info.pop("changes", [])
             if outer is not None:
                 self.session.info["changes"] = outer
-        savepoint.commit()
+        if savepoint is not None:
+            savepoint.commit()
         self.link_records(changes)
         data = {"topic": topic, "inputs": inputs, "outputs": outputs}
         if self.taken_over:
@@ -139,7 +146,8 @@ class Step:
     def evaluate_decision(self, task, spec):
         """A business rule task: the decision its binding names, evaluated and recorded (dmn_task.py)."""
         from . import dmn_task
-        row = dmn_task.find(self.session, spec, self.instance.definition_id)
+        with self.session.no_autoflush:  # reads decision tables only: the step's changes are flushed once, later
+            row = dmn_task.find(self.session, spec, self.instance.definition_id)
         record = dmn_task.evaluate(row, spec, task.data)
         self.event("decision_evaluated", task, record)
         return record["result"]
@@ -149,8 +157,15 @@ class Step:
         if task is not None:
             spec = task.task_spec
             label = f"{spec.bpmn_id}:{spec.bpmn_name or spec.bpmn_id}"
-        history.append(self.session, self.instance, type_, actor=self.actor, at=self.now, task=label,
-                       data=data, changes=changes)
+        # Kept until ``save`` writes them, in order: the instance's chain head then changes once per step, not at
+        # every flush a handler's query causes. The values are copied now (they are what happened at this point).
+        self.events.append((type_, label, history.jsonable(data or {}), history.jsonable(changes or [])))
+
+    def write_events(self):
+        for type_, label, data, changes in self.events:
+            history.append(self.session, self.instance, type_, actor=self.actor, at=self.now, task=label,
+                           data=data, changes=changes)
+        self.events = []
 
     # -- running ---------------------------------------------------------------
     def engine(self):
@@ -189,6 +204,7 @@ class Step:
             sync_task_list(self)
         if uses["external"] or self.spec_changed:
             external.sync(self)
+        self.write_events()
         # Last, once the tables above have seen every task this step finished: what a long-lived instance no
         # longer needs leaves the live state for the archive (compaction.py), then the state is saved.
         archive.write(self.session, self.instance, serializer.compact(wf), self.now)
@@ -341,8 +357,7 @@ def sync_task_list(step):
     """Keep ``human_task`` rows in step with the workflow's READY user tasks."""
     session, instance = step.session, step.instance
     ready = {str(t.id): t for t in step.workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_rows = {row.id: row for row in session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open"))}
+    open_rows = _open_rows(session, instance)
     for task_id, row in open_rows.items():
         if task_id not in ready:
             row.status = "cancelled"
@@ -382,6 +397,21 @@ def sync_task_list(step):
             for key, value in dict(values, claimed_by=None, completed_at=None, completed_by=None, owner=None,
                                    delegation_state=None).items():
                 setattr(row, key, value)
+        open_rows[task_id] = row
+    # The instance's open tasks now, for the reply (api/instances.py: instance_view) without reading them again.
+    remember(session, ("reply_tasks", instance.id), [row for row in open_rows.values() if row.status == "open"])
+
+
+def _open_rows(session, instance):
+    """{id: row} of the instance's open tasks as this step left them, without flushing the step first (its changes
+    are written once, by ``save``): the rows open in the database, then this step's unflushed rows and changes."""
+    stored = recall(session, ("open_tasks", instance.id))  # read under the lock by _open_task
+    if stored is None:
+        with session.no_autoflush:
+            stored = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                             HumanTask.status == "open")).all()
+    pending = [o for o in (*session.new, *session.dirty) if isinstance(o, HumanTask) and o.instance_id == instance.id]
+    return {row.id: row for row in (*stored, *pending) if row.status == "open" and row not in session.deleted}
 
 
 def _agency_of(session, data):
@@ -441,7 +471,6 @@ def admin_holds(user, row):
 
 
 def _is_user(session, username):
-    from ..models import User
     return session.scalar(select(User.id).where(User.username == username, User.active.is_(True))) is not None
 
 
@@ -468,8 +497,10 @@ def _lock_instance(session, instance_id):
 
 def load(step, instance):
     step.instance = instance
+    pinned = instance.subprocess_definitions or {}
+    step.definitions = deployments.preload(step.session, [instance.definition_id, *pinned.values()])  # one query
     step.definition = step.session.get(ProcessDefinition, instance.definition_id)
-    spec, subspecs = deployments.specs_for(step.session, step.definition, instance.subprocess_definitions or {})
+    spec, subspecs = deployments.specs_for(step.session, step.definition, pinned)
     step.workflow = serializer.loads(instance.workflow, spec, subspecs, step.engine())
     return step.workflow
 
@@ -534,7 +565,7 @@ def start_instance(session, user, key, data=None, business_key=None, unit_id=Non
     values = _validate(session, (start.extensions or {}).get("form_key") if start and not timer_start else None, data,
                        context={})
     pinned = deployments.resolve_called(session, definition)
-    spec, subspecs = deployments.specs_for(session, definition, pinned)
+    spec, subspecs = deployments.specs_for(session, definition, pinned)  # by content hash: no called version read
 
     step = Step(session, user, now)
     step.started = True
@@ -591,14 +622,45 @@ def _choose_start_event(workflow, timer_start, now):
 
 
 def _open_task(session, user, task_id):
-    """The task row, re-read under the instance lock; 404 if the caller may not see it."""
-    row = session.get(HumanTask, task_id)
+    """The task row and its instance, locked; 404 if the caller may not see it. SQLite's BEGIN IMMEDIATE kept other
+    writers out since the transaction began: one statement locks nothing more and reads it all. On PostgreSQL a
+    writer that held the lock may have changed the tasks, so they are read after the lock. Read along: the
+    starter's name (for the reply), whether 加签 signers are pending (``_check_actor``) and the instance's open
+    tasks (``sync_task_list``)."""
+    task_id = str(task_id)
+    signing = signers.any_pending().label("signing")
+    wanted = or_(HumanTask.id == task_id, HumanTask.status == "open")
+    lock = (select(ProcessInstance, User.username).outerjoin(User, User.id == ProcessInstance.started_by)
+            .where(ProcessInstance.id == select(HumanTask.instance_id).where(HumanTask.id == task_id)
+                   .scalar_subquery())
+            .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
+    if session.get_bind().dialect.name == "sqlite":
+        found = session.execute(lock.add_columns(HumanTask, signing)
+                                .join(HumanTask, HumanTask.instance_id == ProcessInstance.id).where(wanted)).all()
+        instance, starter = found[0][:2] if found else (None, None)
+        tasks = [found_row[2:] for found_row in found]
+    else:
+        instance, starter = session.execute(lock).first() or (None, None)
+        tasks = session.execute(select(HumanTask, signing).where(HumanTask.instance_id == instance.id, wanted)
+                                .execution_options(populate_existing=True)).all() if instance is not None else []
+    row, pending = next(((task, flag) for task, flag in tasks if task.id == task_id), (None, None))
     if row is None or not (can_see_task(session, user, row) or admin_holds(user, row)):
         raise NotFound("任务", task_id)
-    instance = _lock_instance(session, row.instance_id)
-    if session.get_bind().dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE already kept other writers out
-        session.refresh(row)
+    session.info.setdefault("usernames", {})[instance.started_by] = starter  # api/instances.py: username
+    remember(session, "no_signers", None if pending else row.id)
+    remember(session, ("open_tasks", instance.id), [task for task, _ in tasks if task.status == "open"])
     return row, instance
+
+
+def remember(session, key, value):
+    """Keep ``value`` for the rest of the session's current transaction (``recall`` it once)."""
+    session.info[key] = (session.get_transaction(), value)
+
+
+def recall(session, key, default=None):
+    """What ``remember`` kept under ``key`` in this transaction (once), else ``default``."""
+    kept = session.info.pop(key, None)
+    return kept[1] if kept is not None and kept[0] is session.get_transaction() else default
 
 
 def _check_actor(session, user, row):
@@ -610,7 +672,8 @@ def _check_actor(session, user, row):
         raise DomainError("TASK_CLAIMED", f"该任务已被 {row.claimed_by} 签收", status=409)
     if row.delegation_state == "pending":  # Camunda 7: a delegated task is resolved, not completed
         raise DomainError("DELEGATED", "该任务为委派办理，请点击“归还”交回委派人，由其决定", status=409)
-    waiting = signers.blocking(session, row)  # 加签 not yet answered
+    # 加签 not yet answered (``_open_task`` found whether any are pending, under the lock)
+    waiting = signers.blocking(session, row, known_none=recall(session, "no_signers") == row.id)
     if waiting:
         raise DomainError("SIGNERS_PENDING", waiting, status=409)
 

@@ -13,7 +13,7 @@ Signing moves no token: each act is a history event (``task_signers_added``, ``t
 ``task_signer_removed``) the replay checks as passive (the task READY); the completion a 后加签 round leads to
 is an ordinary ``task_completed``.
 """
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from ..models import DomainError, HumanTask, NotFound, TaskSigner, User
 from ..models.base import text_field
@@ -28,9 +28,15 @@ def _open(session, row):
     return list(session.scalars(select(TaskSigner).where(TaskSigner.task_id == row.id, TaskSigner.status == "pending")))
 
 
-def blocking(session, row):
-    """Why ``row`` cannot be completed now (a message), or None."""
-    pending = _open(session, row)
+def any_pending():
+    """A column for a query of ``HumanTask``: whether the task has signers yet to answer (then ``blocking`` says
+    who), so the common case costs no statement of its own."""
+    return exists().where(TaskSigner.task_id == HumanTask.id, TaskSigner.status == "pending")
+
+
+def blocking(session, row, known_none=False):
+    """Why ``row`` cannot be completed now (a message), or None; ``known_none``: ``any_pending`` said none."""
+    pending = [] if known_none else _open(session, row)
     if not pending:
         return None
     mode = pending[0].mode

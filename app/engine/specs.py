@@ -72,6 +72,16 @@ class HumanUserTask(UserTask):
         super()._on_complete_hook(my_task)
 
 
+def error_boundaries(my_task):
+    """The error event definitions of the boundary events drawn on ``my_task`` (its siblings under the boundary
+    split): where a handler's domain error can be caught instead of failing the step."""
+    split = my_task.parent
+    for sibling in split.children if split is not None else []:
+        definition = getattr(sibling.task_spec, "event_definition", None)
+        if isinstance(definition, ErrorEventDefinition):
+            yield definition
+
+
 class ExternalServiceTask(ServiceTask):
     """``camunda:type="external" camunda:topic="…"``: run the handler registered under the topic."""
 
@@ -133,10 +143,8 @@ class ExternalServiceTask(ServiceTask):
 
     def _throw_to_boundary(self, my_task, err, variables=None):
         """Route a domain error to an error boundary event with its code (or a catch-all one), if drawn."""
-        split = my_task.parent
-        for sibling in split.children if split is not None else []:
-            definition = getattr(sibling.task_spec, "event_definition", None)
-            if isinstance(definition, ErrorEventDefinition) and definition.code in (None, err.code):
+        for definition in error_boundaries(my_task):
+            if definition.code in (None, err.code):
                 my_task.data.update({"error_code": err.code, "error_message": err.message})
                 my_task.workflow.script_engine.record_error(my_task, err)
                 payload = {**(variables or {}), "error_code": err.code, "error_message": err.message}

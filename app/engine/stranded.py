@@ -17,13 +17,14 @@ instance none of these hold for is *stranded*; ``find_stranded`` names each with
 administrators and auditors see the list (``GET /api/stranded``, 审计 · 无人可推进的流程), the scheduler records
 an incident per stranded instance once a day (``record_daily``), and the test suite checks after every test.
 """
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, cast, func, select
 
 from ..models import ExternalTask, HumanTask, Incident, ProcessDefinition, ProcessInstance, Timer, User
 from ..models.integration import IntegrationClient, MACHINE_ROLES
 from ..models.org import ROLES
 
 INCIDENT_KIND = "stranded_instance"
+CHUNK = 500  # ids per IN list
 
 
 class _People:
@@ -96,35 +97,79 @@ def _message_reasons(session, instance, people, now):
     return reasons
 
 
+def _live_holdings(session, people):
+    """The open tasks' distinct holdings (unit, assignee, claimant, candidates) someone active may complete, as
+    ``holding_key`` strings. Judged once per holding, not per task: a province's 100,000 open tasks are held in a
+    few hundred ways. The representative row of each holding is read in chunks."""
+    ids = list(session.scalars(select(func.min(HumanTask.id)).where(HumanTask.status == "open").group_by(
+        HumanTask.unit_id, HumanTask.assignee, HumanTask.claimed_by, HumanTask.candidate_keys)))
+    live = set()
+    for start in range(0, len(ids), CHUNK):
+        for row in session.scalars(select(HumanTask).where(HumanTask.id.in_(ids[start:start + CHUNK]))):
+            if people.anyone(row):
+                live.add(_holding(row.unit_id, row.assignee, row.claimed_by, row.candidate_keys))
+    return live
+
+
+def _holding(unit_id, assignee, claimed_by, keys):
+    return f"{'' if unit_id is None else unit_id}|{assignee or ''}|{claimed_by or ''}|{keys}"
+
+
+def holding_key():
+    """``_holding`` in SQL, for a HumanTask row."""
+    text = lambda column: func.coalesce(column, "")  # noqa: E731
+    return (text(cast(HumanTask.unit_id, String)) + "|" + text(HumanTask.assignee) + "|"
+            + text(HumanTask.claimed_by) + "|" + HumanTask.candidate_keys)
+
+
+def _candidates(session, people):
+    """Running instances with no open task someone may complete, no pending timer, no failed timer awaiting its
+    retry and no open external task, in instance order: the stranded ones and those that only wait for a message
+    (checked next). Anti-joins on indexed instance ids; the live holdings go in inline (no parameter limit)."""
+    pi = ProcessInstance.id
+    live = bindparam("live", sorted(_live_holdings(session, people)) or [""], expanding=True, literal_execute=True)
+    movable_task = select(HumanTask.id).where(HumanTask.instance_id == pi, HumanTask.status == "open",
+                                              holding_key().in_(live))
+    timer = select(Timer.id).where(Timer.instance_id == pi, Timer.kind == "event", Timer.status == "pending")
+    failed = select(Timer.id).join(Incident, Incident.timer_id == Timer.id).where(
+        Timer.instance_id == pi, Timer.kind == "event", Timer.status == "failed", Incident.status == "open")
+    external = select(ExternalTask.id).where(ExternalTask.instance_id == pi, ExternalTask.status == "open")
+    return list(session.scalars(select(pi).where(
+        ProcessInstance.status == "running", ~movable_task.exists(), ~timer.exists(), ~failed.exists(),
+        ~external.exists()).order_by(pi)))
+
+
 def find_stranded(session, now=None):
     """Every running instance nobody and nothing can move, oldest first:
-    ``[{instance_id, key, name, business_key, unit_id, started_at, reason, reasons, tasks}]``."""
+    ``[{instance_id, key, name, business_key, unit_id, started_at, reason, reasons, tasks}]``. The work grows with
+    the candidates (``_candidates``), not with the open tasks: each candidate's workflow is loaded to see whether
+    someone may send a message it waits for."""
     people = _People(session)
-    tasks = {}
-    for row in session.scalars(select(HumanTask).where(HumanTask.status == "open").order_by(HumanTask.created_at)):
-        tasks.setdefault(row.instance_id, []).append(row)
-    timed = set(session.scalars(select(Timer.instance_id).where(Timer.kind == "event", Timer.status == "pending")))
-    timed |= set(session.scalars(select(Timer.instance_id).join(Incident, Incident.timer_id == Timer.id).where(
-        Timer.kind == "event", Timer.status == "failed", Incident.status == "open")))
-    timed |= set(session.scalars(select(ExternalTask.instance_id).where(ExternalTask.status == "open")))
+    candidates = _candidates(session, people)
+    if not candidates:
+        return []
     names = dict(session.execute(select(ProcessDefinition.key, ProcessDefinition.name)
                                  .order_by(ProcessDefinition.version)).all())
     found = []
-    for instance in session.scalars(select(ProcessInstance).where(ProcessInstance.status == "running")
-                                    .order_by(ProcessInstance.id)):
-        rows = tasks.get(instance.id, [])
-        if instance.id in timed or any(people.anyone(row) for row in rows):
-            continue
-        messages = _message_reasons(session, instance, people, now)
-        if messages is None:
-            continue
-        reasons = [_task_reason(row) for row in rows] + messages
-        if not reasons:
-            reasons = ["没有待办任务、未到期的定时器或可发送的消息"]
-        found.append({"instance_id": instance.id, "key": instance.key, "name": names.get(instance.key, instance.key),
-                      "business_key": instance.business_key, "unit_id": instance.unit_id,
-                      "started_at": instance.started_at, "reason": "；".join(reasons), "reasons": reasons,
-                      "tasks": [row.name for row in rows]})
+    for start in range(0, len(candidates), CHUNK):
+        chunk = candidates[start:start + CHUNK]
+        tasks = {}
+        for row in session.scalars(select(HumanTask).where(HumanTask.status == "open", HumanTask.instance_id.in_(
+                chunk)).order_by(HumanTask.created_at, HumanTask.id)):
+            tasks.setdefault(row.instance_id, []).append(row)
+        for instance in session.scalars(select(ProcessInstance).where(ProcessInstance.id.in_(chunk))
+                                        .order_by(ProcessInstance.id)):
+            rows = tasks.get(instance.id, [])
+            messages = _message_reasons(session, instance, people, now)
+            if messages is None:
+                continue
+            reasons = [_task_reason(row) for row in rows] + messages
+            if not reasons:
+                reasons = ["没有待办任务、未到期的定时器或可发送的消息"]
+            found.append({"instance_id": instance.id, "key": instance.key,
+                          "name": names.get(instance.key, instance.key), "business_key": instance.business_key,
+                          "unit_id": instance.unit_id, "started_at": instance.started_at,
+                          "reason": "；".join(reasons), "reasons": reasons, "tasks": [row.name for row in rows]})
     return found
 
 

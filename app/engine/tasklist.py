@@ -10,8 +10,12 @@ Paging is limit/offset (page numbers are what the 工作台 shows); the order al
 never overlap or skip. The composite indexes of revision 0500 match these queries: open tasks by unit and time
 (clerks), by time (auditors), by due time (overdue first), by process, and completed tasks by who completed them.
 """
+import itertools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from time import monotonic
 
 from sqlalchemy import and_, bindparam, false, func, or_, select, union_all
 
@@ -22,6 +26,10 @@ from ..models.org import UNASSIGNED_GROUP
 # Page sizes: what a page holds unless asked, and the most it ever holds (larger requests are capped).
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 50, 200
 LOCAL_TZ = timezone(timedelta(hours=8))  # dates in filters are China dates
+# Totals above EXACT_UP_TO are estimates: an exact count at most COUNT_TTL seconds old, kept per query (docs/api.md
+# "Paging"). Counting 100,000 index entries on every request was most of an auditor's list.
+EXACT_UP_TO, COUNT_TTL, COUNTS_KEPT = 10_000, 30.0, 512
+_counts, _counts_lock = OrderedDict(), threading.Lock()
 # Records a task may concern whose number or name a text filter looks at (those with the usual columns).
 RECORD_TYPES = ("project", "plan", "budget_line", "tender", "contract", "payment", "acceptance", "requirement",
                 "intent", "import_approval", "supplementary_contract")
@@ -93,13 +101,10 @@ def visible(session, user, status="open"):
 
 
 def _parts(clauses):
-    """Clause lists whose rows are disjoint and together the clauses' rows: one per half of an ``in_units``
-    clause (the first), else the clauses themselves."""
-    for i, clause in enumerate(clauses):
-        parts = getattr(clause, "_tasklist_parts", None)
-        if parts:
-            return [[*clauses[:i], part, *clauses[i + 1:]] for part in parts]
-    return [clauses]
+    """Clause lists whose rows are disjoint and together the clauses' rows: every split clause (``in_units``,
+    ``in_scope``, the 我的 filter) replaced by each of its disjoint parts in turn, else the clauses themselves."""
+    options = [getattr(clause, "_tasklist_parts", None) or (clause,) for clause in clauses]
+    return [list(combination) for combination in itertools.product(*options)]
 
 
 def rows(session, clauses, order, offset, limit):
@@ -162,7 +167,7 @@ def filtered(session, user, f, clauses, when=HumanTask.created_at):
     if f.unit_id is not None:
         clauses.append(HumanTask.unit_id == f.unit_id)
     if f.mine:
-        clauses.append(or_(HumanTask.claimed_by == user.username, HumanTask.assignee == user.username))
+        clauses.append(_mine(user.username))
     unclaimed = and_(HumanTask.claimed_by.is_(None), HumanTask.assignee.is_(None))
     if f.unclaimed:
         clauses.append(unclaimed)
@@ -186,6 +191,17 @@ def filtered(session, user, f, clauses, when=HumanTask.created_at):
     return clauses
 
 
+def _mine(username):
+    """Claimed by or assigned to the user, split in two disjoint parts that each use one index (the OR as one
+    clause makes an auditor's count walk every open task)."""
+    claimed = HumanTask.claimed_by == username
+    assigned = and_(HumanTask.assignee == username,
+                    or_(HumanTask.claimed_by.is_(None), HumanTask.claimed_by != username))
+    clause = or_(claimed, HumanTask.assignee == username)
+    clause._tasklist_parts = (claimed, assigned)
+    return clause
+
+
 def overdue_clause(now):
     return and_(HumanTask.due_at.is_not(None), HumanTask.due_at < now)
 
@@ -196,11 +212,13 @@ def newest_first():
     return [HumanTask.created_at.desc(), HumanTask.instance_id, HumanTask.id]
 
 
-def page_overdue_first(session, clauses, now, number, per_page):
+def page_overdue_first(session, clauses, now, number, per_page, total=None, late_total=None):
     """``page`` ordered overdue first (most overdue on top), then newest: two indexed queries (by due time, by
-    creation time) instead of one sort of every matching row by a computed key."""
+    creation time) instead of one sort of every matching row by a computed key. ``total`` and ``late_total``:
+    the counts when the caller already has them."""
     late = overdue_clause(now)
-    total, late_total = count(session, clauses), count(session, [*clauses, late])
+    total = count(session, clauses) if total is None else total
+    late_total = count(session, [*clauses, late]) if late_total is None else late_total
     pages = max(1, -(-total // per_page))
     number = min(max(1, number), pages)
     offset = (number - 1) * per_page
@@ -213,12 +231,49 @@ def page_overdue_first(session, clauses, now, number, per_page):
     return found, {"page": number, "pages": pages, "total": total, "per_page": per_page}
 
 
-def count(session, clauses):
-    """One statement; split clauses count each half on its own index and add."""
-    counts = [select(func.count()).select_from(HumanTask).where(*part) for part in _parts(clauses)]
+def _sum(counts):
+    """One statement adding the counts (each a select of one number)."""
     if len(counts) == 1:
-        return session.scalar(counts[0])
-    return session.scalar(select(sum((c.scalar_subquery() for c in counts[1:]), counts[0].scalar_subquery())))
+        return counts[0]
+    return select(sum((c.scalar_subquery() for c in counts[1:]), counts[0].scalar_subquery()))
+
+
+def _capped(clauses):
+    """The count of the clauses' tasks, each part counted at most ``EXACT_UP_TO + 1`` far."""
+    return _sum([select(func.count()).select_from(select(HumanTask.id).where(*part).limit(EXACT_UP_TO + 1)
+                                                  .subquery()) for part in _parts(clauses)])
+
+
+def counts(session, named):
+    """{name: count} for {name: clauses} in one statement (a page shows several counts; each statement is a round
+    trip). Exact up to ``EXACT_UP_TO`` — each part is counted at most that far, so a clerk's counts never walk
+    more; above it the total is ``_estimate``."""
+    names = list(named)
+    row = session.execute(select(*[_capped(named[n]).scalar_subquery() for n in names])).one()
+    return {n: total if total <= EXACT_UP_TO else _estimate(session, named[n]) for n, total in zip(names, row)}
+
+
+def count(session, clauses):
+    return counts(session, {"count": clauses})["count"]
+
+
+def _estimate(session, clauses):
+    """A total above ``EXACT_UP_TO``: counted exactly, then served again for ``COUNT_TTL`` seconds (same query,
+    user and filters) — an auditor's 100,000 open tasks are not recounted on every page."""
+    statement = _sum([select(func.count()).select_from(HumanTask).where(*part) for part in _parts(clauses)])
+    compiled = statement.compile(session.get_bind())
+    key = (str(compiled), repr(sorted(compiled.params.items())))
+    with _counts_lock:
+        kept = _counts.get(key)
+    if kept and monotonic() - kept[1] < COUNT_TTL:
+        return kept[0]
+    total = session.scalar(statement)
+    with _counts_lock:
+        _counts[key] = (total, monotonic())
+        _counts.move_to_end(key)
+        while len(_counts) > COUNTS_KEPT:
+            _counts.popitem(last=False)
+    return total
 
 
 def page(session, clauses, order, number, per_page, clamp=True):

@@ -1,7 +1,8 @@
 """Engine tables: definitions, instances, the task list, the history, timers and incidents."""
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from . import trigram
 from .base import Base, UTCDateTime, utcnow
 
 
@@ -76,6 +77,7 @@ class FormDefinition(Base):
 
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
+    __table_args__ = (trigram.index("process_instance", "business_key"),)  # the task list's text search
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
@@ -119,6 +121,12 @@ class WorkflowArchive(Base):
     created_at = mapped_column(UTCDateTime, default=utcnow)
 
 
+# human_task's partial indexes on who holds or completed a task (revision 0965).
+USER_INDEXES = {"ix_human_task_assignee_status": ("assignee", "status"),
+                "ix_human_task_claimed_by_status": ("claimed_by", "status"),
+                "ix_human_task_completed_by_status_at": ("completed_by", "status", "completed_at")}
+
+
 class HumanTask(Base):
     """One row per user task the engine has made ready; the task list reads only this table."""
 
@@ -131,8 +139,8 @@ class HumanTask(Base):
     name: Mapped[str] = mapped_column(String(200))
     candidate_groups: Mapped[list] = mapped_column(JSON, default=list)
     candidate_users: Mapped[list] = mapped_column(JSON, default=list)
-    assignee: Mapped[str | None] = mapped_column(String(64), index=True)
-    claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(64))  # indexed below, with status, where set
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     # 代理机构库: the agency the task's data names (variable ``agency_id``); staff of other agencies never hold it.
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True, nullable=True)
@@ -143,7 +151,7 @@ class HumanTask(Base):
     created_at = mapped_column(UTCDateTime, default=utcnow)
     due_at = mapped_column(UTCDateTime, nullable=True)
     completed_at = mapped_column(UTCDateTime, nullable=True)
-    completed_by: Mapped[str | None] = mapped_column(String(64), index=True)
+    completed_by: Mapped[str | None] = mapped_column(String(64))  # indexed below, where set
     # Camunda 7 delegation (委派): the holder who delegated, and pending until the delegate resolves it.
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     delegation_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -158,7 +166,12 @@ class HumanTask(Base):
         Index("ix_human_task_status_created", "status", "created_at"),
         Index("ix_human_task_status_due", "status", "due_at"),
         Index("ix_human_task_status_process_created", "status", "process_key", "created_at"),
-        Index("ix_human_task_completed_by_status_at", "completed_by", "status", "completed_at"),
+        # A user's tasks (我的: claimed or assigned; 已办: completed): partial indexes of the rows where the user
+        # column is set. Most tasks have none: a plain index's statistics count the NULLs and make SQLite walk every
+        # open task for one user's few.
+        *[Index(name, *columns, sqlite_where=text(f"{columns[0]} IS NOT NULL"),
+                postgresql_where=text(f"{columns[0]} IS NOT NULL")) for name, columns in USER_INDEXES.items()],
+        trigram.index("human_task", "name"),  # the text search (q=), PostgreSQL with pg_trgm only
     )
 
 
@@ -204,7 +217,9 @@ class HistoryEvent(Base):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     changes: Mapped[list] = mapped_column(JSON, default=list)
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    # sentinel: a value we compute, unique per row, by which SQLAlchemy matches the ids a multi-row INSERT returns to
+    # its rows, so a step's events go in one statement on SQLite too (PostgreSQL has a sentinel of its own)
+    hash: Mapped[str] = mapped_column(String(64), insert_sentinel=True)
     # The request that wrote it (X-Request-Id, app/request_id.py), to find its log lines; outside the hash.
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 

@@ -4,6 +4,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from . import trigram
 from .base import Audited, Base, DomainError, Money, UTCDateTime, money, utcnow
 from .budget import BudgetLine
 from .project_lifecycle import ProjectLifecycle
@@ -17,6 +18,8 @@ LIVE = ("in_review", "registered")
 
 class Project(ProjectLifecycle, Audited, Base):
     __tablename__ = "project"
+    # The task list's text search (q=) looks in the number and name: trigram indexes, PostgreSQL with pg_trgm only.
+    __table_args__ = (trigram.index("project", "number"), trigram.index("project", "name"))
     __audit_fields__ = ("status", "amount", "name", "category", "pending_action")
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,6 +7,7 @@ from uuid import UUID
 from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from lxml import etree
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import defer
 from SpiffWorkflow.util.task import TaskState
 
 from ..api.common import now, read_session, transaction
@@ -121,7 +122,7 @@ def _startable_processes(session):
     """[(key, name)] of processes started from the task list (sub-processes such as review excluded)."""
     latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v")) \
         .group_by(ProcessDefinition.key).subquery()
-    rows = session.scalars(select(ProcessDefinition).join(
+    rows = session.scalars(select(ProcessDefinition).options(defer(ProcessDefinition.bpmn_xml)).join(
         latest, (ProcessDefinition.key == latest.c.key) & (ProcessDefinition.version == latest.c.v))
         .order_by(ProcessDefinition.key))
     return [d for d in rows if deployments.parsed(d).startable]
@@ -130,18 +131,18 @@ def _startable_processes(session):
 def _task_rows(session, tasks, clock):
     names = present.process_names(session)
     refs = present.records(session, [(t.record_type, t.record_id) for t in tasks])
-    instances = {i.id: i for i in session.scalars(select(ProcessInstance).where(
-        ProcessInstance.id.in_({t.instance_id for t in tasks})))} if tasks else {}
+    # Only the business keys: the instance rows carry the whole serialized workflow.
+    keys = dict(session.execute(select(ProcessInstance.id, ProcessInstance.business_key).where(
+        ProcessInstance.id.in_({t.instance_id for t in tasks}))).all()) if tasks else {}
     people = present.user_names(session, [t.claimed_by for t in tasks] + [t.assignee for t in tasks]
                                 + [t.completed_by for t in tasks])
     units = present.unit_names(session)
     rows = []
     for t in tasks:
         record = present.record_brief(t.record_type, refs.get((t.record_type, t.record_id)))
-        instance = instances.get(t.instance_id)
         rows.append({
             "task": t, "process": names.get(t.process_key, t.process_key), "record": record,
-            "business_key": instance.business_key if instance else None,
+            "business_key": keys.get(t.instance_id),
             "overdue": t.status == "open" and t.due_at is not None and t.due_at < clock,
             "who": people.get(t.assignee) if t.assignee else present.roles(t.candidate_groups),
             "claimed_by": people.get(t.claimed_by, t.claimed_by), "unit": units.get(t.unit_id, ""),
@@ -193,17 +194,24 @@ def workbench():
     done_clauses = [HumanTask.completed_by == user.username, HumanTask.status == "completed"]
     if not user.is_auditor:
         done_clauses.append(tasklist.in_scope(session, user))
-    started_query = select(ProcessInstance).where(ProcessInstance.started_by == user.id)
-    counts = {"todo": tasklist.count(session, todo), "mine": tasklist.count(session, mine),
-              "done": tasklist.count(session, done_clauses),
-              "started": session.scalar(select(func.count()).select_from(started_query.subquery()))}
+    # Every count the page shows, in one statement.
+    counts = tasklist.counts(session, {"todo": todo, "mine": mine, "done": done_clauses,
+                                       "overdue": [*todo, tasklist.overdue_clause(clock)],
+                                       "assigned": [*mine, HumanTask.assignee == user.username]})
+    counts["started"] = session.scalar(select(func.count()).select_from(ProcessInstance).where(
+        ProcessInstance.started_by == user.id))
     tab = request.args.get("tab") or "todo"
     if tab not in dict(TABS):
         tab = "todo"
 
+    overdue = counts["overdue"]
     if tab in ("todo", "mine"):
-        clauses = tasklist.filtered(session, user, filters, todo if tab == "todo" else mine)
-        tasks, pager = tasklist.page_overdue_first(session, clauses, clock, _page(), PAGE_SIZE)
+        shown = todo if tab == "todo" else mine
+        clauses = tasklist.filtered(session, user, filters, shown)
+        # Unfiltered, the tab's counts above are the page's totals: not counted twice.
+        known = {"total": counts[tab], "late_total": overdue if tab == "todo" else None} \
+            if len(clauses) == len(shown) else {}
+        tasks, pager = tasklist.page_overdue_first(session, clauses, clock, _page(), PAGE_SIZE, **known)
         rows = _task_rows(session, tasks, clock)
     elif tab == "done":
         clauses = tasklist.filtered(session, user, filters, done_clauses, when=HumanTask.completed_at)
@@ -220,9 +228,8 @@ def workbench():
             ProcessInstance.started_at.desc(), ProcessInstance.id.desc()).offset((number - 1) * PAGE_SIZE)
             .limit(PAGE_SIZE)))
         rows, pager = _instance_rows(session, instances), {"page": number, "pages": pages, "total": total}
-    overdue = tasklist.count(session, [*todo, tasklist.overdue_clause(clock)])
     processes = [(d.key, d.name) for d in _startable_processes(session)]
-    assigned = tasklist.count(session, [*mine, HumanTask.assignee == user.username])
+    assigned = counts["assigned"]
     return render_template("workbench.html", active="workbench", tab=tab, tabs=TABS, counts=counts, rows=rows,
                            assigned=assigned,
                            paging=pager, f=f, processes=processes, overdue=overdue,
