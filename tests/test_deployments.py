@@ -232,3 +232,27 @@ def test_restart_keeps_a_version_deployed_from_the_modeler(app, login):
         .extensions["db"].dispose()
     versions = login("analyst").ok(login("analyst").get("/api/processes/plan_application/versions"))
     assert [(v["version"], v["deployed_by"]) for v in versions] == [(1, "system"), (2, "analyst")]
+
+
+def test_definitions_seen_by_a_transaction_follow_its_deployments_and_rollbacks(app):
+    """latest/resolve_called read the definitions once per transaction (deployments._seen): a deployment in the same
+    transaction is seen at once, and one rolled back (a savepoint) is forgotten."""
+    text = (ROOT / "bpmn" / "review.bpmn").read_text(encoding="utf-8")
+    changed = text.replace("</bpmn:definitions>", "<!-- v2 --></bpmn:definitions>")
+    with app.extensions["db"].Session() as session, session.begin():
+        plan = deployments.latest(session, "plan_application")
+        first = deployments.latest(session, "review")
+        pinned = deployments.resolve_called(session, plan)
+        assert pinned["review"] == first.id
+        savepoint = session.begin_nested()
+        deployments.deploy(session, [("review.bpmn", changed.encode())], name="test")
+        second = deployments.latest(session, "review")
+        assert second.version == first.version + 1
+        assert deployments.resolve_called(session, plan)["review"] == second.id
+        savepoint.rollback()
+        assert deployments.latest(session, "review").id == first.id
+        assert deployments.resolve_called(session, plan) == pinned
+        deployments.deploy(session, [("review.bpmn", changed.encode())], name="test")
+        assert deployments.resolve_called(session, plan)["review"] == deployments.latest(session, "review").id != first.id
+    with app.extensions["db"].Session() as session, session.begin():  # and the next transaction reads them anew
+        assert deployments.latest(session, "review").version == first.version + 1

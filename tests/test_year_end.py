@@ -429,3 +429,46 @@ def test_year_end_page(app, campaign, login):
     assert "2026-YE-002" in html and "2026-YE-001" not in html and "发起年终清理" not in html
     assert clerk.get("/year-end?year=abc").status_code == 200
     assert Web(app).get("/year-end").status_code == 302
+
+
+def test_batch_starts_are_complete_instances(app, clock, campaign, login, monkeypatch):
+    """One dispatcher batch: every instance it starts is whole (history chain, replayed state, task rows, not
+    stranded), and starts that fail in the middle of the batch (before and after their instance was written)
+    leave nothing behind and lose no other."""
+    from app.engine import audit, history, runtime, stranded
+    from app.models import DomainError, HumanTask, ProcessInstance
+    db = app.extensions["db"]
+    with db.Session() as s, s.begin():
+        pending = list(s.scalars(select(StartRequest).where(StartRequest.status == "pending")
+                                 .order_by(StartRequest.id)))
+        pending[2].process_key = "no_such_process"
+        late_key, count = pending[4].business_key, len(pending)
+        bad_ids = {pending[2].id, pending[4].id}
+        instances_before = s.scalar(select(func.count()).select_from(ProcessInstance))
+    sync = runtime.sync_task_list
+
+    def failing_sync(step):  # fails once the instance, its first history event and engine steps are written
+        if step.instance.business_key == late_key:
+            raise DomainError("TEST", "任务列表写入失败")
+        sync(step)
+    monkeypatch.setattr(runtime, "sync_task_list", failing_sync)
+    assert starts.dispatch(db, clock(), batch=count) == count - 2
+    with db.Session() as s:
+        requests = list(s.scalars(select(StartRequest).where(StartRequest.id.in_([r.id for r in pending]))))
+        failed = [r for r in requests if r.status == "failed"]
+        assert {r.id for r in failed} == bad_ids and {r.instance_id for r in failed} == {None}
+        assert {r.error for r in failed} >= {"任务列表写入失败"}
+        assert s.scalar(select(func.count()).select_from(ProcessInstance).where(
+            ProcessInstance.business_key == late_key)) == 0
+        started = [r.instance_id for r in requests if r.status == "started"]
+        assert len(set(started)) == count - 2
+        assert s.scalar(select(func.count()).select_from(ProcessInstance)) == instances_before + count - 2
+        open_tasks = {row.instance_id for row in s.scalars(select(HumanTask).where(
+            HumanTask.instance_id.in_(started), HumanTask.status == "open"))}
+        assert open_tasks == set(started)  # every cleanup begins with someone's task
+        for instance_id in started:
+            assert history.verify(s, s.get(ProcessInstance, instance_id))["ok"]
+        for instance_id in started[:3]:  # a full replay of a sample: the stored state is what the history gives
+            result = audit.verify(s, s.get(ProcessInstance, instance_id))
+            assert result["ok"], result
+        assert not {f["instance_id"] for f in stranded.find_stranded(s, clock())} & set(started)

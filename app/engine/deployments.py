@@ -11,8 +11,8 @@ from lxml import etree
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
-from sqlalchemy import func, select
-from sqlalchemy.orm import defer
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.util import identity_key
 
 from ..models import Deployment, DomainError, FormDefinition, ProcessDefinition, inputs, utcnow
@@ -135,11 +135,10 @@ def top_processes(parser):
 
 def parsed(definition):
     """The runnable spec of a deployed definition, parsed once per process."""
-    semantics = definition.semantics or LEGACY_SEMANTICS
-    cache_key = (definition.key, definition.content_hash, semantics)
+    cache_key = _cache_key(definition)
     hit = _parsed_cache.get(cache_key)
     if hit is None:
-        parser, problems = parse_file(definition.bpmn_xml, definition.resource_name, semantics)
+        parser, problems = parse_file(definition.bpmn_xml, definition.resource_name, cache_key[2])
         spec = parser.get_spec(definition.key)
         local = parser.get_subprocess_specs(definition.key, require_call_activity_specs=False)
         called = {k for k, v in local.items() if v is None}
@@ -151,6 +150,10 @@ def parsed(definition):
                      node.get(f"{CAMUNDA}isStartableInTasklist") != "false")
         _parsed_cache[cache_key] = hit
     return hit
+
+
+def _cache_key(definition):
+    return definition.key, definition.content_hash, definition.semantics or LEGACY_SEMANTICS
 
 
 def _starter_groups(node):
@@ -182,23 +185,78 @@ def _deployed(session, digest):
                                                              ProcessDefinition.semantics == SEMANTICS).limit(1)) is not None
 
 
+class _Seen:
+    """The process definitions one transaction sees: every version's identity without its BPMN XML (one query),
+    the latest version of each key, the rows loaded so far (held, so the session's weak identity map keeps them)
+    and the call pins worked out. A batch of starts (starts.py) then reads no definition twice; ``deploy`` and any
+    rollback forget it."""
+
+    def __init__(self, transaction, entries):
+        self.transaction, self.rows, self.pins = transaction, {}, {}
+        self.entries = {entry.id: entry for entry in entries}
+        self.latest = {entry.key: entry.id for entry in entries}  # ordered by version: the last id of a key wins
+
+
+_SEEN = "deployments.seen"
+
+
+def _seen(session):
+    seen = session.info.get(_SEEN)
+    if seen is None or seen.transaction is not session.get_transaction():
+        entries = session.execute(select(
+            ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.content_hash, ProcessDefinition.semantics,
+            ProcessDefinition.resource_name).order_by(ProcessDefinition.key, ProcessDefinition.version)).all()
+        seen = session.info[_SEEN] = _Seen(session.get_transaction(), entries)
+    return seen
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session, previous_transaction):
+    session.info.pop(_SEEN, None)  # what was seen may include a deployment (or rows) just rolled back
+
+
+def _row(session, definition_id):
+    seen = _seen(session)
+    row = seen.rows.get(definition_id)
+    if row is None:
+        row = seen.rows[definition_id] = session.get(ProcessDefinition, definition_id)
+    return row
+
+
+def _parsed_by_id(session, definition_id):
+    """``parsed`` of a definition by id; its row (with the XML) is read only if the spec is not cached yet."""
+    row = session.identity_map.get(identity_key(ProcessDefinition, definition_id))
+    if row is not None:  # loaded already (``preload``, ``latest``): no query at all
+        return parsed(row)
+    entry = _seen(session).entries.get(definition_id)
+    hit = _parsed_cache.get(_cache_key(entry)) if entry is not None else None
+    return hit if hit is not None else parsed(_row(session, definition_id))
+
+
 def latest(session, key):
-    return session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key)
-                           .order_by(ProcessDefinition.version.desc()).limit(1)).first()
+    definition_id = _seen(session).latest.get(key)
+    return _row(session, definition_id) if definition_id is not None else None
 
 
-def resolve_called(session, definition, resolved=None):
+def resolve_called(session, definition):
     """Pin every called process (recursively) to its latest version: {key: definition id}."""
-    resolved = {} if resolved is None else resolved
-    for key in sorted(parsed(definition).called_keys):
+    seen = _seen(session)
+    pins = seen.pins.get(definition.id)
+    if pins is None:
+        pins = seen.pins[definition.id] = _resolve(session, seen, definition.id, definition.resource_name, {})
+    return dict(pins)
+
+
+def _resolve(session, seen, definition_id, resource_name, resolved):
+    for key in sorted(_parsed_by_id(session, definition_id).called_keys):
         if key in resolved:
             continue
-        called = latest(session, key)
+        called = seen.latest.get(key)
         if called is None:
-            raise DeploymentError([{"file": definition.resource_name, "element": key,
+            raise DeploymentError([{"file": resource_name, "element": key,
                                     "message": f"调用活动引用的流程 {key} 未部署 / called process not deployed"}])
-        resolved[key] = called.id
-        resolve_called(session, called, resolved)
+        resolved[key] = called
+        _resolve(session, seen, called, seen.entries[called].resource_name, resolved)
     return resolved
 
 
@@ -220,7 +278,7 @@ def specs_for(session, definition, subprocess_definitions):
     top = parsed(definition)
     specs = dict(top.local_specs)
     for key, def_id in subprocess_definitions.items():
-        sub = parsed(session.get(ProcessDefinition, def_id))
+        sub = _parsed_by_id(session, def_id)
         specs[key] = sub.spec
         for k, v in sub.local_specs.items():
             specs.setdefault(k, v)
@@ -367,6 +425,7 @@ def deploy(session, files, deployed_by="system", name="deployment", source="", c
     session.add(deployment)
     session.add_all(new_defs + new_forms + new_decisions)
     session.flush()
+    session.info.pop(_SEEN, None)  # new latest versions: the next start sees them
     for definition in new_defs:
         timers.schedule_start_timers(session, definition, parsed(definition).spec, now)
     return deployment, new_defs, new_forms

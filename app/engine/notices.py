@@ -17,6 +17,11 @@ from ..models.base import beijing
 log = logging.getLogger(__name__)
 
 
+# Set on a session by a batch of starts (starts.dispatch): the group members who act in a unit, looked up once for
+# the batch instead of once per started instance. No step of such a batch changes users, roles or grants.
+HOLDERS_CACHE = "notices.holders"
+
+
 def recipients(session, row):
     """Who holds ``row``: its assignee, else the active users of its candidate groups who act in its unit (or, for
     a task of an agency, that agency's staff), and its candidate users."""
@@ -25,11 +30,22 @@ def recipients(session, row):
     names = list(row.candidate_users or [])
     groups = list(row.candidate_groups or [])
     if groups:
-        users = session.scalars(select(User).where(User.active.is_(True), User.id.in_(
-            select(UserRole.user_id).where(UserRole.role.in_(groups)))).order_by(User.username))
-        from .runtime import can_see_task  # its unit, or its agency (代理机构库): never another agency's staff
-        names += [u.username for u in users if can_see_task(session, u, row)]
+        cache = session.info.get(HOLDERS_CACHE)
+        key = (tuple(groups), row.unit_id, getattr(row, "agency_id", None))  # all that can_see_task asks of the row
+        if cache is None:
+            names += _group_holders(session, row, groups)
+        else:
+            if key not in cache:
+                cache[key] = _group_holders(session, row, groups)
+            names += cache[key]
     return list(dict.fromkeys(names))
+
+
+def _group_holders(session, row, groups):
+    users = session.scalars(select(User).where(User.active.is_(True), User.id.in_(
+        select(UserRole.user_id).where(UserRole.role.in_(groups)))).order_by(User.username))
+    from .runtime import can_see_task  # its unit, or its agency (代理机构库): never another agency's staff
+    return [u.username for u in users if can_see_task(session, u, row)]
 
 
 def notify(session, usernames, kind, title, now, instance_id=None, task_id=None, actor=None, body=""):

@@ -506,11 +506,12 @@ def load(step, instance):
 
 
 def _start_event(spec):
-    for ts in spec.task_specs.values():
-        if type(ts).__name__ == "StartEvent" and getattr(ts, "event_definition", None) is not None \
-                and type(ts.event_definition).__name__ == "NoneEventDefinition":
-            return ts
-    return None
+    """The none start event of ``spec`` (found once per parsed spec: specs are cached by content hash)."""
+    if "_none_start" not in spec.__dict__:
+        spec._none_start = next((ts for ts in spec.task_specs.values() if type(ts).__name__ == "StartEvent"
+                                 and type(getattr(ts, "event_definition", None)).__name__ == "NoneEventDefinition"),
+                                None)
+    return spec._none_start
 
 
 def _validate(session, form_key, data, context=None):
@@ -560,16 +561,13 @@ def start_instance(session, user, key, data=None, business_key=None, unit_id=Non
         unit_id = unit_id if unit_id is not None else (user.unit_id or _unit_of_record(session, data))
         if unit_id is None or not can_see_unit(session, user, unit_id):
             raise DomainError("FORBIDDEN", "不能以该单位的名义发起流程", status=403)
-    spec, subspecs = deployments.specs_for(session, definition, {})
-    start = _start_event(spec)
+    start = _start_event(deployments.parsed(definition).spec)
     values = _validate(session, (start.extensions or {}).get("form_key") if start and not timer_start else None, data,
                        context={})
     pinned = deployments.resolve_called(session, definition)
-    held = deployments.preload(session, pinned.values())  # one query for the called versions, not one each
-    spec, subspecs = deployments.specs_for(session, definition, pinned)
+    spec, subspecs = deployments.specs_for(session, definition, pinned)  # by content hash: no called version read
 
     step = Step(session, user, now)
-    step.definitions = held
     step.started = True
     instance = ProcessInstance(definition_id=definition.id, subprocess_definitions=pinned, key=key,
                                business_key=business_key, unit_id=unit_id, status="running",

@@ -83,13 +83,14 @@ class Context:
             raise DomainError("WRONG_UNIT", f"{what} {ident} 不属于本单位", status=403)
         return obj
 
-    def request_start(self, process_key, business_key, unit_id, data):
+    def request_start(self, process_key, business_key, unit_id, data, new=False):
         """Ask for an instance of another procedure, started after this step commits.
 
-        Idempotent by (process, business key): returns (request, created)."""
+        Idempotent by (process, business key): returns (request, created). ``new``: the caller looked up the
+        requests of many items at once and knows there is none for this key (year_end.classify)."""
         from ..models import StartRequest
         from sqlalchemy import select
-        existing = self.session.scalars(select(StartRequest).where(
+        existing = None if new else self.session.scalars(select(StartRequest).where(
             StartRequest.process_key == process_key, StartRequest.business_key == business_key)).first()
         if existing is not None:
             return existing, False
