@@ -152,9 +152,88 @@ def pytest_configure(config):
                                        "(e.g. a small step budget)")
 
 
+# Sessions expire by the app's clock, which tests move days ahead: here they outlive any test
+# (tests/test_sessions.py sets its own lifetime). The template is already prepared (schema at head, diagrams
+# deployed, seeds in): no start-up work per test.
+BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test", "PREPARE_ON_START": False,
+               "TOKEN_TTL_SECONDS": 10 * 365 * 86400}
+
+
+def _listeners(db):
+    """How many event listeners hang on the database's engines, pools and dialects."""
+    targets = {id(t): t for e in {db.engine, db.read_engine} for t in (e, e.pool, e.dialect)}.values()
+    return sum(len(getattr(t.dispatch, name)) for t in targets for name in t.dispatch._event_names)
+
+
+class SharedApp:
+    """One app for every test without an ``app_config`` marker, on one database location restored per test.
+
+    Why: create_app costs ~0.25 s of CPU (werkzeug compiles ~1,200 URL rules, flask-smorest documents ~175
+    blueprints) and a new engine starts with an empty SQL compilation cache, so every statement a test runs
+    was compiled again (~13 % of a test's time); a new PostgreSQL connection also starts a new server process
+    with cold catalog caches. Each test still gets the template's data, its own clock, the app's original
+    config and the step limits that config sets. A test that changes the app in ways a reset cannot see
+    through (an event listener left on an engine, another database object, a new route or hook) makes the next
+    test build a new app."""
+
+    def __init__(self, template, directory):
+        self.template, self.app, self.db, self.config, self.shape = template, None, None, None, None
+        self.path = None if template.rows is not None else directory / "test.db"
+
+    def checkout(self, clock):
+        from app.engine import limits
+        if self.path is not None:  # SQLite: the template file over the (closed) database, without WAL leftovers
+            import shutil
+            for leftover in (self.path.with_name("test.db-wal"), self.path.with_name("test.db-shm")):
+                leftover.unlink(missing_ok=True)
+            shutil.copyfile(self.template.url[len("sqlite:///"):], self.path)
+        else:
+            self.template.restore_postgres()
+        if self.app is None:
+            url = f"sqlite:///{self.path}" if self.path is not None else self.template.url
+            self.app = create_app({"DATABASE_URL": url, "CLOCK": clock, **BASE_CONFIG})
+            self.db, self.config = self.app.extensions["db"], dict(self.app.config)
+            self.shape = self._shape()
+        self.app.config.clear()
+        self.app.config.update(self.config, CLOCK=clock)
+        self.app.extensions["db"] = self.db
+        limits.configure(self.app.config)  # as create_app does: a marked test before may have set others
+        return self.app
+
+    def _shape(self):
+        app = self.app
+        return (app.extensions["db"] is self.db, _listeners(self.db), len(app.url_map._rules),
+                sum(map(len, app.before_request_funcs.values())), sum(map(len, app.after_request_funcs.values())))
+
+    def checkin(self):
+        # SQLite: every connection closed before the file is replaced. PostgreSQL: the pool stays (warm
+        # server processes); idle connections hold no locks, so the next restore's DELETEs pass.
+        if self.path is not None:
+            self.db.dispose()
+        if self._shape() != self.shape:
+            self.discard()
+
+    def discard(self):
+        if self.app is not None:
+            self.db.dispose()
+            self.app = None
+
+
+@pytest.fixture(scope="session")
+def shared_app(template, tmp_path_factory):
+    shared = SharedApp(template, tmp_path_factory.mktemp("shared"))
+    yield shared
+    shared.discard()
+
+
 @pytest.fixture
-def app(request, tmp_path, clock, template):
+def app(request, tmp_path, clock, template, shared_app):
     marker = request.node.get_closest_marker("app_config")
+    if marker is None:
+        yield shared_app.checkout(clock)
+        shared_app.checkin()
+        return
+    # An ``app_config`` marker adds settings (e.g. small budgets): an app of the test's own.
     if template.rows is not None:
         template.restore_postgres()
         url = template.url
@@ -162,12 +241,7 @@ def app(request, tmp_path, clock, template):
         import shutil
         shutil.copyfile(template.url[len("sqlite:///"):], tmp_path / "test.db")
         url = f"sqlite:///{tmp_path / 'test.db'}"
-    # Sessions expire by the app's clock, which tests move days ahead: here they outlive any test
-    # (tests/test_sessions.py sets its own lifetime). An ``app_config`` marker adds settings (e.g. small budgets).
-    # The template is already prepared (schema at head, diagrams deployed, seeds in): no start-up work per test.
-    application = create_app({"DATABASE_URL": url, "CLOCK": clock, "TESTING": True, "SECRET_KEY": "test",
-                              "PREPARE_ON_START": False, "TOKEN_TTL_SECONDS": 10 * 365 * 86400,
-                              **(marker.args[0] if marker else {})})
+    application = create_app({"DATABASE_URL": url, "CLOCK": clock, **BASE_CONFIG, **marker.args[0]})
     yield application
     application.extensions["db"].dispose()
 
