@@ -172,12 +172,12 @@ class SharedApp:
     blueprints) and a new engine starts with an empty SQL compilation cache, so every statement a test runs
     was compiled again (~13 % of a test's time); a new PostgreSQL connection also starts a new server process
     with cold catalog caches. Each test still gets the template's data, its own clock, the app's original
-    config and the step limits that config sets. A test that changes the app in ways a reset cannot see
-    through (an event listener left on an engine, another database object, a new route or hook) makes the next
-    test build a new app."""
+    config and extensions, and the step limits that config sets. A test that changes the app in ways a reset
+    cannot see through (an event listener left on an engine, another database object, a new route, hook or
+    WSGI wrapper) makes the next test build a new app."""
 
     def __init__(self, template, directory):
-        self.template, self.app, self.db, self.config, self.shape = template, None, None, None, None
+        self.template, self.app, self.db, self.config, self.extensions, self.shape = template, *[None] * 5
         self.path = None if template.rows is not None else directory / "test.db"
 
     def checkout(self, clock):
@@ -193,16 +193,18 @@ class SharedApp:
             url = f"sqlite:///{self.path}" if self.path is not None else self.template.url
             self.app = create_app({"DATABASE_URL": url, "CLOCK": clock, **BASE_CONFIG})
             self.db, self.config = self.app.extensions["db"], dict(self.app.config)
-            self.shape = self._shape()
+            self.extensions, self.shape = dict(self.app.extensions), self._shape()
         self.app.config.clear()
         self.app.config.update(self.config, CLOCK=clock)
-        self.app.extensions["db"] = self.db
+        # What the app made on first use goes too (the metrics registry keeps its last stranded count).
+        self.app.extensions.clear()
+        self.app.extensions.update(self.extensions)
         limits.configure(self.app.config)  # as create_app does: a marked test before may have set others
         return self.app
 
     def _shape(self):
         app = self.app
-        return (app.extensions["db"] is self.db, _listeners(self.db), len(app.url_map._rules),
+        return (app.extensions["db"] is self.db, app.wsgi_app, _listeners(self.db), len(app.url_map._rules),
                 sum(map(len, app.before_request_funcs.values())), sum(map(len, app.after_request_funcs.values())))
 
     def checkin(self):
