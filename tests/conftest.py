@@ -3,7 +3,7 @@ import os
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from app import create_app
 from app.models import Base
@@ -190,36 +190,43 @@ def _listeners(db):
 
 
 class SharedApp:
-    """One app for every test without an ``app_config`` marker, on one database location restored per test.
+    """One app for every test without an ``app_config`` marker, its data restored from the template per test.
 
     Why: create_app costs ~0.25 s of CPU (werkzeug compiles ~1,200 URL rules, flask-smorest documents ~175
     blueprints) and a new engine starts with an empty SQL compilation cache, so every statement a test runs
     was compiled again (~13 % of a test's time); a new PostgreSQL connection also starts a new server process
-    with cold catalog caches. Each test still gets the template's data, its own clock, the app's original
-    config and extensions, and the step limits that config sets. A test that changes the app in ways a reset
-    cannot see through (an event listener left on an engine, another database object, a new route, hook or
-    WSGI wrapper) makes the next test build a new app."""
+    with cold catalog caches. Each test still gets the template's data (on SQLite in a file of its own, as
+    before: the engines are pointed at it), its own clock, the app's original config and extensions, and the
+    step limits that config sets. A test that changes the app in ways a reset cannot see through (an event
+    listener left on an engine, another database object, a new route, hook or WSGI wrapper) makes the next
+    test build a new app."""
 
-    def __init__(self, template, directory):
+    def __init__(self, template):
         self.template, self.app, self.db, self.config, self.extensions, self.shape = template, *[None] * 5
-        self.path = None if template.rows is not None else directory / "test.db"
 
-    def checkout(self, clock):
+    def checkout(self, clock, tmp_path):
         from app.engine import limits
-        if self.path is not None:  # SQLite: the template file over the (closed) database, without WAL leftovers
+        if self.template.rows is None:  # SQLite: a copy of the template of the test's own
             import shutil
-            for leftover in (self.path.with_name("test.db-wal"), self.path.with_name("test.db-shm")):
-                leftover.unlink(missing_ok=True)
-            shutil.copyfile(self.template.url[len("sqlite:///"):], self.path)
+            shutil.copyfile(self.template.url[len("sqlite:///"):], tmp_path / "test.db")
+            url = f"sqlite:///{tmp_path / 'test.db'}"
         else:
             self.template.restore_postgres()
+            url = self.template.url
         if self.app is None:
-            url = f"sqlite:///{self.path}" if self.path is not None else self.template.url
             self.app = create_app({"DATABASE_URL": url, "CLOCK": clock, **BASE_CONFIG})
             self.db, self.config = self.app.extensions["db"], dict(self.app.config)
+            if self.db.is_sqlite:
+                for engine in {self.db.engine, self.db.read_engine}:
+                    _follow_url(engine)
             self.extensions, self.shape = dict(self.app.extensions), self._shape()
+        if self.db.is_sqlite:  # files beside the database (its key file) are the test's own too
+            from sqlalchemy.engine import make_url
+            self.db.url = url
+            for engine in {self.db.engine, self.db.read_engine}:
+                engine.url = make_url(url)
         self.app.config.clear()
-        self.app.config.update(self.config, CLOCK=clock)
+        self.app.config.update(self.config, CLOCK=clock, DATABASE_URL=url)
         # What the app made on first use goes too (the metrics registry keeps its last stranded count).
         self.app.extensions.clear()
         self.app.extensions.update(self.extensions)
@@ -232,9 +239,9 @@ class SharedApp:
                 sum(map(len, app.before_request_funcs.values())), sum(map(len, app.after_request_funcs.values())))
 
     def checkin(self):
-        # SQLite: every connection closed before the file is replaced. PostgreSQL: the pool stays (warm
+        # SQLite: connections are closed, the next test's open its file. PostgreSQL: the pool stays (warm
         # server processes); idle connections hold no locks, so the next restore's DELETEs pass.
-        if self.path is not None:
+        if self.db.is_sqlite:
             self.db.dispose()
         if self._shape() != self.shape:
             self.discard()
@@ -245,9 +252,17 @@ class SharedApp:
             self.app = None
 
 
+def _follow_url(engine):
+    """New SQLite connections open the file the engine's URL names now (the shared app's engines move from
+    test to test), not the one it named when the engine was made."""
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect, record, cargs, cparams):
+        cargs[0] = engine.url.database
+
+
 @pytest.fixture(scope="session")
-def shared_app(template, tmp_path_factory):
-    shared = SharedApp(template, tmp_path_factory.mktemp("shared"))
+def shared_app(template):
+    shared = SharedApp(template)
     yield shared
     shared.discard()
 
@@ -256,7 +271,7 @@ def shared_app(template, tmp_path_factory):
 def app(request, tmp_path, clock, template, shared_app):
     marker = request.node.get_closest_marker("app_config")
     if marker is None:
-        yield shared_app.checkout(clock)
+        yield shared_app.checkout(clock, tmp_path)
         shared_app.checkin()
         return
     # An ``app_config`` marker adds settings (e.g. small budgets): an app of the test's own.
