@@ -176,3 +176,20 @@ def test_old_failures_are_forgotten(app, clock, login):
     rows = {(t["scope"], t["key"]): t["failures"] for t in admin.ok(admin.get("/api/login-throttles"))}
     assert rows == {("user", "someone"): 1, ("address", "127.0.0.1"): 1}
     assert len(admin.ok(admin.get("/api/login-failures", query_string={"limit": 2}))) == 2  # the log stays
+
+
+def test_the_shipped_password_hash_stays_strong(monkeypatch):
+    """The suite hashes with 1,000 PBKDF2 rounds to stay fast (tests/conftest.py); what app/models/org.py ships is
+    read from its source and used once here: 600,000 rounds of PBKDF2-SHA256, and it verifies."""
+    import ast
+    from pathlib import Path
+    tree = ast.parse(Path(org.__file__).read_text(encoding="utf-8"))
+    shipped = next(node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                   and getattr(node.targets[0], "id", None) == "PASSWORD_METHOD")
+    name, digest, rounds = shipped.split(":")
+    assert (name, digest) == ("pbkdf2", "sha256") and int(rounds) >= 600000
+    monkeypatch.setattr(org, "PASSWORD_METHOD", shipped)
+    user = org.User(username="strong", display_name="", active=True, token_generation=0)
+    user.set_password("correct horse")
+    assert user.password_hash.startswith(f"pbkdf2:sha256:{rounds}$")
+    assert user.check_password("correct horse") and not user.check_password("wrong horse")
