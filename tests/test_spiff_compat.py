@@ -174,7 +174,8 @@ def _drive(workflow, order):
     from SpiffWorkflow.util.task import TaskState
     done = []
     workflow.do_engine_steps()
-    while (ready := [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual]):
+    while (ready := workflow.get_tasks(state=TaskState.READY, manual=True)):
+        assert workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)  # checked too
         task = ready[order]
         task.run()
         done.append(task.task_spec.name)

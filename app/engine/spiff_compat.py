@@ -160,7 +160,7 @@ def _position(task, root, top, state):
 
 
 def _in_walk_order(workflow, state):
-    """``get_tasks(state=state)`` for a state only a few tasks are in, from the task dicts: the tasks in ``state``
+    """``get_tasks(state=state)`` for states only a few tasks are in, from the task dicts: the tasks in ``state``
     that the walk from ``workflow.task_tree`` reaches, in its order. None for a workflow class whose walk is not
     the stock one."""
     iterator = type(workflow).get_tasks_iterator
@@ -182,13 +182,22 @@ def _in_walk_order(workflow, state):
 _stock_get_tasks = Workflow.get_tasks
 
 
+_FEW = TaskState.WAITING | TaskState.READY | TaskState.STARTED  # states only a few tasks are in at a time
+
+
 def _get_tasks(self, first_task=None, **kwargs):
-    if first_task is None and len(kwargs) == 1 and kwargs.get("state") == TaskState.READY:
-        found = _in_walk_order(self, TaskState.READY)
+    """From the task dicts when the walk is from the root for tasks in few-task states (the engine's READY, our
+    READY user tasks, the active ones): other filters do not change where the walk goes, ``manual`` is tested
+    per task as TaskFilter does."""
+    state, manual = kwargs.get("state"), kwargs.get("manual")
+    if first_task is None and state and not state & ~_FEW and kwargs.keys() <= {"state", "manual"}:
+        found = _in_walk_order(self, state)
         if found is not None:
             lookups["fast"] += 1
+            if manual is not None:
+                found = [task for task in found if task.task_spec.manual == manual]
             if CHECK:
-                _same(found, _stock_get_tasks(self, **kwargs), "get_tasks(READY)")
+                _same(found, _stock_get_tasks(self, **kwargs), f"get_tasks({kwargs})")
             return found
     lookups["stock"] += 1
     return _stock_get_tasks(self, first_task, **kwargs)
