@@ -132,9 +132,9 @@ def _position(task, root, top, state):
     (-1: a sub-process's root, which the walk visits before its calling task's children), so that sorting by it
     gives the walk's order; None when the walk never gets there. ``top``: the top workflow when the walk descends
     into sub-processes (a BpmnTaskIterator), else None."""
-    min_state, key, node = _min_state(state), [], task
+    min_state, key, node, tasks = _min_state(state), [], task, task.workflow.tasks
     while node is not root:
-        parent = node.parent
+        parent = tasks.get(node._parent)  # ``node.parent``, without a property call per level
         if parent is not None:
             if parent._state < min_state and (top is None or parent.id not in top.subprocesses):
                 return None  # the walk does not go below a predicted task
@@ -154,6 +154,7 @@ def _position(task, root, top, state):
                     or (parent._state >= TaskState.FINISHED_MASK and state <= TaskState.FINISHED_MASK):
                 return None
             key.append(-1)
+            tasks = parent.workflow.tasks
         node = parent
     key.reverse()
     return key
