@@ -255,12 +255,11 @@ _LINKED = select(InstanceRecord.instance_id).where(
 
 def _linked(session, key):
     """Whether the instance is already linked to the record (``key``: instance id, record type, record id): the
-    identity map, else one prebuilt statement without loading an object (``session.get`` built a query each time)."""
+    identity map, else one prebuilt statement without loading an object (``session.get`` built a query each time).
+    As ``session.get`` it autoflushes: a link added for an earlier change of the same record is then found."""
     if session.identity_map.get(identity_key(InstanceRecord, key)) is not None:
         return True
-    with session.no_autoflush:  # as session.get: nothing of the step is flushed for this
-        return session.execute(_LINKED, dict(zip(("instance_id", "record_type", "record_id"), key))).first() \
-            is not None
+    return session.execute(_LINKED, dict(zip(("instance_id", "record_type", "record_id"), key))).first() is not None
 
 
 def _spec_uses(workflow):
