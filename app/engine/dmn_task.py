@@ -4,12 +4,13 @@ The task asks its step for the decision (``SafeScriptEngine.evaluate_decision``)
 the binding names, evaluates it over the task's data and records a ``decision_evaluated`` history event (decision,
 version, inputs, matched rules, result); a replay finds that event and evaluates the recorded version again.
 """
+from functools import cache
 from pathlib import Path
 
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.dmn.specs import BusinessRuleTaskMixin
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..models import DecisionDefinition, ProcessDefinition
 from . import dmn, expressions, history
@@ -116,17 +117,31 @@ def latest(session, key):
                            .order_by(DecisionDefinition.version.desc()).limit(1)).first()
 
 
+def _latest_where(*clauses):
+    return (select(DecisionDefinition).where(DecisionDefinition.key == bindparam("key"), *clauses)
+            .order_by(DecisionDefinition.version.desc()).limit(1))
+
+
+@cache
+def _find_queries():
+    """``find``'s statements by what narrows the key, built once (a reused statement keeps its cache key: a step
+    skips building the query and its key)."""
+    return {None: _latest_where(),
+            "version": _latest_where(DecisionDefinition.version == bindparam("version")),
+            "deployment": _latest_where(DecisionDefinition.deployment_id <= bindparam("deployment"))}
+
+
 def find(session, spec, definition_id):
     """The decision version a task's binding names: ``deployment`` is the version current when the instance's
     process version was deployed (deployed with it, or before it)."""
-    query = select(DecisionDefinition).where(DecisionDefinition.key == spec.decision_ref)
+    params, narrow = {"key": spec.decision_ref}, None
     if spec.binding == "version":
-        query = query.where(DecisionDefinition.version == spec.version)
+        params["version"], narrow = spec.version, "version"
     elif spec.binding == "deployment" and definition_id is not None:
         process = session.get(ProcessDefinition, definition_id)
         if process is not None and process.deployment_id is not None:
-            query = query.where(DecisionDefinition.deployment_id <= process.deployment_id)
-    row = session.scalars(query.order_by(DecisionDefinition.version.desc()).limit(1)).first()
+            params["deployment"], narrow = process.deployment_id, "deployment"
+    row = session.scalars(_find_queries()[narrow], params).first()
     if row is None:
         raise dmn.DecisionError(f"业务规则任务 {spec.bpmn_id} 引用的决策 {spec.decision_ref} 未部署 / decision not "
                                 f"deployed")

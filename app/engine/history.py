@@ -21,9 +21,11 @@ def _digest(prev_hash, instance_id, seq, type_, actor, at, task, data, changes):
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
-def append(session, instance, type_, actor=None, at=None, task=None, data=None, changes=None):
-    """Add the next event of ``instance``; the caller's transaction commits it with the step."""
-    data, changes = jsonable(data or {}), jsonable(changes or [])
+def append(session, instance, type_, actor=None, at=None, task=None, data=None, changes=None, stored=False):
+    """Add the next event of ``instance``; the caller's transaction commits it with the step. ``stored``: data and
+    changes already went through ``jsonable`` (a step's buffered events), so they are not copied twice."""
+    if not stored:
+        data, changes = jsonable(data or {}), jsonable(changes or [])
     seq = instance.last_seq + 1
     digest = _digest(instance.last_hash, instance.id, seq, type_, actor, at, task, data, changes)
     event = HistoryEvent(instance_id=instance.id, seq=seq, type=type_, actor=actor, at=at, task=task, data=data,

@@ -8,6 +8,7 @@ serialises writers with ``BEGIN IMMEDIATE``) and carries a version column as a b
 """
 import logging
 import time
+from functools import cache
 from uuid import UUID
 
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
@@ -15,8 +16,9 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from marshmallow import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm.util import identity_key
 
 from .. import handlers
 from ..models import (RECORDS, DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance,
@@ -103,7 +105,7 @@ class Step:
         for change in changes:
             record_type, _, record_id = change["record"].partition(":")
             key = (self.instance.id, record_type, int(record_id))
-            if self.session.get(InstanceRecord, key) is None:
+            if not _linked(self.session, key):
                 self.session.add(InstanceRecord(instance_id=key[0], record_type=key[1], record_id=key[2]))
 
     def cancel_instances(self, record_type, record_id, processes, reason):
@@ -164,7 +166,7 @@ class Step:
     def write_events(self):
         for type_, label, data, changes in self.events:
             history.append(self.session, self.instance, type_, actor=self.actor, at=self.now, task=label,
-                           data=data, changes=changes)
+                           data=data, changes=changes, stored=True)
         self.events = []
 
     # -- running ---------------------------------------------------------------
@@ -244,6 +246,20 @@ class Step:
                         instance_id=None if step.started or step.instance is None else step.instance.id,
                         definition_id=step.definition.id if step.definition is not None else None,
                         created_at=self.now or utcnow())
+
+
+_LINKED = select(InstanceRecord.instance_id).where(
+    InstanceRecord.instance_id == bindparam("instance_id"), InstanceRecord.record_type == bindparam("record_type"),
+    InstanceRecord.record_id == bindparam("record_id"))
+
+
+def _linked(session, key):
+    """Whether the instance is already linked to the record (``key``: instance id, record type, record id): the
+    identity map, else one prebuilt statement without loading an object (``session.get`` built a query each time).
+    As ``session.get`` it autoflushes: a link added for an earlier change of the same record is then found."""
+    if session.identity_map.get(identity_key(InstanceRecord, key)) is not None:
+        return True
+    return session.execute(_LINKED, dict(zip(("instance_id", "record_type", "record_id"), key))).first() is not None
 
 
 def _spec_uses(workflow):
@@ -628,21 +644,15 @@ def _open_task(session, user, task_id):
     starter's name (for the reply), whether 加签 signers are pending (``_check_actor``) and the instance's open
     tasks (``sync_task_list``)."""
     task_id = str(task_id)
-    signing = signers.any_pending().label("signing")
-    wanted = or_(HumanTask.id == task_id, HumanTask.status == "open")
-    lock = (select(ProcessInstance, User.username).outerjoin(User, User.id == ProcessInstance.started_by)
-            .where(ProcessInstance.id == select(HumanTask.instance_id).where(HumanTask.id == task_id)
-                   .scalar_subquery())
-            .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
+    queries = _open_task_queries()
     if session.get_bind().dialect.name == "sqlite":
-        found = session.execute(lock.add_columns(HumanTask, signing)
-                                .join(HumanTask, HumanTask.instance_id == ProcessInstance.id).where(wanted)).all()
+        found = session.execute(queries["sqlite"], {"task_id": task_id}).all()
         instance, starter = found[0][:2] if found else (None, None)
         tasks = [found_row[2:] for found_row in found]
     else:
-        instance, starter = session.execute(lock).first() or (None, None)
-        tasks = session.execute(select(HumanTask, signing).where(HumanTask.instance_id == instance.id, wanted)
-                                .execution_options(populate_existing=True)).all() if instance is not None else []
+        instance, starter = session.execute(queries["lock"], {"task_id": task_id}).first() or (None, None)
+        tasks = session.execute(queries["tasks"], {"task_id": task_id, "instance_id": instance.id}).all() \
+            if instance is not None else []
     row, pending = next(((task, flag) for task, flag in tasks if task.id == task_id), (None, None))
     if row is None or not (can_see_task(session, user, row) or admin_holds(user, row)):
         raise NotFound("任务", task_id)
@@ -650,6 +660,25 @@ def _open_task(session, user, task_id):
     remember(session, "no_signers", None if pending else row.id)
     remember(session, ("open_tasks", instance.id), [task for task, _ in tasks if task.status == "open"])
     return row, instance
+
+
+@cache
+def _open_task_queries():
+    """``_open_task``'s statements, built once with their parameters bound at execution: a statement object keeps
+    its cache key, so a completion skips building them and their keys (the hottest statements of a step).
+    "sqlite": instance + starter + task rows in one; "lock" then "tasks" elsewhere."""
+    task_id = bindparam("task_id")
+    signing = signers.any_pending().label("signing")
+    wanted = or_(HumanTask.id == task_id, HumanTask.status == "open")
+    lock = (select(ProcessInstance, User.username).outerjoin(User, User.id == ProcessInstance.started_by)
+            .where(ProcessInstance.id == select(HumanTask.instance_id).where(HumanTask.id == task_id)
+                   .scalar_subquery())
+            .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
+    return {"sqlite": lock.add_columns(HumanTask, signing)
+            .join(HumanTask, HumanTask.instance_id == ProcessInstance.id).where(wanted),
+            "lock": lock,
+            "tasks": select(HumanTask, signing).where(HumanTask.instance_id == bindparam("instance_id"), wanted)
+            .execution_options(populate_existing=True)}
 
 
 def remember(session, key, value):
