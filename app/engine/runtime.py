@@ -409,9 +409,12 @@ def sync_task_list(step):
 
 def _open_rows(session, instance, started=False):
     """{id: row} of the instance's open tasks as this step left them, without flushing the step first (its changes
-    are written once, by ``save``): the rows open in the database (none for an instance this step started), then
-    this step's unflushed rows and changes."""
-    stored = [] if started else recall(session, ("open_tasks", instance.id))  # read under the lock by _open_task
+    are written once, by ``save``): the rows open in the database, then this step's unflushed rows and changes.
+    An instance this step ``started`` has none: only ``sync_task_list`` adds rows, once per step (and skipping the
+    scan of the session's pending objects keeps a batch of starts linear)."""
+    if started:
+        return {}
+    stored = recall(session, ("open_tasks", instance.id))  # read under the lock by _open_task
     if stored is None:
         with session.no_autoflush:
             stored = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
