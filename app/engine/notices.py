@@ -65,10 +65,10 @@ def _label(row):
     return f"“{row.name}”（流程 #{row.instance_id}）"
 
 
-def task_arrived(session, row, now, actor=None):
+def task_arrived(session, row, now, actor=None, new=False):
     """A new open task: its holders are told; a step completed before on this instance arriving again is a
-    return (退回/驳回 back to it), said so."""
-    returned = session.scalar(select(exists().where(
+    return (退回/驳回 back to it), said so (never in an instance this step started: ``new``)."""
+    returned = not new and session.scalar(select(exists().where(
         HumanTask.instance_id == row.instance_id, HumanTask.bpmn_id == row.bpmn_id,
         HumanTask.status == "completed")))
     kind = "returned" if returned else "arrived"

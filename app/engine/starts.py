@@ -48,6 +48,7 @@ def _batch(db, now, batch, failed):
     with savepoints, its failed requests (``failed``: id → message) marked failed without running again."""
     with db.Session() as session, session.begin():
         session.info[notices.HOLDERS_CACHE] = {}  # the batch's tasks go to a few groups in a few units
+        session.info[runtime.BATCHED_STARTS] = True  # the started instances' rows are written together
         query = select(StartRequest).where(StartRequest.status == "pending").order_by(StartRequest.id).limit(batch)
         if not db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
