@@ -208,18 +208,23 @@ def text_filter(session, q):
     human_task's instance_id, process_key and (record_type, record_id)), at most ``FEW_MATCHES + 1`` ids: if that
     is all, the clause is those ids (primary-key lookups, whatever else filters the list). A term more tasks match
     is tested on each task the list walks instead (records by primary key), so a page stops at its last row and
-    counts at their cap. One OR over the joined tables made PostgreSQL test every open task against every hashed
-    sub-select: 0.36 s for one project number among 100,000 tasks, 0.2–0.3 s per statement for a common word."""
+    counts at their cap; that verdict is kept ``COUNT_TTL`` seconds (the next pages skip the probe). One OR over
+    the joined tables made PostgreSQL test every open task against every hashed sub-select: 0.36 s for one
+    project number among 100,000 tasks, 0.2–0.3 s per statement for a common word."""
     options, records = _text_options(q)
+    # Correlated scalar sub-selects: PostgreSQL turns an IN or EXISTS here into a hash of every matching record.
+    many = or_(*options, *[and_(HumanTask.record_type == t, select(m.id).where(m.id == HumanTask.record_id, c)
+                                .scalar_subquery().is_not(None)) for t, m, c in records])
+    if _kept(("many matches", q)):  # paging through a common word: its probe found many a moment ago
+        return many
     lookups = [select(HumanTask.id).where(o) for o in options] + [
         select(HumanTask.id).where(HumanTask.record_type == t, HumanTask.record_id.in_(select(m.id).where(c)))
         for t, m, c in records]
     ids = list(session.scalars(union_all(*lookups).limit(FEW_MATCHES + 1)))
     if len(ids) <= FEW_MATCHES:
         return HumanTask.id.in_(bindparam("text_ids", sorted(set(ids)), expanding=True, literal_execute=True))
-    # Correlated scalar sub-selects: PostgreSQL turns an IN or EXISTS here into a hash of every matching record.
-    return or_(*options, *[and_(HumanTask.record_type == t, select(m.id).where(m.id == HumanTask.record_id, c)
-                                .scalar_subquery().is_not(None)) for t, m, c in records])
+    _keep(("many matches", q), True)
+    return many
 
 
 def _mine(username):
@@ -294,17 +299,26 @@ def _estimate(session, clauses):
     statement = _sum([select(func.count()).select_from(HumanTask).where(*part) for part in _parts(clauses)])
     compiled = statement.compile(session.get_bind())
     key = (str(compiled), repr(sorted(compiled.params.items())))
+    total = _kept(key)
+    if total is None:
+        total = _keep(key, session.scalar(statement))
+    return total
+
+
+def _kept(key):
+    """A value ``_keep`` stored at most ``COUNT_TTL`` seconds ago, else None."""
     with _counts_lock:
         kept = _counts.get(key)
-    if kept and monotonic() - kept[1] < COUNT_TTL:
-        return kept[0]
-    total = session.scalar(statement)
+    return kept[0] if kept and monotonic() - kept[1] < COUNT_TTL else None
+
+
+def _keep(key, value):
     with _counts_lock:
-        _counts[key] = (total, monotonic())
+        _counts[key] = (value, monotonic())
         _counts.move_to_end(key)
         while len(_counts) > COUNTS_KEPT:
             _counts.popitem(last=False)
-    return total
+    return value
 
 
 def page(session, clauses, order, number, per_page, clamp=True):
