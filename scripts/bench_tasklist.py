@@ -26,6 +26,7 @@ import uuid
 import zlib
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -231,6 +232,8 @@ def main():
     ap.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir")
     ap.add_argument("--reuse", action="store_true",
                     help="measure again on --database-url as a previous run left it (no new tasks)")
+    ap.add_argument("--search", action="store_true",
+                    help="also the text search (q=): a term every task matches, one project number, no match")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="bench-tasklist-")
     url = args.database_url or f"sqlite:///{tmp.name}/bench.db"
@@ -260,16 +263,28 @@ def main():
           f"(+ the demo's); {valid}/{len(checks)} sampled clones verified (hash chain and stored state)")
     if valid < len(checks):
         print("NOTE: sampled verification: " + json.dumps(checks, ensure_ascii=False)[:2000])
-    print(f"\n{'measure':44}{'p50':>10}{'p95':>10}{'bytes':>10}  goal (p95)")
-    for label, client, headers, path, goal in (
-            ("GET /api/tasks as a unit's reviewer", reviewer.client, reviewer.headers, "/api/tasks", "api"),
-            ("GET /api/tasks as auditor", auditor.client, auditor.headers, "/api/tasks", "api"),
-            ("工作台 / as a unit's reviewer", web_client(app, units[0][2]), {}, "/", "page"),
-            ("工作台 / as auditor", web_client(app, "auditor"), {}, "/", "page"),
-            ("工作台 /?q=基准项目 as auditor", web_client(app, "auditor"), {}, "/?q=%E5%9F%BA%E5%87%86", "page")):
+    with app.extensions["db"].Session() as session:
+        from app.models import Project
+        number = session.scalar(select(Project.number).where(Project.number.like("XM%")).order_by(Project.id.desc()))
+    searches = [("q=基准 (every task)", "基准"), ("q=<one project number>", number), ("q=无此项目 (no match)", "无此项目")]
+    clients = {"api reviewer": (reviewer.client, reviewer.headers), "api auditor": (auditor.client, auditor.headers),
+               "web reviewer": (web_client(app, units[0][2]), {}), "web auditor": (web_client(app, "auditor"), {})}
+    cases = [("GET /api/tasks as a unit's reviewer", "api reviewer", "/api/tasks", "api"),
+             ("GET /api/tasks as auditor", "api auditor", "/api/tasks", "api"),
+             ("工作台 / as a unit's reviewer", "web reviewer", "/", "page"),
+             ("工作台 / as auditor", "web auditor", "/", "page")]
+    for label, term in searches if args.search else ():
+        q = quote(term)
+        cases += [(f"API {label}, reviewer", "api reviewer", f"/api/tasks?q={q}", "api"),
+                  (f"API {label}, auditor", "api auditor", f"/api/tasks?q={q}", "api"),
+                  (f"工作台 {label}, reviewer", "web reviewer", f"/?q={q}", "page"),
+                  (f"工作台 {label}, auditor", "web auditor", f"/?q={q}", "page")]
+    print(f"\n{'measure':48}{'p50':>10}{'p95':>10}{'bytes':>10}  goal (p95)")
+    for label, who, path, goal in cases:
+        client, headers = clients[who]
         measure(client, headers, path, 2)  # warm-up
         p50, p95, size = measure(client, headers, path, args.requests)
-        print(f"{label:44}{p50:>8.1f}ms{p95:>8.1f}ms{size:>10}  <= {GOALS[goal]} ms")
+        print(f"{label:48}{p50:>8.1f}ms{p95:>8.1f}ms{size:>10}  <= {GOALS[goal]} ms")
     app.extensions["db"].dispose()
     tmp.cleanup()
 

@@ -166,6 +166,7 @@ class HumanTask(Base):
         Index("ix_human_task_status_created", "status", "created_at"),
         Index("ix_human_task_status_due", "status", "due_at"),
         Index("ix_human_task_status_process_created", "status", "process_key", "created_at"),
+        Index("ix_human_task_record", "record_type", "record_id"),  # the text search's record matches (0975)
         # A user's tasks (我的: claimed or assigned; 已办: completed): partial indexes of the rows where the user
         # column is set. Most tasks have none: a plain index's statistics count the NULLs and make SQLite walk every
         # open task for one user's few.
