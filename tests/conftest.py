@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 
 from app import create_app
 from app.models import Base
@@ -254,10 +255,16 @@ class SharedApp:
 
 def _follow_url(engine):
     """New SQLite connections open the file the engine's URL names now (the shared app's engines move from
-    test to test), not the one it named when the engine was made."""
+    test to test), not the one it named when the engine was made. A pooled connection to an earlier test's file
+    (checked in late by a thread that test left running, e.g. a served app's) is discarded when checked out."""
     @event.listens_for(engine, "do_connect")
     def _connect(dialect, record, cargs, cparams):
-        cargs[0] = engine.url.database
+        cargs[0] = record.info["file"] = engine.url.database
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(_dbapi_conn, record, _proxy):
+        if record.info.get("file") != engine.url.database:
+            raise DisconnectionError("a connection to another test's database file")
 
 
 @pytest.fixture(scope="session")
