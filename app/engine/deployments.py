@@ -5,13 +5,14 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from lxml import etree
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.util import identity_key
 
@@ -268,9 +269,15 @@ def preload(session, ids):
     known = [session.identity_map.get(identity_key(ProcessDefinition, i)) for i in ids]
     missing = [i for i, row in zip(ids, known) if row is None]
     if missing:
-        known += session.scalars(select(ProcessDefinition).where(ProcessDefinition.id.in_(missing))
-                                 .options(defer(ProcessDefinition.bpmn_xml))).all()
+        known += session.scalars(_preload_query(), {"ids": missing}).all()
     return [row for row in known if row is not None]
+
+
+@cache
+def _preload_query():
+    """Built once: a reused statement keeps its cache key (a step binds the ids instead of building the query)."""
+    return (select(ProcessDefinition).where(ProcessDefinition.id.in_(bindparam("ids", expanding=True)))
+            .options(defer(ProcessDefinition.bpmn_xml)))
 
 
 def specs_for(session, definition, subprocess_definitions):
@@ -289,10 +296,17 @@ def latest_form(session, key):
     """The latest version of form ``key``, or the pinned one of ``key@version`` (forms_ref: formRefBinding)."""
     from .forms_ref import split
     key, version = split(key)
-    query = select(FormDefinition).where(FormDefinition.key == key)
-    if version is not None:
-        query = query.where(FormDefinition.version == version)
-    return session.scalars(query.order_by(FormDefinition.version.desc()).limit(1)).first()
+    if version is None:
+        return session.scalars(_form_queries()["latest"], {"key": key}).first()
+    return session.scalars(_form_queries()["pinned"], {"key": key, "version": version}).first()
+
+
+@cache
+def _form_queries():
+    """``latest_form``'s statements, built once (see ``_preload_query``)."""
+    latest = (select(FormDefinition).where(FormDefinition.key == bindparam("key"))
+              .order_by(FormDefinition.version.desc()).limit(1))
+    return {"latest": latest, "pinned": latest.where(FormDefinition.version == bindparam("version"))}
 
 
 def deploy(session, files, deployed_by="system", name="deployment", source="", changed_only=True, now=None,

@@ -3,7 +3,7 @@ import hashlib
 import json
 from datetime import timezone
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from .. import request_id
 from ..models import HistoryEvent
@@ -26,14 +26,34 @@ def append(session, instance, type_, actor=None, at=None, task=None, data=None, 
     changes already went through ``jsonable`` (a step's buffered events), so they are not copied twice."""
     if not stored:
         data, changes = jsonable(data or {}), jsonable(changes or [])
-    seq = instance.last_seq + 1
-    digest = _digest(instance.last_hash, instance.id, seq, type_, actor, at, task, data, changes)
-    event = HistoryEvent(instance_id=instance.id, seq=seq, type=type_, actor=actor, at=at, task=task, data=data,
-                         changes=changes, prev_hash=instance.last_hash, hash=digest,
-                         request_id=request_id.current())  # outside the hash: where to look in the logs
+    event = HistoryEvent(**_next(instance, type_, actor, at, task, data, changes))
     session.add(event)
-    instance.last_seq, instance.last_hash = seq, digest
     return event
+
+
+def append_stored(session, instance, events, actor, at):
+    """``append`` of a step's buffered events [(type, task, data, changes)], already ``jsonable``, in order. For an
+    instance already in the database and no event of the session still unflushed, one Core INSERT: the rows are
+    never read back as objects in the request, so the unit of work (objects, identity map, sentinel matching) is
+    skipped; otherwise (a starting instance: its row goes first) through ``append``."""
+    if not events:
+        return
+    if not inspect(instance).persistent or any(isinstance(obj, HistoryEvent) for obj in session.new):
+        for type_, task, data, changes in events:
+            append(session, instance, type_, actor=actor, at=at, task=task, data=data, changes=changes, stored=True)
+        return
+    rows = [_next(instance, type_, actor, at, task, data, changes) for type_, task, data, changes in events]
+    session.execute(HistoryEvent.__table__.insert(), rows)
+
+
+def _next(instance, type_, actor, at, task, data, changes):
+    """The column values of ``instance``'s next event; advances the chain head on the instance."""
+    seq, prev = instance.last_seq + 1, instance.last_hash
+    digest = _digest(prev, instance.id, seq, type_, actor, at, task, data, changes)
+    instance.last_seq, instance.last_hash = seq, digest
+    return {"instance_id": instance.id, "seq": seq, "type": type_, "actor": actor, "at": at, "task": task,
+            "data": data, "changes": changes, "prev_hash": prev, "hash": digest,
+            "request_id": request_id.current()}  # request_id is outside the hash: where to look in the logs
 
 
 def events(session, instance_id):

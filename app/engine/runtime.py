@@ -167,9 +167,7 @@ class Step:
         self.events.append((type_, label, history.jsonable(data or {}), history.jsonable(changes or [])))
 
     def write_events(self):
-        for type_, label, data, changes in self.events:
-            history.append(self.session, self.instance, type_, actor=self.actor, at=self.now, task=label,
-                           data=data, changes=changes, stored=True)
+        history.append_stored(self.session, self.instance, self.events, self.actor, self.now)
         self.events = []
 
     # -- running ---------------------------------------------------------------

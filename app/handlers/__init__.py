@@ -6,9 +6,13 @@ variables. Handlers never import Flask or the engine; the engine finds them here
 """
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, Callable
 
+from sqlalchemy import bindparam, inspect, select
+
 from ..models import DomainError, NotFound
+from ..models.base import Audited
 from ..models.inputs import parse_id
 
 _registry: dict[str, Callable] = {}
@@ -75,7 +79,14 @@ class Context:
             if isinstance(ident, (int, str)) and str(ident).strip().isdecimal():
                 raise NotFound(what, ident)
             raise DomainError("INVALID_INPUT", f"{what}编号不正确", status=400)
-        obj = self.session.get(model, number, with_for_update=True)
+        locked = _locked_read(model)
+        if locked is None:
+            obj = self.session.get(model, number, with_for_update=True)
+        elif _audited_pending(self.session):  # flushed first, as before: the history keeps one change per flush
+            obj = self.session.scalars(locked, {"ident": number}).first()
+        else:  # only engine rows pending (the completed task's): the handler's own flush writes them, one flush fewer
+            with self.session.no_autoflush:
+                obj = self.session.scalars(locked, {"ident": number}).first()
         if obj is None:
             raise NotFound(what, number)
         ident = number
@@ -89,7 +100,6 @@ class Context:
         Idempotent by (process, business key): returns (request, created). ``new``: the caller looked up the
         requests of many items at once and knows there is none for this key (year_end.classify)."""
         from ..models import StartRequest
-        from sqlalchemy import select
         existing = None if new else self.session.scalars(select(StartRequest).where(
             StartRequest.process_key == process_key, StartRequest.business_key == business_key)).first()
         if existing is not None:
@@ -116,3 +126,21 @@ class Context:
     def actor(self):
         """Who acts, as histories name it: the user's name, a machine client's, or 系统 for timers."""
         return self.user.username if self.user is not None else "system"
+
+
+def _audited_pending(session):
+    """Whether a record the history audits (``models/audit.py``) has unflushed changes."""
+    return any(isinstance(obj, Audited) for obj in session.new) or \
+        any(isinstance(obj, Audited) for obj in session.dirty)
+
+
+@cache
+def _locked_read(model):
+    """``model``'s row by id with a row lock, built once per model: a reused statement keeps its cache key, so a
+    step binds the id instead of building the query (what ``session.get(..., with_for_update=True)`` did on every
+    call). Same rows and identity map. None (``session.get`` then) for a model with
+    a version column (its version check) or a composite key."""
+    mapper = inspect(model)
+    if mapper.version_id_col is not None or len(mapper.primary_key) != 1:
+        return None
+    return select(model).where(mapper.primary_key[0] == bindparam("ident")).with_for_update()
