@@ -5,7 +5,7 @@ import base64
 
 from sqlalchemy import select
 
-from app.engine import deployments, runtime
+from app.engine import access, deployments
 from app.models import ExternalTask, HumanTask, ProcessInstance, User
 
 ACTORS = ("clerk", "reviewer", "leader", "finance", "agency", "admin")
@@ -45,7 +45,7 @@ def form_data(session, form_key):
 def actor_for(session, row):
     for name in ((row.assignee,) if row.assignee else ()) + ACTORS:
         user = session.scalar(select(User).where(User.username == name))
-        if user is not None and runtime.can_act(session, user, row):
+        if user is not None and access.can_act(session, user, row):
             return name
     return None
 

@@ -169,7 +169,7 @@ def test_deployment_runs_the_same_lint(app):
 # -- nothing strands by construction (issue 14) ---------------------------------------------------------------
 def test_user_task_nobody_can_hold(workdir):
     """Camunda 7 shows such tasks to authorised users: here the administrators, the starter groups and the
-    initiator hold it (runtime.unassigned_fallback); lint warns."""
+    initiator hold it (access.unassigned_fallback); lint warns."""
     warnings = []
     problems = lint_edited(workdir, REG, (' camunda:assignee="${initiator}" camunda:candidateGroups="clerk"', ""),
                            warnings=warnings)

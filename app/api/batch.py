@@ -4,7 +4,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
 from werkzeug.exceptions import HTTPException
 
-from ..engine import runtime
+from ..engine import access, runtime
 from ..models import DomainError, HumanTask
 from . import schemas
 from .common import current_user, now, read_session, transaction, writer_required
@@ -40,7 +40,7 @@ def _check_same_form(task_ids):
     """All the tasks the caller can see share one form; a mix is refused before anything is done."""
     session, user = read_session(), current_user()
     rows = {r.id: r for r in (session.get(HumanTask, t) for t in task_ids) if r is not None
-            and runtime.can_see_task(session, user, r)}
+            and access.can_see_task(session, user, r)}
     forms = sorted({r.form_key or "（无表单）" for r in rows.values()})
     if len(forms) > 1:
         abort(409, message=f"所选任务使用不同的表单（{'、'.join(forms)}），不能一起批量审批，请按表单分别选择")

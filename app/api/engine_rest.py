@@ -30,7 +30,7 @@ from lxml import etree
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
-from ..engine import deployments, runtime
+from ..engine import access, deployments, runtime
 from ..engine.deployments import BPMN_NS, DeploymentError
 from ..engine.parser import CAMUNDA
 from ..models import Deployment, DomainError, ProcessDefinition, ProcessInstance, User, inputs
@@ -516,7 +516,7 @@ def get_process_instance(instance_id):
     session = read_session()
     instance = session.get(ProcessInstance, instance_id)
     if instance is None or not (user.is_auditor or DEPLOY_ROLE in user.groups
-                                or runtime.can_see_instance(session, user, instance)):
+                                or access.can_see_instance(session, user, instance)):
         raise CamundaError(404, "InvalidRequestException", f"流程实例 {instance_id} 不存在 / "
                                                            f"process instance with id {instance_id} does not exist")
     return jsonify(instance_dto(session, instance))

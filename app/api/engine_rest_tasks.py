@@ -14,7 +14,7 @@ refusals keep Camunda's error shape ``{type, message}`` with our code and Chines
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from ..engine import runtime, taskops
+from ..engine import access, runtime, taskops
 from ..models import HumanTask, ProcessDefinition, ProcessInstance
 from . import engine_rest
 from .common import now, read_session, transaction
@@ -84,7 +84,7 @@ def count_tasks():
 
 def _visible(session, user, task_id):
     row = session.get(HumanTask, task_id)
-    if row is None or not (user.is_auditor or runtime.can_see_task(session, user, row)):
+    if row is None or not (user.is_auditor or access.can_see_task(session, user, row)):
         raise CamundaError(404, "InvalidRequestException", f"No matching task with id {task_id} / 任务不存在")
     return row
 

@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm.util import identity_key
 
-from ..engine import audit, history, runtime
+from ..engine import access, audit, history, memo, runtime
 from ..models import HistoryEvent, HumanTask, NotFound, ProcessDefinition, ProcessInstance, User
 from . import paging, schemas
 from .common import current_user, login_required, now, read_session, transaction, writer_required
@@ -25,9 +25,9 @@ def username(session, user_id):
 
 
 def open_tasks(session, instance):
-    """The instance's open tasks by creation: as the step of this transaction left them (runtime.sync_task_list),
+    """The instance's open tasks by creation: as the step of this transaction left them (task_rows.sync_task_list),
     else read."""
-    known = runtime.recall(session, ("reply_tasks", instance.id))
+    known = memo.recall(session, ("reply_tasks", instance.id))
     if known is not None:
         return sorted((row for row in known if row.status == "open"), key=lambda row: row.created_at)
     return session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
@@ -47,7 +47,7 @@ def instance_view(session, instance):
 def visible_instance(session, instance_id):
     user = current_user()
     instance = session.get(ProcessInstance, instance_id)
-    if instance is None or not (user.is_auditor or runtime.can_see_instance(session, user, instance)):
+    if instance is None or not (user.is_auditor or access.can_see_instance(session, user, instance)):
         raise NotFound("流程实例", instance_id)
     return instance
 

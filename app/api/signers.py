@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from ..engine import runtime, signers
+from ..engine import access, signers
 from ..models import HumanTask, NotFound, TaskSigner
 from . import schemas
 from .common import current_user, login_required, now, read_session, transaction, writer_required
@@ -69,7 +69,7 @@ class SignOutcome(schemas.Base):
 def list_signers(task_id):
     session, user = read_session(), current_user()
     row = session.get(HumanTask, task_id)
-    if row is None or not (user.is_auditor or runtime.can_see_task(session, user, row)):
+    if row is None or not (user.is_auditor or access.can_see_task(session, user, row)):
         raise NotFound("任务", task_id)
     return signers.for_task(session, row)
 

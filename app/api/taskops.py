@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from ..engine import going_back, taskops
+from ..engine import access, going_back, taskops
 from ..models import DomainError, HumanTask, InstanceCopy, NotFound, ProcessInstance, SavedComment, User
 from ..models.base import text_field
 from . import schemas
@@ -139,7 +139,7 @@ def candidates(task_id):
     """转办可选的人员：同单位、可办理该任务的其他人。"""
     session, user = read_session(), current_user()
     row = session.get(HumanTask, task_id)
-    if row is None or not taskops.runtime.can_see_task(session, user, row):
+    if row is None or not access.can_see_task(session, user, row):
         raise NotFound("任务", task_id)
     users = session.scalars(select(User).where(User.active.is_(True), User.id != user.id).order_by(User.username))
     return [{"username": u.username, "display_name": u.display_name} for u in users
@@ -173,7 +173,7 @@ def return_targets(task_id):
     """可退回到的步骤：本路径上已办理的用户任务（流程图可用 returnTargets 限制），最近的在前。"""
     session, user = read_session(), current_user()
     row = session.get(HumanTask, task_id)
-    if row is None or not taskops.runtime.can_see_task(session, user, row):
+    if row is None or not access.can_see_task(session, user, row):
         raise NotFound("任务", task_id)
     return going_back.return_targets(session, row)
 

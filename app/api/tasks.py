@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
 
-from ..engine import deployments, runtime, tasklist
+from ..engine import access, deployments, runtime, tasklist
 from ..engine.runtime import Step
 from ..models import HumanTask, NotFound, ProcessInstance
 from . import paging, schemas
@@ -45,8 +45,8 @@ def list_tasks(args):
 def _visible_task(session, task_id):
     user = current_user()
     row = session.get(HumanTask, task_id)
-    if row is None or not (user.is_auditor or runtime.can_see_task(session, user, row)
-                           or runtime.admin_holds(user, row)):
+    if row is None or not (user.is_auditor or access.can_see_task(session, user, row)
+                           or access.admin_holds(user, row)):
         raise NotFound("任务", task_id)
     return row
 

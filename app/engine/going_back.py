@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from ..models import DomainError, HumanTask, NotFound, User
 from ..models.base import text_field
-from . import history, notices, runtime
+from . import access, history, notices, runtime, task_rows
 
 PASSIVE_AFTER = {"task_urged", "instance_copied", "task_claimed", "task_released"}  # do not "touch" a next step
 
@@ -151,7 +151,7 @@ def return_to(session, user, task_id, target_bpmn_id, reason, now):
     changed = _changed_records(session, instance, target)
     if changed:
         _refuse_changed(changed, f"退回到“{target.task_spec.bpmn_name or target_bpmn_id}”")
-    ready = runtime.ready_user_tasks(workflow)
+    ready = task_rows.ready_user_tasks(workflow)
 
     def go_back():
         step.event("task_returned", task, {"task_id": row.id, "target": target_bpmn_id, "reason": reason,
@@ -209,7 +209,7 @@ def recall(session, user, task_id, reason, now):
     """撤回: who completed a step takes it back while the next step is untouched (nobody claimed or did anything)."""
     reason = text_field(reason, "reason", "撤回原因", 500, required=False)
     row = session.get(HumanTask, task_id)
-    if row is None or not runtime.can_see_task(session, user, row):
+    if row is None or not access.can_see_task(session, user, row):
         raise NotFound("任务", task_id)
     instance = runtime._lock_instance(session, row.instance_id)
     session.refresh(row)
@@ -217,7 +217,7 @@ def recall(session, user, task_id, reason, now):
     workflow = runtime.load(step, instance)
     ready = _recall_check(session, user, row, step, workflow)
     target = workflow.get_task_from_id(UUID(row.id))
-    before = runtime.ready_user_tasks(workflow)
+    before = task_rows.ready_user_tasks(workflow)
 
     def go_back():
         step.event("task_recalled", ready, {"task_id": row.id, "target": row.bpmn_id, "reason": reason,

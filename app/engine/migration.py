@@ -24,7 +24,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from ..models import DomainError, HumanTask, NotFound, ProcessDefinition
-from . import deployments, expressions, runtime, serializer
+from . import deployments, expressions, runtime, serializer, task_rows
 from .dmn_task import DecisionTask
 from .specs import ExternalServiceTask, HumanUserTask, MappedCallActivity, SafeScriptTask
 
@@ -249,10 +249,10 @@ def refresh_open_rows(step):
         if task is None or task.state != TaskState.READY:
             continue
         spec, data = task.task_spec, task.data
-        row.bpmn_id, row.name = runtime._spec_bpmn_id(task), runtime._task_name(task)
+        row.bpmn_id, row.name = task_rows.spec_bpmn_id(task), task_rows.task_name(task)
         if isinstance(spec, HumanUserTask):
-            row.candidate_groups = runtime._listify(spec.candidate_groups, data)
-            row.candidate_users = runtime._listify(spec.candidate_users, data)
+            row.candidate_groups = task_rows.listify(spec.candidate_groups, data)
+            row.candidate_users = task_rows.listify(spec.candidate_users, data)
             assignee = expressions.template(spec.assignee, data) if spec.assignee else None
             row.assignee = str(assignee) if assignee else None
             row.form_key = spec.form_key

@@ -13,6 +13,7 @@ from sqlalchemy import exists, select
 
 from ..models import HumanTask, Notice, NoticePreference, User, UserRole
 from ..models.base import beijing
+from .access import can_see_task  # its unit, or its agency (代理机构库): never another agency's staff
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ def recipients(session, row):
 def _group_holders(session, row, groups):
     users = session.scalars(select(User).where(User.active.is_(True), User.id.in_(
         select(UserRole.user_id).where(UserRole.role.in_(groups)))).order_by(User.username))
-    from .runtime import can_see_task  # its unit, or its agency (代理机构库): never another agency's staff
     return [u.username for u in users if can_see_task(session, u, row)]
 
 

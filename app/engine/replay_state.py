@@ -4,13 +4,13 @@ import json
 
 from SpiffWorkflow.util.task import TaskState
 
-from . import compaction, runtime
+from . import compaction, task_rows
 
 MAX_DIFFERENCES = 20
 
 
 def ready_user_tasks(workflow):
-    return runtime.ready_user_tasks(workflow)
+    return task_rows.ready_user_tasks(workflow)
 
 
 def position(workflow):
@@ -51,7 +51,7 @@ def scan(workflow):
             active.add(bpmn_id)
     ready = []
     for wf in (workflow, *(sp for sp in workflow.subprocesses.values() if not sp.completed)):
-        ready.extend(runtime._spec_bpmn_id(t) for t in wf.tasks.values()
+        ready.extend(task_rows.spec_bpmn_id(t) for t in wf.tasks.values()
                      if t.state == TaskState.READY and t.task_spec.manual)
     return {"completed": sorted(completed), "active": sorted(active), "waiting": sorted(waiting - active),
             "ready": sorted(ready)}

@@ -24,24 +24,23 @@ from .. import handlers
 from ..models import (RECORDS, DomainError, HumanTask, InstanceRecord, NotFound, ProcessDefinition, ProcessInstance,
                       User, utcnow)
 from ..models.inputs import parse_id
-from ..models.org import UNASSIGNED_GROUP
 from ..ops.metrics import observe_step
-from . import (archive, deployments, expressions, external, forms, forms_ref, history, incidents, limits, notices,
-               serializer, signers, timers)
+from . import (archive, deployments, expressions, external, forms, history, incidents, limits, serializer, signers,
+               timers)
+from .access import SYSTEM, admin_holds, can_act, can_see_instance, can_see_task, can_see_unit
+from .memo import recall, remember
 from .script_engine import SafeScriptEngine
-from .specs import HumanUserTask, error_boundaries
+from .task_rows import RECORD_KEYS, ready_user_tasks, sync_task_list
+from .specs import error_boundaries
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventSpec
 
 log = logging.getLogger(__name__)
-SYSTEM = "system"  # the initiator of instances no person started
 # Set on a session by a batch of starts (starts.py): a started instance's rows are written with the batch's next
 # flush (its commit, or a savepoint's), one statement per table for many instances instead of four per start.
 BATCHED_STARTS = "runtime.batched_starts"
 
 # Variables the engine sets; callers can never overwrite them through task or start data.
 RESERVED = {"initiator", "unit_id", "error_code", "error_message"}
-# The record a task concerns, by data convention (`<record>_id`), most specific first.
-RECORD_KEYS = ("contract_id", "tender_id", "plan_id", "requirement_id", "project_id", "budget_line_id")
 
 
 class EngineError(DomainError):
@@ -318,199 +317,6 @@ def _snapshot(workflow):
     return data
 
 
-def _task_name(task):
-    """A generic task inside a call activity (review's 审核) takes the call's more specific name (财政部门审核);
-    tasks with names of their own keep them (they are the seeds' step names)."""
-    name = task.task_spec.bpmn_name or _spec_bpmn_id(task)
-    parent_id = getattr(task.workflow, "parent_task_id", None)
-    if parent_id is None:
-        return name
-    parent = task.workflow.top_workflow.get_task_from_id(parent_id)
-    outer = expressions.display_name(parent.task_spec.bpmn_name, parent.data) if parent is not None else None
-    if not outer:
-        return name
-    return outer if name in outer else name
-
-
-def _spec_bpmn_id(task):
-    return getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
-
-
-def ready_user_tasks(workflow):
-    """BPMN ids of the READY user tasks (sorted): recorded with each step so a replay can compare."""
-    return sorted(_spec_bpmn_id(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True))
-
-
-def _record_ref(data):
-    for key in RECORD_KEYS:
-        value = data.get(key)
-        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-            return key[:-3], int(value)
-    return None, None
-
-
-def _due(spec, data, now):
-    text = expressions.template(spec.due_date, data) if spec.due_date else None
-    if not text:
-        return None
-    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-    text = str(text)
-    if text.upper().startswith("P"):
-        return now + TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(text), now)
-    return TimerEventDefinition.get_datetime(text)
-
-
-def _listify(values, data):
-    out = []
-    for value in values:
-        resolved = expressions.template(value, data)
-        if isinstance(resolved, (list, tuple, set)):
-            out.extend(str(v) for v in resolved)
-        elif resolved:
-            out.extend(v.strip() for v in str(resolved).split(",") if v.strip())
-    return out
-
-
-def sync_task_list(step):
-    """Keep ``human_task`` rows in step with the workflow's READY user tasks."""
-    session, instance = step.session, step.instance
-    ready = {str(t.id): t for t in step.workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_rows = _open_rows(session, instance, step.started)
-    for task_id, row in open_rows.items():
-        if task_id not in ready:
-            row.status = "cancelled"
-            row.completed_at = step.now
-    for task_id, task in ready.items():
-        if task_id in open_rows:
-            continue
-        spec = task.task_spec
-        data = task.data
-        groups = candidates = []
-        assignee = form_key = None
-        if isinstance(spec, HumanUserTask):
-            groups = _listify(spec.candidate_groups, data)
-            candidates = _listify(spec.candidate_users, data)
-            assignee = expressions.template(spec.assignee, data) if spec.assignee else None
-            if assignee == SYSTEM:  # an instance a timer or another instance started: the groups decide
-                assignee = None
-            if assignee and not _is_user(session, str(assignee)):
-                # Camunda 7 diagrams name their own users (demo, john): a task assigned to nobody known here goes
-                # to the fallback holders, who see whom it was meant for in the history.
-                assignee = None
-            groups, candidates = unassigned_fallback(spec, step.definition, data, groups, candidates, assignee)
-            form_key = forms_ref.resolve(spec, data, step.definition, session)
-        record_type, record_id = _record_ref(data)
-        values = dict(agency_id=_agency_of(session, data),
-            instance_id=instance.id, process_key=instance.key, bpmn_id=_spec_bpmn_id(task),
-            name=_task_name(task), candidate_groups=groups, candidate_users=candidates,
-            assignee=str(assignee) if assignee else None, unit_id=instance.unit_id, form_key=form_key,
-            record_type=record_type, record_id=record_id, status="open", created_at=step.now,
-            due_at=_due(spec, data, step.now) if isinstance(spec, HumanUserTask) else None)
-        # A new instance's tasks have new ids and none was completed before: no row to find, never a return.
-        row = None if step.started else session.get(HumanTask, task_id)
-        if row is None:
-            row = HumanTask(id=task_id, **values)
-            session.add(row)
-            notices.task_arrived(session, row, step.now, actor=step.actor, new=step.started)  # 站内通知 to its holders
-        else:  # a task reset to (退回, 撤回: engine/going_back.py, which sends its own notice) is READY again
-            for key, value in dict(values, claimed_by=None, completed_at=None, completed_by=None, owner=None,
-                                   delegation_state=None).items():
-                setattr(row, key, value)
-        open_rows[task_id] = row
-    # The instance's open tasks now, for the reply (api/instances.py: instance_view) without reading them again.
-    remember(session, ("reply_tasks", instance.id), [row for row in open_rows.values() if row.status == "open"])
-
-
-def _open_rows(session, instance, started=False):
-    """{id: row} of the instance's open tasks as this step left them, without flushing the step first (its changes
-    are written once, by ``save``): the rows open in the database, then this step's unflushed rows and changes.
-    An instance this step ``started`` has none: only ``sync_task_list`` adds rows, once per step (and skipping the
-    scan of the session's pending objects keeps a batch of starts linear)."""
-    if started:
-        return {}
-    stored = recall(session, ("open_tasks", instance.id))  # read under the lock by _open_task
-    if stored is None:
-        with session.no_autoflush:
-            stored = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                             HumanTask.status == "open")).all()
-    pending = [o for o in (*session.new, *session.dirty) if isinstance(o, HumanTask) and o.instance_id == instance.id]
-    return {row.id: row for row in (*stored, *pending) if row.status == "open" and row not in session.deleted}
-
-
-def _agency_of(session, data):
-    """The agency a task belongs to: the ``agency_id`` its data names (代理机构库; every diagram, no per-diagram code).
-    An id naming no agency is ignored (the handlers validated it where it entered)."""
-    from ..models.agency import Agency, agency_id_of
-    ident = agency_id_of(data.get("agency_id"))
-    return ident if ident is not None and session.get(Agency, ident) is not None else None
-
-
-# -- permissions -----------------------------------------------------------------
-def can_see_unit(session, user, unit_id):
-    return unit_id is None or unit_id in user.unit_ids(session)
-
-
-def can_see_task(session, user, row):
-    """Auditors see every task. Staff of an agency see the tasks of the work entrusted to their agency (any unit)
-    and never another agency's; otherwise the task's unit must be the user's (代理机构库, issue 13)."""
-    if user.is_auditor:
-        return True
-    agency_id = getattr(row, "agency_id", None)
-    if user.agency_id is not None and agency_id is not None:
-        return agency_id == user.agency_id
-    return can_see_unit(session, user, row.unit_id)
-
-
-def can_see_instance(session, user, instance):
-    """``can_see_task`` for a whole instance: its agency is the ``agency_id`` of its data."""
-    from ..models.agency import agency_id_of
-    if user.is_auditor:
-        return True
-    agency_id = agency_id_of((instance.data or {}).get("agency_id"))
-    if user.agency_id is not None and agency_id is not None:
-        return agency_id == user.agency_id
-    return can_see_unit(session, user, instance.unit_id)
-
-
-# Who holds a user task the diagram gives nobody (no assignee, candidate user or known candidate group), as in
-# Camunda 7's Tasklist where authorised users see such tasks: the administrator (in every unit), the process's
-# starter groups (camunda:candidateStarterGroups) and the instance's initiator, in the instance's unit.
-
-
-def unassigned_fallback(spec, definition, data, groups, users, assignee):
-    """(groups, users) for a task row: the diagram's, plus the fallback holders when nobody known holds it."""
-    from ..models.org import ROLES
-    if assignee or users or any(g in ROLES for g in groups):
-        return groups, users
-    starters = sorted(deployments.parsed(definition).starter_groups) if definition is not None else []
-    initiator = data.get("initiator")
-    extra_users = [initiator] if initiator and initiator != SYSTEM else []
-    return list(dict.fromkeys([*groups, UNASSIGNED_GROUP, *starters])), extra_users
-
-
-def admin_holds(user, row):
-    """The administrator acts on tasks routed to the administrators in any unit (the unassigned fallback)."""
-    return not row.assignee and UNASSIGNED_GROUP in user.groups and UNASSIGNED_GROUP in (row.candidate_groups or [])
-
-
-def _is_user(session, username):
-    return session.scalar(select(User.id).where(User.username == username, User.active.is_(True))) is not None
-
-
-def can_act(session, user, row):
-    """Assignee if one is set; otherwise a member of a candidate group or a candidate user; always in the unit
-    (the administrator's fallback tasks excepted)."""
-    if user.is_auditor:
-        return False
-    if admin_holds(user, row):
-        return True
-    if not can_see_task(session, user, row):
-        return False
-    if row.assignee:
-        return row.assignee == user.username
-    return bool(set(row.candidate_groups or []) & user.groups) or user.username in (row.candidate_users or [])
-
-
 def _lock_instance(session, instance_id):
     instance = session.get(ProcessInstance, instance_id, with_for_update=True, populate_existing=True)
     if instance is None:
@@ -686,17 +492,6 @@ def _open_task_queries():
             "lock": lock,
             "tasks": select(HumanTask, signing).where(HumanTask.instance_id == bindparam("instance_id"), wanted)
             .execution_options(populate_existing=True)}
-
-
-def remember(session, key, value):
-    """Keep ``value`` for the rest of the session's current transaction (``recall`` it once)."""
-    session.info[key] = (session.get_transaction(), value)
-
-
-def recall(session, key, default=None):
-    """What ``remember`` kept under ``key`` in this transaction (once), else ``default``."""
-    kept = session.info.pop(key, None)
-    return kept[1] if kept is not None and kept[0] is session.get_transaction() else default
 
 
 def _check_actor(session, user, row):

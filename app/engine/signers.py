@@ -17,7 +17,7 @@ from sqlalchemy import exists, func, select
 
 from ..models import DomainError, HumanTask, NotFound, TaskSigner, User
 from ..models.base import text_field
-from . import history, notices
+from . import access, history, notices
 
 MODES = {"before": "前加签", "after": "后加签"}
 KINDS = {"all": "会签", "any": "或签"}
@@ -76,7 +76,7 @@ def add(session, user, task_id, usernames, mode, kind, reason, now, decision=Non
         if target.id == user.id:
             raise DomainError("SELF_TARGET", "不能给自己加签", field="users", status=409)
         if target.is_auditor or not (target.groups & WORKING_ROLES) \
-                or not runtime.can_see_task(session, target, row):
+                or not access.can_see_task(session, target, row):
             raise DomainError("CANNOT_HOLD", f"{target.display_name}（{target.username}）不能办理该任务（不在所属单位"
                                              "或没有办理岗位），不能加签", status=403)
         targets.append(target)
@@ -106,7 +106,7 @@ def _round(session, row, number):
 def _locked(session, user, task_id):
     from . import runtime
     row = session.get(HumanTask, task_id)
-    if row is None or not runtime.can_see_task(session, user, row):
+    if row is None or not access.can_see_task(session, user, row):
         raise NotFound("任务", task_id)
     instance = runtime._lock_instance(session, row.instance_id)
     session.refresh(row)

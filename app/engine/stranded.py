@@ -22,6 +22,7 @@ from sqlalchemy import String, bindparam, cast, func, select
 from ..models import ExternalTask, HumanTask, Incident, ProcessDefinition, ProcessInstance, Timer, User
 from ..models.integration import IntegrationClient, MACHINE_ROLES
 from ..models.org import ROLES
+from .access import admin_holds
 
 INCIDENT_KIND = "stranded_instance"
 CHUNK = 500  # ids per IN list
@@ -38,7 +39,6 @@ class _People:
         self.machine_roles = set(session.scalars(select(IntegrationClient.role).where(IntegrationClient.active.is_(True))))
 
     def may_act(self, username, row):
-        from .runtime import admin_holds
         user = self.by_name.get(username)
         if user is not None and admin_holds(user, row):
             return True

@@ -2,7 +2,7 @@
 
 The API (``GET /api/tasks``) and the 工作台 both read open tasks through ``visible``/``page`` so that a list of
 100,000 open tasks costs one indexed page query and one count, never a Python pass over every row. The rules are
-``runtime.can_act``'s, said in SQL: the task's unit is one of the user's (or it has none); then the assignee
+``access.can_act``'s, said in SQL: the task's unit is one of the user's (or it has none); then the assignee
 alone, or else a candidate group of the user or the user as a candidate user. Candidate groups and users are
 matched on ``HumanTask.candidate_keys`` (",g:reviewer,u:alice,", kept by ``models.engine``).
 
@@ -70,7 +70,7 @@ def in_units(units):
 
 
 def in_scope(session, user):
-    """``runtime.can_see_task`` in SQL. Staff of an agency: their agency's tasks (any unit), or tasks of no agency
+    """``access.can_see_task`` in SQL. Staff of an agency: their agency's tasks (any unit), or tasks of no agency
     in their units; never another agency's (代理机构库). Three disjoint parts, each an indexed range."""
     in_unit = in_units(user.unit_ids(session))
     if user.agency_id is None:
@@ -83,12 +83,12 @@ def in_scope(session, user):
 
 
 def _can_act(session, user):
-    """``runtime.can_act`` as a list of clauses (ANDed)."""
+    """``access.can_act`` as a list of clauses (ANDed)."""
     in_unit = in_scope(session, user)
     keys = [HumanTask.candidate_keys.contains(candidate_key("g", g), autoescape=True) for g in sorted(user.groups)]
     keys.append(HumanTask.candidate_keys.contains(candidate_key("u", user.username), autoescape=True))
     who = or_(HumanTask.assignee == user.username, and_(HumanTask.assignee.is_(None), or_(*keys)))
-    if UNASSIGNED_GROUP in user.groups:  # runtime.admin_holds: the unassigned fallback of any unit
+    if UNASSIGNED_GROUP in user.groups:  # access.admin_holds: the unassigned fallback of any unit
         return [or_(and_(in_unit, who), and_(HumanTask.assignee.is_(None), HumanTask.candidate_keys.contains(
             candidate_key("g", UNASSIGNED_GROUP), autoescape=True)))]
     return [in_unit, who]

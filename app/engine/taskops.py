@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ..models import DomainError, HistoryEvent, HumanTask, InstanceCopy, NotFound, ProcessInstance, User
 from ..models.base import beijing, text_field
-from . import history, notices, runtime
+from . import access, history, notices, runtime
 
 URGE_INTERVAL = timedelta(minutes=30)  # one 催办 per task in this period, whoever urges (config URGE_INTERVAL_MINUTES)
 URGERS = {"finance", "admin"}  # besides the starter: the finance department (year-end campaign), administrators
@@ -30,7 +30,7 @@ def _user(session, username, field):
 
 
 def _in_unit(session, target, row, what):
-    if target.is_auditor or not runtime.can_see_task(session, target, row):
+    if target.is_auditor or not access.can_see_task(session, target, row):
         raise DomainError("OTHER_UNIT", f"{target.display_name}（{target.username}）不在该任务所属单位，不能{what}",
                           status=403)
 
@@ -38,7 +38,7 @@ def _in_unit(session, target, row, what):
 def may_hold(session, target, row, holder=None):
     """Whether ``target`` may hold the task: a candidate user, a member of a candidate group, or (a task assigned
     to one person) someone sharing a working role with its holder; always in the task's unit."""
-    if target.is_auditor or not runtime.can_see_task(session, target, row):
+    if target.is_auditor or not access.can_see_task(session, target, row):
         return False
     if target.username in (row.candidate_users or []) or target.groups & set(row.candidate_groups or []):
         return True
@@ -127,7 +127,7 @@ def _may_urge(session, user, instance, row):
         return True
     if "admin" in user.groups:
         return True
-    return "finance" in user.groups and runtime.can_see_task(session, user, row)
+    return "finance" in user.groups and access.can_see_task(session, user, row)
 
 
 def urge(session, user, task_id, message, now, interval=URGE_INTERVAL):
@@ -139,7 +139,7 @@ def urge(session, user, task_id, message, now, interval=URGE_INTERVAL):
     instance = runtime._lock_instance(session, row.instance_id)
     session.refresh(row)
     if not _may_urge(session, user, instance, row):
-        if not runtime.can_see_task(session, user, row) and "admin" not in user.groups:
+        if not access.can_see_task(session, user, row) and "admin" not in user.groups:
             raise NotFound("任务", task_id)
         raise DomainError("FORBIDDEN", "只有流程发起人、财政部门或系统管理员可以催办", status=403)
     if row.status != "open":
@@ -163,7 +163,7 @@ def _took_part(session, user, instance):
     if instance.started_by == user.id:
         return True
     rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id))
-    return any(r.completed_by == user.username or (r.status == "open" and runtime.can_act(session, user, r))
+    return any(r.completed_by == user.username or (r.status == "open" and access.can_act(session, user, r))
                for r in rows)
 
 
@@ -171,7 +171,7 @@ def copy(session, user, instance_id, usernames, comment, now):
     """抄送: a read-only copy for each named person of the instance's unit (listed under 抄送我的)."""
     comment = text_field(comment, "comment", "抄送说明", 500, required=False)
     instance = session.get(ProcessInstance, instance_id)
-    if instance is None or not runtime.can_see_instance(session, user, instance):
+    if instance is None or not access.can_see_instance(session, user, instance):
         raise NotFound("流程实例", instance_id)
     instance = runtime._lock_instance(session, instance_id)
     if user.is_auditor or not _took_part(session, user, instance):
@@ -180,7 +180,7 @@ def copy(session, user, instance_id, usernames, comment, now):
     if not names:
         raise DomainError("INVALID_INPUT", "请选择抄送人", field="users", status=400)
     targets = [_user(session, n, "users") for n in names]
-    outside = [t.display_name for t in targets if t.is_auditor or not runtime.can_see_instance(session, t, instance)]
+    outside = [t.display_name for t in targets if t.is_auditor or not access.can_see_instance(session, t, instance)]
     if outside:
         raise DomainError("OTHER_UNIT", f"{'、'.join(outside)} 不在该流程所属单位，不能抄送", status=403)
     added = []
@@ -217,7 +217,7 @@ def copy_from_diagram(session, user, row, spec, instance, now):
     added = []
     for name in dict.fromkeys(names):
         target = session.scalar(select(User).where(User.username == name, User.active.is_(True)))
-        if target is None or target.is_auditor or not runtime.can_see_instance(session, target, instance):
+        if target is None or target.is_auditor or not access.can_see_instance(session, target, instance):
             continue
         if session.scalar(select(InstanceCopy.id).where(InstanceCopy.instance_id == instance.id,
                                                         InstanceCopy.username == name)) is None:

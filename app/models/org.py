@@ -20,7 +20,7 @@ ROLES = {
 }
 
 # Who holds a user task whose diagram names no assignee and no known group (Camunda 7 shows it to authorised
-# users): the administrators of any unit, beside the process's starters (engine.runtime.unassigned_fallback).
+# users): the administrators of any unit, beside the process's starters (engine.access.unassigned_fallback).
 UNASSIGNED_GROUP = "admin"
 
 LEVELS = {"provincial": "省级", "city": "市级", "county": "县级"}

@@ -6,7 +6,7 @@ from flask import render_template
 from sqlalchemy import select
 
 from ..api.common import read_session
-from ..engine import going_back, runtime, signers, taskops
+from ..engine import access, going_back, signers, taskops
 from ..models import InstanceCopy, ProcessInstance, SavedComment, User
 from . import bp, present
 from .common import NAV, login_required, web_user
@@ -17,7 +17,7 @@ NAV.append(("web.copies", "抄送我的", "copies", None))
 def _unit_people(session, user, row):
     """Active people of the task's unit other than the caller (for 委派 and 抄送)."""
     people = session.scalars(select(User).where(User.active.is_(True), User.id != user.id).order_by(User.username))
-    return [p for p in people if not p.is_auditor and runtime.can_see_task(session, p, row)]
+    return [p for p in people if not p.is_auditor and access.can_see_task(session, p, row)]
 
 
 def task_ops(row):
@@ -28,7 +28,7 @@ def task_ops(row):
     ops = {"comments": [c.to_dict() for c in SavedComment.visible(session, user.username)]}
     if row.status == "open":
         instance = session.get(ProcessInstance, row.instance_id)
-        holder = runtime.can_act(session, user, row) and row.claimed_by in (None, user.username)
+        holder = access.can_act(session, user, row) and row.claimed_by in (None, user.username)
         ops["delegated_to_me"] = row.delegation_state == "pending" and row.assignee == user.username
         ops["holder"] = holder and not ops["delegated_to_me"]
         ops["urge"] = taskops._may_urge(session, user, instance, row)

@@ -15,7 +15,7 @@ from ..api.instances import visible_instance
 from ..api.sessions import end_session, open_session
 from ..api.signin import Throttled, authenticate
 from ..api.tasks import _visible_task
-from ..engine import archive, deployments, history, progress, runtime, tasklist
+from ..engine import access, archive, deployments, history, progress, runtime, tasklist
 from ..engine.deployments import BPMN_NS
 from ..engine.runtime import Step
 from ..models import (BudgetLine, Contract, DomainError, HistoryEvent, HumanTask, InstanceRecord, NotFound, Plan,
@@ -328,7 +328,7 @@ def task_detail(task_id):
     instance = session.get(ProcessInstance, row.instance_id)
     events = history.events(session, row.instance_id)
     form = deployments.latest_form(session, row.form_key) if row.form_key else None
-    can_act = row.status == "open" and runtime.can_act(session, user, row) \
+    can_act = row.status == "open" and access.can_act(session, user, row) \
         and row.claimed_by in (None, user.username)
     # a done task's form as its step showed it: the instance's data under what was submitted (review.step_context)
     data = _task_data(session, user, row) if row.status == "open" \
@@ -350,7 +350,7 @@ def task_detail(task_id):
         "task.html", active="workbench", row=row, instance=instance, request_view=request_view, process=names.get(row.process_key),
         form=schema, data=data, can_act=can_act,
         can_claim=row.status == "open" and not row.claimed_by and not row.assignee
-        and runtime.can_act(session, user, row),
+        and access.can_act(session, user, row),
         can_release=row.status == "open" and row.claimed_by == user.username and not user.is_auditor,
         record=present.record_detail(session, row.record_type, record) if record else None,
         history=present.history_view(session, events), people=people,
@@ -550,7 +550,7 @@ def instance_detail(instance_id):
         "instance.html", active="workbench", instance=instance, definition=definition, marks=marks,
         subdiagrams=subdiagrams, archived_runs=archive.runs(session, instance.id),
         process_names=present.process_names(session),
-        open_tasks=[{"task": t, "can_act": runtime.can_act(session, user, t)
+        open_tasks=[{"task": t, "can_act": access.can_act(session, user, t)
                      and t.claimed_by in (None, user.username),
                      "who": people.get(t.assignee, t.assignee) if t.assignee else present.roles(t.candidate_groups),
                      "claimed_by": people.get(t.claimed_by, t.claimed_by),
